@@ -1,0 +1,59 @@
+/**
+ * The composition root: the only place that reads process.env and wires config → logger → clients → roles.
+ */
+import { runCheckConfig } from './config/check-config.js';
+import { parseEnv } from './config/env.js';
+import { createLogger } from './logger.js';
+import { runSandbox } from './sandbox/run-sandbox.js';
+import { runWorkerRole } from './main.js';
+
+const USAGE = `usage: baton <command> [options]
+
+Commands:
+  check-config [FILE]   validate a topology file (default $BATON_CONFIG or ./baton.yaml) and summarize it
+  worker --simulated    run the worker role against a simulated world held in Redis
+  sandbox               run a whole failover and failback on this machine and print every step
+  help                  this text
+
+Coming with their issues: start, web, drill, and the break-glass status, plan and approve.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  const out = { log: (line: string) => console.log(line), error: (line: string) => console.error(line) };
+  switch (command) {
+    case 'check-config':
+      return runCheckConfig(args, process.env, out);
+    case 'sandbox': {
+      const env = parseEnv(process.env);
+      const log = createLogger({
+        level: env.ok ? (process.env.LOG_LEVEL ? env.env.logLevel : 'warn') : 'warn',
+      });
+      return runSandbox({
+        log,
+        print: out.log,
+        ...(process.env.REDIS_URL && { redisUrl: process.env.REDIS_URL }),
+      });
+    }
+    case 'worker':
+      return runWorkerRole(args, process.env);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      out.log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      out.error(`baton: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`baton: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,154 @@
+import type { ClusterId } from '../config/topology.js';
+
+export const RUN_KINDS = ['failover', 'failback'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+
+/** emergency: the serving side may be unreachable. planned: both sides healthy, zero data loss. */
+export const RUN_MODES = ['emergency', 'planned'] as const;
+export type RunMode = (typeof RUN_MODES)[number];
+
+export const RUN_STATES = [
+  'proposed',
+  'approved',
+  'running',
+  'paused',
+  'aborting',
+  'succeeded',
+  'rejected',
+  'expired',
+  'cancelled',
+  'failed',
+  'aborted',
+] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+export const TERMINAL_STATES: ReadonlySet<RunState> = new Set([
+  'succeeded',
+  'rejected',
+  'expired',
+  'cancelled',
+  'failed',
+  'aborted',
+]);
+
+export const STEP_IDS = [
+  'preflight',
+  'fence-source',
+  'catch-up',
+  'scale-up-target',
+  'promote-target-db',
+  'switch-dns',
+  'verify',
+  'scale-down-source',
+] as const;
+export type StepId = (typeof STEP_IDS)[number];
+
+export const STEP_STATUSES = [
+  'pending',
+  'running',
+  'succeeded',
+  'skipped',
+  'failed',
+  'undone',
+  'undo-failed',
+] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+/** Who did something: a Slack user, the break-glass CLI, an auto-approval policy, or Baton itself. */
+export interface Actor {
+  type: 'slack-user' | 'cli' | 'policy' | 'alert' | 'system';
+  id: string;
+  name?: string;
+}
+
+export const SYSTEM_ACTOR: Actor = { type: 'system', id: 'baton' };
+
+export interface PlannedStep {
+  id: StepId;
+  /** One line a person can check, e.g. "Promote PostgreSQL on west (lag 0 B)". */
+  title: string;
+  /** Concrete actions, e.g. "scale default/web on west 1 → 5". */
+  actions: string[];
+  reversible: boolean;
+  /** After this step succeeds, Abort undoes nothing (database promotion). */
+  pointOfNoReturn: boolean;
+  /** Per-attempt timeout. */
+  timeoutMs: number;
+  /** Retries after the first attempt, with exponential backoff. */
+  retries: number;
+}
+
+export interface Plan {
+  site: string;
+  kind: RunKind;
+  mode: RunMode;
+  from: ClusterId;
+  to: ClusterId;
+  /** Ordered groups; the steps inside one group run in parallel. */
+  groups: PlannedStep[][];
+  warnings: string[];
+}
+
+export interface StepRecord {
+  id: StepId;
+  status: StepStatus;
+  attempts: number;
+  startedAt?: number;
+  finishedAt?: number;
+  /** What the step found or did, shown in Slack and the audit (never secrets). */
+  output?: Record<string, unknown>;
+  /** Intermediate progress a resumed step picks up (e.g. a Route 53 change id). */
+  progress?: Record<string, unknown>;
+  error?: string;
+  errorCode?: string;
+  skippedBy?: Actor;
+}
+
+export interface Approval {
+  actor: Actor;
+  at: number;
+  breakGlass: boolean;
+}
+
+export interface TimelineEntry {
+  at: number;
+  event: string;
+  actor?: Actor;
+  detail?: string;
+}
+
+export interface Run {
+  id: string;
+  site: string;
+  kind: RunKind;
+  mode: RunMode;
+  /** Break-glass: failing gates do not stop the run; needs break-glass approvals. */
+  force: boolean;
+  from: ClusterId;
+  to: ClusterId;
+  state: RunState;
+  reason: string;
+  requestedBy: Actor;
+  createdAt: number;
+  updatedAt: number;
+  expiresAt?: number;
+  approvals: Approval[];
+  plan: Plan;
+  steps: Record<string, StepRecord>;
+  /** Bumped each time execution (re)starts: approve, retry, skip, abort. Part of the job id. */
+  segment: number;
+  /** Optimistic-concurrency version, bumped by every save. */
+  version: number;
+  timeline: TimelineEntry[];
+  /** Why the run is paused, failed or aborted, in one line. */
+  stateReason?: string;
+}
+
+/** The deterministic BullMQ job id of one execution segment of a run (no `:`, as BullMQ requires). */
+export function runJobId(run: Pick<Run, 'kind' | 'site' | 'id' | 'segment'>): string {
+  return `${run.kind}-${run.site}-${run.id}-s${run.segment}`;
+}
+
+export function allSteps(plan: Plan): PlannedStep[] {
+  return plan.groups.flat();
+}

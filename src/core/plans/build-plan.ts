@@ -1,0 +1,186 @@
+import type { ClusterId, SiteConfig } from '../../config/topology.js';
+import { BatonError } from '../../errors.js';
+import type { Plan, PlannedStep, RunKind, RunMode, StepId } from '../model.js';
+import type { DatabaseStatus, WorkloadStatus } from '../ports.js';
+import { STEPS } from '../steps/index.js';
+import { formatBytes, workloadKey, workloadLabel } from '../steps/step.js';
+
+export interface RunRequest {
+  kind: RunKind;
+  /** Failover only; failback is always planned. Default: emergency. */
+  mode?: RunMode;
+  force?: boolean;
+}
+
+/** What Baton saw before planning. Anything missing is planned from the topology alone. */
+export interface ObservedState {
+  /** The cluster serving now (Route 53 is the truth; Baton's own record when it cannot be read). */
+  serving: ClusterId;
+  workloads?: Partial<Record<ClusterId, Record<string, WorkloadStatus | null>>>;
+  databases?: Partial<Record<ClusterId, DatabaseStatus | null>>;
+}
+
+/** Per-step overrides of timeouts and retries (tests and the sandbox use short ones). */
+export type StepTuning = Partial<Record<StepId, { timeoutMs?: number; retries?: number }>>;
+
+export function otherCluster(site: SiteConfig, cluster: ClusterId): ClusterId {
+  const other = Object.keys(site.clusters).find((id) => id !== cluster);
+  if (!other) throw new BatonError('topology-invalid', `site ${site.name} needs two clusters`);
+  return other;
+}
+
+/** (request, topology, observed state) → the ordered step groups of DESIGN §5, each with concrete actions. */
+export function buildPlan(
+  request: RunRequest,
+  site: SiteConfig,
+  observed: ObservedState,
+  tuning: StepTuning = {},
+): Plan {
+  if (!(observed.serving in site.clusters)) {
+    throw new BatonError(
+      'unknown-cluster',
+      `${site.name}: serving cluster "${observed.serving}" is not configured`,
+    );
+  }
+  const from = observed.serving;
+  let to: ClusterId;
+  let mode: RunMode;
+  if (request.kind === 'failback') {
+    if (from === site.homeCluster) {
+      throw new BatonError(
+        'already-home',
+        `${site.name} already serves from its home cluster ${site.homeCluster}; there is nothing to fail back`,
+      );
+    }
+    if (request.force) {
+      throw new BatonError(
+        'force-not-allowed',
+        'Failback is always the planned, zero-data-loss path; drop --force',
+      );
+    }
+    to = site.homeCluster;
+    mode = 'planned';
+  } else {
+    to = otherCluster(site, from);
+    mode = request.mode ?? 'emergency';
+  }
+
+  const db = site.database;
+  const replicasOn = (cluster: ClusterId, key: string) => observed.workloads?.[cluster]?.[key]?.replicas;
+  const scale = (cluster: ClusterId, target: (w: SiteConfig['workloads'][number]) => number, suffix = '') =>
+    site.workloads.map((w) => {
+      const now = replicasOn(cluster, workloadKey(w));
+      return `scale ${workloadLabel(w)} on ${cluster} ${now === undefined ? 'to' : `${now} →`} ${target(w)}${suffix}`;
+    });
+  const lag = observed.databases?.[to]?.lagBytes;
+  const lagText = lag === undefined || lag === null ? 'lag unknown' : `lag ${formatBytes(lag)}`;
+
+  const actions: Record<StepId, string[]> = {
+    preflight: [
+      `check ${to}: at least ${site.checks.minReadyNodes} Ready nodes; ${site.workloads.map(workloadLabel).join(', ')} exist with ${from}'s images`,
+      ...(db ? [`check ${to}'s database is a standby at most ${formatBytes(db.maxLagBytes)} behind`] : []),
+      `check ${site.dns.recordName} points at ${from}` +
+        (mode === 'planned' ? ` and ${from} is reachable` : ''),
+    ],
+    'fence-source': [
+      ...(db ? [`make ${from}'s database read-only and end its client sessions`] : []),
+      ...scale(from, (w) => w.standbyReplicas),
+      ...(mode === 'emergency' ? ['(best effort: an unreachable side is recorded, not fatal)'] : []),
+    ],
+    'catch-up': [`wait until ${to}'s database has replayed ${from}'s final WAL position`],
+    'scale-up-target': scale(to, (w) => w.replicas, ' and wait until Ready'),
+    'promote-target-db': [`promote PostgreSQL on ${to} (${lagText}) and prove it accepts writes`],
+    'switch-dns': [describeDnsChange(site, from, to)],
+    verify: [
+      `resolve ${site.dns.recordName} and expect ${to}'s target`,
+      `GET ${site.clusters[to]?.healthUrl} expects 2xx`,
+    ],
+    'scale-down-source': scale(from, (w) => w.standbyReplicas, ' (if reachable)'),
+  };
+  const titles: Record<StepId, string> = {
+    preflight: `Preflight checks on ${to}`,
+    'fence-source': `Fence ${from}`,
+    'catch-up': `Wait for ${to}'s database to catch up`,
+    'scale-up-target': `Scale up ${to}`,
+    'promote-target-db': `Promote ${to}'s database — point of no return`,
+    'switch-dns': `Switch ${site.dns.recordName} to ${to}`,
+    verify: `Verify users reach ${to}`,
+    'scale-down-source': `Scale down ${from}`,
+  };
+
+  const step = (id: StepId): PlannedStep => {
+    const definition = STEPS[id];
+    return {
+      id,
+      title: titles[id],
+      actions: actions[id],
+      reversible: definition.reversible,
+      pointOfNoReturn: definition.pointOfNoReturn,
+      timeoutMs: tuning[id]?.timeoutMs ?? definition.defaults.timeoutMs,
+      retries: tuning[id]?.retries ?? definition.defaults.retries,
+    };
+  };
+  // Fencing and scaling up touch different clusters, so they run together; promotion waits for both, so the
+  // old primary is read-only and the new side can serve before the point of no return.
+  const groups: StepId[][] = [
+    ['preflight'],
+    ['fence-source', 'scale-up-target'],
+    ...(db && mode === 'planned' ? [['catch-up'] as StepId[]] : []),
+    ...(db ? [['promote-target-db'] as StepId[]] : []),
+    ['switch-dns'],
+    ['verify'],
+    ['scale-down-source'],
+  ];
+
+  const warnings: string[] = [];
+  if (request.force)
+    warnings.push('--force: failing gates will not stop this run (break-glass approvals needed)');
+  if (mode === 'emergency' && db) {
+    warnings.push(`Emergency failover: writes not yet replicated to ${to} are lost (${lagText})`);
+  }
+  return {
+    site: site.name,
+    kind: request.kind,
+    mode,
+    from,
+    to,
+    groups: groups.map((g) => g.map(step)),
+    warnings,
+  };
+}
+
+function describeDnsChange(site: SiteConfig, from: ClusterId, to: ClusterId): string {
+  const { dns } = site;
+  const record = `${dns.recordName} ${dns.recordType}`;
+  const target = dns.targets[to];
+  const where = target && 'aliasDnsName' in target ? target.aliasDnsName : (target?.values.join(', ') ?? to);
+  switch (dns.strategy) {
+    case 'failover-records':
+      return (
+        `Route 53 ${dns.hostedZoneId}: one change batch making ${record} PRIMARY → ${to} ` +
+        `(${dns.setIdentifiers?.[to] ?? to}, ${where}) and SECONDARY → ${from}`
+      );
+    case 'simple-record':
+      return `Route 53 ${dns.hostedZoneId}: UPSERT ${record} → ${where}`;
+    case 'health-check-inversion':
+      return (
+        `Route 53: invert health check ${dns.healthCheckIds?.[from] ?? from} (${from} reported unhealthy) ` +
+        `and clear it on ${dns.healthCheckIds?.[to] ?? to}, so ${record} answers ${where}`
+      );
+  }
+}
+
+/** The plan as text lines a person can check, in order. */
+export function renderPlan(plan: Plan): string[] {
+  const lines: string[] = [];
+  let n = 0;
+  for (const group of plan.groups) {
+    const parallel = group.length > 1;
+    for (const step of group) {
+      n += 1;
+      lines.push(`${n}. ${step.title}${parallel ? ' (in parallel)' : ''}`);
+      for (const action of step.actions) lines.push(`   - ${action}`);
+    }
+  }
+  return lines;
+}

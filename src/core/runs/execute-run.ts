@@ -1,0 +1,363 @@
+import type { SiteConfig } from '../../config/topology.js';
+import { BatonError, describeError } from '../../errors.js';
+import type { Actor, PlannedStep, Run, StepId, StepRecord } from '../model.js';
+import { SYSTEM_ACTOR, allSteps } from '../model.js';
+import type { Clock, Log, Ports } from '../ports.js';
+import type { StepRegistry } from '../steps/index.js';
+import type { StepContext, StepDefinition, StepSettings } from '../steps/step.js';
+import { transitionRun } from './transition-run.js';
+
+/** Thrown when another worker owns the run now: this one must not start, or record, anything more. */
+export class LeaseLostError extends BatonError {
+  constructor(runId: string) {
+    super('lease-lost', `Lost the lock on run ${runId}; another worker continues it`, { retriable: false });
+  }
+}
+
+export interface AuditEvent {
+  action: string;
+  actor: Actor;
+  detail?: string;
+}
+
+export interface RunPersistence {
+  /** Saves the run (only while this worker holds its lease) and returns it with its new version. */
+  save(run: Run, audit: AuditEvent): Promise<Run>;
+  /** Throws LeaseLostError when this worker no longer owns the run. */
+  assertLease(): Promise<void>;
+}
+
+export interface ExecuteRunOptions {
+  run: Run;
+  site: SiteConfig;
+  ports: Ports;
+  steps: StepRegistry;
+  clock: Clock;
+  log: Log;
+  settings: StepSettings;
+  persistence: RunPersistence;
+  /** Asked between steps; true once SIGTERM arrived: finish the current step, then hand the run back. */
+  shouldStop(): boolean;
+  /** Called after every save, fire and forget (Slack progress). Never awaited, so it cannot block a step. */
+  onChange?(run: Run): void;
+  backoff?: { baseMs: number; maxMs: number };
+  random?: () => number;
+}
+
+export type ExecuteOutcome = 'succeeded' | 'paused' | 'aborted' | 'failed' | 'released' | 'nothing-to-do';
+
+const FINISHED: ReadonlySet<StepRecord['status']> = new Set(['succeeded', 'skipped']);
+
+/**
+ * Runs (or resumes) a run from what was persisted: each group's unfinished steps in parallel, each step checking
+ * `isDone` before `apply`, with per-attempt timeouts and retries with backoff. A step that fails for good pauses
+ * the run. A run in `aborting` undoes what it can. Progress is saved after every step, so any worker can resume.
+ */
+export async function executeRun(options: ExecuteRunOptions): Promise<{ outcome: ExecuteOutcome; run: Run }> {
+  const engine = new RunEngine(options);
+  const outcome = await engine.execute();
+  return { outcome, run: engine.current };
+}
+
+class RunEngine {
+  current: Run;
+  private saving: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: ExecuteRunOptions) {
+    this.current = options.run;
+  }
+
+  async execute(): Promise<ExecuteOutcome> {
+    const { clock } = this.options;
+    if (this.current.state === 'approved') {
+      await this.update((run) => transitionRun(run, 'running', { at: clock.now(), actor: SYSTEM_ACTOR }), {
+        action: 'run-started',
+        actor: SYSTEM_ACTOR,
+      });
+    }
+    if (this.current.state === 'aborting') return this.abort();
+    if (this.current.state !== 'running') return 'nothing-to-do';
+
+    for (const group of this.current.plan.groups) {
+      const pending = group.filter((step) => !FINISHED.has(this.record(step.id).status));
+      if (!pending.length) continue;
+      if (this.options.shouldStop()) return 'released';
+      await this.options.persistence.assertLease();
+      const results = await Promise.allSettled(pending.map((step) => this.runStep(step)));
+      const leaseLost = results.find((r) => r.status === 'rejected' && r.reason instanceof LeaseLostError);
+      if (leaseLost?.status === 'rejected') throw leaseLost.reason;
+      const crashed = results.find((r) => r.status === 'rejected');
+      if (crashed?.status === 'rejected') throw crashed.reason;
+      const failed = pending.filter((step) => this.record(step.id).status === 'failed');
+      if (failed.length) {
+        const reason = failed.map((step) => `${step.id}: ${this.record(step.id).error}`).join('; ');
+        await this.update(
+          (run) => transitionRun(run, 'paused', { at: clock.now(), actor: SYSTEM_ACTOR, reason }),
+          {
+            action: 'run-paused',
+            actor: SYSTEM_ACTOR,
+            detail: reason,
+          },
+        );
+        return 'paused';
+      }
+    }
+    await this.update(
+      (run) =>
+        transitionRun(run, 'succeeded', { at: clock.now(), actor: SYSTEM_ACTOR, reason: recoveryText(run) }),
+      { action: 'run-succeeded', actor: SYSTEM_ACTOR, detail: recoveryText(this.current) },
+    );
+    return 'succeeded';
+  }
+
+  private record(id: StepId): StepRecord {
+    return this.current.steps[id] ?? { id, status: 'pending', attempts: 0 };
+  }
+
+  /** Saves are serialized: steps of one group finish concurrently but the run record has one writer. */
+  private update(change: (run: Run) => Run, audit: AuditEvent): Promise<Run> {
+    const next = this.saving.then(async () => {
+      const saved = await this.options.persistence.save(change(this.current), audit);
+      this.current = saved;
+      this.notify();
+      return saved;
+    });
+    this.saving = next.catch(() => undefined);
+    return next;
+  }
+
+  private notify(): void {
+    try {
+      this.options.onChange?.(this.current);
+    } catch (error) {
+      this.options.log.warn({ err: describeError(error) }, 'progress notification failed');
+    }
+  }
+
+  private patchStep(id: StepId, patch: Partial<StepRecord>, timeline?: string): (run: Run) => Run {
+    const at = this.options.clock.now();
+    return (run) => ({
+      ...run,
+      updatedAt: at,
+      steps: {
+        ...run.steps,
+        [id]: { ...(run.steps[id] ?? { id, status: 'pending', attempts: 0 }), ...patch },
+      },
+      timeline: timeline ? [...run.timeline, { at, event: timeline }] : run.timeline,
+    });
+  }
+
+  private context(step: PlannedStep, signal: AbortSignal): StepContext {
+    const { site, ports, clock, settings, log } = this.options;
+    const record = () => this.record(step.id);
+    const save = async (progress: Record<string, unknown>) => {
+      await this.options.persistence.assertLease();
+      await this.update(this.patchStep(step.id, { progress }), {
+        action: 'step-progress',
+        actor: SYSTEM_ACTOR,
+        detail: step.id,
+      });
+    };
+    return {
+      site,
+      run: this.current,
+      ports,
+      clock,
+      signal,
+      settings,
+      log: log.child({ step: step.id }),
+      get progress() {
+        return record().progress ?? {};
+      },
+      checkpoint: save,
+    };
+  }
+
+  private async runStep(step: PlannedStep): Promise<void> {
+    const { clock, log, steps } = this.options;
+    const definition = steps[step.id];
+    const first = this.record(step.id);
+    await this.update(
+      this.patchStep(step.id, {
+        status: 'running',
+        startedAt: first.startedAt ?? clock.now(),
+        error: undefined,
+      }),
+      { action: 'step-started', actor: SYSTEM_ACTOR, detail: step.id },
+    );
+    for (let attempt = 0; ; attempt += 1) {
+      await this.options.persistence.assertLease();
+      const attempts = this.record(step.id).attempts + 1;
+      await this.update(this.patchStep(step.id, { attempts }), {
+        action: 'step-attempt',
+        actor: SYSTEM_ACTOR,
+        detail: `${step.id} attempt ${attempts}`,
+      });
+      try {
+        const output = await this.withTimeout(step, async (signal) => {
+          const ctx = this.context(step, signal);
+          if (await definition.isDone(ctx)) return { alreadyDone: true };
+          return (await definition.apply(ctx)) ?? {};
+        });
+        await this.update(
+          this.patchStep(
+            step.id,
+            { status: 'succeeded', finishedAt: clock.now(), output },
+            `${step.id} succeeded`,
+          ),
+          { action: 'step-succeeded', actor: SYSTEM_ACTOR, detail: step.id },
+        );
+        return;
+      } catch (error) {
+        if (error instanceof LeaseLostError) throw error;
+        const retriable = !(error instanceof BatonError) || error.retriable;
+        const message = describeError(error);
+        const code = error instanceof BatonError ? error.code : 'step-error';
+        if (!retriable || attempt >= step.retries) {
+          await this.update(
+            this.patchStep(
+              step.id,
+              { status: 'failed', finishedAt: clock.now(), error: message, errorCode: code },
+              `${step.id} failed: ${message}`,
+            ),
+            { action: 'step-failed', actor: SYSTEM_ACTOR, detail: `${step.id}: ${message}` },
+          );
+          return;
+        }
+        log.warn({ step: step.id, attempt: attempts, err: message }, 'step failed, retrying');
+        await this.update(this.patchStep(step.id, { error: message, errorCode: code }), {
+          action: 'step-retry',
+          actor: SYSTEM_ACTOR,
+          detail: `${step.id}: ${message}`,
+        });
+        await clock.sleep(this.backoff(attempt));
+      }
+    }
+  }
+
+  private backoff(attempt: number): number {
+    const { baseMs, maxMs } = this.options.backoff ?? { baseMs: 1000, maxMs: 30_000 };
+    const random = this.options.random ?? Math.random;
+    const ceiling = Math.min(maxMs, baseMs * 2 ** attempt);
+    return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  }
+
+  /** Races the attempt against its timeout; on timeout the step's signal aborts so its waits stop. */
+  private async withTimeout<T>(step: PlannedStep, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const timer = new AbortController();
+    const timeout = new BatonError(
+      'step-timeout',
+      `${step.title} did not finish within ${Math.round(step.timeoutMs / 1000)} s`,
+      { retriable: true },
+    );
+    const attempt = work(controller.signal);
+    const expired = this.options.clock.sleep(step.timeoutMs, timer.signal).then(() => {
+      controller.abort(timeout);
+      throw timeout;
+    });
+    try {
+      return await Promise.race([attempt, expired]);
+    } finally {
+      timer.abort();
+      expired.catch(() => undefined);
+      attempt.catch(() => undefined); // a hung attempt that settles later must not crash the process
+    }
+  }
+
+  /**
+   * Undoes completed (or partly done) reversible steps in reverse order. Once the database has been promoted, the
+   * point of no return is behind us and nothing is undone: unfencing the old primary or pulling capacity from the
+   * new one would only make things worse.
+   */
+  private async abort(): Promise<ExecuteOutcome> {
+    const { clock, steps } = this.options;
+    const ordered = allSteps(this.current.plan);
+    const ponr = await this.pointOfNoReturnPassed(ordered);
+    if (ponr) {
+      const reason = `${ponr.title} already happened, so nothing was undone; the new side stays primary`;
+      await this.update(
+        (run) => transitionRun(run, 'aborted', { at: clock.now(), actor: SYSTEM_ACTOR, reason }),
+        {
+          action: 'run-aborted',
+          actor: SYSTEM_ACTOR,
+          detail: reason,
+        },
+      );
+      return 'aborted';
+    }
+    const touched = ordered
+      .filter(
+        (step) => step.reversible && ['succeeded', 'failed', 'running'].includes(this.record(step.id).status),
+      )
+      .reverse();
+    const failures: string[] = [];
+    for (const step of touched) {
+      if (this.options.shouldStop()) return 'released';
+      await this.options.persistence.assertLease();
+      const definition: StepDefinition = steps[step.id];
+      try {
+        await this.withTimeout(step, async (signal) => {
+          const ctx = this.context(step, signal);
+          if (definition.isUndone && (await definition.isUndone(ctx))) return;
+          await definition.undo?.(ctx);
+        });
+        await this.update(this.patchStep(step.id, { status: 'undone' }, `${step.id} undone`), {
+          action: 'step-undone',
+          actor: SYSTEM_ACTOR,
+          detail: step.id,
+        });
+      } catch (error) {
+        if (error instanceof LeaseLostError) throw error;
+        const message = describeError(error);
+        failures.push(`${step.id}: ${message}`);
+        await this.update(
+          this.patchStep(
+            step.id,
+            { status: 'undo-failed', error: message },
+            `${step.id} undo failed: ${message}`,
+          ),
+          { action: 'step-undo-failed', actor: SYSTEM_ACTOR, detail: `${step.id}: ${message}` },
+        );
+      }
+    }
+    const to = failures.length ? 'failed' : 'aborted';
+    const reason = failures.length
+      ? `Abort could not undo ${failures.join('; ')} — restore these by hand`
+      : touched.length
+        ? `Undid ${touched.map((s) => s.id).join(', ')}`
+        : 'Nothing had changed';
+    await this.update((run) => transitionRun(run, to, { at: clock.now(), actor: SYSTEM_ACTOR, reason }), {
+      action: `run-${to}`,
+      actor: SYSTEM_ACTOR,
+      detail: reason,
+    });
+    return to;
+  }
+
+  private async pointOfNoReturnPassed(ordered: PlannedStep[]): Promise<PlannedStep | undefined> {
+    for (const step of ordered.filter((s) => s.pointOfNoReturn)) {
+      const status = this.record(step.id).status;
+      if (status === 'succeeded') return step;
+      if (status === 'pending' || status === 'skipped') continue;
+      // It started: check the world, and when it cannot be checked, assume the worst.
+      try {
+        const done = await this.withTimeout(step, (signal) =>
+          this.options.steps[step.id].isDone(this.context(step, signal)),
+        );
+        if (done) return step;
+      } catch {
+        return step;
+      }
+    }
+    return undefined;
+  }
+}
+
+/** "Recovered in 4 m 12 s" from the first approval (or creation) to now. */
+function recoveryText(run: Run): string {
+  const last = run.timeline.at(-1)?.at ?? run.updatedAt;
+  const started = run.timeline.find((e) => e.event === 'running')?.at ?? run.createdAt;
+  const seconds = Math.max(0, Math.round((last - started) / 1000));
+  return `Finished in ${seconds >= 60 ? `${Math.floor(seconds / 60)} m ${seconds % 60} s` : `${seconds} s`}`;
+}

@@ -1,0 +1,155 @@
+import { BatonError, describeError } from '../../errors.js';
+import type { StepContext, StepDefinition } from './step.js';
+import { formatBytes, workloadLabel } from './step.js';
+
+export interface PreflightCheck {
+  id: string;
+  status: 'passed' | 'warning' | 'failed';
+  detail: string;
+}
+
+async function attempt<T>(
+  fn: () => Promise<T>,
+): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
+  try {
+    return { ok: true, value: await fn() };
+  } catch (error) {
+    return { ok: false, error: describeError(error) };
+  }
+}
+
+/**
+ * The gates of DESIGN §5, read-only. Used by the preflight step and, at proposal time, by the proposal job.
+ * Planned runs need the source side healthy too; emergency runs only note that it is unreachable.
+ */
+export async function runPreflightChecks(
+  ctx: Pick<StepContext, 'site' | 'run' | 'ports'>,
+): Promise<PreflightCheck[]> {
+  const { site, run, ports } = ctx;
+  const { from, to } = run;
+  const checks: PreflightCheck[] = [];
+  const min = site.checks.minReadyNodes;
+
+  const nodes = await attempt(() => ports.cluster.readyNodeCount(site, to));
+  checks.push(
+    !nodes.ok
+      ? {
+          id: 'target-nodes',
+          status: 'failed',
+          detail: `${to}: Kubernetes API did not answer (${nodes.error})`,
+        }
+      : nodes.value >= min
+        ? { id: 'target-nodes', status: 'passed', detail: `${to}: ${nodes.value} nodes Ready (need ${min})` }
+        : {
+            id: 'target-nodes',
+            status: 'failed',
+            detail: `${to}: only ${nodes.value} nodes Ready, need ${min}`,
+          },
+  );
+
+  const sourceReachable = await attempt(() => ports.cluster.readyNodeCount(site, from));
+  checks.push(
+    sourceReachable.ok
+      ? { id: 'source-reachable', status: 'passed', detail: `${from}: Kubernetes API answers` }
+      : {
+          id: 'source-reachable',
+          status: run.mode === 'planned' ? 'failed' : 'warning',
+          detail:
+            `${from}: unreachable (${sourceReachable.error})` +
+            (run.mode === 'planned'
+              ? ' — a planned switchover needs both sides; use an emergency failover'
+              : ''),
+        },
+  );
+
+  for (const workload of site.workloads) {
+    const id = `workload ${workloadLabel(workload)}`;
+    const target = await attempt(() => ports.cluster.getWorkload(site, to, workload));
+    if (!target.ok) {
+      checks.push({ id, status: 'failed', detail: `${to}: could not read it (${target.error})` });
+      continue;
+    }
+    if (!target.value) {
+      checks.push({ id, status: 'failed', detail: `${to}: ${workload.kind} does not exist` });
+      continue;
+    }
+    const source = sourceReachable.ok
+      ? await attempt(() => ports.cluster.getWorkload(site, from, workload))
+      : null;
+    const sourceImages = source?.ok && source.value ? source.value.images : null;
+    const drift = sourceImages && sourceImages.join(',') !== target.value.images.join(',');
+    checks.push(
+      drift
+        ? {
+            id,
+            status: 'warning',
+            detail: `image drift: ${to} runs ${target.value.images.join(', ')}, ${from} runs ${sourceImages.join(', ')}`,
+          }
+        : {
+            id,
+            status: 'passed',
+            detail: `${to}: exists${sourceImages ? ', same images as ' + from : ''}`,
+          },
+    );
+  }
+
+  if (site.database) {
+    const limit = site.database.maxLagBytes;
+    const db = await attempt(() => ports.database.status(site, to));
+    if (!db.ok) {
+      checks.push({ id: 'target-database', status: 'failed', detail: `${to}: cannot connect (${db.error})` });
+    } else if (!db.value.inRecovery) {
+      checks.push({
+        id: 'target-database',
+        status: 'failed',
+        detail: `${to}: database is a primary, not a standby — rebuild it as a standby of ${from} first`,
+      });
+    } else if (db.value.lagBytes === null) {
+      checks.push({ id: 'target-database', status: 'warning', detail: `${to}: standby, lag unknown` });
+    } else {
+      checks.push({
+        id: 'target-database',
+        status: db.value.lagBytes <= limit ? 'passed' : 'failed',
+        detail: `${to}: standby ${formatBytes(db.value.lagBytes)} behind (limit ${formatBytes(limit)})`,
+      });
+    }
+  }
+
+  const dns = await attempt(() => ports.dns.currentTarget(site));
+  checks.push(
+    !dns.ok
+      ? {
+          id: 'dns',
+          status: 'failed',
+          detail: `${site.dns.recordName}: Route 53 did not answer (${dns.error})`,
+        }
+      : dns.value === from
+        ? { id: 'dns', status: 'passed', detail: `${site.dns.recordName} points at ${from}` }
+        : {
+            id: 'dns',
+            status: 'failed',
+            detail: `${site.dns.recordName} points at ${dns.value ?? 'neither cluster'}, expected ${from} — check /failover status`,
+          },
+  );
+  return checks;
+}
+
+export const preflight: StepDefinition = {
+  id: 'preflight',
+  reversible: false,
+  pointOfNoReturn: false,
+  defaults: { timeoutMs: 60_000, retries: 1 },
+  // Read-only: always run it again, the world may have changed since the proposal.
+  isDone: async () => false,
+  async apply(ctx) {
+    const checks = await runPreflightChecks(ctx);
+    const failed = checks.filter((c) => c.status === 'failed');
+    if (failed.length && !ctx.run.force) {
+      throw new BatonError(
+        'preflight-failed',
+        `Preflight failed: ${failed.map((c) => c.detail).join('; ')}. Fix it and Retry, or Abort.`,
+      );
+    }
+    return { checks, overridden: failed.length > 0 };
+  },
+};

@@ -1,0 +1,157 @@
+/**
+ * The worker role's processor: a thin shell that parses the job, checks it is the run's current segment, and
+ * hands the run to the core engine with persistence bound to this job's lock. SIGTERM (close) lets the current
+ * step finish, then moves the job back so another worker resumes it.
+ */
+import type { Job } from 'bullmq';
+import { DelayedError, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Topology } from '../config/topology.js';
+import type { Run } from '../core/model.js';
+import { runJobId } from '../core/model.js';
+import type { ExecuteOutcome } from '../core/runs/execute-run.js';
+import { LeaseLostError, executeRun } from '../core/runs/execute-run.js';
+import type { Clock, Log, Ports } from '../core/ports.js';
+import { STEPS } from '../core/steps/index.js';
+import type { StepSettings } from '../core/steps/step.js';
+import { DEFAULT_STEP_SETTINGS } from '../core/steps/step.js';
+import { describeError } from '../errors.js';
+import type { RunStore } from '../store/run-store.js';
+import type { RunJobData } from './queues.js';
+import { RUNS_QUEUE, RUN_WORKER_SETTINGS, jobLockKey, runJobSchema } from './queues.js';
+
+export interface RunWorkerOptions {
+  /** A connection with maxRetriesPerRequest: null (BullMQ requires it for workers). */
+  connection: Redis;
+  /** Worker name, stored by BullMQ on each job it processes (processedBy). */
+  name?: string;
+  /** BullMQ key prefix (default "bull"). */
+  bullPrefix?: string;
+  store: RunStore;
+  topology: Topology;
+  ports: Ports;
+  clock: Clock;
+  log: Log;
+  settings?: StepSettings;
+  /** Runs of different sites at once. */
+  concurrency?: number;
+  lock?: Partial<Record<keyof typeof RUN_WORKER_SETTINGS, number>>;
+  backoff?: { baseMs: number; maxMs: number };
+  /** Progress hook (the notify queue producer); never awaited. */
+  onChange?: (run: Run) => void;
+  /** How often to look for approved or running runs that have no job (default 10 s). */
+  reconcileEveryMs?: number;
+}
+
+export interface RunWorker {
+  worker: Worker<RunJobData>;
+  /** Graceful: the current step finishes, the job goes back to the queue, then the connections close. */
+  close(): Promise<void>;
+  /** Enqueues jobs for runs that should be executing but have none (after a crash between save and add). */
+  reconcile(): Promise<number>;
+}
+
+export function startRunWorker(options: RunWorkerOptions): RunWorker {
+  const bullPrefix = options.bullPrefix ?? 'bull';
+  const lock = { ...RUN_WORKER_SETTINGS, ...options.lock };
+  const log = options.log;
+  let stopping = false;
+
+  const processor = async (
+    job: Job<RunJobData>,
+    token?: string,
+  ): Promise<{ outcome: ExecuteOutcome | 'stale' }> => {
+    const data = runJobSchema.parse(job.data);
+    const run = await options.store.get(data.runId);
+    if (!run || run.segment !== data.segment) return { outcome: 'stale' };
+    const site = options.topology.sites.find((s) => s.name === run.site);
+    if (!site) throw new Error(`run ${run.id} is for site ${run.site}, which the topology no longer has`);
+    const lease = { lockKey: jobLockKey(bullPrefix, job.id ?? ''), token: token ?? '' };
+    const runLog = log.child({ runId: run.id, site: run.site, kind: run.kind, jobId: job.id });
+    try {
+      const { outcome } = await executeRun({
+        run,
+        site,
+        ports: options.ports,
+        steps: STEPS,
+        clock: options.clock,
+        log: runLog,
+        settings: options.settings ?? DEFAULT_STEP_SETTINGS,
+        ...(options.backoff && { backoff: options.backoff }),
+        persistence: {
+          save: (next, audit) => options.store.save(next, audit, lease),
+          assertLease: async () => {
+            if ((await options.connection.get(lease.lockKey)) !== lease.token)
+              throw new LeaseLostError(run.id);
+          },
+        },
+        shouldStop: () => stopping,
+        ...(options.onChange && { onChange: options.onChange }),
+      });
+      runLog.info({ outcome }, 'run segment finished');
+      if (outcome === 'released') {
+        // Back to the queue at once for another worker; DelayedError tells BullMQ we moved it ourselves.
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
+      return { outcome };
+    } catch (error) {
+      if (error instanceof LeaseLostError) runLog.warn({}, 'lost the run lock; another worker continues it');
+      throw error;
+    }
+  };
+
+  const worker = new Worker<RunJobData>(RUNS_QUEUE, processor, {
+    connection: options.connection,
+    prefix: bullPrefix,
+    concurrency: options.concurrency ?? 4,
+    ...(options.name && { name: options.name }),
+    lockDuration: lock.lockDuration,
+    stalledInterval: lock.stalledInterval,
+    maxStalledCount: lock.maxStalledCount,
+  });
+  worker.on('error', (error) => log.error({ err: describeError(error) }, 'run worker error'));
+  worker.on('failed', (job, error) =>
+    log.warn(
+      { jobId: job?.id, err: describeError(error), attemptsMade: job?.attemptsMade },
+      'run job failed',
+    ),
+  );
+
+  const queue = new Queue<RunJobData>(RUNS_QUEUE, { connection: options.connection, prefix: bullPrefix });
+  const reconcile = async (): Promise<number> => {
+    let added = 0;
+    for (const run of await options.store.runsInState(['approved', 'running', 'aborting'])) {
+      const jobId = runJobId(run);
+      const state = await queue.getJobState(jobId);
+      if (state === 'unknown') {
+        await queue.add(
+          'run',
+          { runId: run.id, segment: run.segment },
+          { jobId, attempts: 50, backoff: { type: 'fixed', delay: 2000 } },
+        );
+        added += 1;
+      } else if (state === 'failed') {
+        await (await queue.getJob(jobId))?.retry();
+        added += 1;
+      }
+    }
+    if (added) log.warn({ added }, 're-enqueued runs that had no live job');
+    return added;
+  };
+  const timer = setInterval(() => {
+    if (!stopping) reconcile().catch((error) => log.warn({ err: describeError(error) }, 'reconcile failed'));
+  }, options.reconcileEveryMs ?? 10_000);
+  timer.unref();
+
+  return {
+    worker,
+    reconcile,
+    async close() {
+      stopping = true;
+      clearInterval(timer);
+      await worker.close();
+      await queue.close();
+    },
+  };
+}

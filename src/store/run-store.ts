@@ -1,0 +1,232 @@
+/**
+ * Baton's own state in Redis: runs (JSON with a version for optimistic concurrency), per-site state (serving
+ * cluster, open run), run history, and the audit stream. Every multi-key change is one Lua script, so a crash
+ * between two writes cannot leave them disagreeing.
+ */
+import type { Redis } from 'ioredis';
+import type { AuditEvent } from '../core/runs/execute-run.js';
+import { LeaseLostError } from '../core/runs/execute-run.js';
+import type { Actor, Run, RunState } from '../core/model.js';
+import { TERMINAL_STATES } from '../core/model.js';
+import { BatonError } from '../errors.js';
+
+const TERMINAL_LIST = [...TERMINAL_STATES].join(',');
+
+/** Creates the run unless the site has an open one; returns [created, runId]. */
+const CREATE_RUN = `
+local open = redis.call('HGET', KEYS[1], 'openRun')
+if open then
+  local state = redis.call('HGET', ARGV[1] .. 'run:' .. open, 'state')
+  if state and not string.find(',' .. ARGV[6] .. ',', ',' .. state .. ',', 1, true) then
+    return {0, open}
+  end
+end
+redis.call('HSET', KEYS[1], 'openRun', ARGV[2])
+redis.call('HSET', KEYS[2], 'data', ARGV[3], 'version', 1, 'state', ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', 100000, '*', unpack(cjson.decode(ARGV[7])))
+return {1, ARGV[2]}
+`;
+
+/**
+ * Saves a run if its version is still the expected one and, for workers, if the BullMQ job lock is still ours.
+ * Releases the site's open-run marker on a terminal state, records the serving cluster on success.
+ * Returns 1, or -1 version conflict, -2 lease lost, -3 missing.
+ */
+const SAVE_RUN = `
+if KEYS[4] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[3] then return -2 end
+local version = redis.call('HGET', KEYS[1], 'version')
+if not version then return -3 end
+if version ~= ARGV[1] then return -1 end
+redis.call('HSET', KEYS[1], 'data', ARGV[2], 'version', tonumber(ARGV[1]) + 1, 'state', ARGV[4])
+if ARGV[5] == '1' and redis.call('HGET', KEYS[2], 'openRun') == ARGV[6] then
+  redis.call('HDEL', KEYS[2], 'openRun')
+end
+if ARGV[7] ~= '' then redis.call('HSET', KEYS[2], 'serving', ARGV[7], 'servingSince', ARGV[8]) end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', unpack(cjson.decode(ARGV[9])))
+return 1
+`;
+
+export interface AuditRecord {
+  id: string;
+  at: number;
+  action: string;
+  actor: Actor;
+  site: string;
+  runId: string;
+  detail?: string;
+}
+
+/** A worker's claim on a run: the BullMQ lock key of its job and the token that must still be in it. */
+export interface Lease {
+  lockKey: string;
+  token: string;
+}
+
+export class RunStore {
+  constructor(
+    private readonly redis: Redis,
+    /** Key prefix, e.g. `baton:`; tests use one per test. */
+    private readonly prefix = 'baton:',
+  ) {}
+
+  private key = {
+    run: (id: string) => `${this.prefix}run:${id}`,
+    site: (site: string) => `${this.prefix}site:${site}`,
+    siteRuns: (site: string) => `${this.prefix}runs:${site}`,
+    runs: () => `${this.prefix}runs`,
+    audit: () => `${this.prefix}audit`,
+    seq: () => `${this.prefix}seq`,
+  };
+
+  async nextRunId(): Promise<string> {
+    return `r${await this.redis.incr(this.key.seq())}`;
+  }
+
+  /** Creates `run` unless its site already has an open run; then returns that one instead. */
+  async create(run: Run, audit: AuditEvent): Promise<{ created: boolean; run: Run }> {
+    const [created, id] = (await this.redis.eval(
+      CREATE_RUN,
+      5,
+      this.key.site(run.site),
+      this.key.run(run.id),
+      this.key.siteRuns(run.site),
+      this.key.runs(),
+      this.key.audit(),
+      this.prefix,
+      run.id,
+      JSON.stringify({ ...run, version: 1 }),
+      run.state,
+      run.createdAt,
+      TERMINAL_LIST,
+      JSON.stringify(auditFields(run, audit, run.createdAt)),
+    )) as [number, string];
+    const stored = await this.get(id);
+    if (!stored) throw new BatonError('run-missing', `run ${id} vanished while being created`);
+    return { created: created === 1, run: stored };
+  }
+
+  async get(id: string): Promise<Run | null> {
+    const raw = await this.redis.hget(this.key.run(id), 'data');
+    return raw ? (JSON.parse(raw) as Run) : null;
+  }
+
+  async require(id: string): Promise<Run> {
+    const run = await this.get(id);
+    if (!run) throw new BatonError('run-not-found', `No run ${id} — see /failover history`);
+    return run;
+  }
+
+  /**
+   * Saves `run` over version `run.version`. With a lease, only while the worker still holds the job lock.
+   * Returns the saved run (version + 1).
+   */
+  async save(run: Run, audit: AuditEvent, lease?: Lease): Promise<Run> {
+    const at = run.updatedAt;
+    const next: Run = { ...run, version: run.version + 1 };
+    const result = (await this.redis.eval(
+      SAVE_RUN,
+      4,
+      this.key.run(run.id),
+      this.key.site(run.site),
+      this.key.audit(),
+      lease?.lockKey ?? '',
+      String(run.version),
+      JSON.stringify(next),
+      lease?.token ?? '',
+      run.state,
+      TERMINAL_STATES.has(run.state) ? '1' : '0',
+      run.id,
+      run.state === 'succeeded' ? run.to : '',
+      String(at),
+      JSON.stringify(auditFields(run, audit, at)),
+    )) as number;
+    if (result === -2) throw new LeaseLostError(run.id);
+    if (result === -3) throw new BatonError('run-not-found', `run ${run.id} does not exist`);
+    if (result === -1) {
+      throw new BatonError('run-conflict', `run ${run.id} was changed by someone else; try again`, {
+        retriable: true,
+      });
+    }
+    return next;
+  }
+
+  /** Read-modify-write with optimistic retries, for commands (approve, retry, abort…). */
+  async mutate(id: string, change: (run: Run) => Run, audit: (run: Run) => AuditEvent): Promise<Run> {
+    for (let attempt = 0; attempt < 20; attempt += 1) {
+      const current = await this.require(id);
+      const next = change(current);
+      try {
+        return await this.save(next, audit(next));
+      } catch (error) {
+        if (error instanceof BatonError && error.code === 'run-conflict') continue;
+        throw error;
+      }
+    }
+    throw new BatonError('run-conflict', `run ${id} is changing too fast; try again`, { retriable: true });
+  }
+
+  async site(site: string): Promise<{ serving?: string; servingSince?: number; openRun?: string }> {
+    const raw = await this.redis.hgetall(this.key.site(site));
+    return {
+      ...(raw.serving && { serving: raw.serving }),
+      ...(raw.servingSince && { servingSince: Number(raw.servingSince) }),
+      ...(raw.openRun && { openRun: raw.openRun }),
+    };
+  }
+
+  /** The site's open run, if its marker points at a run that is not finished. */
+  async openRun(site: string): Promise<Run | null> {
+    const { openRun } = await this.site(site);
+    if (!openRun) return null;
+    const run = await this.get(openRun);
+    return run && !TERMINAL_STATES.has(run.state) ? run : null;
+  }
+
+  async history(site: string, limit = 10): Promise<Run[]> {
+    const ids = await this.redis.zrevrange(this.key.siteRuns(site), 0, limit - 1);
+    const runs = await Promise.all(ids.map((id) => this.get(id)));
+    return runs.filter((r): r is Run => r !== null);
+  }
+
+  /** Runs in the given states (for the reconciler); scans the newest `limit` runs. */
+  async runsInState(states: readonly RunState[], limit = 500): Promise<Run[]> {
+    const ids = await this.redis.zrevrange(this.key.runs(), 0, limit - 1);
+    const runs = await Promise.all(ids.map((id) => this.get(id)));
+    return runs.filter((r): r is Run => r !== null && states.includes(r.state));
+  }
+
+  async audit(count = 1000): Promise<AuditRecord[]> {
+    const entries = await this.redis.xrange(this.key.audit(), '-', '+', 'COUNT', count);
+    return entries.map(([id, fields]) => {
+      const f: Record<string, string> = {};
+      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
+      return {
+        id,
+        at: Number(f.at),
+        action: f.action ?? '',
+        actor: JSON.parse(f.actor ?? '{}') as Actor,
+        site: f.site ?? '',
+        runId: f.runId ?? '',
+        ...(f.detail !== undefined && { detail: f.detail }),
+      };
+    });
+  }
+}
+
+function auditFields(run: Run, audit: AuditEvent, at: number): string[] {
+  const fields = [
+    'at',
+    String(at),
+    'action',
+    audit.action,
+    'actor',
+    JSON.stringify(audit.actor),
+    'site',
+    run.site,
+  ];
+  fields.push('runId', run.id, 'state', run.state);
+  if (audit.detail) fields.push('detail', audit.detail);
+  return fields;
+}

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { loadEnv, parseEnv } from '../../src/config/env.js';
+import { BatonError } from '../../src/errors.js';
+
+describe('loadEnv', () => {
+  it('fills defaults from an empty environment', () => {
+    expect(loadEnv({})).toEqual({
+      redisUrl: 'redis://127.0.0.1:6379',
+      batonConfig: './baton.yaml',
+      port: 3000,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every variable', () => {
+    expect(
+      loadEnv({
+        SLACK_BOT_TOKEN: 'xoxb-1-2-abc',
+        SLACK_SIGNING_SECRET: 'shh',
+        SLACK_APP_TOKEN: 'xapp-1-abc',
+        SLACK_API_URL: 'http://127.0.0.1:4000/api/',
+        REDIS_URL: 'rediss://:pw@redis.internal:6380/2',
+        BATON_CONFIG: '/etc/baton/baton.yaml',
+        ALERTMANAGER_TOKEN: 'am-token',
+        PORT: '8080',
+        LOG_LEVEL: 'DEBUG',
+        KUBECONFIG: 'a.yaml:b.yaml',
+        AWS_ENDPOINT_URL_ROUTE_53: 'http://127.0.0.1:4566',
+        UNRELATED: 'ignored',
+      }),
+    ).toEqual({
+      slackBotToken: 'xoxb-1-2-abc',
+      slackSigningSecret: 'shh',
+      slackAppToken: 'xapp-1-abc',
+      slackApiUrl: 'http://127.0.0.1:4000/api/',
+      redisUrl: 'rediss://:pw@redis.internal:6380/2',
+      batonConfig: '/etc/baton/baton.yaml',
+      alertmanagerToken: 'am-token',
+      port: 8080,
+      logLevel: 'debug',
+      kubeconfig: 'a.yaml:b.yaml',
+      awsEndpointUrlRoute53: 'http://127.0.0.1:4566',
+    });
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadEnv({ PORT: '', SLACK_APP_TOKEN: '', REDIS_URL: ' ' })).toEqual(loadEnv({}));
+  });
+
+  it('lists every bad variable in one config-invalid error, without echoing secrets', () => {
+    let caught: unknown;
+    try {
+      loadEnv({
+        PORT: '70000',
+        LOG_LEVEL: 'loud',
+        SLACK_BOT_TOKEN: 'xoxp-user-token-secret',
+        SLACK_APP_TOKEN: 'not-an-app-token',
+        REDIS_URL: 'http://user:hunter2@redis:6379',
+        SLACK_API_URL: 'nope',
+      });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(BatonError);
+    const error = caught as BatonError;
+    expect(error.code).toBe('config-invalid');
+    expect(error.retriable).toBe(false);
+    for (const name of [
+      'PORT',
+      'LOG_LEVEL',
+      'SLACK_BOT_TOKEN',
+      'SLACK_APP_TOKEN',
+      'REDIS_URL',
+      'SLACK_API_URL',
+    ]) {
+      expect(error.message).toContain(`${name}:`);
+    }
+    expect(error.message).toMatch(/^invalid environment \(6 problems\):/);
+    expect(error.message).not.toContain('hunter2');
+    expect(error.message).not.toContain('user-token-secret');
+  });
+
+  it.each(['0', '65536', '3000.5', 'abc', '-1', '80 80'])('rejects PORT=%s', (port) => {
+    expect(parseEnv({ PORT: port })).toEqual({
+      ok: false,
+      problems: [`PORT: must be an integer from 1 to 65535, got ${JSON.stringify(port)}`],
+    });
+  });
+
+  it.each(['1', '65535'])('accepts PORT=%s', (port) => {
+    expect(loadEnv({ PORT: port }).port).toBe(Number(port));
+  });
+
+  it('accepts every pino level, including silent', () => {
+    for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) {
+      expect(loadEnv({ LOG_LEVEL: level }).logLevel).toBe(level);
+    }
+  });
+
+  it('accepts Sentinel-style Redis URLs', () => {
+    expect(loadEnv({ REDIS_URL: 'redis+sentinel://s1:26379,s2:26379/mymaster' }).redisUrl).toBe(
+      'redis+sentinel://s1:26379,s2:26379/mymaster',
+    );
+  });
+});
