@@ -65,22 +65,33 @@ function memoryStore(initial: WorldState): WorldStore {
 }
 
 function redisStore(redis: Redis, key: string): WorldStore {
+  // WATCH belongs to the connection: two updates interleaved on one connection would both commit. Updates from
+  // this process go one at a time; WATCH still guards against other processes.
+  let queue: Promise<unknown> = Promise.resolve();
+  const read = async (): Promise<WorldState> => {
+    const raw = await redis.get(key);
+    if (!raw) throw new Error(`simulated world ${key} is not initialised`);
+    return JSON.parse(raw) as WorldState;
+  };
   return {
-    async read() {
-      const raw = await redis.get(key);
-      if (!raw) throw new Error(`simulated world ${key} is not initialised`);
-      return JSON.parse(raw) as WorldState;
-    },
-    async update(change) {
-      for (;;) {
-        await redis.watch(key);
-        const raw = await redis.get(key);
-        if (!raw) throw new Error(`simulated world ${key} is not initialised`);
-        const state = JSON.parse(raw) as WorldState;
-        const result = change(state);
-        const done = await redis.multi().set(key, JSON.stringify(state)).exec();
-        if (done) return result;
-      }
+    read,
+    update<T>(change: (state: WorldState) => T): Promise<T> {
+      const next = queue.then(async () => {
+        for (;;) {
+          await redis.watch(key);
+          const state = await read();
+          let result: T;
+          try {
+            result = change(state);
+          } catch (error) {
+            await redis.unwatch();
+            throw error;
+          }
+          if (await redis.multi().set(key, JSON.stringify(state)).exec()) return result;
+        }
+      });
+      queue = next.catch(() => undefined);
+      return next;
     },
   };
 }

@@ -1,0 +1,281 @@
+import { describe, expect, it } from 'vitest';
+import type { SiteConfig } from '../../../src/config/topology.js';
+import type { Plan, StepId } from '../../../src/core/model.js';
+import { allSteps } from '../../../src/core/model.js';
+import type { ObservedState } from '../../../src/core/plans/build-plan.js';
+import { buildPlan, otherCluster, renderPlan } from '../../../src/core/plans/build-plan.js';
+import { STEPS } from '../../../src/core/steps/index.js';
+import { BatonError } from '../../../src/errors.js';
+import { exampleSite, siteWithoutDatabase } from '../../support/core-fixtures.js';
+
+const site = exampleSite();
+const WEB = 'default/Deployment/web';
+const workload = (replicas: number) => ({ replicas, readyReplicas: replicas, images: ['app:1'] });
+
+/** What Baton would observe before a failover from east: 5 serving on east, 1 on west, west 2 KiB behind. */
+const observedEast: ObservedState = {
+  serving: 'east',
+  workloads: { east: { [WEB]: workload(5) }, west: { [WEB]: workload(1) } },
+  databases: { west: { inRecovery: true, readOnly: false, lagBytes: 2048, lsn: '0/3000000' } },
+};
+
+const groupIds = (plan: Plan): StepId[][] => plan.groups.map((group) => group.map((step) => step.id));
+const stepOf = (plan: Plan, id: StepId) => {
+  const step = allSteps(plan).find((s) => s.id === id);
+  if (!step) throw new Error(`plan has no ${id}`);
+  return step;
+};
+
+function refusal(fn: () => unknown): BatonError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof BatonError) return error;
+    throw error;
+  }
+  throw new Error('expected a BatonError');
+}
+
+describe('buildPlan: failover', () => {
+  it('plans an emergency failover from the serving cluster to the other one, without catch-up', () => {
+    const plan = buildPlan({ kind: 'failover' }, site, { serving: 'east' });
+    expect(plan).toMatchObject({
+      site: 'production',
+      kind: 'failover',
+      mode: 'emergency',
+      from: 'east',
+      to: 'west',
+    });
+    expect(groupIds(plan)).toEqual([
+      ['preflight'],
+      ['fence-source', 'scale-up-target'],
+      ['promote-target-db'],
+      ['switch-dns'],
+      ['verify'],
+      ['scale-down-source'],
+    ]);
+    expect(plan.warnings).toEqual([
+      'Emergency failover: writes not yet replicated to west are lost (lag unknown)',
+    ]);
+    expect(stepOf(plan, 'fence-source').actions).toContain(
+      '(best effort: an unreachable side is recorded, not fatal)',
+    );
+  });
+
+  it('plans a failover from the standby side back the other way when west serves', () => {
+    const plan = buildPlan({ kind: 'failover' }, site, { serving: 'west' });
+    expect(plan).toMatchObject({ from: 'west', to: 'east', mode: 'emergency' });
+  });
+
+  it('plans a planned failover with catch-up between fencing and promotion, and no data-loss warning', () => {
+    const plan = buildPlan({ kind: 'failover', mode: 'planned' }, site, { serving: 'east' });
+    expect(plan.mode).toBe('planned');
+    expect(groupIds(plan)).toEqual([
+      ['preflight'],
+      ['fence-source', 'scale-up-target'],
+      ['catch-up'],
+      ['promote-target-db'],
+      ['switch-dns'],
+      ['verify'],
+      ['scale-down-source'],
+    ]);
+    expect(plan.warnings).toEqual([]);
+    expect(stepOf(plan, 'catch-up').actions).toEqual([
+      "wait until west's database has replayed east's final WAL position",
+    ]);
+    expect(stepOf(plan, 'preflight').actions).toContain(
+      'check app.example.com points at east and east is reachable',
+    );
+    expect(stepOf(plan, 'fence-source').actions.join('\n')).not.toContain('best effort');
+  });
+
+  it('warns about break-glass approvals on --force', () => {
+    const plan = buildPlan({ kind: 'failover', force: true }, site, { serving: 'east' });
+    expect(plan.warnings[0]).toBe(
+      '--force: failing gates will not stop this run (break-glass approvals needed)',
+    );
+  });
+
+  it('refuses a serving cluster the site does not have', () => {
+    const error = refusal(() => buildPlan({ kind: 'failover' }, site, { serving: 'north' }));
+    expect(error.code).toBe('unknown-cluster');
+    expect(error.message).toContain('"north"');
+  });
+});
+
+describe('buildPlan: failback', () => {
+  it('is always planned, back to the home cluster, with catch-up', () => {
+    const plan = buildPlan({ kind: 'failback', mode: 'emergency' }, site, { serving: 'west' });
+    expect(plan).toMatchObject({ kind: 'failback', mode: 'planned', from: 'west', to: 'east' });
+    expect(groupIds(plan).flat()).toContain('catch-up');
+    expect(plan.warnings).toEqual([]);
+  });
+
+  it('is refused with already-home when the home cluster already serves', () => {
+    const error = refusal(() => buildPlan({ kind: 'failback' }, site, { serving: 'east' }));
+    expect(error.code).toBe('already-home');
+    expect(error.message).toBe(
+      'production already serves from its home cluster east; there is nothing to fail back',
+    );
+  });
+
+  it('is refused with --force', () => {
+    const error = refusal(() => buildPlan({ kind: 'failback', force: true }, site, { serving: 'west' }));
+    expect(error.code).toBe('force-not-allowed');
+    expect(error.message).toContain('drop --force');
+  });
+});
+
+describe('buildPlan: a site without a database', () => {
+  const noDb = siteWithoutDatabase();
+
+  it.each(['emergency', 'planned'] as const)('has no catch-up or promotion (%s)', (mode) => {
+    const plan = buildPlan({ kind: 'failover', mode }, noDb, { serving: 'east' });
+    expect(groupIds(plan)).toEqual([
+      ['preflight'],
+      ['fence-source', 'scale-up-target'],
+      ['switch-dns'],
+      ['verify'],
+      ['scale-down-source'],
+    ]);
+    expect(plan.warnings).toEqual([]);
+    expect(allSteps(plan).some((s) => s.pointOfNoReturn)).toBe(false);
+  });
+
+  it('mentions no database in its actions', () => {
+    const plan = buildPlan({ kind: 'failover' }, noDb, { serving: 'east' });
+    expect(renderPlan(plan).join('\n')).not.toMatch(/database|PostgreSQL/);
+  });
+});
+
+describe('buildPlan: steps', () => {
+  it('runs fencing and scale-up as one parallel group and everything else alone', () => {
+    const plan = buildPlan({ kind: 'failover', mode: 'planned' }, site, { serving: 'east' });
+    expect(plan.groups.filter((g) => g.length > 1).map((g) => g.map((s) => s.id))).toEqual([
+      ['fence-source', 'scale-up-target'],
+    ]);
+  });
+
+  it('flags only promote-target-db as the point of no return', () => {
+    const plan = buildPlan({ kind: 'failover', mode: 'planned' }, site, { serving: 'east' });
+    expect(
+      allSteps(plan)
+        .filter((s) => s.pointOfNoReturn)
+        .map((s) => s.id),
+    ).toEqual(['promote-target-db']);
+    expect(stepOf(plan, 'promote-target-db').title).toBe("Promote west's database — point of no return");
+    expect(
+      allSteps(plan)
+        .filter((s) => s.reversible)
+        .map((s) => s.id),
+    ).toEqual(['fence-source', 'scale-up-target', 'switch-dns', 'scale-down-source']);
+  });
+
+  it('uses each step definition’s timeout and retries unless tuned', () => {
+    const plan = buildPlan(
+      { kind: 'failover', mode: 'planned' },
+      site,
+      { serving: 'east' },
+      {
+        'switch-dns': { timeoutMs: 5, retries: 0 },
+        verify: { retries: 7 },
+      },
+    );
+    for (const step of allSteps(plan)) {
+      const defaults = STEPS[step.id].defaults;
+      if (step.id === 'switch-dns') expect(step).toMatchObject({ timeoutMs: 5, retries: 0 });
+      else if (step.id === 'verify')
+        expect(step).toMatchObject({ timeoutMs: defaults.timeoutMs, retries: 7 });
+      else expect(step).toMatchObject(defaults);
+    }
+  });
+});
+
+describe('buildPlan: actions', () => {
+  it('shows observed replica counts as from → to', () => {
+    const plan = buildPlan({ kind: 'failover' }, site, observedEast);
+    expect(stepOf(plan, 'scale-up-target').actions).toEqual([
+      'scale default/web on west 1 → 5 and wait until Ready',
+    ]);
+    expect(stepOf(plan, 'fence-source').actions).toContain('scale default/web on east 5 → 1');
+    expect(stepOf(plan, 'scale-down-source').actions).toEqual([
+      'scale default/web on east 5 → 1 (if reachable)',
+    ]);
+  });
+
+  it('shows only the target count when replicas were not observed', () => {
+    const plan = buildPlan({ kind: 'failover' }, site, { serving: 'east' });
+    expect(stepOf(plan, 'scale-up-target').actions).toEqual([
+      'scale default/web on west to 5 and wait until Ready',
+    ]);
+  });
+
+  it('names the database target and its lag', () => {
+    const plan = buildPlan({ kind: 'failover' }, site, observedEast);
+    expect(stepOf(plan, 'promote-target-db').actions).toEqual([
+      'promote PostgreSQL on west (lag 2 KiB) and prove it accepts writes',
+    ]);
+    expect(plan.warnings).toEqual([
+      'Emergency failover: writes not yet replicated to west are lost (lag 2 KiB)',
+    ]);
+  });
+
+  it('describes the exact DNS change for each strategy', () => {
+    const dnsAction = (s: SiteConfig) =>
+      stepOf(buildPlan({ kind: 'failover' }, s, { serving: 'east' }), 'switch-dns').actions;
+    expect(dnsAction(site)).toEqual([
+      'Route 53 Z1234567890ABC: one change batch making app.example.com A PRIMARY → west ' +
+        '(passive-cluster, passive-lb.elb.amazonaws.com) and SECONDARY → east',
+    ]);
+    expect(dnsAction({ ...site, dns: { ...site.dns, strategy: 'simple-record' } })).toEqual([
+      'Route 53 Z1234567890ABC: UPSERT app.example.com A → passive-lb.elb.amazonaws.com',
+    ]);
+    const inverted = {
+      ...site,
+      dns: {
+        ...site.dns,
+        strategy: 'health-check-inversion' as const,
+        healthCheckIds: { east: 'hc-e', west: 'hc-w' },
+      },
+    };
+    expect(dnsAction(inverted)).toEqual([
+      'Route 53: invert health check hc-e (east reported unhealthy) and clear it on hc-w, ' +
+        'so app.example.com A answers passive-lb.elb.amazonaws.com',
+    ]);
+  });
+});
+
+describe('renderPlan', () => {
+  it('numbers the steps in order, marks parallel ones and lists their actions', () => {
+    const plan = buildPlan({ kind: 'failover' }, site, observedEast);
+    expect(renderPlan(plan)).toEqual([
+      '1. Preflight checks on west',
+      "   - check west: at least 3 Ready nodes; default/web exist with east's images",
+      "   - check west's database is a standby at most 1 MiB behind",
+      '   - check app.example.com points at east',
+      '2. Fence east (in parallel)',
+      "   - make east's database read-only and end its client sessions",
+      '   - scale default/web on east 5 → 1',
+      '   - (best effort: an unreachable side is recorded, not fatal)',
+      '3. Scale up west (in parallel)',
+      '   - scale default/web on west 1 → 5 and wait until Ready',
+      "4. Promote west's database — point of no return",
+      '   - promote PostgreSQL on west (lag 2 KiB) and prove it accepts writes',
+      '5. Switch app.example.com to west',
+      '   - Route 53 Z1234567890ABC: one change batch making app.example.com A PRIMARY → west ' +
+        '(passive-cluster, passive-lb.elb.amazonaws.com) and SECONDARY → east',
+      '6. Verify users reach west',
+      "   - resolve app.example.com and expect west's target",
+      '   - GET https://passive.example.com/health expects 2xx',
+      '7. Scale down east',
+      '   - scale default/web on east 5 → 1 (if reachable)',
+    ]);
+  });
+});
+
+describe('otherCluster', () => {
+  it('gives the other cluster of the pair', () => {
+    expect(otherCluster(site, 'east')).toBe('west');
+    expect(otherCluster(site, 'west')).toBe('east');
+  });
+});

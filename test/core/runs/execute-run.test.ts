@@ -1,0 +1,566 @@
+import { describe, expect, it } from 'vitest';
+import type { Run, StepId, StepRecord } from '../../../src/core/model.js';
+import { LeaseLostError } from '../../../src/core/runs/execute-run.js';
+import { transitionRun } from '../../../src/core/runs/transition-run.js';
+import { BatonError } from '../../../src/errors.js';
+import { MemoryPersistence } from '../../support/memory-persistence.js';
+import { ALICE, approvedRun, exampleSite, harness, tuning } from '../../support/core-fixtures.js';
+
+const WEB = 'default/Deployment/web';
+
+/** Every mutating call of a complete emergency or planned failover east → west, each exactly once. */
+const FAILOVER_ACTIONS = [
+  'dns west',
+  'fence east',
+  `scale east ${WEB} 1`,
+  `scale west ${WEB} 5`,
+  'promote west',
+].sort();
+
+const step = (run: Run, id: StepId): StepRecord => {
+  const record = run.steps[id];
+  if (!record) throw new Error(`run has no step ${id}`);
+  return record;
+};
+const statuses = (run: Run) => Object.fromEntries(Object.values(run.steps).map((s) => [s.id, s.status]));
+
+/** What RunCommands.retry does: failed steps back to pending, the run running again in a new segment. */
+function retried(run: Run): Run {
+  const steps = { ...run.steps };
+  for (const record of Object.values(steps)) {
+    if (record.status === 'failed') steps[record.id] = { ...record, status: 'pending', error: undefined };
+  }
+  return {
+    ...transitionRun(run, 'running', { at: Date.now(), actor: ALICE, reason: 'retry' }),
+    steps,
+    segment: run.segment + 1,
+  };
+}
+
+/** What RunCommands.abort does. */
+function aborting(run: Run): Run {
+  return {
+    ...transitionRun(run, 'aborting', { at: Date.now(), actor: ALICE, reason: 'abort requested' }),
+    segment: run.segment + 1,
+  };
+}
+
+const neverRetry = (code: string, message: string) => () =>
+  new BatonError(code, message, { retriable: false });
+
+describe('executeRun: happy path', () => {
+  it('fails over east → west in emergency mode, each external action once', async () => {
+    const h = harness();
+    const { outcome, run, persistence } = await h.execute(approvedRun(h.site));
+
+    expect(outcome).toBe('succeeded');
+    expect(run.state).toBe('succeeded');
+    expect(run.stateReason).toMatch(/^Finished in \d+ s$/);
+    expect(Object.values(run.steps).map((s) => [s.id, s.status, s.attempts])).toEqual([
+      ['preflight', 'succeeded', 1],
+      ['fence-source', 'succeeded', 1],
+      ['scale-up-target', 'succeeded', 1],
+      ['promote-target-db', 'succeeded', 1],
+      ['switch-dns', 'succeeded', 1],
+      ['verify', 'succeeded', 1],
+      ['scale-down-source', 'succeeded', 1],
+    ]);
+
+    const world = await h.world.state();
+    expect(world.dns).toMatchObject({ serving: 'west', resolved: 'west' });
+    expect(world.clusters.west?.db).toMatchObject({ role: 'primary', readOnly: false });
+    expect(world.clusters.east?.db).toMatchObject({ readOnly: true });
+    const [web] = h.site.workloads;
+    if (!web) throw new Error('the example has a workload');
+    const { cluster } = h.world.ports;
+    expect(await cluster.getWorkload(h.site, 'west', web)).toMatchObject({ replicas: 5, readyReplicas: 5 });
+    expect(await cluster.getWorkload(h.site, 'east', web)).toMatchObject({ replicas: 1 });
+    expect([...world.actions].sort()).toEqual(FAILOVER_ACTIONS);
+
+    // What was persisted is what was returned; every save bumped the version.
+    expect(persistence.current).toEqual(run);
+    expect(run.version).toBe(1 + persistence.saves.length);
+    expect(persistence.auditTrail[0]).toBe('run-started');
+    expect(persistence.auditTrail.at(-1)).toMatch(/^run-succeeded Finished in/);
+    expect(run.timeline.map((e) => e.event)).toEqual(
+      expect.arrayContaining(['running', 'switch-dns succeeded', 'succeeded']),
+    );
+    expect(step(run, 'switch-dns').output).toMatchObject({ changeId: 'C000001' });
+    expect(step(run, 'scale-down-source').output).toEqual({ alreadyDone: true }); // fencing scaled east down
+  });
+
+  it('says nothing-to-do for a run that is not approved, running or aborting', async () => {
+    const h = harness();
+    const paused = { ...approvedRun(h.site), state: 'paused' as const };
+    const { outcome, persistence } = await h.execute(paused);
+    expect(outcome).toBe('nothing-to-do');
+    expect(persistence.saves).toEqual([]);
+    expect(await h.actions()).toEqual([]);
+  });
+});
+
+describe('executeRun: retries and pauses', () => {
+  it('retries a step that fails once and then succeeds', async () => {
+    const h = harness();
+    h.world.fail('cluster.scaleWorkload', 1);
+    const { outcome, run, persistence } = await h.execute(approvedRun(h.site));
+
+    expect(outcome).toBe('succeeded');
+    // fence-source reads and fences the database first, so scale-up-target's scale call is the first to fail.
+    expect(step(run, 'scale-up-target')).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(step(run, 'fence-source').attempts).toBe(1);
+    expect(step(run, 'fence-source').output).not.toHaveProperty('unfenced');
+    expect(persistence.auditTrail).toContain(
+      'step-retry scale-up-target: cluster.scaleWorkload failed (injected)',
+    );
+    expect((await h.actions()).sort()).toEqual(FAILOVER_ACTIONS);
+  });
+
+  it('pauses on a non-retriable error, then Retry finishes without repeating completed steps', async () => {
+    const h = harness();
+    h.world.fail('database.promote', 1, neverRetry('promote-refused', 'pg_promote() returned false'));
+    const first = await h.execute(approvedRun(h.site));
+
+    expect(first.outcome).toBe('paused');
+    expect(first.run.state).toBe('paused');
+    expect(first.run.stateReason).toBe('promote-target-db: pg_promote() returned false');
+    expect(step(first.run, 'promote-target-db')).toMatchObject({
+      status: 'failed',
+      attempts: 1, // retries: 1, but the error said trying again cannot help
+      errorCode: 'promote-refused',
+    });
+    expect(statuses(first.run)).toMatchObject({ 'switch-dns': 'pending', verify: 'pending' });
+    expect(first.persistence.auditTrail.at(-1)).toBe(
+      'run-paused promote-target-db: pg_promote() returned false',
+    );
+
+    const second = await h.execute(retried(first.run));
+    expect(second.outcome).toBe('succeeded');
+    expect(step(second.run, 'promote-target-db')).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(step(second.run, 'preflight').attempts).toBe(1);
+    expect(step(second.run, 'fence-source').attempts).toBe(1);
+    expect(second.persistence.auditTrail.filter((a) => a.startsWith('step-started'))).toEqual([
+      'step-started promote-target-db',
+      'step-started switch-dns',
+      'step-started verify',
+      'step-started scale-down-source',
+    ]);
+    expect((await h.actions()).sort()).toEqual(FAILOVER_ACTIONS);
+  });
+
+  it('pauses when retries are exhausted', async () => {
+    const h = harness();
+    h.world.fail('dns.switchTo', 10);
+    const first = await h.execute(approvedRun(h.site, { tuning: tuning({ 'switch-dns': { retries: 2 } }) }));
+
+    expect(first.outcome).toBe('paused');
+    expect(step(first.run, 'switch-dns')).toMatchObject({
+      status: 'failed',
+      attempts: 3,
+      errorCode: 'simulated-failure',
+      error: 'dns.switchTo failed (injected)',
+    });
+    expect(first.run.stateReason).toBe('switch-dns: dns.switchTo failed (injected)');
+    expect(first.persistence.auditTrail.filter((a) => a.startsWith('step-retry switch-dns'))).toHaveLength(2);
+
+    h.world.heal();
+    const second = await h.execute(retried(first.run));
+    expect(second.outcome).toBe('succeeded');
+    expect(step(second.run, 'switch-dns').attempts).toBe(4); // attempts count across segments
+    expect((await h.actions()).sort()).toEqual(FAILOVER_ACTIONS);
+  });
+
+  it('times out a hanging step and pauses with step-timeout', async () => {
+    const h = harness();
+    h.world.hang('dns.switchTo');
+    const started = Date.now();
+    const first = await h.execute(
+      approvedRun(h.site, { tuning: tuning({ 'switch-dns': { timeoutMs: 100, retries: 0 } }) }),
+    );
+
+    expect(first.outcome).toBe('paused');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(step(first.run, 'switch-dns')).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      errorCode: 'step-timeout',
+    });
+    expect(step(first.run, 'switch-dns').error).toContain('did not finish within');
+    expect(first.run.stateReason).toMatch(
+      /^switch-dns: Switch app\.example\.com to west did not finish within/,
+    );
+
+    h.world.heal();
+    const second = await h.execute(retried(first.run));
+    expect(second.outcome).toBe('succeeded');
+    expect((await h.actions()).filter((a) => a.startsWith('dns'))).toEqual(['dns west']);
+  });
+});
+
+describe('executeRun: abort', () => {
+  it('before the point of no return undoes scale-up-target, then fence-source', async () => {
+    const h = harness();
+    // The standby falls behind after preflight passed, so promotion refuses.
+    const first = await h.execute(approvedRun(h.site), {
+      onChange: (run) => {
+        if (run.steps.preflight?.status === 'succeeded') {
+          void h.world.change((s) => {
+            s.lagBytes = 10_000_000;
+          });
+        }
+      },
+    });
+    expect(first.outcome).toBe('paused');
+    expect(step(first.run, 'promote-target-db').errorCode).toBe('lag-too-high');
+    const before = await h.actions();
+
+    const { outcome, run } = await h.execute(aborting(first.run));
+    expect(outcome).toBe('aborted');
+    expect(run.state).toBe('aborted');
+    expect(run.stateReason).toBe('Undid scale-up-target, fence-source');
+    expect(statuses(run)).toEqual({
+      preflight: 'succeeded',
+      'fence-source': 'undone',
+      'scale-up-target': 'undone',
+      'promote-target-db': 'failed',
+      'switch-dns': 'pending',
+      verify: 'pending',
+      'scale-down-source': 'pending',
+    });
+    // Reverse plan order: west's extra capacity goes first, then east is unfenced and scaled back up.
+    expect((await h.actions()).slice(before.length)).toEqual([
+      `scale west ${WEB} 1`,
+      'unfence east',
+      `scale east ${WEB} 5`,
+    ]);
+    const world = await h.world.state();
+    expect(world.clusters.east?.workloads[WEB]?.replicas).toBe(5);
+    expect(world.clusters.east?.db).toMatchObject({ role: 'primary', readOnly: false });
+    expect(world.clusters.west?.db.role).toBe('standby');
+    expect(world.dns.serving).toBe('east');
+
+    // Aborting again is a no-op: the run is finished.
+    const again = await h.execute(run);
+    expect(again.outcome).toBe('nothing-to-do');
+  });
+
+  it('after promotion undoes nothing and explains why', async () => {
+    const h = harness();
+    h.world.fail('dns.switchTo', 1, neverRetry('route53-denied', 'Route 53 denied ChangeResourceRecordSets'));
+    const first = await h.execute(approvedRun(h.site));
+    expect(first.outcome).toBe('paused');
+    expect(step(first.run, 'switch-dns').status).toBe('failed');
+    const before = await h.actions();
+
+    const { outcome, run } = await h.execute(aborting(first.run));
+    expect(outcome).toBe('aborted');
+    expect(run.stateReason).toBe(
+      "Promote west's database — point of no return already happened, so nothing was undone; the new side stays primary",
+    );
+    expect(await h.actions()).toEqual(before);
+    expect(Object.values(run.steps).some((s) => s.status === 'undone')).toBe(false);
+    expect((await h.world.state()).clusters.west?.db.role).toBe('primary');
+  });
+
+  it('treats a promotion that started and cannot be checked as done', async () => {
+    const h = harness();
+    const run = approvedRun(h.site);
+    const crashed: Run = {
+      ...transitionRun(run, 'running', { at: Date.now() }),
+      steps: {
+        ...run.steps,
+        preflight: { id: 'preflight', status: 'succeeded', attempts: 1 },
+        'promote-target-db': { id: 'promote-target-db', status: 'running', attempts: 1 },
+      },
+    };
+    await h.world.change((s) => {
+      if (s.clusters.west) s.clusters.west.db.reachable = false;
+    });
+    const { outcome, run: aborted } = await h.execute(aborting(crashed));
+    expect(outcome).toBe('aborted');
+    expect(aborted.stateReason).toContain('point of no return already happened');
+    expect(await h.actions()).toEqual([]);
+  });
+
+  it('with nothing done yet aborts without undoing anything', async () => {
+    const h = harness();
+    await h.world.change((s) => {
+      if (s.clusters.west) s.clusters.west.readyNodes = 1;
+    });
+    const first = await h.execute(approvedRun(h.site));
+    expect(first.outcome).toBe('paused');
+    const { outcome, run } = await h.execute(aborting(first.run));
+    expect(outcome).toBe('aborted');
+    expect(run.stateReason).toBe('Nothing had changed');
+    expect(await h.actions()).toEqual([]);
+  });
+});
+
+describe('executeRun: resuming after a crash', () => {
+  it('continues from the persisted steps without repeating any action', async () => {
+    const h = harness();
+    const approved = approvedRun(h.site);
+    // The worker stores scale-up-target's "before" checkpoint, scales west, then dies before recording success.
+    const crashed = new MemoryPersistence(approved, {
+      loseLeaseWhen: (_run, audit) => audit.action === 'step-progress' && audit.detail === 'scale-up-target',
+    });
+    await expect(h.execute(approved, { persistence: crashed })).rejects.toBeInstanceOf(LeaseLostError);
+    const persisted = crashed.current;
+    expect(persisted.state).toBe('running');
+    expect(step(persisted, 'preflight').status).toBe('succeeded');
+    expect(step(persisted, 'scale-up-target').status).toBe('running');
+    expect(await h.actions()).toContain(`scale west ${WEB} 5`);
+
+    const { outcome, run, persistence } = await h.execute(persisted);
+    expect(outcome).toBe('succeeded');
+    expect(step(run, 'scale-up-target').output).toEqual({ alreadyDone: true });
+    expect(persistence.auditTrail).not.toContain('step-started preflight');
+    expect((await h.actions()).sort()).toEqual(FAILOVER_ACTIONS);
+  });
+
+  it('does not re-submit a DNS change whose id was checkpointed', async () => {
+    const h = harness(exampleSite(), { dnsInSyncAfterMs: 200 });
+    const approved = approvedRun(h.site);
+    // Crash as switch-dns starts; then play the dead worker: submit the change and checkpoint its id.
+    const crashed = new MemoryPersistence(approved, {
+      loseLeaseWhen: (_run, audit) => audit.action === 'step-started' && audit.detail === 'switch-dns',
+    });
+    await expect(h.execute(approved, { persistence: crashed })).rejects.toBeInstanceOf(LeaseLostError);
+    expect((await h.actions()).filter((a) => a.startsWith('dns'))).toEqual([]);
+    const { changeId } = await h.world.ports.dns.switchTo(h.site, 'west');
+    const stored = crashed.current;
+    const persisted: Run = {
+      ...stored,
+      steps: {
+        ...stored.steps,
+        'switch-dns': { ...step(stored, 'switch-dns'), attempts: 1, progress: { changeId } },
+      },
+    };
+    expect(statuses(persisted)).toMatchObject({
+      'promote-target-db': 'succeeded',
+      'switch-dns': 'running',
+      verify: 'pending',
+    });
+
+    // The change is still PENDING, so the step is not done: it waits for that change instead of submitting one.
+    const { outcome, run } = await h.execute(persisted);
+    expect(outcome).toBe('succeeded');
+    expect(step(run, 'switch-dns')).toMatchObject({ attempts: 2, output: { changeId } });
+    expect((await h.actions()).filter((a) => a.startsWith('dns'))).toEqual(['dns west']);
+    expect((await h.actions()).sort()).toEqual(FAILOVER_ACTIONS);
+  });
+
+  it('does not re-submit a DNS change the dead worker made but never recorded', async () => {
+    const h = harness();
+    const approved = approvedRun(h.site);
+    // The lease is gone right after the attempt is recorded: the change goes out, its checkpoint is refused.
+    const crashed = new MemoryPersistence(approved, {
+      loseLeaseWhen: (_run, audit) =>
+        audit.action === 'step-attempt' && audit.detail === 'switch-dns attempt 1',
+    });
+    await expect(h.execute(approved, { persistence: crashed })).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await h.actions()).toContain('dns west');
+    expect(step(crashed.current, 'switch-dns').progress).toBeUndefined();
+
+    const { outcome, run } = await h.execute(crashed.current);
+    expect(outcome).toBe('succeeded');
+    expect(step(run, 'switch-dns').output).toEqual({ alreadyDone: true });
+    expect((await h.actions()).sort()).toEqual(FAILOVER_ACTIONS);
+  });
+});
+
+describe('executeRun: leases and stopping', () => {
+  it('stops when a save finds the lease lost: no further step starts', async () => {
+    const h = harness();
+    const approved = approvedRun(h.site);
+    // Saves: run-started, then preflight's started, attempt and succeeded; the next save is refused.
+    const persistence = new MemoryPersistence(approved, { leaseLostAfterSaves: 4 });
+    await expect(h.execute(approved, { persistence })).rejects.toBeInstanceOf(LeaseLostError);
+    expect(persistence.auditTrail).toEqual([
+      'run-started',
+      'step-started preflight',
+      'step-attempt preflight attempt 1',
+      'step-succeeded preflight',
+    ]);
+    expect(await h.actions()).toEqual([]);
+  });
+
+  it('stops when the lease is lost while a group is starting: neither parallel step acts', async () => {
+    const h = harness();
+    const approved = approvedRun(h.site);
+    const persistence = new MemoryPersistence(approved, {
+      loseLeaseWhen: (_run, audit) => audit.action === 'step-started' && audit.detail === 'fence-source',
+    });
+    await expect(h.execute(approved, { persistence })).rejects.toMatchObject({ code: 'lease-lost' });
+    expect(persistence.auditTrail.at(-1)).toBe('step-started fence-source');
+    expect(await h.actions()).toEqual([]);
+  });
+
+  it('stops when assertLease fails before a group', async () => {
+    const h = harness();
+    const approved = approvedRun(h.site);
+    const persistence = new MemoryPersistence(approved, { leaseLostAfterChecks: 2 });
+    await expect(h.execute(approved, { persistence })).rejects.toBeInstanceOf(LeaseLostError);
+    expect(persistence.saves.filter((s) => s.audit.action === 'step-started')).toHaveLength(1);
+    expect(await h.actions()).toEqual([]);
+  });
+
+  it('hands the run back after the current group when asked to stop', async () => {
+    const h = harness();
+    let stopping = false;
+    const first = await h.execute(approvedRun(h.site), {
+      shouldStop: () => stopping,
+      onChange: (run) => {
+        if (run.steps['fence-source']?.status === 'running') stopping = true; // SIGTERM mid-group
+      },
+    });
+    expect(first.outcome).toBe('released');
+    expect(first.run.state).toBe('running');
+    expect(statuses(first.run)).toEqual({
+      preflight: 'succeeded',
+      'fence-source': 'succeeded',
+      'scale-up-target': 'succeeded',
+      'promote-target-db': 'pending',
+      'switch-dns': 'pending',
+      verify: 'pending',
+      'scale-down-source': 'pending',
+    });
+    expect(await h.actions()).not.toContain('promote west');
+
+    const second = await h.execute(first.run);
+    expect(second.outcome).toBe('succeeded');
+    expect((await h.actions()).sort()).toEqual(FAILOVER_ACTIONS);
+  });
+});
+
+describe('executeRun: modes and gates', () => {
+  it("runs a planned failover with catch-up to the fenced primary's final WAL position", async () => {
+    const h = harness();
+    const { outcome, run } = await h.execute(
+      approvedRun(h.site, { request: { kind: 'failover', mode: 'planned' } }),
+    );
+    expect(outcome).toBe('succeeded');
+    expect(step(run, 'catch-up')).toMatchObject({ status: 'succeeded', output: { lsn: '0/3000000' } });
+    expect(step(run, 'fence-source').output).toMatchObject({ lsn: '0/3000000' });
+    expect((await h.actions()).sort()).toEqual(FAILOVER_ACTIONS);
+  });
+
+  it('pauses a planned failover at catch-up while the standby lags, then Retry completes it', async () => {
+    const h = harness();
+    await h.world.change((s) => {
+      s.lagBytes = 4096; // under maxLagBytes, so preflight passes, but never replayed
+    });
+    const first = await h.execute(
+      approvedRun(h.site, {
+        request: { kind: 'failover', mode: 'planned' },
+        tuning: tuning({ 'catch-up': { timeoutMs: 100, retries: 0 } }),
+      }),
+    );
+    expect(first.outcome).toBe('paused');
+    expect(step(first.run, 'catch-up')).toMatchObject({ status: 'failed', errorCode: 'step-timeout' });
+    expect(step(first.run, 'catch-up').progress).toEqual({ lsn: '0/3000000' });
+    expect(await h.actions()).not.toContain('promote west');
+
+    await h.world.change((s) => {
+      s.lagBytes = 0;
+    });
+    const second = await h.execute(retried(first.run));
+    expect(second.outcome).toBe('succeeded');
+    expect((await h.actions()).sort()).toEqual(FAILOVER_ACTIONS);
+  });
+
+  it('pauses a planned failover at fence-source when the source database is unreachable', async () => {
+    const h = harness();
+    await h.world.change((s) => {
+      if (s.clusters.east) s.clusters.east.db.reachable = false;
+    });
+    const { outcome, run } = await h.execute(
+      approvedRun(h.site, { request: { kind: 'failover', mode: 'planned' } }),
+    );
+    expect(outcome).toBe('paused');
+    expect(step(run, 'fence-source')).toMatchObject({
+      status: 'failed',
+      attempts: 2,
+      errorCode: 'database-unreachable',
+    });
+    expect(run.stateReason).toBe('fence-source: east: database unreachable (simulated)');
+    expect(await h.actions()).not.toContain('promote west');
+  });
+
+  it('fences best effort in an emergency when east is unreachable, and still fails over', async () => {
+    const h = harness();
+    await h.world.change((s) => {
+      if (!s.clusters.east) return;
+      s.clusters.east.reachable = false;
+      s.clusters.east.db.reachable = false;
+    });
+    const { outcome, run } = await h.execute(approvedRun(h.site));
+    expect(outcome).toBe('succeeded');
+    expect(step(run, 'fence-source').output).toEqual({
+      unfenced: [
+        'east database: east: database unreachable (simulated)',
+        'east workloads: east: Kubernetes API unreachable (simulated)',
+      ],
+    });
+    expect(step(run, 'scale-down-source').output).toMatchObject({
+      skipped: expect.stringContaining('east unreachable'),
+    });
+    expect(step(run, 'promote-target-db').output).toMatchObject({ sourceDatabase: 'unreachable' });
+    expect((await h.actions()).sort()).toEqual(['dns west', 'promote west', `scale west ${WEB} 5`]);
+  });
+
+  it('pauses at preflight with preflight-failed when the target has too few Ready nodes', async () => {
+    const h = harness();
+    await h.world.change((s) => {
+      if (s.clusters.west) s.clusters.west.readyNodes = 2;
+    });
+    const { outcome, run } = await h.execute(approvedRun(h.site));
+    expect(outcome).toBe('paused');
+    expect(step(run, 'preflight')).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      errorCode: 'preflight-failed',
+    });
+    expect(run.stateReason).toContain('west: only 2 nodes Ready, need 3');
+    expect(await h.actions()).toEqual([]);
+  });
+
+  it('goes past a failing preflight on a --force run', async () => {
+    const h = harness();
+    await h.world.change((s) => {
+      if (s.clusters.west) s.clusters.west.readyNodes = 2;
+    });
+    const { outcome, run } = await h.execute(
+      approvedRun(h.site, { request: { kind: 'failover', force: true } }),
+    );
+    expect(outcome).toBe('succeeded');
+    expect(step(run, 'preflight').output).toMatchObject({ overridden: true });
+    expect((await h.actions()).sort()).toEqual(FAILOVER_ACTIONS);
+  });
+});
+
+describe('executeRun: progress notifications', () => {
+  it('calls onChange after every save with the saved run', async () => {
+    const h = harness();
+    const seen: Run[] = [];
+    const { run, persistence } = await h.execute(approvedRun(h.site), { onChange: (r) => seen.push(r) });
+    expect(seen.map((r) => r.version)).toEqual(persistence.saves.map((s) => s.run.version));
+    expect(seen.at(-1)).toEqual(run);
+  });
+
+  it('keeps going when onChange throws, and logs a warning', async () => {
+    const h = harness();
+    const { outcome } = await h.execute(approvedRun(h.site), {
+      onChange: () => {
+        throw new Error('slack is down');
+      },
+    });
+    expect(outcome).toBe('succeeded');
+    expect(h.log.entries).toContainEqual({
+      level: 'warn',
+      obj: { err: 'slack is down' },
+      msg: 'progress notification failed',
+    });
+    expect((await h.actions()).sort()).toEqual(FAILOVER_ACTIONS);
+  });
+});

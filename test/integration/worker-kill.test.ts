@@ -1,0 +1,123 @@
+/**
+ * DESIGN §6 / issue 2: a worker process killed with SIGKILL at a random step, 20 times; another worker process
+ * resumes every run, and every external action happens exactly once.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allSteps, runJobId } from '../../src/core/model.js';
+import { startRedis } from '../../src/sandbox/processes.js';
+import type { RedisProcess } from '../../src/sandbox/processes.js';
+import type { Harness, WorkerProcess } from '../support/integration.js';
+import {
+  ALICE,
+  BOB,
+  createHarness,
+  rebuildAsStandby,
+  spawnWorker,
+  waitFor,
+  waitForState,
+} from '../support/integration.js';
+
+const WORKER_FLAGS = [
+  '--latency-ms',
+  '25',
+  '--pods-ready-ms',
+  '300',
+  '--dns-insync-ms',
+  '300',
+  '--poll-ms',
+  '50',
+  '--lock-duration-ms',
+  '2000',
+  '--stalled-interval-ms',
+  '1000',
+];
+const KILLS = 20;
+
+let redis: RedisProcess;
+let harness: Harness;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  harness = await createHarness(redis.url);
+});
+
+afterAll(async () => {
+  for (const w of workers) w.child.kill('SIGKILL');
+  await harness?.close();
+  await redis?.stop();
+});
+
+const start = () => {
+  const worker = spawnWorker(harness, redis.url, WORKER_FLAGS);
+  workers.push(worker);
+  return worker;
+};
+const alive = () => workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+
+describe('a worker killed with SIGKILL mid-run', () => {
+  it(`has its run resumed by another worker, ${KILLS} times, with every action exactly once`, async () => {
+    start();
+    start();
+    const resumeMs: number[] = [];
+    for (let i = 0; i < KILLS; i += 1) {
+      const site = harness.topology.sites[0]!;
+      const serving = await harness.commands.serving(site);
+      const kind = serving === site.homeCluster ? 'failover' : 'failback';
+      const before = (await harness.world.state()).actions.length;
+      const { run } = await harness.commands.propose({ kind, reason: `kill test ${i}`, actor: BOB });
+      await harness.commands.approve(run.id, ALICE);
+      const steps = allSteps(run.plan).map((s) => s.id);
+      const victimStep = steps[Math.floor(Math.random() * steps.length)]!;
+
+      // Wait until the chosen step is under way (or the run has moved past it), then kill whoever runs it.
+      const jobKey = `${harness.bullPrefix}:runs:${runJobId({ ...run, segment: 1 })}`;
+      const owner = await waitFor(
+        `step ${victimStep} of ${run.id} to start`,
+        async () => {
+          const current = await harness.store.require(run.id);
+          if (['paused', 'failed', 'succeeded'].includes(current.state)) {
+            throw new Error(`run ${run.id} ${current.state} before ${victimStep}: ${current.stateReason}`);
+          }
+          if (current.steps[victimStep]?.status === 'pending') return undefined;
+          return harness.redis.hget(jobKey, 'pb');
+        },
+        20_000,
+        5,
+      );
+      const victim = alive().find((w) => w.name === owner);
+      expect(victim, `the worker named ${owner} is alive`).toBeDefined();
+      victim!.child.kill('SIGKILL');
+      const killedAt = Date.now();
+      await victim!.exited;
+      start();
+
+      const done = await waitForState(harness.store, run.id, ['succeeded', 'paused', 'failed'], 40_000);
+      expect(done.state, `run ${run.id} (${kind}, killed in ${victimStep}): ${done.stateReason}`).toBe(
+        'succeeded',
+      );
+      const resumed = (await harness.store.audit(100_000)).find(
+        (e) => e.runId === run.id && e.at > killedAt && e.action.startsWith('step-'),
+      );
+      if (resumed) resumeMs.push(resumed.at - killedAt);
+
+      const actions = (await harness.world.state()).actions.slice(before);
+      const web = 'default/Deployment/web';
+      expect([...actions].sort(), `actions of ${run.id} killed in ${victimStep}`).toEqual(
+        [
+          `dns ${run.to}`,
+          `fence ${run.from}`,
+          `promote ${run.to}`,
+          `scale ${run.from} ${web} 1`,
+          `scale ${run.to} ${web} 5`,
+        ].sort(),
+      );
+      const state = await harness.world.state();
+      expect(state.dns.serving).toBe(run.to);
+      expect(state.clusters[run.to]!.db.role).toBe('primary');
+      await rebuildAsStandby(harness.world, run.from);
+    }
+    expect(resumeMs.length).toBeGreaterThan(KILLS / 2);
+    console.log(`resume after SIGKILL (ms): ${resumeMs.sort((a, b) => a - b).join(', ')}`);
+  }, 300_000);
+});

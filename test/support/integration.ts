@@ -1,0 +1,168 @@
+/**
+ * Shared set-up for integration tests: a real Redis of the test file's own, a unique key prefix per test,
+ * the example topology, RunCommands and a simulated world in Redis, and worker processes that can be killed.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { loadTopologyFile } from '../../src/config/topology.js';
+import type { Topology } from '../../src/config/topology.js';
+import { systemClock } from '../../src/core/clock.js';
+import type { Actor, Run, RunState } from '../../src/core/model.js';
+import type { StepTuning } from '../../src/core/plans/build-plan.js';
+import { RUNS_QUEUE } from '../../src/queue/queues.js';
+import type { RunJobData } from '../../src/queue/queues.js';
+import { RunCommands } from '../../src/queue/run-commands.js';
+import { EXAMPLE_TOPOLOGY } from '../../src/sandbox/run-sandbox.js';
+import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
+import type { WorldTiming } from '../../src/sandbox/simulated-world.js';
+import { RunStore } from '../../src/store/run-store.js';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const DB_ENV = {
+  EAST_DATABASE_URL: 'postgresql://baton@127.0.0.1/east',
+  WEST_DATABASE_URL: 'postgresql://baton@127.0.0.1/west',
+};
+export const BOB: Actor = { type: 'slack-user', id: 'U0BOB', name: 'bob' };
+export const ALICE: Actor = { type: 'slack-user', id: 'U0ALICE', name: 'alice' };
+
+export async function exampleTopology(): Promise<Topology> {
+  const loaded = await loadTopologyFile(EXAMPLE_TOPOLOGY, DB_ENV);
+  if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
+  return loaded.topology;
+}
+
+export interface Harness {
+  prefix: string;
+  storePrefix: string;
+  bullPrefix: string;
+  worldKey: string;
+  redis: Redis;
+  store: RunStore;
+  queue: Queue<RunJobData>;
+  commands: RunCommands;
+  topology: Topology;
+  world: SimulatedWorld;
+  close(): Promise<void>;
+}
+
+/** One isolated Baton namespace in `redisUrl`: its own key prefix, queue and simulated world. */
+export async function createHarness(
+  redisUrl: string,
+  options: { tuning?: StepTuning; timing?: Partial<WorldTiming> } = {},
+): Promise<Harness> {
+  const prefix = `t${randomUUID().slice(0, 8)}`;
+  const storePrefix = `${prefix}:`;
+  const bullPrefix = `${prefix}-bull`;
+  const worldKey = `${prefix}:world`;
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const topology = await exampleTopology();
+  const site = topology.sites[0];
+  if (!site) throw new Error('no site');
+  await SimulatedWorld.resetInRedis(redis, worldKey, site);
+  const store = new RunStore(redis, storePrefix);
+  const queue = new Queue<RunJobData>(RUNS_QUEUE, { connection: redis, prefix: bullPrefix });
+  const commands = new RunCommands({
+    store,
+    queue,
+    topology,
+    clock: systemClock,
+    ...(options.tuning && { tuning: options.tuning }),
+  });
+  const world = SimulatedWorld.inRedis(redis, worldKey, site, systemClock, options.timing);
+  return {
+    prefix,
+    storePrefix,
+    bullPrefix,
+    worldKey,
+    redis,
+    store,
+    queue,
+    commands,
+    topology,
+    world,
+    async close() {
+      await queue.close();
+      redis.disconnect();
+    },
+  };
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  name: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `baton worker --simulated` as a real process (node --import tsx, so a kill reaches the worker itself). */
+export function spawnWorker(
+  harness: Pick<Harness, 'prefix' | 'worldKey'>,
+  redisUrl: string,
+  flags: string[] = [],
+): WorkerProcess {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli.ts', 'worker', '--simulated', '--world-key', harness.worldKey, ...flags],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        REDIS_URL: redisUrl,
+        BATON_CONFIG: EXAMPLE_TOPOLOGY,
+        BATON_KEY_PREFIX: harness.prefix,
+        LOG_LEVEL: 'info',
+        ...DB_ENV,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, name: `${hostname()}-${child.pid}`, output: () => output, exited };
+}
+
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | null | false>,
+  timeoutMs = 30_000,
+  intervalMs = 20,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export function waitForState(
+  store: RunStore,
+  runId: string,
+  states: RunState[],
+  timeoutMs = 30_000,
+): Promise<Run> {
+  return waitFor(
+    `run ${runId} to be ${states.join(' or ')}`,
+    async () => {
+      const run = await store.require(runId);
+      return states.includes(run.state) ? run : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** The world as the operator would rebuild it before a failback: the old primary becomes a standby again. */
+export async function rebuildAsStandby(world: SimulatedWorld, cluster: string): Promise<void> {
+  await world.change((s) => {
+    const c = s.clusters[cluster];
+    if (c) c.db = { ...c.db, role: 'standby', readOnly: false };
+  });
+}
