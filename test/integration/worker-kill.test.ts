@@ -120,4 +120,37 @@ describe('a worker killed with SIGKILL mid-run', () => {
     expect(resumeMs.length).toBeGreaterThan(KILLS / 2);
     console.log(`resume after SIGKILL (ms): ${resumeMs.sort((a, b) => a - b).join(', ')}`);
   }, 300_000);
+
+  it('survives four stalls of one run (maxStalledCount is above 3)', async () => {
+    start();
+    const site = harness.topology.sites[0]!;
+    const serving = await harness.commands.serving(site);
+    const kind = serving === site.homeCluster ? 'failover' : 'failback';
+    const { run } = await harness.commands.propose({ kind, reason: 'four stalls', actor: BOB });
+    await harness.commands.approve(run.id, ALICE);
+    const jobKey = `${harness.bullPrefix}:runs:${runJobId({ ...run, segment: 1 })}`;
+    for (let kill = 0; kill < 4; kill += 1) {
+      // Each time, wait for a live worker to own the job and make progress, then kill it.
+      const progressBefore = (await harness.store.require(run.id)).version;
+      const owner = await waitFor(
+        `a worker to resume ${run.id}`,
+        async () => {
+          const current = await harness.store.require(run.id);
+          if (current.state !== 'running' || current.version <= progressBefore) return undefined;
+          const name = await harness.redis.hget(jobKey, 'pb');
+          return alive().find((w) => w.name === name);
+        },
+        20_000,
+        5,
+      );
+      owner.child.kill('SIGKILL');
+      await owner.exited;
+      start();
+    }
+    const done = await waitForState(harness.store, run.id, ['succeeded', 'paused', 'failed'], 40_000);
+    expect(done.state, done.stateReason).toBe('succeeded');
+    const job = await harness.queue.getJob(runJobId({ ...run, segment: 1 }));
+    expect(Number(await harness.redis.hget(jobKey, 'stc'))).toBeGreaterThanOrEqual(3);
+    expect(job?.finishedOn).toBeDefined();
+  }, 120_000);
 });

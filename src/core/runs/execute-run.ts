@@ -148,9 +148,12 @@ class RunEngine {
   }
 
   private context(step: PlannedStep, signal: AbortSignal): StepContext {
-    const { site, ports, clock, settings, log } = this.options;
+    const { site, clock, settings, log } = this.options;
+    const ports = guardPorts(this.options.ports, signal);
     const record = () => this.record(step.id);
     const save = async (progress: Record<string, unknown>) => {
+      // A timed-out attempt may still be running; it must not record progress for the attempt after it.
+      signal.throwIfAborted();
       await this.options.persistence.assertLease();
       await this.update(this.patchStep(step.id, { progress }), {
         action: 'step-progress',
@@ -246,11 +249,10 @@ class RunEngine {
   private async withTimeout<T>(step: PlannedStep, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const controller = new AbortController();
     const timer = new AbortController();
-    const timeout = new BatonError(
-      'step-timeout',
-      `${step.title} did not finish within ${Math.round(step.timeoutMs / 1000)} s`,
-      { retriable: true },
-    );
+    const limit = step.timeoutMs < 1000 ? `${step.timeoutMs} ms` : `${Math.round(step.timeoutMs / 1000)} s`;
+    const timeout = new BatonError('step-timeout', `${step.title} did not finish within ${limit}`, {
+      retriable: true,
+    });
     const attempt = work(controller.signal);
     const expired = this.options.clock.sleep(step.timeoutMs, timer.signal).then(() => {
       controller.abort(timeout);
@@ -352,6 +354,28 @@ class RunEngine {
     }
     return undefined;
   }
+}
+
+/**
+ * The ports as one attempt sees them: once its signal aborts (the attempt timed out), every further call is refused,
+ * so an abandoned attempt whose call was in flight cannot go on acting while the run is paused, retried or aborted.
+ */
+function guardPorts(ports: Ports, signal: AbortSignal): Ports {
+  const guard = <P extends object>(port: P): P =>
+    new Proxy(port, {
+      get(target, key, receiver) {
+        const value: unknown = Reflect.get(target, key, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) =>
+          signal.aborted ? Promise.reject(signal.reason) : Reflect.apply(value, target, args);
+      },
+    });
+  return {
+    cluster: guard(ports.cluster),
+    dns: guard(ports.dns),
+    database: guard(ports.database),
+    health: guard(ports.health),
+  };
 }
 
 /** "Recovered in 4 m 12 s" from the first approval (or creation) to now. */

@@ -4,7 +4,14 @@ import { LeaseLostError } from '../../../src/core/runs/execute-run.js';
 import { transitionRun } from '../../../src/core/runs/transition-run.js';
 import { BatonError } from '../../../src/errors.js';
 import { MemoryPersistence } from '../../support/memory-persistence.js';
-import { ALICE, approvedRun, exampleSite, harness, tuning } from '../../support/core-fixtures.js';
+import {
+  ALICE,
+  approvedRun,
+  exampleSite,
+  harness,
+  siteWithoutDatabase,
+  tuning,
+} from '../../support/core-fixtures.js';
 
 const WEB = 'default/Deployment/web';
 
@@ -197,6 +204,30 @@ describe('executeRun: retries and pauses', () => {
   });
 });
 
+describe('executeRun: timed-out attempts', () => {
+  it('stops a timed-out attempt from acting or recording anything once it gives up', async () => {
+    const h = harness();
+    // Planned fencing times out while the database fence is in flight; the fence lands later. The abandoned attempt
+    // must not then go on to scale east down or save progress on a run that is already paused.
+    h.world.slow('database.fence', 150);
+    const { outcome, run, persistence } = await h.execute(
+      approvedRun(h.site, {
+        request: { kind: 'failover', mode: 'planned' },
+        tuning: tuning({ 'fence-source': { timeoutMs: 100, retries: 0 } }),
+      }),
+    );
+    expect(outcome).toBe('paused');
+    expect(step(run, 'fence-source')).toMatchObject({ status: 'failed', errorCode: 'step-timeout' });
+    expect(run.stateReason).toBe('fence-source: Fence east did not finish within 100 ms');
+    const saves = persistence.saves.length;
+
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the in-flight fence completes meanwhile
+    expect(await h.actions()).toContain('fence east');
+    expect(await h.actions()).not.toContain(`scale east ${WEB} 1`);
+    expect(persistence.saves).toHaveLength(saves);
+  });
+});
+
 describe('executeRun: abort', () => {
   it('before the point of no return undoes scale-up-target, then fence-source', async () => {
     const h = harness();
@@ -293,6 +324,33 @@ describe('executeRun: abort', () => {
     expect(outcome).toBe('aborted');
     expect(run.stateReason).toBe('Nothing had changed');
     expect(await h.actions()).toEqual([]);
+  });
+});
+
+describe('executeRun: a site without a database', () => {
+  it('fails over with no fencing of a database, catch-up or promotion', async () => {
+    const h = harness(siteWithoutDatabase());
+    const { outcome, run } = await h.execute(approvedRun(h.site, { request: { kind: 'failover', mode: 'planned' } }));
+    expect(outcome).toBe('succeeded');
+    expect(Object.keys(run.steps)).not.toContain('promote-target-db');
+    expect((await h.actions()).sort()).toEqual(['dns west', `scale east ${WEB} 1`, `scale west ${WEB} 5`]);
+  });
+
+  it('aborts after the DNS switch by switching back, then undoing the scaling, newest first', async () => {
+    const h = harness(siteWithoutDatabase());
+    await h.world.change((s) => {
+      if (s.clusters.west) s.clusters.west.healthy = false;
+    });
+    const first = await h.execute(approvedRun(h.site, { tuning: tuning({ verify: { timeoutMs: 100, retries: 0 } }) }));
+    expect(first.outcome).toBe('paused');
+    expect(step(first.run, 'verify').error).toContain('https://passive.example.com/health answered connection refused');
+    const before = await h.actions();
+
+    const { outcome, run } = await h.execute(aborting(first.run));
+    expect(outcome).toBe('aborted');
+    expect(run.stateReason).toBe('Undid switch-dns, scale-up-target, fence-source');
+    expect((await h.actions()).slice(before.length)).toEqual(['dns east', `scale west ${WEB} 1`, `scale east ${WEB} 5`]);
+    expect((await h.world.state()).dns.serving).toBe('east');
   });
 });
 

@@ -1,0 +1,185 @@
+/**
+ * The runs queue against a real Redis: duplicates give one run and one job, a Redis restart mid-run loses
+ * nothing, SIGTERM finishes the current step and hands the run over, and a worker that lost its lock stops.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { systemClock } from '../../src/core/clock.js';
+import { runJobId } from '../../src/core/model.js';
+import { jobLockKey } from '../../src/queue/queues.js';
+import { startRunWorker } from '../../src/queue/run-worker.js';
+import type { RunWorker } from '../../src/queue/run-worker.js';
+import { startRedis } from '../../src/sandbox/processes.js';
+import type { RedisProcess } from '../../src/sandbox/processes.js';
+import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
+import { createLogger } from '../../src/logger.js';
+import type { Harness } from '../support/integration.js';
+import { ALICE, BOB, createHarness, spawnWorker, waitFor, waitForState } from '../support/integration.js';
+
+let redis: RedisProcess;
+const cleanups: (() => Promise<unknown>)[] = [];
+const log = createLogger({ level: 'silent' });
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+async function harness(): Promise<Harness> {
+  const h = await createHarness(redis.url);
+  cleanups.push(() => h.close());
+  return h;
+}
+
+function inProcessWorker(h: Harness, world: SimulatedWorld, connection?: Redis): RunWorker {
+  const conn = connection ?? new Redis(redis.url, { maxRetriesPerRequest: null });
+  const worker = startRunWorker({
+    connection: conn,
+    bullPrefix: h.bullPrefix,
+    store: h.store,
+    topology: h.topology,
+    ports: world.ports,
+    clock: systemClock,
+    log,
+    settings: { pollIntervalMs: 50, dnsPollIntervalMs: 50 },
+    lock: { lockDuration: 2000, stalledInterval: 1000 },
+  });
+  cleanups.push(async () => {
+    await worker.close();
+    conn.disconnect();
+  });
+  return worker;
+}
+
+describe('one run at a time', () => {
+  it('gives one run for concurrent failover requests for a site', async () => {
+    const h = await harness();
+    const other = new Redis(redis.url);
+    cleanups.push(async () => other.disconnect());
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        h.commands.propose({ kind: 'failover', reason: `request ${i}`, actor: { ...BOB, id: `U0REQ${i}` } }),
+      ),
+    );
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.run.id)).size).toBe(1);
+    expect(await h.store.history('production')).toHaveLength(1);
+    const audit = await h.store.audit();
+    expect(audit.filter((e) => e.action === 'run-proposed')).toHaveLength(1);
+  });
+
+  it('gives one job when the same run is enqueued twice, and one approval wins a double click', async () => {
+    const h = await harness();
+    const { run } = await h.commands.propose({ kind: 'failover', reason: 'double click', actor: BOB });
+    const clicks = await Promise.allSettled([
+      h.commands.approve(run.id, ALICE),
+      h.commands.approve(run.id, ALICE),
+      h.commands.approve(run.id, { ...ALICE, id: 'U0BOB2' }),
+    ]);
+    expect(clicks.filter((c) => c.status === 'fulfilled')).toHaveLength(1);
+    const approved = await h.store.require(run.id);
+    await h.commands.enqueue(approved);
+    await h.commands.enqueue(approved);
+    const counts = await h.queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(1);
+    expect(await h.queue.getJobState(runJobId(approved))).toBe('waiting');
+  });
+
+  it('releases the site when a run finishes, so the next request creates a new run', async () => {
+    const h = await harness();
+    const { run } = await h.commands.propose({ kind: 'failover', reason: 'first', actor: BOB });
+    await h.commands.reject(run.id, ALICE, 'not now');
+    const next = await h.commands.propose({ kind: 'failover', reason: 'second', actor: BOB });
+    expect(next.created).toBe(true);
+    expect(next.run.id).not.toBe(run.id);
+  });
+});
+
+describe('Redis restarted mid-run', () => {
+  it('completes the run and loses nothing', async () => {
+    const h = await harness();
+    const site = h.topology.sites[0]!;
+    const world = SimulatedWorld.inMemory(site, systemClock, { podsReadyAfterMs: 2500, latencyMs: 5 });
+    inProcessWorker(h, world);
+    const { run } = await h.commands.propose({ kind: 'failover', reason: 'redis restart', actor: BOB });
+    await h.commands.approve(run.id, ALICE);
+    await waitFor('scale-up-target to start', async () => {
+      const current = await h.store.require(run.id);
+      return current.steps['scale-up-target']?.status === 'running';
+    });
+    const auditBefore = (await h.store.audit(100_000)).length;
+    await redis.shutdown();
+    await new Promise((r) => setTimeout(r, 1500));
+    await redis.start();
+
+    const done = await waitForState(h.store, run.id, ['succeeded', 'paused', 'failed'], 60_000);
+    expect(done.state, done.stateReason).toBe('succeeded');
+    const audit = await h.store.audit(100_000);
+    expect(audit.length).toBeGreaterThan(auditBefore);
+    expect(audit.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['run-proposed', 'run-approved', 'run-started', 'run-succeeded']),
+    );
+    const actions = (await world.state()).actions;
+    expect(new Set(actions).size).toBe(actions.length);
+    expect((await h.store.site('production')).serving).toBe('west');
+  }, 90_000);
+});
+
+describe('SIGTERM', () => {
+  it('lets the current step finish, hands the run back, and another worker finishes it', async () => {
+    const h = await harness();
+    const flags = ['--pods-ready-ms', '2000', '--latency-ms', '5', '--poll-ms', '50'];
+    const first = spawnWorker(h, redis.url, flags);
+    cleanups.push(async () => first.child.kill('SIGKILL'));
+    const { run } = await h.commands.propose({ kind: 'failover', reason: 'sigterm', actor: BOB });
+    await h.commands.approve(run.id, ALICE);
+    await waitFor('scale-up-target to start', async () => {
+      const current = await h.store.require(run.id);
+      return current.steps['scale-up-target']?.status === 'running';
+    });
+    first.child.kill('SIGTERM');
+    const code = await first.exited;
+    expect(code, first.output()).toBe(0);
+
+    const handedBack = await h.store.require(run.id);
+    expect(handedBack.state).toBe('running');
+    expect(handedBack.steps['scale-up-target']?.status).toBe('succeeded');
+    expect(handedBack.steps['promote-target-db']?.status).toBe('pending');
+    expect(await h.queue.getJobState(runJobId(handedBack))).toMatch(/waiting|delayed/);
+
+    const second = spawnWorker(h, redis.url, flags);
+    cleanups.push(async () => second.child.kill('SIGKILL'));
+    const done = await waitForState(h.store, run.id, ['succeeded', 'paused', 'failed'], 30_000);
+    expect(done.state, done.stateReason).toBe('succeeded');
+    const job = await h.queue.getJob(runJobId(done));
+    expect(job?.processedBy).toBe(second.name);
+  }, 60_000);
+});
+
+describe('a worker that lost its lock', () => {
+  it('starts no further step', async () => {
+    const h = await harness();
+    const site = h.topology.sites[0]!;
+    const world = SimulatedWorld.inMemory(site, systemClock, { podsReadyAfterMs: 1500, latencyMs: 5 });
+    inProcessWorker(h, world);
+    const { run } = await h.commands.propose({ kind: 'failover', reason: 'lock lost', actor: BOB });
+    const approved = (await h.commands.approve(run.id, ALICE)).run;
+    await waitFor('scale-up-target to start', async () => {
+      const current = await h.store.require(run.id);
+      return current.steps['scale-up-target']?.status === 'running';
+    });
+    // Another worker takes the job over: the lock now holds someone else's token.
+    const lockKey = jobLockKey(h.bullPrefix, runJobId(approved));
+    await h.redis.set(lockKey, 'another-worker', 'PX', 60_000);
+    await new Promise((r) => setTimeout(r, 2500));
+    const after = await h.store.require(run.id);
+    expect(after.steps['promote-target-db']?.status).toBe('pending');
+    expect((await world.state()).actions.some((a) => a.startsWith('promote'))).toBe(false);
+    expect((await h.store.audit(100_000)).some((e) => e.detail === 'promote-target-db')).toBe(false);
+  }, 30_000);
+});
