@@ -254,8 +254,10 @@ class RunEngine {
       retriable: true,
     });
     const attempt = work(controller.signal);
-    const expired = this.options.clock.sleep(step.timeoutMs, timer.signal).then(() => {
+    const expired = this.options.clock.sleep(step.timeoutMs, timer.signal).then(async () => {
       controller.abort(timeout);
+      // A step waiting in pollUntil rejects at once with what it was still waiting for; let that message win the race.
+      await this.options.clock.sleep(0);
       throw timeout;
     });
     try {

@@ -330,7 +330,9 @@ describe('executeRun: abort', () => {
 describe('executeRun: a site without a database', () => {
   it('fails over with no fencing of a database, catch-up or promotion', async () => {
     const h = harness(siteWithoutDatabase());
-    const { outcome, run } = await h.execute(approvedRun(h.site, { request: { kind: 'failover', mode: 'planned' } }));
+    const { outcome, run } = await h.execute(
+      approvedRun(h.site, { request: { kind: 'failover', mode: 'planned' } }),
+    );
     expect(outcome).toBe('succeeded');
     expect(Object.keys(run.steps)).not.toContain('promote-target-db');
     expect((await h.actions()).sort()).toEqual(['dns west', `scale east ${WEB} 1`, `scale west ${WEB} 5`]);
@@ -341,15 +343,23 @@ describe('executeRun: a site without a database', () => {
     await h.world.change((s) => {
       if (s.clusters.west) s.clusters.west.healthy = false;
     });
-    const first = await h.execute(approvedRun(h.site, { tuning: tuning({ verify: { timeoutMs: 100, retries: 0 } }) }));
+    const first = await h.execute(
+      approvedRun(h.site, { tuning: tuning({ verify: { timeoutMs: 100, retries: 0 } }) }),
+    );
     expect(first.outcome).toBe('paused');
-    expect(step(first.run, 'verify').error).toContain('https://passive.example.com/health answered connection refused');
+    expect(step(first.run, 'verify').error).toContain(
+      'https://passive.example.com/health answered connection refused',
+    );
     const before = await h.actions();
 
     const { outcome, run } = await h.execute(aborting(first.run));
     expect(outcome).toBe('aborted');
     expect(run.stateReason).toBe('Undid switch-dns, scale-up-target, fence-source');
-    expect((await h.actions()).slice(before.length)).toEqual(['dns east', `scale west ${WEB} 1`, `scale east ${WEB} 5`]);
+    expect((await h.actions()).slice(before.length)).toEqual([
+      'dns east',
+      `scale west ${WEB} 1`,
+      `scale east ${WEB} 5`,
+    ]);
     expect((await h.world.state()).dns.serving).toBe('east');
   });
 });
