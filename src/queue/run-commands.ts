@@ -6,7 +6,7 @@
 import type { Queue } from 'bullmq';
 import type { SiteConfig, Topology } from '../config/topology.js';
 import type { Actor, Run, RunMode } from '../core/model.js';
-import { allSteps, runJobId } from '../core/model.js';
+import { SYSTEM_ACTOR, allSteps, runJobId } from '../core/model.js';
 
 const sameActor = (a: Actor, b: Actor): boolean => a.type === b.type && a.id === b.id;
 import type { StepTuning } from '../core/plans/build-plan.js';
@@ -144,7 +144,7 @@ export class RunCommands {
     return store.mutate(
       runId,
       (r) => transitionRun(r, 'expired', { at: clock.now(), reason: 'no decision before expiry' }),
-      () => ({ action: 'run-expired', actor: { type: 'system', id: 'baton' } }),
+      () => ({ action: 'run-expired', actor: SYSTEM_ACTOR }),
     );
   }
 

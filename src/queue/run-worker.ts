@@ -8,7 +8,8 @@ import { DelayedError, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Topology } from '../config/topology.js';
 import type { Run } from '../core/model.js';
-import { runJobId } from '../core/model.js';
+import { SYSTEM_ACTOR, runJobId } from '../core/model.js';
+import { transitionRun } from '../core/runs/transition-run.js';
 import type { ExecuteOutcome } from '../core/runs/execute-run.js';
 import { LeaseLostError, executeRun } from '../core/runs/execute-run.js';
 import type { Clock, Log, Ports } from '../core/ports.js';
@@ -47,7 +48,10 @@ export interface RunWorker {
   worker: Worker<RunJobData>;
   /** Graceful: the current step finishes, the job goes back to the queue, then the connections close. */
   close(): Promise<void>;
-  /** Enqueues jobs for runs that should be executing but have none (after a crash between save and add). */
+  /**
+   * Expires proposals past their expiry, and enqueues jobs for runs that should be executing but have none
+   * (after a crash between save and add). Returns how many jobs it added.
+   */
   reconcile(): Promise<number>;
 }
 
@@ -121,6 +125,21 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
   const queue = new Queue<RunJobData>(RUNS_QUEUE, { connection: options.connection, prefix: bullPrefix });
   const reconcile = async (): Promise<number> => {
     let added = 0;
+    // Unanswered proposals expire here, which also frees their site for the next request.
+    for (const run of await options.store.runsInState(['proposed'])) {
+      if (run.expiresAt === undefined || options.clock.now() < run.expiresAt) continue;
+      await options.store
+        .mutate(
+          run.id,
+          (current) =>
+            transitionRun(current, 'expired', {
+              at: options.clock.now(),
+              reason: 'no decision before expiry',
+            }),
+          () => ({ action: 'run-expired', actor: SYSTEM_ACTOR }),
+        )
+        .catch((error: unknown) => log.debug({ runId: run.id, err: describeError(error) }, 'not expired'));
+    }
     for (const run of await options.store.runsInState(['approved', 'running', 'aborting'])) {
       const jobId = runJobId(run);
       const state = await queue.getJobState(jobId);

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { systemClock } from '../../src/core/clock.js';
 import { runJobId } from '../../src/core/model.js';
 import { jobLockKey } from '../../src/queue/queues.js';
+import { RunCommands } from '../../src/queue/run-commands.js';
 import { startRunWorker } from '../../src/queue/run-worker.js';
 import type { RunWorker } from '../../src/queue/run-worker.js';
 import { startRedis } from '../../src/sandbox/processes.js';
@@ -97,6 +98,44 @@ describe('one run at a time', () => {
     const next = await h.commands.propose({ kind: 'failover', reason: 'second', actor: BOB });
     expect(next.created).toBe(true);
     expect(next.run.id).not.toBe(run.id);
+  });
+});
+
+describe('expiry', () => {
+  it('refuses a late approval, and the worker expires unanswered proposals and frees the site', async () => {
+    const h = await harness();
+    const site = h.topology.sites[0]!;
+    const { run } = await h.commands.propose({ kind: 'failover', reason: 'nobody answers', actor: BOB });
+    const later = { ...systemClock, now: () => Date.now() + h.topology.approvals.expiresAfterMs + 1000 };
+    const lateCommands = new RunCommands({
+      store: h.store,
+      queue: h.queue,
+      topology: h.topology,
+      clock: later,
+    });
+    await expect(lateCommands.approve(run.id, ALICE)).rejects.toMatchObject({ code: 'expired' });
+    expect((await h.store.require(run.id)).state).toBe('expired');
+
+    const second = await h.commands.propose({ kind: 'failover', reason: 'again', actor: BOB });
+    expect(second.created).toBe(true);
+    const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const worker = startRunWorker({
+      connection: conn,
+      bullPrefix: h.bullPrefix,
+      store: h.store,
+      topology: h.topology,
+      ports: SimulatedWorld.inMemory(site, systemClock).ports,
+      clock: later,
+      log,
+    });
+    cleanups.push(async () => {
+      await worker.close();
+      conn.disconnect();
+    });
+    await worker.reconcile();
+    expect((await h.store.require(second.run.id)).state).toBe('expired');
+    expect(await h.store.openRun('production')).toBeNull();
+    expect((await h.store.audit()).filter((e) => e.action === 'run-expired')).toHaveLength(2);
   });
 });
 

@@ -347,9 +347,13 @@ describe('executeRun: a site without a database', () => {
       approvedRun(h.site, { tuning: tuning({ verify: { timeoutMs: 100, retries: 0 } }) }),
     );
     expect(first.outcome).toBe('paused');
-    expect(step(first.run, 'verify').error).toContain(
-      'https://passive.example.com/health answered connection refused',
-    );
+    // The timeout says what verify was still waiting for.
+    expect(step(first.run, 'verify')).toMatchObject({
+      errorCode: 'step-timeout',
+      error:
+        'Verify users reach west did not finish within 100 ms — last seen: ' +
+        'https://passive.example.com/health answered connection refused',
+    });
     const before = await h.actions();
 
     const { outcome, run } = await h.execute(aborting(first.run));

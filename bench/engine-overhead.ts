@@ -1,0 +1,211 @@
+/**
+ * Engine overhead: what Baton itself adds to a failover when the outside world answers instantly. An in-process
+ * run worker on a real Redis drives the 8-step planned plan against a simulated world with zero latency, and we
+ * time approve → first step, the engine's cost per step, and approve → succeeded. Everything measured is Baton:
+ * the queue hand-off, the Lua saves after every step transition, and the step bodies' own port calls.
+ */
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
+import { systemClock } from '../src/core/clock.js';
+import type { Run } from '../src/core/model.js';
+import { TERMINAL_STATES, allSteps } from '../src/core/model.js';
+import { createLogger } from '../src/logger.js';
+import { startRunWorker } from '../src/queue/run-worker.js';
+import { startRedis } from '../src/sandbox/processes.js';
+import { SimulatedWorld } from '../src/sandbox/simulated-world.js';
+import { ALICE, BOB, createHarness } from '../test/support/integration.js';
+import type { Row } from './support.js';
+import { ms, percentile, renderTable } from './support.js';
+
+const WARMUP = 10;
+const RUNS = 200;
+const STEPS = 8;
+const RUN_TIMEOUT_MS = 10_000;
+const REDIS_SAMPLES = 1000;
+
+interface Sample {
+  firstStepMs: number;
+  perStepMs: number;
+  wholeRunMs: number;
+  wholeRunWallMs: number;
+  approveCallMs: number;
+  saves: number;
+}
+
+export async function engineOverhead(): Promise<string> {
+  const redis = await startRedis();
+  const cleanups: (() => Promise<unknown>)[] = [];
+  try {
+    const h = await createHarness(redis.url);
+    cleanups.push(() => h.close());
+    const site = h.topology.sites[0];
+    if (!site) throw new Error('the example topology has no site');
+    // Zero latency, pods Ready and DNS INSYNC at once: whatever time passes is the engine's.
+    const world = SimulatedWorld.inMemory(site, systemClock);
+
+    // Resolved from the worker's own progress hook, so the bench does not poll Redis alongside the worker.
+    const waiters = new Map<string, { resolve: (value: { run: Run; at: number }) => void }>();
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    cleanups.push(async () => connection.disconnect());
+    const worker = startRunWorker({
+      connection,
+      bullPrefix: h.bullPrefix,
+      store: h.store,
+      topology: h.topology,
+      ports: world.ports,
+      clock: systemClock,
+      log: createLogger({ level: 'silent' }),
+      settings: { pollIntervalMs: 1, dnsPollIntervalMs: 1 },
+      onChange: (run) => {
+        if (TERMINAL_STATES.has(run.state)) waiters.get(run.id)?.resolve({ run, at: performance.now() });
+      },
+    });
+    cleanups.push(() => worker.close());
+    await worker.worker.waitUntilReady();
+
+    const samples: Sample[] = [];
+    for (let i = 0; i < WARMUP + RUNS; i += 1) {
+      const serving = await h.commands.serving(site);
+      const kind = serving === site.homeCluster ? 'failover' : 'failback';
+      const { run } = await h.commands.propose({
+        kind,
+        mode: 'planned',
+        reason: `engine overhead ${i}`,
+        actor: BOB,
+      });
+      if (allSteps(run.plan).length !== STEPS) {
+        throw new Error(`expected a ${STEPS}-step plan, got ${allSteps(run.plan).length} steps`);
+      }
+      const finished = new Promise<{ run: Run; at: number }>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`run ${run.id} did not finish`)), RUN_TIMEOUT_MS);
+        waiters.set(run.id, {
+          resolve: (value) => {
+            clearTimeout(timer);
+            resolve(value);
+          },
+        });
+      });
+
+      const wall0 = performance.now();
+      const t0 = Date.now();
+      await h.commands.approve(run.id, ALICE);
+      const approveCallMs = performance.now() - wall0;
+      const { run: done, at: observedAt } = await finished;
+      waiters.delete(run.id);
+      if (done.state !== 'succeeded') throw new Error(`run ${run.id} ${done.state}: ${done.stateReason}`);
+
+      // Before the next run, the old primary is rebuilt as a standby of the new one (rebuildAsStandby, in memory).
+      await world.change((s) => {
+        const old = s.clusters[done.from];
+        if (old) old.db = { ...old.db, role: 'standby', readOnly: false };
+      });
+      if (i < WARMUP) continue;
+
+      const firstStart = done.steps.preflight?.startedAt;
+      const succeededAt = done.timeline.find((e) => e.event === 'succeeded')?.at;
+      if (firstStart === undefined || succeededAt === undefined) {
+        throw new Error(`run ${done.id} has no preflight start or success time`);
+      }
+      samples.push({
+        firstStepMs: firstStart - t0,
+        perStepMs: (succeededAt - firstStart) / STEPS,
+        wholeRunMs: succeededAt - t0,
+        wholeRunWallMs: observedAt - wall0,
+        approveCallMs,
+        saves: done.version - run.version,
+      });
+    }
+
+    // What one Redis round trip costs on this machine, with Baton's AOF setting (appendfsync always).
+    const probe = new Redis(redis.url);
+    cleanups.push(async () => probe.disconnect());
+    const pings: number[] = [];
+    const writes: number[] = [];
+    for (let i = 0; i < REDIS_SAMPLES; i += 1) {
+      let t = performance.now();
+      await probe.ping();
+      pings.push(performance.now() - t);
+      t = performance.now();
+      await probe.set(`${h.prefix}:bench-probe`, String(i));
+      writes.push(performance.now() - t);
+    }
+
+    const pick = (key: keyof Sample) => samples.map((s) => s[key]);
+    const p = (key: keyof Sample, q: number) => percentile(pick(key), q);
+    const savesPerRun = percentile(pick('saves'), 50);
+    const rows: Row[] = [
+      {
+        metric: 'approve → first step started (run record)',
+        values: [ms(p('firstStepMs', 50)), ms(p('firstStepMs', 99))],
+        budget: 'p99 < 20 ms',
+        pass: p('firstStepMs', 99) < 20,
+      },
+      {
+        metric: 'engine overhead per step ((succeeded − first step) / 8)',
+        values: [ms(p('perStepMs', 50), 2), ms(p('perStepMs', 99), 2)],
+        budget: 'p99 < 5 ms',
+        pass: p('perStepMs', 99) < 5,
+      },
+      {
+        metric: 'whole run, approve → succeeded (run record)',
+        values: [ms(p('wholeRunMs', 50)), ms(p('wholeRunMs', 99))],
+        budget: 'p99 < 100 ms',
+        pass: p('wholeRunMs', 99) < 100,
+      },
+      {
+        metric: 'whole run, wall clock until the success is saved (performance.now)',
+        values: [ms(p('wholeRunWallMs', 50)), ms(p('wholeRunWallMs', 99))],
+        budget: '—',
+      },
+      {
+        metric: '`commands.approve` call (read, Lua save, queue add)',
+        values: [ms(p('approveCallMs', 50), 2), ms(p('approveCallMs', 99), 2)],
+        budget: '—',
+      },
+      {
+        metric: `run saves by the worker per run (Lua SAVE_RUN + audit XADD), per-save share of the run`,
+        values: [
+          `${savesPerRun} saves`,
+          ms(p('wholeRunMs', 50) / savesPerRun, 2) + ' / save (p50 run)',
+        ],
+        budget: '—',
+      },
+      {
+        metric: `Redis PING round trip (${REDIS_SAMPLES} samples)`,
+        values: [ms(percentile(pings, 50), 3), ms(percentile(pings, 99), 3)],
+        budget: '—',
+      },
+      {
+        metric: 'Redis SET round trip, AOF appendfsync always',
+        values: [ms(percentile(writes, 50), 3), ms(percentile(writes, 99), 3)],
+        budget: '—',
+      },
+    ];
+    return renderTable({
+      title: 'Engine overhead (8-step planned failover/failback, zero-latency world)',
+      setup:
+        `${RUNS} runs after ${WARMUP} warm-up runs, alternating planned failover and failback; in-process ` +
+        '`startRunWorker` on a real Redis (AOF, appendfsync always), poll intervals 1 ms, production lock ' +
+        'settings. Run-record times are `Date.now()` (1 ms resolution).',
+      columns: ['p50', 'p99'],
+      rows,
+    });
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    await redis.stop();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  engineOverhead().then(
+    (table) => {
+      console.log(table);
+      process.exit(0);
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
