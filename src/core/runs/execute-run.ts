@@ -279,7 +279,12 @@ class RunEngine {
     const ordered = allSteps(this.current.plan);
     const ponr = await this.pointOfNoReturnPassed(ordered);
     if (ponr) {
-      const reason = `${ponr.title} already happened, so nothing was undone; the new side stays primary`;
+      const { from, to } = this.current;
+      const record = this.options.site.dns.recordName;
+      const reason =
+        `${ponr.title} already happened, so nothing was undone: ${to}'s database stays primary and ${from} stays fenced. ` +
+        `Check where ${record} points (/failover status) and finish the switch by hand or with a new failover; ` +
+        `fail back once ${from} is rebuilt as a standby.`;
       await this.update(
         (run) => transitionRun(run, 'aborted', { at: clock.now(), actor: SYSTEM_ACTOR, reason }),
         {

@@ -1,4 +1,4 @@
-import { describeError } from '../../errors.js';
+import { BatonError, describeError } from '../../errors.js';
 import type { StepContext, StepDefinition } from './step.js';
 import { recordedBefore, scaleWorkloads, workloadsAt } from './scale-workloads.js';
 
@@ -34,7 +34,14 @@ export const fenceSource: StepDefinition = {
       try {
         await fn();
       } catch (error) {
-        if (run.mode === 'planned') throw error;
+        // Best effort covers an unreachable side, never a lost lock or a timed-out attempt.
+        if (
+          run.mode === 'planned' ||
+          ctx.signal.aborted ||
+          (error instanceof BatonError && error.code === 'lease-lost')
+        ) {
+          throw error;
+        }
         problems.push(`${what}: ${describeError(error)}`);
       }
     };

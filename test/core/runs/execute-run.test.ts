@@ -286,7 +286,9 @@ describe('executeRun: abort', () => {
     const { outcome, run } = await h.execute(aborting(first.run));
     expect(outcome).toBe('aborted');
     expect(run.stateReason).toBe(
-      "Promote west's database — point of no return already happened, so nothing was undone; the new side stays primary",
+      "Promote west's database — point of no return already happened, so nothing was undone: west's database stays " +
+        'primary and east stays fenced. Check where app.example.com points (/failover status) and finish the switch ' +
+        'by hand or with a new failover; fail back once east is rebuilt as a standby.',
     );
     expect(await h.actions()).toEqual(before);
     expect(Object.values(run.steps).some((s) => s.status === 'undone')).toBe(false);
