@@ -6,7 +6,8 @@
 import type { Queue } from 'bullmq';
 import type { SiteConfig, Topology } from '../config/topology.js';
 import type { Actor, Run, RunMode } from '../core/model.js';
-import { SYSTEM_ACTOR, allSteps, runJobId } from '../core/model.js';
+import { SYSTEM_ACTOR, runJobId } from '../core/model.js';
+import { newRun } from '../core/runs/new-run.js';
 
 const sameActor = (a: Actor, b: Actor): boolean => a.type === b.type && a.id === b.id;
 import type { StepTuning } from '../core/plans/build-plan.js';
@@ -72,30 +73,15 @@ export class RunCommands {
       { serving: await this.serving(site) },
       tuning,
     );
-    const now = clock.now();
-    const run: Run = {
+    const run = newRun({
       id: await store.nextRunId(),
-      site: site.name,
-      kind: request.kind,
-      mode: plan.mode,
+      plan,
       force: request.force ?? false,
-      from: plan.from,
-      to: plan.to,
-      state: 'proposed',
       reason: request.reason,
       requestedBy: request.actor,
-      createdAt: now,
-      updatedAt: now,
-      expiresAt: now + topology.approvals.expiresAfterMs,
-      approvals: [],
-      plan,
-      steps: Object.fromEntries(
-        allSteps(plan).map((s) => [s.id, { id: s.id, status: 'pending', attempts: 0 }]),
-      ),
-      segment: 0,
-      version: 1,
-      timeline: [{ at: now, event: 'proposed', actor: request.actor, detail: request.reason }],
-    };
+      now: clock.now(),
+      expiresAfterMs: topology.approvals.expiresAfterMs,
+    });
     return store.create(run, { action: 'run-proposed', actor: request.actor, detail: request.reason });
   }
 

@@ -8,8 +8,9 @@ import type { SiteConfig, Topology } from '../../src/config/topology.js';
 import { parseTopology } from '../../src/config/topology.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { Actor, Run, StepId } from '../../src/core/model.js';
-import { STEP_IDS, allSteps } from '../../src/core/model.js';
+import { STEP_IDS } from '../../src/core/model.js';
 import type { ObservedState, RunRequest, StepTuning } from '../../src/core/plans/build-plan.js';
+import { newRun } from '../../src/core/runs/new-run.js';
 import { buildPlan } from '../../src/core/plans/build-plan.js';
 import type { Clock, Log } from '../../src/core/ports.js';
 import type { ExecuteOutcome, ExecuteRunOptions } from '../../src/core/runs/execute-run.js';
@@ -84,30 +85,15 @@ export function proposedRun(site: SiteConfig, options: RunOptions = {}): Run {
     options.observed ?? { serving: site.homeCluster },
     options.tuning ?? FAST_TUNING,
   );
-  const now = options.now ?? 1_700_000_000_000;
-  return {
+  return newRun({
     id: 'r1',
-    site: site.name,
-    kind: request.kind,
-    mode: plan.mode,
+    plan,
     force: request.force ?? false,
-    from: plan.from,
-    to: plan.to,
-    state: 'proposed',
     reason: 'active cluster down',
     requestedBy: CAROL,
-    createdAt: now,
-    updatedAt: now,
-    expiresAt: now + 15 * 60_000,
-    approvals: [],
-    plan,
-    steps: Object.fromEntries(
-      allSteps(plan).map((s) => [s.id, { id: s.id, status: 'pending', attempts: 0 }]),
-    ),
-    segment: 0,
-    version: 1,
-    timeline: [{ at: now, event: 'proposed', actor: CAROL, detail: 'active cluster down' }],
-  };
+    now: options.now ?? 1_700_000_000_000,
+    expiresAfterMs: 15 * 60_000,
+  });
 }
 
 /** The proposal after its one approval: state approved, segment 1, ready for the worker. */
