@@ -4,10 +4,10 @@
  */
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { parseEnv } from './config/env.js';
 import { loadTopologyFile } from './config/topology.js';
 import { systemClock } from './core/clock.js';
+import { createRedis } from './adapters/redis.js';
 import { BatonError } from './errors.js';
 import { createLogger } from './logger.js';
 import { startRunWorker } from './queue/run-worker.js';
@@ -53,7 +53,7 @@ export async function runWorkerRole(args: string[], rawEnv: Env): Promise<number
   if (!site) throw new BatonError('config-invalid', 'no sites');
 
   const prefixes = keyPrefixes(rawEnv);
-  const connection = new Redis(env.redisUrl, { maxRetriesPerRequest: null });
+  const connection = createRedis(env.redisUrl, 'worker');
   connection.on('error', (error) => log.warn({ err: error.message }, 'redis connection error'));
   const store = new RunStore(connection, prefixes.store);
   const world = SimulatedWorld.inRedis(

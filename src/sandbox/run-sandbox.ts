@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRedis } from '../adapters/redis.js';
 import { loadTopologyFile } from '../config/topology.js';
 import type { Topology } from '../config/topology.js';
 import { systemClock } from '../core/clock.js';
@@ -70,7 +70,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     print('');
 
     const prefix = `baton-sandbox-${process.pid}`;
-    const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const connection = createRedis(redisUrl, 'worker');
     cleanup.push(async () => connection.quit());
     const store = new RunStore(connection, `${prefix}:`);
     const world = SimulatedWorld.inMemory(site, systemClock, {
