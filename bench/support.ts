@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 /**
  * What every benchmark shares: the machine line, percentiles, and one Markdown table per benchmark with the
  * budget and PASS/FAIL per row. A missed budget is reported, never thrown: only a crash fails `npm run bench`.
@@ -58,3 +59,18 @@ export function renderTable(table: Table): string {
 }
 
 export const sleep = (timeMs: number): Promise<void> => new Promise((r) => setTimeout(r, timeMs));
+
+/** Runs a benchmark when its file is executed directly (node --import tsx bench/<file>.ts). */
+export function runIfMain(moduleUrl: string, benchmark: () => Promise<string>): void {
+  if (moduleUrl !== pathToFileURL(process.argv[1] ?? '').href) return;
+  benchmark().then(
+    (table) => {
+      console.log(table);
+      process.exit(0);
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

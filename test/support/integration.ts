@@ -92,6 +92,18 @@ export async function createHarness(
   };
 }
 
+/** A simulated world slow enough to kill a worker inside a step: 25 ms per call, pods and DNS ready in 300 ms. */
+export const SIM_WORKER_FLAGS = [
+  '--latency-ms',
+  '25',
+  '--pods-ready-ms',
+  '300',
+  '--dns-insync-ms',
+  '300',
+  '--poll-ms',
+  '50',
+] as const;
+
 export interface WorkerProcess {
   child: ChildProcess;
   name: string;

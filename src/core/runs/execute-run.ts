@@ -179,23 +179,22 @@ class RunEngine {
   private async runStep(step: PlannedStep): Promise<void> {
     const { clock, log, steps } = this.options;
     const definition = steps[step.id];
-    const first = this.record(step.id);
-    await this.update(
-      this.patchStep(step.id, {
-        status: 'running',
-        startedAt: first.startedAt ?? clock.now(),
-        error: undefined,
-      }),
-      { action: 'step-started', actor: SYSTEM_ACTOR, detail: step.id },
-    );
+    const startedAt = this.record(step.id).startedAt ?? clock.now();
     for (let attempt = 0; ; attempt += 1) {
       await this.options.persistence.assertLease();
       const attempts = this.record(step.id).attempts + 1;
-      await this.update(this.patchStep(step.id, { attempts }), {
-        action: 'step-attempt',
-        actor: SYSTEM_ACTOR,
-        detail: `${step.id} attempt ${attempts}`,
-      });
+      // One save per attempt (state, start time and attempt count together): every save waits for an fsync.
+      await this.update(
+        this.patchStep(step.id, {
+          status: 'running',
+          startedAt,
+          attempts,
+          ...(attempt === 0 && { error: undefined }),
+        }),
+        attempt === 0
+          ? { action: 'step-started', actor: SYSTEM_ACTOR, detail: step.id }
+          : { action: 'step-attempt', actor: SYSTEM_ACTOR, detail: `${step.id} attempt ${attempts}` },
+      );
       try {
         const output = await this.withTimeout(step, async (signal) => {
           const ctx = this.context(step, signal);

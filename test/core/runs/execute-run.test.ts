@@ -395,9 +395,10 @@ describe('executeRun: resuming after a crash', () => {
   it('does not re-submit a DNS change whose id was checkpointed', async () => {
     const h = harness(exampleSite(), { dnsInSyncAfterMs: 200 });
     const approved = approvedRun(h.site);
-    // Crash as switch-dns starts; then play the dead worker: submit the change and checkpoint its id.
+    // Crash just before switch-dns starts; then play the dead worker: start it, submit the change, checkpoint its id.
     const crashed = new MemoryPersistence(approved, {
-      loseLeaseWhen: (_run, audit) => audit.action === 'step-started' && audit.detail === 'switch-dns',
+      loseLeaseWhen: (_run, audit) =>
+        audit.action === 'step-succeeded' && audit.detail === 'promote-target-db',
     });
     await expect(h.execute(approved, { persistence: crashed })).rejects.toBeInstanceOf(LeaseLostError);
     expect((await h.actions()).filter((a) => a.startsWith('dns'))).toEqual([]);
@@ -407,7 +408,12 @@ describe('executeRun: resuming after a crash', () => {
       ...stored,
       steps: {
         ...stored.steps,
-        'switch-dns': { ...step(stored, 'switch-dns'), attempts: 1, progress: { changeId } },
+        'switch-dns': {
+          ...step(stored, 'switch-dns'),
+          status: 'running',
+          attempts: 1,
+          progress: { changeId },
+        },
       },
     };
     expect(statuses(persisted)).toMatchObject({
@@ -429,8 +435,7 @@ describe('executeRun: resuming after a crash', () => {
     const approved = approvedRun(h.site);
     // The lease is gone right after the attempt is recorded: the change goes out, its checkpoint is refused.
     const crashed = new MemoryPersistence(approved, {
-      loseLeaseWhen: (_run, audit) =>
-        audit.action === 'step-attempt' && audit.detail === 'switch-dns attempt 1',
+      loseLeaseWhen: (_run, audit) => audit.action === 'step-started' && audit.detail === 'switch-dns',
     });
     await expect(h.execute(approved, { persistence: crashed })).rejects.toBeInstanceOf(LeaseLostError);
     expect(await h.actions()).toContain('dns west');
@@ -447,27 +452,28 @@ describe('executeRun: leases and stopping', () => {
   it('stops when a save finds the lease lost: no further step starts', async () => {
     const h = harness();
     const approved = approvedRun(h.site);
-    // Saves: run-started, then preflight's started, attempt and succeeded; the next save is refused.
-    const persistence = new MemoryPersistence(approved, { leaseLostAfterSaves: 4 });
+    // Saves: run-started, then preflight's started (with its attempt) and succeeded; the next save is refused.
+    const persistence = new MemoryPersistence(approved, { leaseLostAfterSaves: 3 });
     await expect(h.execute(approved, { persistence })).rejects.toBeInstanceOf(LeaseLostError);
     expect(persistence.auditTrail).toEqual([
       'run-started',
       'step-started preflight',
-      'step-attempt preflight attempt 1',
       'step-succeeded preflight',
     ]);
     expect(await h.actions()).toEqual([]);
   });
 
-  it('stops when the lease is lost while a group is starting: neither parallel step acts', async () => {
+  it('stops when the lease is lost while a group is starting: the step whose start was refused does not act', async () => {
     const h = harness();
     const approved = approvedRun(h.site);
+    // fence-source's start lands (it held the lock then); scale-up-target's start is refused.
     const persistence = new MemoryPersistence(approved, {
       loseLeaseWhen: (_run, audit) => audit.action === 'step-started' && audit.detail === 'fence-source',
     });
     await expect(h.execute(approved, { persistence })).rejects.toMatchObject({ code: 'lease-lost' });
     expect(persistence.auditTrail.at(-1)).toBe('step-started fence-source');
-    expect(await h.actions()).toEqual([]);
+    expect((await h.actions()).filter((a) => a.startsWith('scale west'))).toEqual([]);
+    expect(persistence.auditTrail.filter((a) => a.startsWith('step-succeeded fence'))).toEqual([]);
   });
 
   it('stops when assertLease fails before a group', async () => {
