@@ -16,7 +16,7 @@ import type { Clock, Log, Ports } from '../core/ports.js';
 import { STEPS } from '../core/steps/index.js';
 import type { StepSettings } from '../core/steps/step.js';
 import { DEFAULT_STEP_SETTINGS } from '../core/steps/step.js';
-import { describeError } from '../errors.js';
+import { BatonError, describeError } from '../errors.js';
 import type { RunStore } from '../store/run-store.js';
 import type { RunJobData } from './queues.js';
 import { RUNS_QUEUE, RUN_WORKER_SETTINGS, jobLockKey, runJobSchema } from './queues.js';
@@ -60,6 +60,7 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
   const lock = { ...RUN_WORKER_SETTINGS, ...options.lock };
   const log = options.log;
   let stopping = false;
+  const queue = new Queue<RunJobData>(RUNS_QUEUE, { connection: options.connection, prefix: bullPrefix });
 
   const processor = async (
     job: Job<RunJobData>,
@@ -70,6 +71,14 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
     if (!run || run.segment !== data.segment) return { outcome: 'stale' };
     const site = options.topology.sites.find((s) => s.name === run.site);
     if (!site) throw new Error(`run ${run.id} is for site ${run.site}, which the topology no longer has`);
+    // Abort of a running run starts a new segment while the old one may still be inside a step: wait for it.
+    if (
+      run.segment > 1 &&
+      (await queue.getJobState(runJobId({ ...run, segment: run.segment - 1 }))) === 'active'
+    ) {
+      await job.moveToDelayed(Date.now() + 500, token);
+      throw new DelayedError();
+    }
     const lease = { lockKey: jobLockKey(bullPrefix, job.id ?? ''), token: token ?? '' };
     const runLog = log.child({ runId: run.id, site: run.site, kind: run.kind, jobId: job.id });
     try {
@@ -101,6 +110,14 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
       return { outcome };
     } catch (error) {
       if (error instanceof LeaseLostError) runLog.warn({}, 'lost the run lock; another worker continues it');
+      if (error instanceof BatonError && error.code === 'run-conflict') {
+        // Someone changed the run under us (Abort while running): if it moved to a new segment, ours is over.
+        const now = await options.store.get(run.id);
+        if (now && now.segment !== data.segment) {
+          runLog.info({ segment: now.segment }, 'run moved to a new segment; this one stops');
+          return { outcome: 'stale' };
+        }
+      }
       throw error;
     }
   };
@@ -122,7 +139,6 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
     ),
   );
 
-  const queue = new Queue<RunJobData>(RUNS_QUEUE, { connection: options.connection, prefix: bullPrefix });
   const reconcile = async (): Promise<number> => {
     let added = 0;
     // Unanswered proposals expire here, which also frees their site for the next request.

@@ -200,6 +200,39 @@ describe('SIGTERM', () => {
   }, 60_000);
 });
 
+describe('Abort while a step is running', () => {
+  it('waits for the running step to end, undoes what was done, and never promotes', async () => {
+    const h = await harness();
+    const site = h.topology.sites[0]!;
+    const world = SimulatedWorld.inMemory(site, systemClock, { podsReadyAfterMs: 1500, latencyMs: 5 });
+    inProcessWorker(h, world);
+    const { run } = await h.commands.propose({ kind: 'failover', reason: 'abort while running', actor: BOB });
+    await h.commands.approve(run.id, ALICE);
+    // Abort while scale-up-target waits for pods: it has scaled west and has no save due until it finishes.
+    await waitFor('west to be scaled up', async () => {
+      const current = await h.store.require(run.id);
+      const west = (await world.state()).clusters.west?.workloads['default/Deployment/web'];
+      return current.steps['fence-source']?.status === 'succeeded' && west?.replicas === 5;
+    });
+    await h.commands.abort(run.id, ALICE);
+
+    const done = await waitForState(h.store, run.id, ['aborted', 'failed'], 30_000);
+    expect(done.state, done.stateReason).toBe('aborted');
+    expect(done.steps['promote-target-db']?.status).toBe('pending');
+    const state = await world.state();
+    expect(state.actions.some((a) => a.startsWith('promote'))).toBe(false);
+    expect(state.clusters.east?.db.readOnly).toBe(false);
+    expect(state.clusters.east?.workloads['default/Deployment/web']?.replicas).toBe(5);
+    expect(state.clusters.west?.workloads['default/Deployment/web']?.replicas).toBe(1);
+    const first = await h.queue.getJob(runJobId({ ...run, segment: 1 }));
+    expect(first?.returnvalue).toEqual({ outcome: 'stale' });
+    // The undo started only after the old segment had let go of the run.
+    const firstUndo = (await h.store.audit()).find((e) => e.action === 'step-undone');
+    expect(firstUndo!.at).toBeGreaterThanOrEqual(first!.finishedOn!);
+    expect(await h.store.openRun('production')).toBeNull();
+  }, 40_000);
+});
+
 describe('a worker that lost its lock', () => {
   it('starts no further step', async () => {
     const h = await harness();

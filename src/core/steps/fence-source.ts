@@ -34,11 +34,12 @@ export const fenceSource: StepDefinition = {
       try {
         await fn();
       } catch (error) {
-        // Best effort covers an unreachable side, never a lost lock or a timed-out attempt.
+        // Best effort covers an unreachable side, never a timed-out attempt or a refused save (lock lost, or
+        // the run changed under us, e.g. aborted).
         if (
           run.mode === 'planned' ||
           ctx.signal.aborted ||
-          (error instanceof BatonError && error.code === 'lease-lost')
+          (error instanceof BatonError && (error.code === 'lease-lost' || error.code === 'run-conflict'))
         ) {
           throw error;
         }
