@@ -36,6 +36,18 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'worker':
       return runWorkerRole(args, process.env);
+    case 'start':
+    case 'web':
+    case 'drill':
+    case 'status':
+    case 'plan':
+    case 'approve':
+      out.error(
+        `baton ${command} is not built yet: the web role comes with the Slack app, the drill with the end-to-end ` +
+          'sandbox, and status/plan/approve with the break-glass CLI. Today: `npm run sandbox`, ' +
+          '`baton worker --simulated`, `baton check-config`.',
+      );
+      return 2;
     case undefined:
     case 'help':
     case '--help':
