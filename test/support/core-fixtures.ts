@@ -1,3 +1,4 @@
+import { BatonError } from '../../src/errors.js';
 /**
  * Shared fixtures for the pure-core unit tests: the DESIGN example topology, runs built the way RunCommands
  * builds them, short step timings, a log that records warnings, and an executeRun wired to a SimulatedWorld.
@@ -184,4 +185,15 @@ export function harness(site: SiteConfig = exampleSite(), timing: Partial<WorldT
     },
     actions: async () => [...(await world.state()).actions],
   };
+}
+
+/** The BatonError `fn` throws; fails the test when it throws nothing or something else. */
+export function refusal(fn: () => unknown): BatonError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof BatonError) return error;
+    throw error;
+  }
+  throw new Error('expected a BatonError');
 }

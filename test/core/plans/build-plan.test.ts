@@ -5,8 +5,7 @@ import { allSteps } from '../../../src/core/model.js';
 import type { ObservedState } from '../../../src/core/plans/build-plan.js';
 import { buildPlan, otherCluster, renderPlan } from '../../../src/core/plans/build-plan.js';
 import { STEPS } from '../../../src/core/steps/index.js';
-import { BatonError } from '../../../src/errors.js';
-import { exampleSite, siteWithoutDatabase } from '../../support/core-fixtures.js';
+import { exampleSite, siteWithoutDatabase, refusal } from '../../support/core-fixtures.js';
 
 const site = exampleSite();
 const WEB = 'default/Deployment/web';
@@ -25,16 +24,6 @@ const stepOf = (plan: Plan, id: StepId) => {
   if (!step) throw new Error(`plan has no ${id}`);
   return step;
 };
-
-function refusal(fn: () => unknown): BatonError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof BatonError) return error;
-    throw error;
-  }
-  throw new Error('expected a BatonError');
-}
 
 describe('buildPlan: failover', () => {
   it('plans an emergency failover from the serving cluster to the other one, without catch-up', () => {

@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Run, RunState } from '../../../src/core/model.js';
 import { RUN_STATES, SYSTEM_ACTOR, TERMINAL_STATES } from '../../../src/core/model.js';
 import { canTransition, isTerminal, transitionRun } from '../../../src/core/runs/transition-run.js';
-import { BatonError } from '../../../src/errors.js';
-import { ALICE, exampleSite, proposedRun } from '../../support/core-fixtures.js';
+import { ALICE, exampleSite, proposedRun, refusal } from '../../support/core-fixtures.js';
 
 /** DESIGN §5, written out independently of the implementation's table. */
 const LEGAL: Record<RunState, RunState[]> = {
@@ -26,16 +25,6 @@ const legalPairs = RUN_STATES.flatMap((from) => LEGAL[from].map((to) => [from, t
 const illegalPairs = RUN_STATES.flatMap((from) =>
   RUN_STATES.filter((to) => !LEGAL[from].includes(to)).map((to) => [from, to] as const),
 );
-
-function refusal(fn: () => unknown): BatonError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof BatonError) return error;
-    throw error;
-  }
-  throw new Error('expected a BatonError');
-}
 
 describe('transitionRun', () => {
   it.each(legalPairs)('allows %s → %s', (from, to) => {
