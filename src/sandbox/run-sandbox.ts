@@ -55,6 +55,9 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // Output piped into something that exits early (`| head`): clean up as for Ctrl-C.
+  const onOutputGone = () => void stop().then(() => process.exit(0));
+  process.stdout.once('error', onOutputGone);
 
   try {
     let redisUrl = options.redisUrl;
@@ -137,6 +140,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.stdout.off('error', onOutputGone);
     await stop();
   }
 }
