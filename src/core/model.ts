@@ -63,6 +63,8 @@ export interface Actor {
 
 export const SYSTEM_ACTOR: Actor = { type: 'system', id: 'baton' };
 
+export const sameActor = (a: Actor, b: Actor): boolean => a.type === b.type && a.id === b.id;
+
 export interface PlannedStep {
   id: StepId;
   /** One line a person can check, e.g. "Promote PostgreSQL on west (lag 0 B)". */

@@ -6,10 +6,8 @@
 import type { Queue } from 'bullmq';
 import type { SiteConfig, Topology } from '../config/topology.js';
 import type { Actor, Run, RunMode } from '../core/model.js';
-import { SYSTEM_ACTOR, runJobId } from '../core/model.js';
+import { sameActor } from '../core/model.js';
 import { newRun } from '../core/runs/new-run.js';
-
-const sameActor = (a: Actor, b: Actor): boolean => a.type === b.type && a.id === b.id;
 import type { StepTuning } from '../core/plans/build-plan.js';
 import { buildPlan } from '../core/plans/build-plan.js';
 import { approveRun, requiredApprovals } from '../core/policy/approvals.js';
@@ -17,7 +15,9 @@ import { transitionRun } from '../core/runs/transition-run.js';
 import type { Clock } from '../core/ports.js';
 import { BatonError } from '../errors.js';
 import type { RunStore } from '../store/run-store.js';
+import { expireIfDue } from './expire-proposal.js';
 import type { RunJobData } from './queues.js';
+import { enqueueRun } from './queues.js';
 
 export interface ProposeRequest {
   site?: string;
@@ -122,16 +122,8 @@ export class RunCommands {
   }
 
   /** Marks proposals past their expiry as expired (idempotent). */
-  async expire(runId: string): Promise<Run | null> {
-    const { store, clock } = this.options;
-    const run = await store.get(runId);
-    if (!run || run.state !== 'proposed' || run.expiresAt === undefined || clock.now() < run.expiresAt)
-      return null;
-    return store.mutate(
-      runId,
-      (r) => transitionRun(r, 'expired', { at: clock.now(), reason: 'no decision before expiry' }),
-      () => ({ action: 'run-expired', actor: SYSTEM_ACTOR }),
-    );
+  expire(runId: string): Promise<Run | null> {
+    return expireIfDue(this.options.store, runId, this.options.clock.now());
   }
 
   /** Paused run: try the failed step(s) again. */
@@ -214,18 +206,8 @@ export class RunCommands {
   }
 
   /** Adds the run's current segment job; BullMQ ignores a second add with the same id. */
-  async enqueue(run: Run): Promise<void> {
-    await this.options.queue.add(
-      'run',
-      { runId: run.id, segment: run.segment },
-      {
-        jobId: runJobId(run),
-        attempts: 50,
-        backoff: { type: 'fixed', delay: 2000 },
-        removeOnComplete: { age: 7 * 24 * 3600 },
-        removeOnFail: { age: 30 * 24 * 3600 },
-      },
-    );
+  enqueue(run: Run): Promise<void> {
+    return enqueueRun(this.options.queue, run);
   }
 
   private async isApprover(actor: Actor): Promise<boolean> {

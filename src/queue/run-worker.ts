@@ -8,8 +8,7 @@ import { DelayedError, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Topology } from '../config/topology.js';
 import type { Run } from '../core/model.js';
-import { SYSTEM_ACTOR, runJobId } from '../core/model.js';
-import { transitionRun } from '../core/runs/transition-run.js';
+import { runJobId } from '../core/model.js';
 import type { ExecuteOutcome } from '../core/runs/execute-run.js';
 import { LeaseLostError, executeRun } from '../core/runs/execute-run.js';
 import type { Clock, Log, Ports } from '../core/ports.js';
@@ -19,7 +18,8 @@ import { DEFAULT_STEP_SETTINGS } from '../core/steps/step.js';
 import { BatonError, describeError } from '../errors.js';
 import type { RunStore } from '../store/run-store.js';
 import type { RunJobData } from './queues.js';
-import { RUNS_QUEUE, RUN_WORKER_SETTINGS, jobLockKey, runJobSchema } from './queues.js';
+import { expireIfDue } from './expire-proposal.js';
+import { RUNS_QUEUE, RUN_WORKER_SETTINGS, enqueueRun, jobLockKey, runJobSchema } from './queues.js';
 
 export interface RunWorkerOptions {
   /** A connection with maxRetriesPerRequest: null (BullMQ requires it for workers). */
@@ -143,28 +143,13 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
     let added = 0;
     // Unanswered proposals expire here, which also frees their site for the next request.
     for (const run of await options.store.runsInState(['proposed'])) {
-      if (run.expiresAt === undefined || options.clock.now() < run.expiresAt) continue;
-      await options.store
-        .mutate(
-          run.id,
-          (current) =>
-            transitionRun(current, 'expired', {
-              at: options.clock.now(),
-              reason: 'no decision before expiry',
-            }),
-          () => ({ action: 'run-expired', actor: SYSTEM_ACTOR }),
-        )
-        .catch((error: unknown) => log.debug({ runId: run.id, err: describeError(error) }, 'not expired'));
+      await expireIfDue(options.store, run.id, options.clock.now());
     }
     for (const run of await options.store.runsInState(['approved', 'running', 'aborting'])) {
       const jobId = runJobId(run);
       const state = await queue.getJobState(jobId);
       if (state === 'unknown') {
-        await queue.add(
-          'run',
-          { runId: run.id, segment: run.segment },
-          { jobId, attempts: 50, backoff: { type: 'fixed', delay: 2000 } },
-        );
+        await enqueueRun(queue, run);
         added += 1;
       } else if (state === 'failed') {
         await (await queue.getJob(jobId))?.retry();

@@ -15,7 +15,15 @@ import type { RedisProcess } from '../../src/sandbox/processes.js';
 import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
 import { createLogger } from '../../src/logger.js';
 import type { Harness } from '../support/integration.js';
-import { ALICE, BOB, createHarness, spawnWorker, waitFor, waitForState } from '../support/integration.js';
+import {
+  ALICE,
+  BOB,
+  createHarness,
+  spawnWorker,
+  waitFor,
+  waitForState,
+  waitForStep,
+} from '../support/integration.js';
 
 let redis: RedisProcess;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -147,10 +155,7 @@ describe('Redis restarted mid-run', () => {
     inProcessWorker(h, world);
     const { run } = await h.commands.propose({ kind: 'failover', reason: 'redis restart', actor: BOB });
     await h.commands.approve(run.id, ALICE);
-    await waitFor('scale-up-target to start', async () => {
-      const current = await h.store.require(run.id);
-      return current.steps['scale-up-target']?.status === 'running';
-    });
+    await waitForStep(h.store, run.id, 'scale-up-target');
     const auditBefore = (await h.store.audit(100_000)).length;
     await redis.shutdown();
     await new Promise((r) => setTimeout(r, 1500));
@@ -177,10 +182,7 @@ describe('SIGTERM', () => {
     cleanups.push(async () => first.child.kill('SIGKILL'));
     const { run } = await h.commands.propose({ kind: 'failover', reason: 'sigterm', actor: BOB });
     await h.commands.approve(run.id, ALICE);
-    await waitFor('scale-up-target to start', async () => {
-      const current = await h.store.require(run.id);
-      return current.steps['scale-up-target']?.status === 'running';
-    });
+    await waitForStep(h.store, run.id, 'scale-up-target');
     first.child.kill('SIGTERM');
     const code = await first.exited;
     expect(code, first.output()).toBe(0);
@@ -241,10 +243,7 @@ describe('a worker that lost its lock', () => {
     inProcessWorker(h, world);
     const { run } = await h.commands.propose({ kind: 'failover', reason: 'lock lost', actor: BOB });
     const approved = (await h.commands.approve(run.id, ALICE)).run;
-    await waitFor('scale-up-target to start', async () => {
-      const current = await h.store.require(run.id);
-      return current.steps['scale-up-target']?.status === 'running';
-    });
+    await waitForStep(h.store, run.id, 'scale-up-target');
     // Another worker takes the job over: the lock now holds someone else's token.
     const lockKey = jobLockKey(h.bullPrefix, runJobId(approved));
     await h.redis.set(lockKey, 'another-worker', 'PX', 60_000);

@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { loadTopologyFile } from '../../src/config/topology.js';
 import type { Topology } from '../../src/config/topology.js';
 import { systemClock } from '../../src/core/clock.js';
-import type { Actor, Run, RunState } from '../../src/core/model.js';
+import type { Actor, Run, RunState, StepId, StepStatus } from '../../src/core/model.js';
 import type { StepTuning } from '../../src/core/plans/build-plan.js';
 import { RUNS_QUEUE } from '../../src/queue/queues.js';
 import type { RunJobData } from '../../src/queue/queues.js';
@@ -169,6 +169,19 @@ export function waitForState(
     },
     timeoutMs,
   );
+}
+
+/** Waits until step `step` of the run has status `status` (e.g. scale-up-target running). */
+export function waitForStep(
+  store: RunStore,
+  runId: string,
+  step: StepId,
+  status: StepStatus = 'running',
+): Promise<Run> {
+  return waitFor(`${step} of ${runId} to be ${status}`, async () => {
+    const run = await store.require(runId);
+    return run.steps[step]?.status === status ? run : undefined;
+  });
 }
 
 /** The world as the operator would rebuild it before a failback: the old primary becomes a standby again. */

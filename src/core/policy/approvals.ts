@@ -1,5 +1,6 @@
 import type { ApprovalsConfig } from '../../config/topology.js';
 import type { Actor, Run } from '../model.js';
+import { sameActor } from '../model.js';
 import { transitionRun } from '../runs/transition-run.js';
 
 export type ApprovalOutcome =
@@ -9,8 +10,6 @@ export type ApprovalOutcome =
       code: 'not-proposed' | 'expired' | 'not-approver' | 'self-approval' | 'already-approved';
       reason: string;
     };
-
-const sameActor = (a: Actor, b: Actor): boolean => a.type === b.type && a.id === b.id;
 
 /** Approvals a run needs: break-glass runs (--force) need the break-glass count. */
 export function requiredApprovals(run: Pick<Run, 'force'>, config: ApprovalsConfig): number {
