@@ -113,9 +113,12 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       print(`■ ${kind} ${done.state}: ${done.stateReason ?? ''}`);
       if (done.state !== 'succeeded') return 1;
       const state = await world.state();
-      print(
-        `  DNS serves ${state.dns.serving}; primary database on ${Object.entries(state.clusters).find(([, c]) => c.db.role === 'primary')?.[0]}`,
+      // The old primary keeps running after a promotion (fenced), so name each side's role.
+      const databases = Object.entries(state.clusters).map(
+        ([id, c]) =>
+          `${id} ${c.db.role === 'standby' ? 'standby' : c.db.readOnly ? 'fenced old primary' : 'primary'}`,
       );
+      print(`  DNS serves ${state.dns.serving}; databases: ${databases.join(', ')}`);
       if (kind === 'failover') {
         // What an operator does before failing back: rebuild the old primary as a standby of the new one.
         await world.change((s) => {
