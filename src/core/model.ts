@@ -112,6 +112,32 @@ export interface Approval {
   breakGlass: boolean;
 }
 
+/** One gate of DESIGN §5's preflight, as shown in the proposal and the step output. */
+export interface PreflightCheck {
+  id: string;
+  status: 'passed' | 'warning' | 'failed';
+  detail: string;
+}
+
+/** Preflight measured for a proposal (by a job, never on the Slack request path). */
+export interface ProposalPreflight {
+  at: number;
+  checks: PreflightCheck[];
+  /** The target standby's measured lag, the data an emergency promotion would lose (null: unknown). */
+  lagBytes: number | null;
+}
+
+/** What started the run when it was not a person's request: an Alertmanager alert. */
+export interface RunTrigger {
+  source: 'alert';
+  alertname: string;
+  summary?: string;
+  /** When the alert started firing (ms), the start of the measured recovery time. */
+  firedAt?: number;
+  fingerprint?: string;
+  url?: string;
+}
+
 export interface TimelineEntry {
   at: number;
   event: string;
@@ -144,6 +170,9 @@ export interface Run {
   timeline: TimelineEntry[];
   /** Why the run is paused, failed or aborted, in one line. */
   stateReason?: string;
+  /** Preflight measured while the run was a proposal. */
+  preflight?: ProposalPreflight;
+  trigger?: RunTrigger;
 }
 
 /** The deterministic BullMQ job id of one execution segment of a run (no `:`, as BullMQ requires). */

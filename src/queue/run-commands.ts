@@ -96,6 +96,13 @@ export class RunCommands {
     const outcome = approveRun(current, actor, { config: topology.approvals, isApprover, now: clock.now() });
     if (!outcome.ok) {
       if (outcome.code === 'expired') await this.expire(runId);
+      if (outcome.code === 'not-approver' || outcome.code === 'self-approval') {
+        await store.recordAudit(
+          current,
+          { action: 'approval-refused', actor, detail: outcome.code },
+          clock.now(),
+        );
+      }
       throw new BatonError(outcome.code, outcome.reason);
     }
     const saved = await store.save(outcome.run, {

@@ -197,6 +197,11 @@ export class RunStore {
     return runs.filter((r): r is Run => r !== null && states.includes(r.state));
   }
 
+  /** An audit entry that changes no run: a refused click, an unauthorized request, an alert that was ignored. */
+  async recordAudit(run: Pick<Run, 'id' | 'site' | 'state'>, audit: AuditEvent, at: number): Promise<void> {
+    await this.redis.xadd(this.key.audit(), 'MAXLEN', '~', '100000', '*', ...auditFields(run, audit, at));
+  }
+
   async audit(count = 1000): Promise<AuditRecord[]> {
     const entries = await this.redis.xrange(this.key.audit(), '-', '+', 'COUNT', count);
     return entries.map(([id, fields]) => {
@@ -215,7 +220,7 @@ export class RunStore {
   }
 }
 
-function auditFields(run: Run, audit: AuditEvent, at: number): string[] {
+function auditFields(run: Pick<Run, 'id' | 'site' | 'state'>, audit: AuditEvent, at: number): string[] {
   const fields = [
     'at',
     String(at),

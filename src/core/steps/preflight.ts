@@ -2,11 +2,9 @@ import { BatonError, describeError } from '../../errors.js';
 import type { StepContext, StepDefinition } from './step.js';
 import { formatBytes, workloadLabel } from './step.js';
 
-export interface PreflightCheck {
-  id: string;
-  status: 'passed' | 'warning' | 'failed';
-  detail: string;
-}
+import type { PreflightCheck } from '../model.js';
+
+export type { PreflightCheck };
 
 async function attempt<T>(
   fn: () => Promise<T>,
