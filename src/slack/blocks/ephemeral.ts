@@ -1,0 +1,176 @@
+/**
+ * Messages only the person who acted sees: usage help, a refused request, an explanation for a click that did not
+ * count, and errors. Each says what happened and what to do next.
+ */
+import type { KnownBlock } from '@slack/types';
+import type { Principals } from '../../config/topology.js';
+import type { Run, RunKind } from '../../core/model.js';
+import { describeError, isBatonError } from '../../errors.js';
+import { context, section } from './elements.js';
+import { actorText, approversText, lastEvent, plural, slackDate } from './format.js';
+import type { SlackMessage } from './limits.js';
+import { escapeText, fitMessage, truncateText } from './limits.js';
+
+const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
+const SLACK_GROUP = /^S[A-Z0-9]{2,}$/;
+
+/** `<@U1>, <@U2> or members of <!subteam^S1>`; ids are mentions, so each reader sees names. */
+export function principalsText(principals: Principals): string {
+  const users = principals.users.map((id) => (SLACK_USER.test(id) ? `<@${id}>` : escapeText(id)));
+  const groups = principals.userGroups.map((id) =>
+    SLACK_GROUP.test(id) ? `<!subteam^${id}>` : escapeText(id),
+  );
+  const parts = [...users, ...(groups.length ? [`members of ${groups.join(', ')}`] : [])];
+  if (!parts.length)
+    return 'nobody is configured (ask whoever runs Baton to fill in the approvals section of its topology file)';
+  return parts.length === 1 ? (parts[0] ?? '') : `${parts.slice(0, -1).join(', ')} or ${parts.at(-1) ?? ''}`;
+}
+
+export interface UsageInput {
+  /** Configured site names; the examples use the first. */
+  sites: readonly string[];
+  /** Why the command was not understood (a parse error), shown first. */
+  error?: string;
+  /** The topology's `breakGlass.required`, to say what --force needs. */
+  breakGlassApprovals?: number;
+}
+
+/** The usage help for both commands: sub-commands, flags and examples, with a parse error on top when there is one. */
+export function buildUsageMessage(input: UsageInput): SlackMessage {
+  const site = escapeText(input.sites[0] ?? 'production');
+  const sites = input.sites.length ? input.sites.map(escapeText).join(', ') : 'none configured';
+  const force =
+    input.breakGlassApprovals === undefined
+      ? 'break-glass approvals'
+      : plural(input.breakGlassApprovals, 'break-glass approval');
+  const blocks: KnownBlock[] = [];
+  if (input.error) blocks.push(section(`⚠️ ${truncateText(escapeText(input.error), 500)}`));
+  blocks.push(
+    section([
+      '*Propose* (posted to the incident channel for approval):',
+      '`/failover [site] [reason…]` — move a site away from the cluster serving it now',
+      '`/failback [site] [reason…]` — bring it back to its home cluster (always planned, zero data loss)',
+      `The site can be left out when there is only one. Sites: ${sites}`,
+    ]),
+    section([
+      '*Flags* (anywhere in the command):',
+      '`--dry-run` — show the plan and preflight only; nothing runs',
+      '`--planned` — both sides are healthy: zero-data-loss switchover',
+      `\`--force\` — break-glass: failing preflight gates do not stop the run; needs ${force} (not for /failback)`,
+    ]),
+    section([
+      '*Look and cancel* (only you see the answer; same with /failback):',
+      '`status [site]` — who serves per Baton and Route 53, the database primary, any open run',
+      '`history [site]` — the last 10 runs',
+      '`plan [site]` — the steps a failover would take now (add `--planned` for the switchover)',
+      '`cancel &lt;run&gt;` — cancel a proposal, or abort a running run, e.g. `cancel r12`',
+      '`help` — this message',
+    ]),
+    section([
+      '*Examples*',
+      `\`/failover ${site} east is down since 02:50, INC-123\``,
+      `\`/failover ${site} --planned --dry-run rehearsal before maintenance\``,
+      `\`/failback ${site} east is healthy again\``,
+      '`/failover status`',
+    ]),
+  );
+  const text = input.error
+    ? `Baton did not understand that: ${truncateText(escapeText(input.error), 500)} — /failover help shows how to use it.`
+    : 'How to use /failover and /failback';
+  return fitMessage({ text, blocks });
+}
+
+export interface RefusalInput {
+  kind: RunKind;
+  site?: string;
+  /** Who may request runs. */
+  requesters: Principals;
+}
+
+/** The answer to someone who may not request a failover or failback. */
+export function buildRefusalMessage(input: RefusalInput): SlackMessage {
+  const what = `a ${input.kind}${input.site ? ` of ${escapeText(input.site)}` : ''}`;
+  const text =
+    `🚫 You are not allowed to request ${what}. Who may: ${principalsText(input.requesters)}. ` +
+    'Ask one of them in the incident channel. Read-only commands (status, history, plan) work for everyone.';
+  return fitMessage({ text, blocks: [section(text)] });
+}
+
+/** Why a button click did not count (the codes of approveRun, plus run-commands' `not-paused`). */
+export type ClickRefusalCode =
+  'not-approver' | 'self-approval' | 'already-approved' | 'not-proposed' | 'expired' | 'not-paused';
+
+export interface ClickRefusalInput {
+  code: ClickRefusalCode;
+  run: Run;
+  /** Who may approve, named when the clicker is not one of them. */
+  approvers: Principals;
+  /** What the click tried to do (default `approve`). */
+  action?: 'approve' | 'reject' | 'retry' | 'skip' | 'abort' | 'start a failback for';
+}
+
+/** The ephemeral explanation for a click that changed nothing. */
+export function buildClickRefusalMessage(input: ClickRefusalInput): SlackMessage {
+  const { run, code } = input;
+  const action = input.action ?? 'approve';
+  const id = `\`${escapeText(run.id)}\``;
+  let text: string;
+  switch (code) {
+    case 'not-approver':
+      text =
+        `🚫 Only approvers can ${action} run ${id}. Approvers: ${principalsText(input.approvers)}. ` +
+        'Ask one of them in the incident channel.';
+      break;
+    case 'self-approval':
+      text =
+        `🚫 You requested run ${id}, so another approver must approve it (self-approval is off). ` +
+        `Approvers: ${principalsText(input.approvers)}.`;
+      break;
+    case 'already-approved':
+      text = `👍 Your approval of run ${id} is already counted (${plural(run.approvals.length, 'approval')} so far). Another approver must add theirs.`;
+      break;
+    case 'not-proposed':
+      text = `Run ${id} is already *${run.state}*${decidedBy(run)} — your click changed nothing.`;
+      break;
+    case 'expired': {
+      const at = lastEvent(run, 'expired')?.at ?? run.expiresAt;
+      text =
+        `⌛ Run ${id} expired${at === undefined ? '' : ` at ${slackDate(at)}`} without a decision; nothing will run. ` +
+        `To try again: \`/${run.kind} ${escapeText(run.site)} &lt;reason&gt;\``;
+      break;
+    }
+    case 'not-paused':
+      text = `Run ${id} is *${run.state}*, not paused: Retry, Skip and Abort act only on a paused run. Nothing changed.`;
+      break;
+  }
+  return fitMessage({ text, blocks: [section(text)] });
+}
+
+function decidedBy(run: Run): string {
+  if (run.state === 'rejected' || run.state === 'cancelled') {
+    const entry = lastEvent(run, run.state);
+    return entry ? `${entry.actor ? ` by ${actorText(entry.actor)}` : ''} at ${slackDate(entry.at)}` : '';
+  }
+  if (run.state === 'expired') return '';
+  return run.approvals.length ? ` (approved by ${approversText(run)})` : '';
+}
+
+export interface ErrorInput {
+  /** What Baton was doing, as a verb phrase: "approve run r12", "read the history of production". */
+  action: string;
+  error: unknown;
+  /** What the person should do now; a sensible default otherwise. */
+  next?: string;
+}
+
+/** "Baton could not …: why. What to do." For errors a person caused or can work around. */
+export function buildErrorMessage(input: ErrorInput): SlackMessage {
+  const message = truncateText(escapeText(describeError(input.error).trim() || 'unknown error'), 1500);
+  const next =
+    input.next ??
+    'Try again in a moment. If it keeps failing, check Baton with `/failover status`, or use the break-glass CLI (`baton status`).';
+  const text = `⚠️ Baton could not ${escapeText(input.action)}: ${message}${/[.!?]$/.test(message) ? '' : '.'} ${escapeText(next)}`;
+  const blocks: KnownBlock[] = [section(text)];
+  if (isBatonError(input.error)) blocks.push(context([`error code \`${escapeText(input.error.code)}\``]));
+  return fitMessage({ text, blocks });
+}

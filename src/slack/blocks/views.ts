@@ -1,0 +1,119 @@
+/**
+ * The read-only answers to `/failover status`, `history` and `plan`, sent ephemerally. Status shows Baton's own
+ * record beside the sources of truth, so a disagreement is visible before anyone acts on it.
+ */
+import type { KnownBlock } from '@slack/types';
+import type { Plan, Run } from '../../core/model.js';
+import { TERMINAL_STATES, allSteps } from '../../core/model.js';
+import { context, header, section } from './elements.js';
+import {
+  STATE_ICONS,
+  actorText,
+  formatDuration,
+  runElapsed,
+  runLabel,
+  runLabelTitle,
+  slackDate,
+} from './format.js';
+import type { SlackMessage } from './limits.js';
+import { capList, escapeText, fitMessage, moreNote, truncateText } from './limits.js';
+import { planGroupLines, stepRecord } from './run-lines.js';
+
+/** One site as `/failover status` reports it. */
+export interface SiteStatus {
+  site: string;
+  /** The cluster Baton's own record says serves. */
+  servingPerBaton: string;
+  /** Where Route 53 points now; undefined when it could not be read. */
+  servingPerRoute53?: string;
+  /** The cluster whose PostgreSQL is primary; undefined when unknown or the site has no database. */
+  databasePrimary?: string;
+  /** A one-line description of any disagreement between Baton and the sources of truth. */
+  disagreement?: string;
+  openRun?: Run;
+}
+
+/** Runs shown by history. */
+export const HISTORY_LENGTH = 10;
+
+const known = (value: string | undefined): string =>
+  value === undefined ? '_unknown_' : `*${escapeText(value)}*`;
+
+/** The answer to `/failover status`: per site, who serves according to Baton, Route 53 and PostgreSQL, and any open run. */
+export function buildStatusView(input: { sites: readonly SiteStatus[] }): SlackMessage {
+  const blocks: KnownBlock[] = [header('Baton status')];
+  const summaries: string[] = [];
+  for (const s of input.sites) {
+    const lines = [
+      `*${escapeText(s.site)}* — serving: ${known(s.servingPerBaton)} per Baton · ${known(s.servingPerRoute53)} per Route 53` +
+        ` · database primary: ${known(s.databasePrimary)}`,
+    ];
+    if (s.disagreement) lines.push(`⚠️ ${truncateText(escapeText(s.disagreement), 500)}`);
+    lines.push(s.openRun ? openRunLine(s.openRun) : 'No open run.');
+    blocks.push(section(lines));
+    summaries.push(
+      `${escapeText(s.site)}: ${escapeText(s.servingPerRoute53 ?? s.servingPerBaton)} serves` +
+        (s.disagreement ? ' (disagreement!)' : '') +
+        (s.openRun ? `, run ${escapeText(s.openRun.id)} ${s.openRun.state}` : ''),
+    );
+  }
+  if (!input.sites.length) blocks.push(section('No sites are configured.'));
+  return fitMessage({ text: summaries.join('; ') || 'Baton status: no sites', blocks });
+}
+
+function openRunLine(run: Run): string {
+  const current = allSteps(run.plan).filter((s) =>
+    ['running', 'failed'].includes(stepRecord(run, s.id).status),
+  );
+  return (
+    `${STATE_ICONS[run.state]} Open run \`${escapeText(run.id)}\`: ${runLabel(run)} ${escapeText(run.from)} → ${escapeText(run.to)}, ` +
+    `*${run.state}*${current.length ? ` at ${current.map((s) => escapeText(s.title)).join(', ')}` : ''}` +
+    ` — requested by ${actorText(run.requestedBy)} at ${slackDate(run.createdAt, 'datetime')}`
+  );
+}
+
+/** The answer to `/failover history`: the newest runs of a site, one line each. */
+export function buildHistoryView(input: { site: string; runs: readonly Run[] }): SlackMessage {
+  const site = escapeText(input.site);
+  const sorted = [...input.runs].sort((a, b) => b.createdAt - a.createdAt);
+  const { shown, hidden } = capList(sorted, HISTORY_LENGTH);
+  const lines = shown.map((run) => {
+    const finished = TERMINAL_STATES.has(run.state);
+    const took = finished ? runElapsed(run, run.updatedAt, true) : undefined;
+    return (
+      `\`${escapeText(run.id)}\` ${runLabel(run)} ${escapeText(run.from)} → ${escapeText(run.to)} · ` +
+      `${STATE_ICONS[run.state]} ${run.state} · ${actorText(run.requestedBy)} · ${slackDate(run.createdAt, 'datetime')} · ` +
+      (finished ? (took === undefined ? 'did not run' : `took ${formatDuration(took)}`) : 'open')
+    );
+  });
+  if (hidden) lines.push(moreNote(hidden, 'older'));
+  const blocks: KnownBlock[] = [
+    header(`History of ${input.site}`),
+    section(lines.length ? lines : [`No runs yet for ${site}.`]),
+  ];
+  const newest = shown[0];
+  const text = newest
+    ? `History of ${site}: ${shown.length} runs, newest ${escapeText(newest.id)} ${newest.state}.`
+    : `History of ${site}: no runs yet.`;
+  return fitMessage({ text, blocks });
+}
+
+/** The answer to `/failover plan`: the steps a run would take now, with their concrete actions. Nothing runs. */
+export function buildPlanView(input: { plan: Plan }): SlackMessage {
+  const { plan } = input;
+  const run = { kind: plan.kind, mode: plan.mode, force: false };
+  const site = escapeText(plan.site);
+  const blocks: KnownBlock[] = [
+    header(`Plan: ${runLabelTitle(run)} of ${plan.site}`),
+    section(`*${escapeText(plan.from)} → ${escapeText(plan.to)}* · ${allSteps(plan).length} steps`),
+  ];
+  if (plan.warnings.length) blocks.push(section(plan.warnings.map((w) => `⚠️ ${escapeText(w)}`)));
+  for (const lines of planGroupLines(plan)) blocks.push(section(lines));
+  const footer = [
+    context([
+      `Preview only: nothing runs. To propose it: \`/${plan.kind} ${site}${plan.mode === 'planned' && plan.kind === 'failover' ? ' --planned' : ''} &lt;reason&gt;\``,
+    ]),
+  ];
+  const text = `Plan: ${runLabel(run)} of ${site}, ${escapeText(plan.from)} → ${escapeText(plan.to)}, ${allSteps(plan).length} steps. Nothing runs.`;
+  return fitMessage({ text, blocks, footer });
+}

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import type { Run } from '../../../src/core/model.js';
+import { buildPlan } from '../../../src/core/plans/build-plan.js';
+import { buildHistoryView, buildPlanView, buildStatusView } from '../../../src/slack/blocks/views.js';
+import { exampleSite } from '../../support/core-fixtures.js';
+import { BOB, abortedRun, move, pausedAfterPromotion, proposal, succeededRun } from './run-fixtures.js';
+
+/** Every block as JSON, one per line (newlines inside texts stay escaped as \\n). */
+const texts = (message: { blocks: { type: string }[] }): string =>
+  message.blocks.map((b) => JSON.stringify(b)).join('\n');
+
+describe('buildStatusView', () => {
+  it('shows Baton, Route 53 and PostgreSQL side by side, a disagreement and the open run', () => {
+    const message = buildStatusView({
+      sites: [
+        {
+          site: 'production',
+          servingPerBaton: 'east',
+          servingPerRoute53: 'west',
+          databasePrimary: 'west',
+          disagreement: 'Baton says east serves, Route 53 points at west — check before acting',
+          openRun: pausedAfterPromotion(),
+        },
+        { site: 'payments', servingPerBaton: 'east', servingPerRoute53: 'east' },
+      ],
+    });
+    expect(message).toMatchSnapshot();
+    const body = texts(message);
+    expect(body).toContain(
+      '*production* — serving: *east* per Baton · *west* per Route 53 · database primary: *west*',
+    );
+    expect(body).toContain('⚠️ Baton says east serves, Route 53 points at west — check before acting');
+    expect(body).toContain(
+      'Open run `r1`: EMERGENCY failover east → west, *paused* at Switch app.example.com to west',
+    );
+    expect(body).toContain('database primary: _unknown_');
+    expect(body).toContain('No open run.');
+    expect(message.text).toBe(
+      'production: west serves (disagreement!), run r1 paused; payments: east serves',
+    );
+  });
+
+  it('no sites', () => {
+    expect(buildStatusView({ sites: [] }).text).toBe('Baton status: no sites');
+  });
+});
+
+describe('buildHistoryView', () => {
+  const runAt = (run: Run, id: string, minutes: number): Run => ({
+    ...run,
+    id,
+    createdAt: run.createdAt + minutes * 60_000,
+  });
+
+  it('one line per run, newest first: id, kind, state, who, when, duration', () => {
+    const runs = [
+      runAt(succeededRun(), 'r1', 0),
+      runAt(abortedRun(), 'r2', 60),
+      runAt(move(proposal(), 'rejected', 30, BOB, 'rejected'), 'r3', 120),
+      runAt(pausedAfterPromotion(), 'r4', 180),
+    ];
+    const message = buildHistoryView({ site: 'production', runs });
+    expect(message).toMatchSnapshot();
+    const lines = texts(message).split('\\n');
+    expect(lines[0]).toContain('`r4` EMERGENCY failover east → west · ⏸️ paused · <@U0CAROL>');
+    expect(lines[0]).toContain('· open');
+    expect(lines.find((l) => l.includes('`r1`'))).toContain('✅ succeeded · <@U0CAROL> · <!date^1700000000^');
+    expect(lines.find((l) => l.includes('`r1`'))).toContain('took 1 m 20 s');
+    expect(lines.find((l) => l.includes('`r3`'))).toContain('did not run');
+    expect(message.text).toBe('History of production: 4 runs, newest r4 paused.');
+  });
+
+  it('keeps the newest 10 and says how many are older', () => {
+    const runs = Array.from({ length: 25 }, (_, i) => runAt(succeededRun(), `r${i + 1}`, i));
+    const body = texts(buildHistoryView({ site: 'production', runs }));
+    expect(body).toContain('`r25`');
+    expect(body).toContain('`r16`');
+    expect(body).not.toContain('`r15`');
+    expect(body).toContain('… (15 older)');
+  });
+
+  it('an empty history says so', () => {
+    const message = buildHistoryView({ site: 'production', runs: [] });
+    expect(texts(message)).toContain('No runs yet for production.');
+    expect(message.text).toBe('History of production: no runs yet.');
+  });
+});
+
+describe('buildPlanView', () => {
+  it('the steps with their actions, warnings, and how to propose', () => {
+    const site = exampleSite();
+    const plan = buildPlan({ kind: 'failover', mode: 'planned' }, site, {
+      serving: 'east',
+      workloads: { west: { 'default/Deployment/web': { replicas: 1, readyReplicas: 1, images: ['web:1'] } } },
+      databases: { west: { inRecovery: true, readOnly: true, lagBytes: 0, lsn: '0/3000060' } },
+    });
+    const message = buildPlanView({ plan });
+    expect(message).toMatchSnapshot();
+    const body = texts(message);
+    expect(body).toContain('*3. Scale up west* ⇉');
+    expect(body).toContain('scale default/web on west 1 → 5 and wait until Ready');
+    expect(body).toContain('*4. Wait for west');
+    expect(body).toContain('/failover production --planned &lt;reason&gt;');
+    expect(message.text).toBe('Plan: planned failover of production, east → west, 8 steps. Nothing runs.');
+  });
+
+  it('shows the plan warnings', () => {
+    const plan = buildPlan({ kind: 'failover', force: true }, exampleSite(), { serving: 'east' });
+    const body = texts(buildPlanView({ plan }));
+    expect(body).toContain('⚠️ --force: failing gates will not stop this run (break-glass approvals needed)');
+    expect(body).toContain('⚠️ Emergency failover: writes not yet replicated to west are lost (lag unknown)');
+  });
+});
