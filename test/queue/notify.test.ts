@@ -1,0 +1,443 @@
+/**
+ * The notify queue against a real Redis and the Slack API stand-in, asserted on what the channel shows and on
+ * the stand-in's call log: one status message updated in place, coalescing, per-channel pacing shared by two
+ * workers, Retry-After, recovery after 5xx, producers unaffected by a Slack outage, thread replies and dedupe.
+ */
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SlackApiError, createSlackWebClient, postToResponseUrl } from '../../src/adapters/slack-web.js';
+import { BatonError } from '../../src/errors.js';
+import type { Log } from '../../src/core/ports.js';
+import { NOTIFY_QUEUE, Notifier, startNotifyWorker } from '../../src/queue/notify.js';
+import type { NotifyWorker, NotifyWorkerOptions } from '../../src/queue/notify.js';
+import { startRedis } from '../../src/sandbox/processes.js';
+import type { RedisProcess } from '../../src/sandbox/processes.js';
+import { startSlackApiServer } from '../../src/sandbox/slack-api-server.js';
+import type { SlackApiCall, SlackApiServer } from '../../src/sandbox/slack-api-server.js';
+
+const TOKEN = 'xoxb-notify-test';
+
+interface Entry {
+  level: string;
+  obj: object;
+  msg?: string;
+}
+
+/** A Log that keeps its lines, so tests can see what an operator would read. */
+function memoryLog(
+  entries: Entry[] = [],
+  bindings: Record<string, unknown> = {},
+): Log & { entries: Entry[] } {
+  const write = (level: string) => (obj: object, msg?: string) =>
+    entries.push({ level, obj: { ...bindings, ...obj }, ...(msg !== undefined && { msg }) });
+  return {
+    entries,
+    info: write('info'),
+    warn: write('warn'),
+    error: write('error'),
+    debug: write('debug'),
+    child: (more) => memoryLog(entries, { ...bindings, ...more }),
+  };
+}
+
+async function until<T>(
+  what: string,
+  check: () => T | undefined | null | false,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const chatCalls = (server: SlackApiServer, channel: string): SlackApiCall[] =>
+  server.calls({ channel }).filter((c) => c.method === 'chat.postMessage' || c.method === 'chat.update');
+
+/** Gaps between consecutive accepted chat calls in a channel (ms). */
+const gaps = (calls: SlackApiCall[]) => calls.slice(1).map((call, i) => call.at - (calls[i]?.at ?? 0));
+
+describe('notify queue', () => {
+  let redis: RedisProcess;
+  let slack: SlackApiServer;
+  const cleanup: (() => Promise<unknown>)[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    slack = await startSlackApiServer({ botToken: TOKEN });
+  });
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+    slack.faults.clear();
+  });
+  afterAll(async () => {
+    await slack?.close();
+    await redis?.stop();
+  });
+
+  /** A producer and `workers` notify workers (each with its own connection and Slack client) on a fresh prefix. */
+  function setup(
+    options: { workers?: number } & Partial<
+      Omit<NotifyWorkerOptions, 'connection' | 'prefix' | 'slack'>
+    > = {},
+  ) {
+    const prefix = `n${randomUUID().slice(0, 8)}`;
+    const log = memoryLog();
+    const producerConnection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const notifier = new Notifier({ connection: producerConnection, prefix, log });
+    const workers: NotifyWorker[] = [];
+    const startWorker = () => {
+      const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+      const worker = startNotifyWorker({
+        connection,
+        prefix,
+        log,
+        slack: createSlackWebClient({ token: TOKEN, apiUrl: slack.apiUrl, log }),
+        retry: { baseMs: 100, maxMs: 400 },
+        ...options,
+      });
+      workers.push(worker);
+      cleanup.push(async () => {
+        await worker.close();
+        connection.disconnect();
+      });
+    };
+    for (let i = 0; i < (options.workers ?? 1); i++) startWorker();
+    cleanup.push(async () => {
+      await notifier.close();
+      producerConnection.disconnect();
+    });
+    return { notifier, workers, startWorker, log, prefix, producerConnection };
+  }
+
+  const channelId = () => `C${randomUUID().replace(/-/g, '').slice(0, 10).toUpperCase()}`;
+
+  it('posts a status message once, then updates it in place', async () => {
+    const { notifier } = setup({ perChannelIntervalMs: 200 });
+    const channel = channelId();
+    expect(
+      await notifier.postStatus({ channel, key: 'run:production:r1', message: { text: 'proposed' } }),
+    ).toBe(true);
+    const [first] = await until('the status message', () => {
+      const messages = slack.messages(channel);
+      return messages.length > 0 && messages;
+    });
+    const blocks = [{ type: 'section', text: { type: 'mrkdwn', text: '*running* fence-source' } }];
+    await notifier.postStatus({ channel, key: 'run:production:r1', message: { text: 'running', blocks } });
+    await until('the update', () => slack.message(channel, first?.ts ?? '')?.text === 'running');
+
+    const messages = slack.messages(channel);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatchObject({ text: 'running', blocks, edits: [{ text: 'proposed' }] });
+    expect(chatCalls(slack, channel).map((c) => c.method)).toEqual(['chat.postMessage', 'chat.update']);
+    expect(await notifier.statusMessage('run:production:r1')).toEqual({
+      channel,
+      ts: first?.ts,
+      version: 2,
+      postedVersion: 2,
+    });
+  });
+
+  it('coalesces 20 rapid updates into one waiting job and a few calls; the newest content wins', async () => {
+    const { notifier, startWorker, prefix, producerConnection } = setup({
+      workers: 0,
+      perChannelIntervalMs: 500,
+    });
+    const queue = new Queue(NOTIFY_QUEUE, { connection: producerConnection, prefix });
+    cleanup.push(() => queue.close());
+    const channel = channelId();
+    const update = (version: number) =>
+      notifier.postStatus({ channel, key: 'run:production:r2', message: { text: `step ${version} of 40` } });
+
+    // No worker yet: twenty updates leave exactly one job waiting.
+    for (let version = 1; version <= 20; version++) await update(version);
+    expect(await queue.getJobCounts('waiting', 'delayed', 'active')).toMatchObject({
+      waiting: 1,
+      delayed: 0,
+      active: 0,
+    });
+    startWorker();
+    await until('the first post', () => slack.messages(channel)[0]?.text === 'step 20 of 40');
+    expect(chatCalls(slack, channel)).toHaveLength(1);
+
+    // Twenty more while the worker runs: a handful of calls at most.
+    for (let version = 21; version <= 40; version++) await update(version);
+    await until('the newest content', () => slack.messages(channel)[0]?.text === 'step 40 of 40');
+    await new Promise((r) => setTimeout(r, 700)); // nothing else may follow
+    expect(chatCalls(slack, channel).length).toBeLessThanOrEqual(3);
+    expect(slack.messages(channel)).toHaveLength(1);
+    expect(slack.messages(channel)[0]?.text).toBe('step 40 of 40');
+  });
+
+  it('does not lose an update that lands while the previous version is being posted', async () => {
+    const { notifier } = setup({ perChannelIntervalMs: 100 });
+    const channel = channelId();
+    slack.faults.latency(400);
+    await notifier.postStatus({ channel, key: 'race', message: { text: 'v1' } });
+    await new Promise((r) => setTimeout(r, 150)); // v1 is on the wire now
+    await notifier.postStatus({ channel, key: 'race', message: { text: 'v2' } });
+    await until('v2 in the channel', () => slack.messages(channel)[0]?.text === 'v2', 5_000);
+    expect(slack.messages(channel)).toHaveLength(1);
+    expect(chatCalls(slack, channel).map((c) => c.method)).toEqual(['chat.postMessage', 'chat.update']);
+  });
+
+  it('paces each channel on its own: two channels do not share a limit', async () => {
+    const { notifier } = setup({ perChannelIntervalMs: 1000 });
+    const [a, b] = [channelId(), channelId()];
+    const started = Date.now();
+    for (const channel of [a, b])
+      for (const key of ['k1', 'k2'])
+        await notifier.postStatus({ channel, key: `${channel}:${key}`, message: { text: key } });
+    await until(
+      'two messages in each channel',
+      () => slack.messages(a).length === 2 && slack.messages(b).length === 2,
+    );
+
+    const [callsA, callsB] = [chatCalls(slack, a), chatCalls(slack, b)];
+    expect(gaps(callsA)[0]).toBeGreaterThanOrEqual(950);
+    expect(gaps(callsB)[0]).toBeGreaterThanOrEqual(950);
+    // Sharing one limit would have spread the four messages over three seconds.
+    expect(Math.abs((callsA[0]?.at ?? 0) - (callsB[0]?.at ?? 0))).toBeLessThan(400);
+    expect(Date.now() - started).toBeLessThan(2500);
+  });
+
+  it('keeps a channel at one message a second across two workers', async () => {
+    // One job at a time per worker, and slow answers: while one worker posts, the other must take the next job.
+    const { notifier, workers } = setup({ workers: 2, concurrency: 1 });
+    slack.faults.latency(300);
+    const channel = channelId();
+    const activations = workers.map((w) => {
+      const counter = { jobs: 0 };
+      w.worker.on('active', () => (counter.jobs += 1));
+      return counter;
+    });
+    for (let i = 1; i <= 5; i++)
+      await notifier.postStatus({ channel, key: `pace:${i}`, message: { text: `status ${i}` } });
+    await until('five status messages', () => slack.messages(channel).length === 5, 15_000);
+
+    expect(activations.every((counter) => counter.jobs > 0)).toBe(true);
+    const calls = chatCalls(slack, channel);
+    expect(calls).toHaveLength(5);
+    expect(Math.min(...gaps(calls))).toBeGreaterThanOrEqual(950);
+    expect((calls.at(-1)?.at ?? 0) - (calls[0]?.at ?? 0)).toBeGreaterThanOrEqual(4 * 950);
+  });
+
+  it('honours Retry-After for the whole channel after a 429', async () => {
+    const { notifier, log } = setup({ perChannelIntervalMs: 200 });
+    const channel = channelId();
+    slack.faults.rateLimit({ channel, retryAfterS: 2 });
+    await notifier.postStatus({ channel, key: 'limited:1', message: { text: 'first' } });
+    await until('the 429', () => slack.calls({ channel }).some((c) => c.status === 429));
+    await notifier.postStatus({ channel, key: 'limited:2', message: { text: 'second' } });
+    await until('both messages', () => slack.messages(channel).length === 2, 8_000);
+
+    const calls = slack.calls({ channel });
+    const limitedAt = calls.find((c) => c.status === 429)?.at ?? 0;
+    const after = calls.filter((c) => c.at > limitedAt);
+    expect(after.length).toBe(2);
+    expect(Math.min(...after.map((c) => c.at - limitedAt))).toBeGreaterThanOrEqual(1950);
+    expect(gaps(after)[0]).toBeGreaterThanOrEqual(190);
+    expect(log.entries.some((e) => e.msg === 'Slack rate-limited the channel')).toBe(true);
+  });
+
+  it('retries through a stretch of 500s and catches up with the newest content', async () => {
+    const { notifier } = setup({ perChannelIntervalMs: 100 });
+    const channel = channelId();
+    slack.faults.fail({ status: 500, count: Infinity });
+    await notifier.postStatus({ channel, key: 'flaky', message: { text: 'v1' } });
+    await notifier.postReply({
+      channel,
+      threadKey: 'flaky',
+      dedupeId: 'step-1',
+      message: { text: 'step 1 done' },
+    });
+    await notifier.postEphemeral({ channel, user: 'U0ALICE', message: { text: 'queued for you' } });
+    await until('some 500s', () => slack.calls({ channel }).filter((c) => c.status === 500).length >= 3);
+    await notifier.postStatus({ channel, key: 'flaky', message: { text: 'v2' } });
+    await new Promise((r) => setTimeout(r, 300));
+    await notifier.postStatus({ channel, key: 'flaky', message: { text: 'v3' } });
+    expect(slack.messages(channel)).toEqual([]);
+    slack.faults.clear();
+
+    await until('the newest status with its reply', () => {
+      const [message] = slack.messages(channel);
+      return message?.text === 'v3' && message.replies.length === 1;
+    });
+    await until('the ephemeral', () => slack.ephemerals({ channel }).length === 1);
+    expect(slack.messages(channel)).toHaveLength(1);
+    expect(slack.messages(channel)[0]?.replies.map((r) => r.text)).toEqual(['step 1 done']);
+  });
+
+  it('returns at once from producers while Slack is down, and posts once it is back', async () => {
+    const { notifier, log } = setup({ perChannelIntervalMs: 100 });
+    const channel = channelId();
+    slack.faults.outage(true);
+    const durations: number[] = [];
+    for (let i = 1; i <= 10; i++) {
+      const started = performance.now();
+      await notifier.postStatus({ channel, key: 'outage', message: { text: `update ${i}` } });
+      durations.push(performance.now() - started);
+    }
+    await until('a failed attempt', () =>
+      log.entries.some(
+        (e) =>
+          e.msg === 'posting to Slack failed; will retry' && JSON.stringify(e.obj).includes('reach Slack'),
+      ),
+    );
+    expect(Math.max(...durations)).toBeLessThan(100);
+    slack.faults.outage(false);
+    await until('the message after the outage', () => slack.messages(channel)[0]?.text === 'update 10');
+  });
+
+  it('puts thread replies under the status message, once per dedupeId', async () => {
+    const { notifier } = setup({ perChannelIntervalMs: 100 });
+    const channel = channelId();
+    // The reply comes first: it waits for its parent.
+    await notifier.postReply({
+      channel,
+      threadKey: 'run:production:r3',
+      dedupeId: 'switch-dns',
+      message: { text: 'DNS switched' },
+    });
+    await notifier.postReply({
+      channel,
+      threadKey: 'run:production:r3',
+      dedupeId: 'switch-dns',
+      message: { text: 'DNS switched' },
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(slack.messages(channel)).toEqual([]);
+    await notifier.postStatus({ channel, key: 'run:production:r3', message: { text: 'failover running' } });
+    await until('the reply', () => slack.messages(channel)[0]?.replies.length === 1);
+    // The same dedupeId after the first reply landed posts nothing more.
+    await notifier.postReply({
+      channel,
+      threadKey: 'run:production:r3',
+      dedupeId: 'switch-dns',
+      message: { text: 'DNS switched' },
+    });
+    await notifier.postReply({
+      channel,
+      threadKey: 'run:production:r3',
+      dedupeId: 'verify',
+      message: { text: 'verified' },
+    });
+    await until('the second reply', () => slack.messages(channel)[0]?.replies.length === 2);
+    await new Promise((r) => setTimeout(r, 300));
+
+    const [parent] = slack.messages(channel);
+    expect(slack.messages(channel)).toHaveLength(1);
+    expect(parent?.replies.map((r) => [r.text, r.threadTs])).toEqual([
+      ['DNS switched', parent?.ts],
+      ['verified', parent?.ts],
+    ]);
+  });
+
+  it('does not retry what Slack refuses, and says why', async () => {
+    const { notifier, log } = setup({ perChannelIntervalMs: 100 });
+    await notifier.postStatus({ channel: 'not-a-channel', key: 'nowhere', message: { text: 'lost' } });
+    const gaveUp = await until('the give-up', () =>
+      log.entries.find((e) => e.msg === 'gave up posting to Slack'),
+    );
+    expect(JSON.stringify(gaveUp.obj)).toContain('slack.incidentChannel');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(slack.calls({ channel: 'not-a-channel' })).toHaveLength(1);
+  });
+
+  it('answers through a response_url, and stops when Slack says the URL is used up', async () => {
+    const { notifier, log } = setup({ perChannelIntervalMs: 100 });
+    const channel = channelId();
+    await notifier.postStatus({ channel, key: 'proposal', message: { text: 'Approve failover?' } });
+    const ts = await until('the proposal', () => slack.messages(channel)[0]?.ts);
+    const { id, url } = slack.createResponseUrl({ channel, user: 'U0BOB', messageTs: ts });
+    await notifier.respond({
+      responseUrl: url,
+      message: { text: 'Approved by <@U0BOB>' },
+      replaceOriginal: true,
+    });
+    await until('the replaced message', () => slack.message(channel, ts)?.text === 'Approved by <@U0BOB>');
+
+    for (let i = 0; i < 5; i++) await notifier.respond({ responseUrl: url, message: { text: `note ${i}` } });
+    await until('a refused response_url', () =>
+      slack.responseUrlPosts(id).some((p) => p.error === 'used_url'),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(slack.responseUrlPosts(id).filter((p) => p.status === 200)).toHaveLength(5);
+    expect(slack.responseUrlPosts(id).filter((p) => p.status === 404)).toHaveLength(1);
+    expect(log.entries.some((e) => e.level === 'error' && JSON.stringify(e.obj).includes('used_url'))).toBe(
+      true,
+    );
+  });
+});
+
+describe('Slack client adapter', () => {
+  let slack: SlackApiServer;
+  beforeAll(async () => {
+    slack = await startSlackApiServer({ botToken: TOKEN, channels: ['C0INCIDENTS'], scopes: ['chat:write'] });
+  });
+  afterEach(() => slack.faults.clear());
+  afterAll(async () => slack?.close());
+
+  const rejection = async (call: Promise<unknown>): Promise<SlackApiError> => {
+    const error = await call.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(SlackApiError);
+    expect(error).toBeInstanceOf(BatonError);
+    return error as SlackApiError;
+  };
+
+  it('turns every failure into a BatonError that says whether to retry and what to check', async () => {
+    const log = memoryLog();
+    const web = createSlackWebClient({ token: TOKEN, apiUrl: slack.apiUrl, log });
+
+    slack.faults.rateLimit({ retryAfterS: 3 });
+    expect(await rejection(web.chat.postMessage({ channel: 'C0INCIDENTS', text: 'x' }))).toMatchObject({
+      code: 'slack-rate-limited',
+      retriable: true,
+      retryAfterMs: 3000,
+      status: 429,
+    });
+    slack.faults.fail({ status: 503 });
+    expect(await rejection(web.chat.postMessage({ channel: 'C0INCIDENTS', text: 'x' }))).toMatchObject({
+      code: 'slack-unavailable',
+      retriable: true,
+      status: 503,
+    });
+    slack.faults.outage(true);
+    expect(await rejection(web.auth.test())).toMatchObject({ code: 'slack-unreachable', retriable: true });
+    slack.faults.outage(false);
+
+    const notFound = await rejection(web.chat.postMessage({ channel: 'C0GONE', text: 'x' }));
+    expect(notFound).toMatchObject({
+      code: 'slack-channel-not-found',
+      retriable: false,
+      slackError: 'channel_not_found',
+    });
+    expect(notFound.message).toContain('C0GONE');
+    const scope = await rejection(web.usergroups.users.list({ usergroup: 'S0SRE' }));
+    expect(scope).toMatchObject({ code: 'slack-missing-scope', retriable: false });
+    expect(scope.message).toContain('usergroups:read');
+    const badToken = createSlackWebClient({ token: 'xoxb-revoked', apiUrl: slack.apiUrl, log });
+    const auth = await rejection(badToken.auth.test());
+    expect(auth).toMatchObject({ code: 'slack-auth', retriable: false });
+    expect(auth.message).toContain('SLACK_BOT_TOKEN');
+
+    const { url } = slack.createResponseUrl({ channel: 'C0INCIDENTS', user: 'U0BOB' });
+    for (let i = 0; i < 5; i++) await postToResponseUrl(url, { text: `note ${i}` });
+    expect(await rejection(postToResponseUrl(url, { text: 'sixth' }))).toMatchObject({
+      code: 'slack-response-url-refused',
+      retriable: false,
+      slackError: 'used_url',
+    });
+    // The client's own debug lines went to Baton's log, without the token.
+    expect(log.entries.length).toBeGreaterThan(0);
+    expect(JSON.stringify(log.entries)).not.toContain(TOKEN);
+  });
+});
