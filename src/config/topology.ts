@@ -385,8 +385,13 @@ const alertRuleSchema = z
     }
   });
 
+/** Words `/failover` reads as sub-commands: a site of that name could never be named in a command. */
+const RESERVED_SITE_NAMES = ['status', 'history', 'plan', 'cancel', 'help'];
+
 const siteSchema = z.strictObject({
-  name: dnsLabel('DNS label'),
+  name: dnsLabel('DNS label').refine((name) => !RESERVED_SITE_NAMES.includes(name), {
+    message: `is a /failover sub-command (${RESERVED_SITE_NAMES.join(', ')}); choose another site name`,
+  }),
   homeCluster: z.string().min(1),
   clusters: z.record(z.string(), clusterSchema),
   workloads: workloadsSchema,

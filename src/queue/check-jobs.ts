@@ -1,41 +1,114 @@
 /**
- * Preflight for a proposal runs as a job in the worker role, never on the Slack request path (DESIGN §4): the web
- * role records the proposal and enqueues this; a worker runs the read-only gates against the real world, stores
- * the results on the run and lets the proposal message show them.
+ * Read-only checks against the real world run as jobs in the worker role, never on the Slack request path
+ * (DESIGN §4): preflight for a proposal (stored on the run, shown in the proposal message), a dry run (answered on
+ * the requester's response_url), and `/failover status` (what Route 53 and PostgreSQL say now, beside Baton's
+ * own record).
  */
 import type { Job, Queue } from 'bullmq';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { Topology } from '../config/topology.js';
+import type { SiteConfig, Topology } from '../config/topology.js';
 import type { ProposalPreflight, Run } from '../core/model.js';
 import { SYSTEM_ACTOR } from '../core/model.js';
+import { buildPlan } from '../core/plans/build-plan.js';
+import { newRun } from '../core/runs/new-run.js';
 import type { Clock, Log, Ports } from '../core/ports.js';
 import { runPreflightChecks } from '../core/steps/preflight.js';
 import { BatonError, describeError } from '../errors.js';
 import type { RunStore } from '../store/run-store.js';
 
-export const PREFLIGHT_QUEUE = 'preflight';
+export const CHECKS_QUEUE = 'checks';
 
-export const preflightJobSchema = z.object({ runId: z.string().min(1) });
-export type PreflightJobData = z.infer<typeof preflightJobSchema>;
+const actorSchema = z.object({
+  type: z.enum(['slack-user', 'cli', 'policy', 'alert', 'system']),
+  id: z.string(),
+  name: z.string().optional(),
+});
+
+export const checkJobSchema = z.union([
+  z.object({ type: z.literal('preflight'), runId: z.string().min(1) }),
+  z.object({
+    type: z.literal('dry-run'),
+    site: z.string(),
+    kind: z.enum(['failover', 'failback']),
+    planned: z.boolean(),
+    force: z.boolean(),
+    reason: z.string(),
+    actor: actorSchema,
+    responseUrl: z.string().url(),
+  }),
+  z.object({ type: z.literal('observe'), sites: z.array(z.string()), responseUrl: z.string().url() }),
+]);
+export type CheckJobData = z.infer<typeof checkJobSchema>;
+
+const JOB_OPTIONS = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 24 * 3600 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+} as const;
 
 /** One preflight per proposal; BullMQ ignores a second add with the same id (a retried Slack request). */
 export async function enqueuePreflight(
-  queue: Queue<PreflightJobData>,
+  queue: Queue<CheckJobData>,
   run: Pick<Run, 'id' | 'site'>,
 ): Promise<void> {
   await queue.add(
     'preflight',
-    { runId: run.id },
-    {
-      jobId: `preflight-${run.site}-${run.id}`,
-      attempts: 3,
-      backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: { age: 24 * 3600 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    },
+    { type: 'preflight', runId: run.id },
+    { ...JOB_OPTIONS, jobId: `preflight-${run.site}-${run.id}` },
   );
+}
+
+export async function enqueueCheck(
+  queue: Queue<CheckJobData>,
+  data: Exclude<CheckJobData, { type: 'preflight' }>,
+): Promise<void> {
+  await queue.add(data.type, data, { ...JOB_OPTIONS, attempts: 1 });
+}
+
+/** What Route 53 and PostgreSQL say about a site right now. */
+export interface ObservedSite {
+  site: string;
+  servingPerBaton: string;
+  /** Undefined when Route 53 could not be read. */
+  servingPerRoute53?: string | null;
+  /** The cluster whose database is primary (and writable); undefined when unknown. */
+  databasePrimary?: string;
+  problems: string[];
+  openRun?: Run;
+}
+
+export async function observeSite(site: SiteConfig, ports: Ports, store: RunStore): Promise<ObservedSite> {
+  const state = await store.site(site.name);
+  const openRun = await store.openRun(site.name);
+  const observed: ObservedSite = {
+    site: site.name,
+    servingPerBaton: state.serving ?? site.homeCluster,
+    problems: [],
+    ...(openRun && { openRun }),
+  };
+  try {
+    observed.servingPerRoute53 = await ports.dns.currentTarget(site);
+  } catch (error) {
+    observed.problems.push(`Route 53: ${describeError(error)}`);
+  }
+  if (site.database) {
+    const primaries: string[] = [];
+    for (const cluster of Object.keys(site.clusters)) {
+      try {
+        const status = await ports.database.status(site, cluster);
+        if (!status.inRecovery && !status.readOnly) primaries.push(cluster);
+      } catch (error) {
+        observed.problems.push(`${cluster} database: ${describeError(error)}`);
+      }
+    }
+    if (primaries.length === 1) observed.databasePrimary = primaries[0];
+    if (primaries.length > 1)
+      observed.problems.push(`both databases accept writes (${primaries.join(', ')})`);
+  }
+  return observed;
 }
 
 /** Runs the gates and measures the target standby's lag; never throws for a gate, only for Redis trouble. */
@@ -81,7 +154,7 @@ export async function measurePreflight(input: {
   }
 }
 
-export interface PreflightWorkerOptions {
+export interface CheckWorkerOptions {
   connection: Redis;
   bullPrefix?: string;
   store: RunStore;
@@ -90,16 +163,50 @@ export interface PreflightWorkerOptions {
   clock: Clock;
   log: Log;
   timeoutMs?: number;
+  /** A proposal's preflight was stored on it. */
   onChange?: (run: Run) => void;
+  /** A dry run was measured: answer the requester. `run` is transient (never stored). */
+  onDryRun?: (run: Run, responseUrl: string) => Promise<void>;
+  /** `/failover status` was observed: answer the asker. */
+  onObserved?: (sites: ObservedSite[], responseUrl: string) => Promise<void>;
 }
 
-export function startPreflightWorker(options: PreflightWorkerOptions): { close(): Promise<void> } {
-  const { store, log } = options;
-  const processor = async (job: Job<PreflightJobData>): Promise<string> => {
-    const { runId } = preflightJobSchema.parse(job.data);
+export function startCheckWorker(options: CheckWorkerOptions): { close(): Promise<void> } {
+  const { store, log, topology } = options;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const processor = async (job: Job<CheckJobData>): Promise<string> => {
+    const data = checkJobSchema.parse(job.data);
+    if (data.type === 'dry-run') {
+      const site = topology.sites.find((s) => s.name === data.site);
+      if (!site) return 'unknown-site';
+      const plan = buildPlan(
+        { kind: data.kind, ...(data.planned && { mode: 'planned' as const }), force: data.force },
+        site,
+        { serving: (await store.site(site.name)).serving ?? site.homeCluster },
+      );
+      const draft = newRun({
+        id: 'dry-run',
+        plan,
+        force: data.force,
+        reason: data.reason,
+        requestedBy: data.actor,
+        now: options.clock.now(),
+        expiresAfterMs: topology.approvals.expiresAfterMs,
+      });
+      const preflight = await measurePreflight({ ...options, run: draft, timeoutMs });
+      await options.onDryRun?.({ ...draft, preflight }, data.responseUrl);
+      return 'dry-run';
+    }
+    if (data.type === 'observe') {
+      const sites = topology.sites.filter((s) => data.sites.includes(s.name));
+      const observed = await Promise.all(sites.map((s) => observeSite(s, options.ports, store)));
+      await options.onObserved?.(observed, data.responseUrl);
+      return 'observed';
+    }
+    const { runId } = data;
     const run = await store.get(runId);
     if (!run || run.state !== 'proposed') return 'not-proposed';
-    const preflight = await measurePreflight({ ...options, run, timeoutMs: options.timeoutMs ?? 30_000 });
+    const preflight = await measurePreflight({ ...options, run, timeoutMs });
     let saved: Run | null = null;
     try {
       saved = await store.mutate(
@@ -126,11 +233,11 @@ export function startPreflightWorker(options: PreflightWorkerOptions): { close()
     options.onChange?.(saved);
     return 'measured';
   };
-  const worker = new Worker<PreflightJobData>(PREFLIGHT_QUEUE, processor, {
+  const worker = new Worker<CheckJobData>(CHECKS_QUEUE, processor, {
     connection: options.connection,
     prefix: options.bullPrefix ?? 'bull',
     concurrency: 4,
   });
-  worker.on('error', (error) => log.error({ err: describeError(error) }, 'preflight worker error'));
+  worker.on('error', (error) => log.error({ err: describeError(error) }, 'check worker error'));
   return { close: () => worker.close() };
 }

@@ -143,7 +143,8 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
     let added = 0;
     // Unanswered proposals expire here, which also frees their site for the next request.
     for (const run of await options.store.runsInState(['proposed'])) {
-      await expireIfDue(options.store, run.id, options.clock.now());
+      const expired = await expireIfDue(options.store, run.id, options.clock.now());
+      if (expired?.state === 'expired') options.onChange?.(expired);
     }
     for (const run of await options.store.runsInState(['approved', 'running', 'aborting'])) {
       const jobId = runJobId(run);

@@ -181,6 +181,13 @@ describe('parseTopology: bad files report every problem by path', () => {
       problems: [`sites[0].homeCluster: "north" is not one of the site's clusters (east, west)`],
     },
     {
+      name: 'a site named like a /failover sub-command',
+      text: exampleWith((doc) => (doc.sites[0].name = 'status')),
+      problems: [
+        'sites[0].name: is a /failover sub-command (status, history, plan, cancel, help); choose another site name',
+      ],
+    },
+    {
       name: 'a workload listed twice',
       text: exampleWith((doc) => doc.sites[0].workloads.push({ ...doc.sites[0].workloads[0], replicas: 2 })),
       problems: ['sites[0].workloads[1]: default/Deployment/web is listed twice (also workloads[0])'],

@@ -1,0 +1,92 @@
+/**
+ * Turns a run's newest state into Slack messages on the notify queue: one message per run in the incident channel
+ * (the proposal, which becomes the live status once approved), a thread reply per finished or failed step, and a
+ * summary when the run ends. Called after every change by the web role, the preflight job and the run worker;
+ * the notify queue coalesces, so calling it often is cheap. It never throws and never waits on Slack.
+ */
+import type { Topology } from '../config/topology.js';
+import type { Run, StepStatus } from '../core/model.js';
+import { TERMINAL_STATES, allSteps } from '../core/model.js';
+import { requiredApprovals } from '../core/policy/approvals.js';
+import type { Clock, Log } from '../core/ports.js';
+import { describeError } from '../errors.js';
+import type { Notifier } from '../queue/notify.js';
+import { buildProposalMessage } from './blocks/proposal-message.js';
+import { buildStatusMessage } from './blocks/status-message.js';
+import { buildStepReply } from './blocks/step-reply.js';
+import { buildRunSummary } from './blocks/summary-message.js';
+
+/** Run states shown as the proposal (with or without its buttons) rather than as step progress. */
+const PROPOSAL_STATES = new Set<Run['state']>(['proposed', 'rejected', 'expired', 'cancelled']);
+/** Step states worth a thread reply: what an operator reads when something went wrong, or to audit it. */
+const REPLY_STATUSES = new Set<StepStatus>(['succeeded', 'failed', 'skipped', 'undone', 'undo-failed']);
+
+export const runMessageKey = (run: Pick<Run, 'id'>): string => `run:${run.id}`;
+
+export class RunPublisher {
+  constructor(private readonly options: { notifier: Notifier; topology: Topology; clock: Clock; log: Log }) {}
+
+  /** Publishes `run`'s messages; errors are logged, never thrown (Slack must not slow a failover). */
+  async publish(run: Run): Promise<void> {
+    try {
+      await this.publishUnsafe(run);
+    } catch (error) {
+      this.options.log.warn({ runId: run.id, err: describeError(error) }, 'could not queue Slack update');
+    }
+  }
+
+  private async publishUnsafe(run: Run): Promise<void> {
+    const { notifier, topology, clock } = this.options;
+    const channel = topology.slack.incidentChannel;
+    const now = clock.now();
+    const key = runMessageKey(run);
+    const site = topology.sites.find((s) => s.name === run.site);
+    const message = PROPOSAL_STATES.has(run.state)
+      ? buildProposalMessage({
+          run,
+          preflight: run.preflight?.checks ?? 'pending',
+          lagBytes: run.preflight?.lagBytes ?? null,
+          approvalsRequired: requiredApprovals(run, topology.approvals),
+          breakGlassRequired: run.force,
+          ...(run.trigger && {
+            trigger: {
+              alertname: run.trigger.alertname,
+              ...(run.trigger.summary && { summary: run.trigger.summary }),
+              ...(run.trigger.firedAt && { startsAt: run.trigger.firedAt }),
+              ...(run.trigger.url && { url: run.trigger.url }),
+            },
+          }),
+          now,
+        })
+      : buildStatusMessage({
+          run,
+          now,
+          breakGlassApprovals: topology.approvals.breakGlass.required,
+          ...(site && { homeCluster: site.homeCluster }),
+        });
+    await notifier.postStatus({ channel, key, message });
+
+    for (const planned of allSteps(run.plan)) {
+      const step = run.steps[planned.id];
+      if (!step || !REPLY_STATUSES.has(step.status)) continue;
+      await notifier.postReply({
+        channel,
+        threadKey: key,
+        message: buildStepReply({ run, stepId: planned.id, now }),
+        dedupeId: `${planned.id}-${step.status}-${step.attempts}`,
+      });
+    }
+
+    if (TERMINAL_STATES.has(run.state) && !PROPOSAL_STATES.has(run.state)) {
+      await notifier.postStatus({
+        channel,
+        key: `summary:${run.id}`,
+        message: buildRunSummary({
+          run,
+          ...(run.trigger?.firedAt && { alertFiredAt: run.trigger.firedAt }),
+          now,
+        }),
+      });
+    }
+  }
+}

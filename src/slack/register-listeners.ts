@@ -1,0 +1,349 @@
+/**
+ * Bolt listeners: ack first, then authorize, record and enqueue (STYLE 7). No failover logic lives here; the run
+ * commands and the workers do the work, and the notify queue carries every answer that is not the ack itself.
+ */
+import type { App, BlockButtonAction, RespondArguments, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { Topology } from '../config/topology.js';
+import type { Actor, Run } from '../core/model.js';
+import { sameActor } from '../core/model.js';
+import { buildPlan } from '../core/plans/build-plan.js';
+import { requiredApprovals } from '../core/policy/approvals.js';
+import type { Clock, Log } from '../core/ports.js';
+import { BatonError, describeError } from '../errors.js';
+import type { Notifier } from '../queue/notify.js';
+import type { RunCommands } from '../queue/run-commands.js';
+import type { RunStore } from '../store/run-store.js';
+import { ACTION_IDS, decodeActionValue } from './action-ids.js';
+import type { ClickRefusalCode } from './blocks/ephemeral.js';
+import {
+  buildClickRefusalMessage,
+  buildErrorMessage,
+  buildRefusalMessage,
+  buildUsageMessage,
+} from './blocks/ephemeral.js';
+import type { SlackMessage } from './blocks/limits.js';
+import { escapeText } from './blocks/limits.js';
+import { buildHistoryView, buildPlanView, buildStatusView } from './blocks/views.js';
+import type { SlashCommand } from './parse-command.js';
+import { parseCommand } from './parse-command.js';
+import type { RunPublisher } from './publish-run.js';
+import type { SlackDirectory } from './slack-directory.js';
+
+export interface DryRunRequest {
+  site: string;
+  kind: Run['kind'];
+  planned: boolean;
+  force: boolean;
+  reason: string;
+  actor: Actor;
+  responseUrl: string;
+}
+
+export interface ListenerDeps {
+  topology: Topology;
+  commands: RunCommands;
+  store: RunStore;
+  directory: SlackDirectory;
+  notifier: Notifier;
+  publisher: RunPublisher;
+  /** Queues preflight for a new proposal (a worker runs it; never on the request path). */
+  enqueuePreflight(run: Run): Promise<void>;
+  /** Queues a look at Route 53 and PostgreSQL for `/failover status`, answered on the response_url. */
+  enqueueObserve(sites: string[], responseUrl: string): Promise<void>;
+  /** Queues a dry run: preflight measured by a worker, answered on the response_url. */
+  enqueueDryRun(request: DryRunRequest): Promise<void>;
+  clock: Clock;
+  log: Log;
+}
+
+/** A request Slack retried (x-slack-retry-num) after our first answer was slow or lost. */
+const RETRY_WINDOW_MS = 5 * 60_000;
+
+const CLICK_REFUSALS = new Set<string>([
+  'not-approver',
+  'self-approval',
+  'already-approved',
+  'not-proposed',
+  'expired',
+  'not-paused',
+]);
+
+function ephemeral(message: SlackMessage): RespondArguments {
+  return {
+    response_type: 'ephemeral',
+    text: message.text,
+    // SlackMessage blocks are Block Kit built by our pure builders; Bolt's union type cannot be narrowed here.
+    blocks: message.blocks,
+  } as RespondArguments;
+}
+
+export function registerListeners(app: App, deps: ListenerDeps): void {
+  const { topology, commands, store, directory, notifier, publisher, clock } = deps;
+  const sites = topology.sites.map((s) => s.name);
+  const channelLink = `<#${topology.slack.incidentChannel}>`;
+
+  const answer = (responseUrl: string, message: SlackMessage): Promise<boolean> =>
+    notifier.respond({ responseUrl, message, responseType: 'ephemeral', replaceOriginal: false });
+
+  const usage = (error?: string) =>
+    buildUsageMessage({
+      sites,
+      ...(error && { error }),
+      breakGlassApprovals: topology.approvals.breakGlass.required,
+    });
+
+  // ------------------------------------------------------------------------------------------------------------
+  // /failover and /failback
+  // ------------------------------------------------------------------------------------------------------------
+  const onCommand = async ({
+    command,
+    ack,
+    context,
+  }: {
+    command: { command: string; text: string; user_id: string; user_name: string; response_url: string };
+    ack: (response?: RespondArguments) => Promise<void>;
+    context: { retryNum?: number };
+  }): Promise<void> => {
+    const name = command.command as SlashCommand;
+    const parsed = parseCommand(name, command.text ?? '', sites);
+    const actor: Actor = { type: 'slack-user', id: command.user_id, name: command.user_name };
+    const log = deps.log.child({ command: name, user: command.user_id, sub: parsed.kind });
+    switch (parsed.kind) {
+      case 'invalid':
+        return ack(ephemeral(usage(parsed.error)));
+      case 'help':
+        return ack(ephemeral(usage()));
+      case 'plan': {
+        try {
+          const site = commands.site(parsed.site);
+          const plan = buildPlan(
+            {
+              kind: parsed.runKind,
+              ...(parsed.planned && { mode: 'planned' as const }),
+              force: false,
+            },
+            site,
+            { serving: await commands.serving(site) },
+          );
+          return await ack(ephemeral(buildPlanView({ plan })));
+        } catch (error) {
+          return ack(ephemeral(buildErrorMessage({ action: `plan a ${parsed.runKind}`, error })));
+        }
+      }
+      case 'history':
+        try {
+          return await ack(
+            ephemeral(buildHistoryView({ site: parsed.site, runs: await store.history(parsed.site) })),
+          );
+        } catch (error) {
+          return ack(ephemeral(buildErrorMessage({ action: `read the history of ${parsed.site}`, error })));
+        }
+      case 'status':
+        // Baton's own record at once; a worker asks Route 53 and PostgreSQL and answers on the response_url.
+        try {
+          const shown = parsed.site ? [commands.site(parsed.site)] : topology.sites;
+          const views = await Promise.all(
+            shown.map(async (site) => {
+              const openRun = await store.openRun(site.name);
+              return {
+                site: site.name,
+                servingPerBaton: await commands.serving(site),
+                ...(openRun && { openRun }),
+              };
+            }),
+          );
+          await ack(ephemeral(buildStatusView({ sites: views })));
+          await deps.enqueueObserve(
+            shown.map((s) => s.name),
+            command.response_url,
+          );
+        } catch (error) {
+          await ack(ephemeral(buildErrorMessage({ action: 'read the status', error })));
+        }
+        return;
+      case 'cancel': {
+        await ack();
+        try {
+          const run = await commands.cancel(parsed.runId, actor);
+          void publisher.publish(run);
+          await answer(command.response_url, {
+            text: `Run ${run.id} is now ${run.state}.`,
+            blocks: [
+              { type: 'section', text: { type: 'mrkdwn', text: `Run ${run.id} is now *${run.state}*.` } },
+            ],
+          });
+        } catch (error) {
+          await answer(
+            command.response_url,
+            buildErrorMessage({ action: `cancel run ${parsed.runId}`, error }),
+          );
+        }
+        return;
+      }
+      case 'propose': {
+        await ack();
+        try {
+          if (!(await directory.includes(topology.approvals.requesters, actor.id))) {
+            log.warn({}, 'request refused: not a requester');
+            await answer(
+              command.response_url,
+              buildRefusalMessage({
+                kind: parsed.runKind,
+                site: parsed.site,
+                requesters: topology.approvals.requesters,
+              }),
+            );
+            return;
+          }
+          if (parsed.flags.dryRun) {
+            await deps.enqueueDryRun({
+              site: parsed.site,
+              kind: parsed.runKind,
+              planned: parsed.flags.planned,
+              force: parsed.flags.force,
+              reason: parsed.reason,
+              actor,
+              responseUrl: command.response_url,
+            });
+            return;
+          }
+          const { created, run } = await commands.propose({
+            site: parsed.site,
+            kind: parsed.runKind,
+            ...(parsed.flags.planned && { mode: 'planned' as const }),
+            force: parsed.flags.force,
+            reason: parsed.reason,
+            actor,
+          });
+          // A Slack retry of the same request finds the run it created: answer as the first time.
+          const retried =
+            !created &&
+            context.retryNum !== undefined &&
+            sameActor(run.requestedBy, actor) &&
+            clock.now() - run.createdAt < RETRY_WINDOW_MS;
+          if (created || retried) {
+            await deps.enqueuePreflight(run);
+            await publisher.publish(run);
+            const needed = requiredApprovals(run, topology.approvals);
+            const text =
+              `Proposed ${run.kind} ${run.id} of ${run.site} (${run.from} → ${run.to}) in ${channelLink}. ` +
+              `It needs ${needed} approval${needed === 1 ? '' : 's'}; preflight is running.`;
+            await answer(command.response_url, {
+              text,
+              blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }],
+            });
+          } else {
+            const text =
+              `${run.site} already has an open run: ${run.kind} ${run.id}, ${run.state}` +
+              ` (requested by <@${run.requestedBy.id}>). See it in ${channelLink}; cancel it with \`/failover cancel ${run.id}\`.`;
+            await answer(command.response_url, {
+              text,
+              blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }],
+            });
+          }
+          log.info({ runId: run.id, created }, 'proposal handled');
+        } catch (error) {
+          log.warn({ err: describeError(error) }, 'proposal failed');
+          await answer(
+            command.response_url,
+            buildErrorMessage({ action: `propose a ${parsed.runKind} of ${escapeText(parsed.site)}`, error }),
+          );
+        }
+        return;
+      }
+    }
+  };
+  app.command('/failover', onCommand);
+  app.command('/failback', onCommand);
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Buttons
+  // ------------------------------------------------------------------------------------------------------------
+  type ClickArgs = SlackActionMiddlewareArgs<BlockButtonAction> & { context: { retryNum?: number } };
+  type ClickAction = 'approve' | 'reject' | 'retry' | 'skip' | 'abort' | 'start a failback for';
+
+  const onClick =
+    (action: ClickAction, act: (runId: string, actor: Actor) => Promise<Run | null>) =>
+    async ({ ack, body, action: button, context }: ClickArgs): Promise<void> => {
+      await ack();
+      const actor: Actor = {
+        type: 'slack-user',
+        id: body.user.id,
+        ...((body.user.username ?? body.user.name) && { name: body.user.username ?? body.user.name }),
+      };
+      const responseUrl = body.response_url;
+      const log = deps.log.child({ action, user: actor.id });
+      let runId = '';
+      try {
+        runId = decodeActionValue(button.value ?? '').runId;
+        const run = await act(runId, actor);
+        if (run) await publisher.publish(run);
+        log.info({ runId, state: run?.state }, 'click handled');
+      } catch (error) {
+        const code = error instanceof BatonError ? error.code : '';
+        // A Slack retry of a click that already counted: the first delivery answered.
+        if (context.retryNum !== undefined && (code === 'already-approved' || code === 'not-proposed'))
+          return;
+        log.warn({ runId, code, err: describeError(error) }, 'click refused');
+        const run = runId ? await store.get(runId).catch(() => null) : null;
+        const message =
+          run && CLICK_REFUSALS.has(code)
+            ? buildClickRefusalMessage({
+                code: code as ClickRefusalCode,
+                run,
+                approvers: topology.approvals.approvers,
+                action,
+              })
+            : buildErrorMessage({ action: `${action} run ${runId || '(unknown)'}`, error });
+        if (code === 'not-approver' && action !== 'approve' && run) {
+          await store
+            .recordAudit(run, { action: 'click-refused', actor, detail: `${action}: ${code}` }, clock.now())
+            .catch(() => undefined);
+        }
+        await answer(responseUrl, message);
+      }
+    };
+
+  app.action(
+    ACTION_IDS.approve,
+    onClick('approve', async (runId, actor) => (await commands.approve(runId, actor)).run),
+  );
+  app.action(
+    ACTION_IDS.reject,
+    onClick('reject', (runId, actor) => commands.reject(runId, actor)),
+  );
+  app.action(
+    ACTION_IDS.retryStep,
+    onClick('retry', (runId, actor) => commands.retry(runId, actor)),
+  );
+  app.action(
+    ACTION_IDS.skipStep,
+    onClick('skip', async (runId, actor) => (await commands.skip(runId, actor)).run),
+  );
+  app.action(
+    ACTION_IDS.abortRun,
+    onClick('abort', async (runId, actor) => {
+      if (!(await directory.includes(topology.approvals.approvers, actor.id))) {
+        throw new BatonError('not-approver', 'Only approvers can abort a run');
+      }
+      return commands.abort(runId, actor);
+    }),
+  );
+  app.action(
+    ACTION_IDS.startFailback,
+    onClick('start a failback for', async (runId, actor) => {
+      const finished = await store.require(runId);
+      if (!(await directory.includes(topology.approvals.requesters, actor.id))) {
+        throw new BatonError('not-approver', 'Only requesters can start a failback');
+      }
+      const { created, run } = await commands.propose({
+        site: finished.site,
+        kind: 'failback',
+        reason: `failback after ${finished.kind} ${finished.id}`,
+        actor,
+      });
+      if (created) await deps.enqueuePreflight(run);
+      return run;
+    }),
+  );
+}

@@ -1,0 +1,153 @@
+/**
+ * The worker role: executes runs, runs read-only checks (proposal preflight, dry runs, status), and posts to Slack
+ * through the rate-limited notify queue. Ports are passed in: the real adapters, or the simulated world.
+ */
+import type { Redis } from 'ioredis';
+import type { Topology } from './config/topology.js';
+import type { Clock, Log, Ports } from './core/ports.js';
+import type { StepSettings } from './core/steps/step.js';
+import { requiredApprovals } from './core/policy/approvals.js';
+import { startCheckWorker } from './queue/check-jobs.js';
+import type { NotifyRetryPolicy, NotifySlack } from './queue/notify.js';
+import { Notifier, startNotifyWorker } from './queue/notify.js';
+import type { RunWorker, RunWorkerOptions } from './queue/run-worker.js';
+import { startRunWorker } from './queue/run-worker.js';
+import { buildProposalMessage } from './slack/blocks/proposal-message.js';
+import { buildStatusView } from './slack/blocks/views.js';
+import { RunPublisher } from './slack/publish-run.js';
+import { RunStore } from './store/run-store.js';
+
+export interface WorkerRoleOptions {
+  topology: Topology;
+  /** A connection with maxRetriesPerRequest: null (BullMQ workers need it). */
+  connection: Redis;
+  prefixes: { store: string; bull: string };
+  ports: Ports;
+  /** The Slack Web API client for the notify worker; null runs no notify worker (messages wait in Redis). */
+  slack: NotifySlack | null;
+  clock: Clock;
+  log: Log;
+  name?: string;
+  settings?: StepSettings;
+  lock?: RunWorkerOptions['lock'];
+  backoff?: RunWorkerOptions['backoff'];
+  reconcileEveryMs?: number;
+  /** Minimum spacing of Slack messages per channel (default 1000 ms). */
+  perChannelIntervalMs?: number;
+  notifyRetry?: Partial<NotifyRetryPolicy>;
+}
+
+export interface WorkerRole {
+  runs: RunWorker;
+  store: RunStore;
+  notifier: Notifier;
+  close(): Promise<void>;
+}
+
+export async function startWorkerRole(options: WorkerRoleOptions): Promise<WorkerRole> {
+  const { topology, connection, prefixes, ports, clock, log } = options;
+  const store = new RunStore(connection, prefixes.store);
+  const notifier = new Notifier({ connection, prefix: prefixes.bull, log });
+  const publisher = new RunPublisher({ notifier, topology, clock, log });
+  const onChange = (run: Parameters<RunPublisher['publish']>[0]) => void publisher.publish(run);
+
+  const runs = startRunWorker({
+    connection,
+    bullPrefix: prefixes.bull,
+    ...(options.name && { name: options.name }),
+    store,
+    topology,
+    ports,
+    clock,
+    log,
+    ...(options.settings && { settings: options.settings }),
+    ...(options.lock && { lock: options.lock }),
+    ...(options.backoff && { backoff: options.backoff }),
+    ...(options.reconcileEveryMs && { reconcileEveryMs: options.reconcileEveryMs }),
+    onChange,
+  });
+  const checks = startCheckWorker({
+    connection,
+    bullPrefix: prefixes.bull,
+    store,
+    topology,
+    ports,
+    clock,
+    log,
+    onChange,
+    onDryRun: async (run, responseUrl) => {
+      await notifier.respond({
+        responseUrl,
+        responseType: 'ephemeral',
+        message: buildProposalMessage({
+          run,
+          preflight: run.preflight?.checks ?? 'pending',
+          lagBytes: run.preflight?.lagBytes ?? null,
+          approvalsRequired: requiredApprovals(run, topology.approvals),
+          breakGlassRequired: run.force,
+          dryRun: true,
+          now: clock.now(),
+        }),
+      });
+    },
+    onObserved: async (sites, responseUrl) => {
+      await notifier.respond({
+        responseUrl,
+        responseType: 'ephemeral',
+        message: buildStatusView({
+          sites: sites.map((s) => ({
+            site: s.site,
+            servingPerBaton: s.servingPerBaton,
+            ...(s.servingPerRoute53 && { servingPerRoute53: s.servingPerRoute53 }),
+            ...(s.databasePrimary && { databasePrimary: s.databasePrimary }),
+            ...(s.openRun && { openRun: s.openRun }),
+            ...(disagreement(s) && { disagreement: disagreement(s) }),
+          })),
+        }),
+      });
+    },
+  });
+  const notify = options.slack
+    ? startNotifyWorker({
+        connection,
+        prefix: prefixes.bull,
+        slack: options.slack,
+        log,
+        ...(options.name && { name: options.name }),
+        ...(options.perChannelIntervalMs !== undefined && {
+          perChannelIntervalMs: options.perChannelIntervalMs,
+        }),
+      })
+    : null;
+  await runs.worker.waitUntilReady();
+  await runs.reconcile();
+
+  return {
+    runs,
+    store,
+    notifier,
+    async close() {
+      // Runs first: the current step finishes and its job goes back; then the helpers.
+      await runs.close();
+      await checks.close();
+      await notify?.close();
+      await notifier.close();
+    },
+  };
+}
+
+/** One line saying where Baton's record and the sources of truth disagree, if they do. */
+function disagreement(site: {
+  servingPerBaton: string;
+  servingPerRoute53?: string | null;
+  databasePrimary?: string;
+  problems: string[];
+}): string | undefined {
+  const parts = [...site.problems];
+  if (site.servingPerRoute53 === null) parts.push('Route 53 points at neither cluster');
+  else if (site.servingPerRoute53 && site.servingPerRoute53 !== site.servingPerBaton)
+    parts.push(`Route 53 sends users to ${site.servingPerRoute53}, Baton records ${site.servingPerBaton}`);
+  if (site.databasePrimary && site.databasePrimary !== site.servingPerBaton)
+    parts.push(`the database primary is on ${site.databasePrimary}, Baton records ${site.servingPerBaton}`);
+  return parts.length ? parts.join('; ') : undefined;
+}

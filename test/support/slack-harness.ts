@@ -1,0 +1,222 @@
+/**
+ * Baton's web and worker roles in this process, wired to a real Redis and the Slack Web API stand-in, driven by
+ * signed requests exactly as Slack sends them. The world behind the ports is the simulated one unless a test
+ * passes its own ports (the real adapters against the stand-ins).
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Topology } from '../../src/config/topology.js';
+import { systemClock } from '../../src/core/clock.js';
+import type { Run } from '../../src/core/model.js';
+import type { Ports } from '../../src/core/ports.js';
+import { createSlackWebClient } from '../../src/adapters/slack-web.js';
+import { createLogger } from '../../src/logger.js';
+import type { NotifyRetryPolicy } from '../../src/queue/notify.js';
+import type { SlackApiServer, SlackMessage } from '../../src/sandbox/slack-api-server.js';
+import { startSlackApiServer } from '../../src/sandbox/slack-api-server.js';
+import type { AppResponse } from '../../src/sandbox/slack-signer.js';
+import { blockAction, postToApp, sign, slashCommand } from '../../src/sandbox/slack-signer.js';
+import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
+import type { WorldTiming } from '../../src/sandbox/simulated-world.js';
+import { runMessageKey } from '../../src/slack/publish-run.js';
+import type { WebRole } from '../../src/web-role.js';
+import { startWebRole } from '../../src/web-role.js';
+import type { WorkerRole } from '../../src/worker-role.js';
+import { startWorkerRole } from '../../src/worker-role.js';
+import { exampleTopology, waitFor } from './integration.js';
+
+export const BOT_TOKEN = 'xoxb-test-bot-token';
+export const SIGNING_SECRET = 'test-signing-secret-0123456789';
+export const CHANNEL = 'C0INCIDENTS';
+/**
+ * U0ALICE and U0BOB approve (listed); U0CAROL approves through S0SRE; U0DAVE and U0ALICE request through S0ONCALL;
+ * U0MALLORY is nobody.
+ */
+export const USERS = {
+  alice: 'U0ALICE',
+  bob: 'U0BOB',
+  carol: 'U0CAROL',
+  dave: 'U0DAVE',
+  mallory: 'U0MALLORY',
+} as const;
+
+export interface SlackHarnessOptions {
+  topology?: (topology: Topology) => Topology;
+  ports?: Ports;
+  timing?: Partial<WorldTiming>;
+  perChannelIntervalMs?: number;
+  notifyRetry?: Partial<NotifyRetryPolicy>;
+  pollMs?: number;
+  /** Start without a worker role (tests of the web role alone). */
+  worker?: boolean;
+}
+
+export interface SlackHarness {
+  slack: SlackApiServer;
+  web: WebRole;
+  worker: WorkerRole | null;
+  world: SimulatedWorld | null;
+  topology: Topology;
+  redis: Redis;
+  eventsUrl: string;
+  command(
+    user: string,
+    command: '/failover' | '/failback',
+    text: string,
+    options?: { retryNum?: number; secret?: string; nowSeconds?: number },
+  ): Promise<AppResponse & { responseUrlId: string }>;
+  /** Clicks the button `actionId` on the run's message as `user`. */
+  click(
+    user: string,
+    actionId: string,
+    runId: string,
+    options?: { retryNum?: number },
+  ): Promise<AppResponse & { responseUrlId: string }>;
+  /** The run's one message in the incident channel, once posted. */
+  runMessage(runId: string): Promise<SlackMessage>;
+  /** The newest run of the site. */
+  latestRun(): Promise<Run | null>;
+  /** Ephemeral answers posted to a response_url, as text. */
+  answers(responseUrlId: string): string[];
+  close(): Promise<void>;
+}
+
+export async function startSlackHarness(
+  redisUrl: string,
+  options: SlackHarnessOptions = {},
+): Promise<SlackHarness> {
+  const prefix = `t${randomUUID().slice(0, 8)}`;
+  const prefixes = { store: `${prefix}:`, bull: `${prefix}-bull` };
+  const base = await exampleTopology();
+  const topology = options.topology ? options.topology(base) : base;
+  const site = topology.sites[0];
+  if (!site) throw new Error('no site');
+  const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const slack = await startSlackApiServer({
+    botToken: BOT_TOKEN,
+    userGroups: { S0SRE: [USERS.carol], S0ONCALL: [USERS.dave, USERS.alice] },
+  });
+  const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const producer = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  await producer.ping().catch(async () => {
+    await new Promise((resolve) => producer.once('ready', resolve));
+  });
+  const world = options.ports ? null : SimulatedWorld.inMemory(site, systemClock, options.timing ?? {});
+  const ports = options.ports ?? world?.ports;
+  if (!ports) throw new Error('no ports');
+  const poll = options.pollMs ?? 50;
+  const worker =
+    options.worker === false
+      ? null
+      : await startWorkerRole({
+          topology,
+          connection: workerConnection,
+          prefixes,
+          ports,
+          slack: createSlackWebClient({ token: BOT_TOKEN, apiUrl: slack.apiUrl, log }),
+          clock: systemClock,
+          log,
+          settings: { pollIntervalMs: poll, dnsPollIntervalMs: poll },
+          backoff: { baseMs: 50, maxMs: 200 },
+          perChannelIntervalMs: options.perChannelIntervalMs ?? 100,
+          notifyRetry: { baseMs: 200, maxMs: 1000, ...options.notifyRetry },
+          reconcileEveryMs: 1000,
+        });
+  const web = await startWebRole({
+    topology,
+    slack: { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: slack.apiUrl },
+    connection: producer,
+    prefixes,
+    port: 0,
+    clock: systemClock,
+    log,
+  });
+  const eventsUrl = `http://127.0.0.1:${web.port}/slack/events`;
+
+  const harness: SlackHarness = {
+    slack,
+    web,
+    worker,
+    world,
+    topology,
+    redis: workerConnection,
+    eventsUrl,
+    async command(user, command, text, opts = {}) {
+      const { id, url } = slack.createResponseUrl({ channel: CHANNEL, user });
+      const body = slashCommand({
+        command,
+        text,
+        userId: user,
+        userName: user.toLowerCase(),
+        channelId: CHANNEL,
+        responseUrl: url,
+        triggerId: slack.mintTriggerId({ userId: user }),
+      });
+      const headers = sign(opts.secret ?? SIGNING_SECRET, body, opts.nowSeconds ?? Date.now() / 1000, {
+        ...(opts.retryNum !== undefined && { retryNum: opts.retryNum }),
+      });
+      return { ...(await postToApp(eventsUrl, body, headers)), responseUrlId: id };
+    },
+    async click(user, actionId, runId, opts = {}) {
+      const message = await harness.runMessage(runId);
+      const value = findButtonValue(message, actionId);
+      if (!value) throw new Error(`run ${runId}'s message has no ${actionId} button: ${message.text}`);
+      const { id, url } = slack.createResponseUrl({ channel: CHANNEL, user, messageTs: message.ts });
+      const body = blockAction({
+        actionId,
+        value,
+        userId: user,
+        userName: user.toLowerCase(),
+        channelId: CHANNEL,
+        messageTs: message.ts,
+        responseUrl: url,
+        triggerId: slack.mintTriggerId({ userId: user }),
+        message: { ts: message.ts, text: message.text, blocks: message.blocks },
+      });
+      const headers = sign(SIGNING_SECRET, body, Date.now() / 1000, {
+        ...(opts.retryNum !== undefined && { retryNum: opts.retryNum }),
+      });
+      return { ...(await postToApp(eventsUrl, body, headers)), responseUrlId: id };
+    },
+    async runMessage(runId) {
+      return waitFor(
+        `run ${runId}'s Slack message`,
+        async () => {
+          const state = await web.notifier.statusMessage(runMessageKey({ id: runId }));
+          return state?.ts ? slack.message(CHANNEL, state.ts) : undefined;
+        },
+        10_000,
+      );
+    },
+    async latestRun() {
+      return (await web.store.history(site.name, 1))[0] ?? null;
+    },
+    answers(responseUrlId) {
+      return slack.responseUrlPosts(responseUrlId).map((post) => String(post.body.text ?? ''));
+    },
+    async close() {
+      await web.close();
+      await worker?.close();
+      workerConnection.disconnect();
+      producer.disconnect();
+      await slack.close();
+    },
+  };
+  return harness;
+}
+
+/** The `value` of the button with `actionId` in a message's blocks. */
+export function findButtonValue(message: Pick<SlackMessage, 'blocks'>, actionId: string): string | undefined {
+  for (const block of (message.blocks ?? []) as { type?: string; elements?: unknown[] }[]) {
+    if (block.type !== 'actions') continue;
+    for (const element of (block.elements ?? []) as { action_id?: string; value?: string }[]) {
+      if (element.action_id === actionId) return element.value;
+    }
+  }
+  return undefined;
+}
+
+export const buttonIds = (message: Pick<SlackMessage, 'blocks'>): string[] =>
+  ((message.blocks ?? []) as { type?: string; elements?: { action_id?: string }[] }[])
+    .filter((b) => b.type === 'actions')
+    .flatMap((b) => (b.elements ?? []).map((e) => e.action_id ?? ''));
