@@ -8,6 +8,7 @@ import { App, LogLevel } from '@slack/bolt';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Topology } from './config/topology.js';
+import type { Run } from './core/model.js';
 import type { Clock, Log } from './core/ports.js';
 import { BatonError, describeError } from './errors.js';
 import type { CheckJobData } from './queue/check-jobs.js';
@@ -31,8 +32,18 @@ export interface WebRoleOptions {
   port: number;
   clock: Clock;
   log: Log;
-  /** More HTTP routes beside /slack/events (the Alertmanager webhook, metrics). */
-  routes?: CustomRoute[];
+  /** More HTTP routes beside /slack/events (the Alertmanager webhook, metrics), built on the role's parts. */
+  routes?: (parts: WebRoleParts) => CustomRoute[];
+}
+
+/** What extra routes may use: the same store, commands and Slack publishing the listeners use. */
+export interface WebRoleParts {
+  commands: RunCommands;
+  store: RunStore;
+  notifier: Notifier;
+  publisher: RunPublisher;
+  /** Queues preflight for a new proposal. */
+  enqueuePreflight(run: Run): Promise<void>;
 }
 
 export interface WebRole {
@@ -94,7 +105,24 @@ export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
       },
     },
   ];
-  const routes = [...health, ...(options.routes ?? [])];
+  // Routes are registered before the listeners exist; they reach the commands through this holder.
+  let parts: WebRoleParts | null = null;
+  const extra = options.routes
+    ? options.routes({
+        get commands() {
+          return required().commands;
+        },
+        store,
+        notifier,
+        publisher,
+        enqueuePreflight: (run) => enqueuePreflight(checksQueue, run),
+      })
+    : [];
+  const required = (): WebRoleParts => {
+    if (!parts) throw new BatonError('not-ready', 'the web role is still starting');
+    return parts;
+  };
+  const routes = [...health, ...extra];
   const common = {
     token: slack.botToken,
     logger: boltLogger(log),
@@ -135,6 +163,13 @@ export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
         ? directory.includes(topology.approvals.approvers, actor.id)
         : Promise.resolve(false),
   });
+  parts = {
+    commands,
+    store,
+    notifier,
+    publisher,
+    enqueuePreflight: (run) => enqueuePreflight(checksQueue, run),
+  };
   registerListeners(app, {
     topology,
     commands,

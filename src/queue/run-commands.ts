@@ -5,7 +5,7 @@
  */
 import type { Queue } from 'bullmq';
 import type { SiteConfig, Topology } from '../config/topology.js';
-import type { Actor, Run, RunMode } from '../core/model.js';
+import type { Actor, Run, RunMode, RunTrigger } from '../core/model.js';
 import { sameActor } from '../core/model.js';
 import { newRun } from '../core/runs/new-run.js';
 import type { StepTuning } from '../core/plans/build-plan.js';
@@ -26,6 +26,8 @@ export interface ProposeRequest {
   force?: boolean;
   reason: string;
   actor: Actor;
+  /** The alert behind an incident proposal. */
+  trigger?: RunTrigger;
 }
 
 export interface RunCommandsOptions {
@@ -73,15 +75,18 @@ export class RunCommands {
       { serving: await this.serving(site) },
       tuning,
     );
-    const run = newRun({
-      id: await store.nextRunId(),
-      plan,
-      force: request.force ?? false,
-      reason: request.reason,
-      requestedBy: request.actor,
-      now: clock.now(),
-      expiresAfterMs: topology.approvals.expiresAfterMs,
-    });
+    const run = {
+      ...newRun({
+        id: await store.nextRunId(),
+        plan,
+        force: request.force ?? false,
+        reason: request.reason,
+        requestedBy: request.actor,
+        now: clock.now(),
+        expiresAfterMs: topology.approvals.expiresAfterMs,
+      }),
+      ...(request.trigger && { trigger: request.trigger }),
+    };
     return store.create(run, { action: 'run-proposed', actor: request.actor, detail: request.reason });
   }
 

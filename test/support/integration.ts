@@ -111,15 +111,21 @@ export interface WorkerProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `baton worker --simulated` as a real process (node --import tsx, so a kill reaches the worker itself). */
+/**
+ * Starts `baton worker --simulated` (or `baton web`) as a real process (node --import tsx, so a kill reaches the
+ * process itself).
+ */
 export function spawnWorker(
   harness: Pick<Harness, 'prefix' | 'worldKey'>,
   redisUrl: string,
   flags: string[] = [],
+  options: { role?: 'worker' | 'web'; env?: Record<string, string> } = {},
 ): WorkerProcess {
+  const role = options.role ?? 'worker';
+  const args = role === 'worker' ? ['worker', '--simulated', '--world-key', harness.worldKey] : ['web'];
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli.ts', 'worker', '--simulated', '--world-key', harness.worldKey, ...flags],
+    ['--import', 'tsx', 'src/cli.ts', ...args, ...flags],
     {
       cwd: ROOT,
       env: {
@@ -129,6 +135,7 @@ export function spawnWorker(
         BATON_KEY_PREFIX: harness.prefix,
         LOG_LEVEL: 'info',
         ...DB_ENV,
+        ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
