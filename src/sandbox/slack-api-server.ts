@@ -7,11 +7,18 @@
  * `{ ok: false, error }`, except rate limiting (HTTP 429 with a `Retry-After` header in seconds) and server
  * faults. It keeps what an operator would see in Slack — messages per channel with their thread replies and edit
  * history, ephemerals per user, response_url replies, opened modals — so tests assert on that, plus a call log.
+ *
+ * With an app-level token it also speaks Socket Mode: `apps.connections.open` hands out a single-use
+ * `ws://…/link/?ticket=…` URL on the same server, whose WebSocket greets with `hello`, pings, delivers envelopes
+ * (`{ envelope_id, type, payload, accepts_response_payload }`), records the app's acks (`{ envelope_id, payload }`)
+ * and sends `disconnect` messages, as Slack's Socket Mode documentation describes.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { WebSocket, WebSocketServer } from 'ws';
 
 /** A channel that exists. `members` limits who can receive ephemerals (default: every user). */
 export interface SlackChannelSeed {
@@ -45,6 +52,13 @@ export interface SlackApiServerOptions {
   now?: () => number;
   /** Port to listen on (default: any free one). */
   port?: number;
+  /**
+   * The app-level token (`xapp-…`) accepted by `apps.connections.open`; without it Socket Mode is off. The bot
+   * token there gets `not_allowed_token_type`, as does this token on any other method.
+   */
+  appToken?: string;
+  /** How often the Socket Mode server pings each connection (ms, default 10 000); the app must answer with pongs. */
+  socketPingIntervalMs?: number;
 }
 
 export interface SlackMessageEdit {
@@ -71,7 +85,8 @@ export interface SlackMessage {
   /** ts of the latest edit (Slack's `edited.ts`). */
   editedTs?: string;
   postedAt: number;
-  via: 'api' | 'response_url' | 'user';
+  /** `ack`: an `in_channel` answer in a slash command's Socket Mode ack. */
+  via: 'api' | 'response_url' | 'user' | 'ack';
 }
 
 export interface SlackEphemeral {
@@ -81,7 +96,8 @@ export interface SlackEphemeral {
   text: string;
   blocks?: unknown[];
   threadTs?: string;
-  via: 'api' | 'response_url';
+  /** `ack`: the answer a slash command's Socket Mode ack carried. */
+  via: 'api' | 'response_url' | 'ack';
   postedAt: number;
   /** Earlier versions replaced through a response_url with replace_original. */
   edits: SlackMessageEdit[];
@@ -128,12 +144,91 @@ export interface SlackFaults {
   rateLimit(options: { method?: string; channel?: string; retryAfterS: number; count?: number }): void;
   /** The next `count` (default 1; Infinity until `clear`) matching calls get HTTP `status`. */
   fail(options: { status: 500 | 503; method?: string; count?: number }): void;
-  /** While on, every connection is reset before an answer, as when Slack is unreachable. */
+  /**
+   * While on, every connection is reset before an answer, as when Slack is unreachable; open Socket Mode
+   * connections are reset too and new ones refused.
+   */
   outage(on: boolean): void;
   /** Delay every answer by `ms`. */
   latency(ms: number): void;
   /** Ends every fault. */
   clear(): void;
+}
+
+/** Envelope types Slack sends over Socket Mode. */
+export type SlackEnvelopeType = 'slash_commands' | 'interactive' | 'events_api';
+
+export interface SlackEnvelopeInput {
+  type: SlackEnvelopeType;
+  /**
+   * What Slack would have POSTed over HTTP: for `slash_commands` the form fields as a JSON object of strings, for
+   * `interactive` the payload object (`block_actions`, `view_submission`, …), for `events_api` the event callback
+   * (with its `event`).
+   */
+  payload: object;
+}
+
+export interface SlackDelivery {
+  envelopeId: string;
+  /** The app acked within the timeout on the connection it was sent to. */
+  acked: boolean;
+  /** The ack's `payload`, when the app sent one. */
+  ackPayload?: unknown;
+  /** Wall time from sending the envelope to the ack, or to giving up. */
+  ms: number;
+  /**
+   * What went wrong, as Slack shows it to the user: `dispatch_failed` (no open connection), `operation_timeout`
+   * (no ack in time), or why the ack's payload could not be shown (`invalid_blocks`, `no_text`, …).
+   */
+  error?: string;
+}
+
+/** One envelope sent over Socket Mode, and what became of it. */
+export interface SlackSocketEnvelope {
+  envelopeId: string;
+  type: SlackEnvelopeType;
+  payload: unknown;
+  connectionId: string;
+  deliveredAt: number;
+  /** When the ack arrived, even too late. */
+  ackedAt?: number;
+  ackPayload?: unknown;
+  error?: string;
+}
+
+/** One Socket Mode WebSocket connection. */
+export interface SlackSocketConnection {
+  id: string;
+  openedAt: number;
+  closedAt?: number;
+  closeCode?: number;
+  /** Pings the app sent; each was answered with a pong. */
+  pingsReceived: number;
+  /** Pongs the app returned to the server's pings. */
+  pongsReceived: number;
+}
+
+/** Reasons of Slack's `disconnect` message. */
+export type SlackDisconnectReason = 'warning' | 'refresh_requested' | 'link_disabled' | 'too_many_websockets';
+
+export interface SlackSocketMode {
+  /** Open connections. */
+  connections(): number;
+  /** Every connection ever opened, oldest first. */
+  connectionLog(): SlackSocketConnection[];
+  /** Every envelope sent, oldest first. */
+  envelopes(): SlackSocketEnvelope[];
+  /**
+   * Sends an envelope to one open connection (round robin, as Slack spreads them) and waits up to `timeoutMs`
+   * (default 3 000, Slack's limit) for its ack. A slash command's ack payload with text or blocks is shown as Slack
+   * shows it: an ephemeral for the user, or a channel message with `response_type: 'in_channel'`.
+   */
+  deliver(envelope: SlackEnvelopeInput, options?: { timeoutMs?: number }): Promise<SlackDelivery>;
+  /**
+   * Sends `{ type: 'disconnect', reason }` (default `refresh_requested`) to every open connection and resolves once
+   * they have closed; Slack drops a connection the app keeps open past a grace period. A `warning` only warns.
+   */
+  disconnectAll(reason?: SlackDisconnectReason): Promise<void>;
 }
 
 export interface SlackApiServer {
@@ -167,6 +262,8 @@ export interface SlackApiServer {
   postAsUser(channel: string, user: string, text: string): string;
   addChannel(seed: string | SlackChannelSeed): void;
   faults: SlackFaults;
+  /** The Socket Mode side (no connection can open without `appToken`). */
+  socketMode: SlackSocketMode;
   close(): Promise<void>;
 }
 
@@ -206,6 +303,13 @@ export const SLACK_MAX_BLOCKS = 50;
 export const TRIGGER_TTL_MS = 3_000;
 export const RESPONSE_URL_TTL_MS = 30 * 60_000;
 export const RESPONSE_URL_MAX_USES = 5;
+/** Slack waits 3 seconds for a Socket Mode ack, as for an HTTP answer. */
+export const SOCKET_ACK_TIMEOUT_MS = 3_000;
+/** Open Socket Mode connections allowed per app. */
+export const SOCKET_MAX_CONNECTIONS = 10;
+/** How long a connection told to disconnect may stay open before the server drops it. */
+const SOCKET_DISCONNECT_GRACE_MS = 2_000;
+const SOCKET_HOST = 'applink-sandbox';
 
 // Scopes each method needs with a bot token, from each method's reference page.
 const METHOD_SCOPES: Record<string, string | undefined> = {
@@ -445,6 +549,9 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
   let latencyMs = 0;
   let lastTsMicros = 0;
   let triggerCounter = 0;
+  // Socket Mode: unused tickets from apps.connections.open, and the ws:// base known once listening.
+  const tickets = new Set<string>();
+  let wsBase = '';
 
   /** Unique, increasing message timestamps in Slack's `seconds.micros` form. */
   const nextTs = () => {
@@ -548,6 +655,13 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
   };
 
   const methods: Record<string, (params: Params) => Answer> = {
+    // Each URL carries a fresh single-use ticket; the client calls again for every (re)connection.
+    'apps.connections.open': () => {
+      const ticket = randomUUID();
+      tickets.add(ticket);
+      return { ok: true, url: `${wsBase}/link/?ticket=${ticket}&app_id=${appId}` };
+    },
+
     'auth.test': () => ({
       ok: true,
       url: `https://${teamDomain}.slack.com/`,
@@ -750,9 +864,16 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     if (parsed.error) return answer(200, fail(parsed.error));
 
     const header = req.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : parsed.bodyToken;
+    const headerToken = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
+    const appLevel = method === 'apps.connections.open';
+    // apps.connections.open takes the app-level token only from the Authorization header; an app-level token
+    // is good for nothing else, and a bot token not for that.
+    const token = appLevel ? headerToken : (headerToken ?? parsed.bodyToken);
     if (!token) return answer(200, fail('not_authed'));
-    if (token !== options.botToken) return answer(200, fail('invalid_auth'));
+    const isAppToken = options.appToken !== undefined && token === options.appToken;
+    if (appLevel ? token === options.botToken : isAppToken)
+      return answer(200, fail('not_allowed_token_type'));
+    if (!(appLevel ? isAppToken : token === options.botToken)) return answer(200, fail('invalid_auth'));
 
     const handler = methods[method];
     if (!handler) return answer(200, fail('unknown_method', { req_method: method }));
@@ -764,7 +885,9 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     if (retryAfter !== undefined)
       return answer(429, fail('ratelimited'), { 'retry-after': String(retryAfter) });
 
-    answer(200, handler(parsed.params), { 'x-oauth-scopes': [...scopes].join(',') });
+    answer(200, handler(parsed.params), {
+      'x-oauth-scopes': appLevel ? 'connections:write' : [...scopes].join(','),
+    });
   };
 
   const handleResponseUrl = (res: ServerResponse, id: string, raw: string, contentType: string) => {
@@ -878,7 +1001,230 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
   });
   const { port } = server.address() as AddressInfo;
   const base = `http://127.0.0.1:${port}`;
+  wsBase = `ws://127.0.0.1:${port}`;
   const responseUrl = (id: string) => `${base}/response/${encodeURIComponent(id)}`;
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Socket Mode
+  // ------------------------------------------------------------------------------------------------------------
+  interface LiveConnection {
+    record: SlackSocketConnection;
+    ws: WebSocket;
+    pinger: NodeJS.Timeout;
+  }
+  const live = new Map<string, LiveConnection>();
+  const connectionLog: SlackSocketConnection[] = [];
+  const envelopeLog: SlackSocketEnvelope[] = [];
+  const awaitingAck = new Map<string, (payload: unknown) => void>();
+  const pingIntervalMs = options.socketPingIntervalMs ?? 10_000;
+  let connectionCounter = 0;
+  let nextTarget = 0;
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+
+  /** Slack's `debug_info.started` form: `2020-10-11 12:12:12.120`. */
+  const slackTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+  const disconnectMessage = (reason: SlackDisconnectReason) => ({
+    type: 'disconnect',
+    reason,
+    debug_info: { host: SOCKET_HOST },
+  });
+
+  /** Shows a slash command's ack payload as Slack does; returns why it could not. */
+  const showCommandAnswer = (command: Params, answer: unknown): string | undefined => {
+    if (typeof answer !== 'object' || answer === null || Object.keys(answer).length === 0) return undefined;
+    const body = answer as Params;
+    const content = readContent(body, true);
+    if (content.error) return content.error.ok ? 'invalid_payload' : content.error.error;
+    const channel = findChannel(asString(command.channel_id), true);
+    if (!channel) return 'channel_not_found';
+    const text = content.text ?? '';
+    const blocks = content.blocks && { blocks: content.blocks };
+    if (body.response_type === 'in_channel') {
+      postBotMessage(channel, { text, ...blocks }, undefined, 'ack');
+      return undefined;
+    }
+    ephemerals.push({
+      channel: channel.id,
+      user: asString(command.user_id) ?? '',
+      ts: nextTs(),
+      text,
+      ...blocks,
+      via: 'ack',
+      postedAt: now(),
+      edits: [],
+    });
+    return undefined;
+  };
+
+  /** An ack counts on the connection its envelope went to, once. */
+  const onSocketMessage = (connectionId: string, raw: string) => {
+    let message: unknown;
+    try {
+      message = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    const envelopeId = (message as Params | null)?.envelope_id;
+    const entry = envelopeLog.find((e) => e.envelopeId === envelopeId);
+    if (!entry || entry.connectionId !== connectionId || entry.ackedAt !== undefined) return;
+    entry.ackedAt = now();
+    const payload = (message as Params).payload;
+    if (payload !== undefined) entry.ackPayload = payload;
+    awaitingAck.get(entry.envelopeId)?.(payload);
+  };
+
+  const accept = (ws: WebSocket) => {
+    ws.on('error', () => ws.terminate());
+    if (live.size >= SOCKET_MAX_CONNECTIONS) {
+      ws.send(JSON.stringify(disconnectMessage('too_many_websockets')), () => ws.close(1000));
+      return;
+    }
+    connectionCounter += 1;
+    const record: SlackSocketConnection = {
+      id: `link-${connectionCounter}`,
+      openedAt: now(),
+      pingsReceived: 0,
+      pongsReceived: 0,
+    };
+    const pinger = setInterval(() => ws.ping(), pingIntervalMs);
+    pinger.unref();
+    live.set(record.id, { record, ws, pinger });
+    connectionLog.push(record);
+    // ws answers every ping with a pong by itself (autoPong), as Slack's servers do.
+    ws.on('ping', () => (record.pingsReceived += 1));
+    ws.on('pong', () => (record.pongsReceived += 1));
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const bytes = Array.isArray(data)
+        ? Buffer.concat(data)
+        : data instanceof ArrayBuffer
+          ? Buffer.from(data)
+          : data;
+      onSocketMessage(record.id, bytes.toString('utf8'));
+    });
+    ws.on('close', (code) => {
+      clearInterval(pinger);
+      live.delete(record.id);
+      record.closedAt = now();
+      record.closeCode = code;
+    });
+    ws.send(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: live.size,
+        debug_info: {
+          host: SOCKET_HOST,
+          started: slackTime(now()),
+          build_number: 1,
+          approximate_connection_time: 18_060,
+        },
+        connection_info: { app_id: appId },
+      }),
+    );
+  };
+
+  server.on('upgrade', (req: IncomingMessage, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    if (outage) {
+      socket.destroy();
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const ticket = url.searchParams.get('ticket');
+    const refusal =
+      url.pathname !== '/link/' && url.pathname !== '/link'
+        ? '404 Not Found'
+        : !ticket || !tickets.delete(ticket)
+          ? '401 Unauthorized'
+          : undefined;
+    if (refusal) socket.end(`HTTP/1.1 ${refusal}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    else wss.handleUpgrade(req, socket, head, accept);
+  });
+
+  const socketMode: SlackSocketMode = {
+    connections: () => live.size,
+    connectionLog: () => clone(connectionLog),
+    envelopes: () => clone(envelopeLog),
+    async deliver(input, deliverOptions = {}) {
+      const timeoutMs = deliverOptions.timeoutMs ?? SOCKET_ACK_TIMEOUT_MS;
+      const envelopeId = randomUUID();
+      if (input.type === 'events_api' && typeof (input.payload as Params).event !== 'object')
+        throw new Error('an events_api envelope needs the event callback, with its `event`, as payload');
+      const open = [...live.values()].filter((c) => c.ws.readyState === WebSocket.OPEN);
+      const target = open[nextTarget++ % Math.max(open.length, 1)];
+      if (!target) return { envelopeId, acked: false, ms: 0, error: 'dispatch_failed' };
+      const payload = clone(input.payload);
+      const entry: SlackSocketEnvelope = {
+        envelopeId,
+        type: input.type,
+        payload,
+        connectionId: target.record.id,
+        deliveredAt: now(),
+      };
+      envelopeLog.push(entry);
+      const started = performance.now();
+      const outcome = await new Promise<{ acked: true; payload: unknown } | { acked: false; error: string }>(
+        (resolve) => {
+          const timer = setTimeout(() => {
+            awaitingAck.delete(envelopeId);
+            resolve({ acked: false, error: 'operation_timeout' });
+          }, timeoutMs);
+          awaitingAck.set(envelopeId, (ackPayload) => {
+            clearTimeout(timer);
+            awaitingAck.delete(envelopeId);
+            resolve({ acked: true, payload: ackPayload });
+          });
+          target.ws.send(
+            JSON.stringify({
+              envelope_id: envelopeId,
+              type: input.type,
+              payload,
+              accepts_response_payload: input.type !== 'events_api',
+              ...(input.type === 'events_api' && { retry_attempt: 0, retry_reason: '' }),
+            }),
+            (error) => {
+              if (!error) return;
+              clearTimeout(timer);
+              awaitingAck.delete(envelopeId);
+              resolve({ acked: false, error: 'dispatch_failed' });
+            },
+          );
+        },
+      );
+      const ms = performance.now() - started;
+      if (!outcome.acked) {
+        entry.error = outcome.error;
+        return { envelopeId, acked: false, ms, error: outcome.error };
+      }
+      const error =
+        input.type === 'slash_commands' ? showCommandAnswer(payload as Params, outcome.payload) : undefined;
+      if (error) entry.error = error;
+      return {
+        envelopeId,
+        acked: true,
+        ...(outcome.payload !== undefined && { ackPayload: clone(outcome.payload) }),
+        ms,
+        ...(error && { error }),
+      };
+    },
+    async disconnectAll(reason = 'refresh_requested') {
+      await Promise.all(
+        [...live.values()].map(
+          ({ ws }) =>
+            new Promise<void>((resolve) => {
+              if (ws.readyState !== WebSocket.OPEN) return resolve();
+              ws.send(JSON.stringify(disconnectMessage(reason)));
+              if (reason === 'warning') return resolve();
+              const drop = setTimeout(() => ws.terminate(), SOCKET_DISCONNECT_GRACE_MS);
+              ws.once('close', () => {
+                clearTimeout(drop);
+                resolve();
+              });
+            }),
+        ),
+      );
+    },
+  };
 
   const faults: SlackFaults = {
     rateLimit({ method, channel, retryAfterS, count = 1 }) {
@@ -899,6 +1245,7 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     },
     outage(on) {
       outage = on;
+      if (on) for (const { ws } of live.values()) ws.terminate();
     },
     latency(ms) {
       latencyMs = ms;
@@ -982,8 +1329,15 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     },
     addChannel,
     faults,
+    socketMode,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        // Upgraded sockets are no longer the HTTP server's to close, yet keep it open until they end.
+        for (const { ws, pinger } of live.values()) {
+          clearInterval(pinger);
+          ws.terminate();
+        }
+        wss.close();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),

@@ -1,13 +1,14 @@
 /**
  * The Slack Web API stand-in, driven by the real clients: `@slack/web-api`'s WebClient unmodified for every
- * method and fault, and a real Bolt App that receives signed requests from the signer and answers through the
- * stand-in (auth.test, views.open, response_url).
+ * method and fault, a real Bolt App that receives signed requests from the signer and answers through the
+ * stand-in (auth.test, views.open, response_url), and a plain WebSocket client speaking the Socket Mode protocol.
  */
 import { App, LogLevel } from '@slack/bolt';
 import type { Logger } from '@slack/web-api';
 import { ErrorCode, WebClient } from '@slack/web-api';
 import { readFile } from 'node:fs/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { WebSocket } from 'ws';
 import { parse } from 'yaml';
 import { freePort } from '../../src/sandbox/processes.js';
 import { startSlackApiServer } from '../../src/sandbox/slack-api-server.js';
@@ -583,5 +584,125 @@ describe('the Slack app manifest', () => {
     } finally {
       await scoped.close();
     }
+  });
+});
+
+describe('Socket Mode', () => {
+  const APP_TOKEN = 'xapp-1-A0BATON-1-app-level';
+  let server: SlackApiServer;
+  const sockets: WebSocket[] = [];
+
+  beforeAll(async () => {
+    server = await startSlackApiServer({ botToken: TOKEN, appToken: APP_TOKEN, socketPingIntervalMs: 50 });
+  });
+  afterEach(() => {
+    for (const socket of sockets.splice(0)) socket.terminate();
+  });
+  afterAll(async () => server.close());
+
+  /** A client that has read the hello; its later messages are queued in `messages`. */
+  async function connect(url: string) {
+    const socket = new WebSocket(url);
+    sockets.push(socket);
+    const messages: Record<string, unknown>[] = [];
+    socket.on('message', (data) => messages.push(JSON.parse(String(data)) as Record<string, unknown>));
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    await vi.waitFor(() => expect(messages.length).toBeGreaterThan(0));
+    return { socket, hello: messages.shift(), messages };
+  }
+
+  it('apps.connections.open takes the app-level token from the Authorization header, and nothing else', async () => {
+    const opened = await client(server, APP_TOKEN).apps.connections.open();
+    expect(opened.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/link\/\?ticket=[0-9a-f-]{36}&app_id=A0BATON$/);
+    const error = async (token: string | null) =>
+      (await failure(client(server, token).apps.connections.open())).data?.error;
+    expect(await error('xapp-1-A0BATON-1-wrong')).toBe('invalid_auth');
+    expect(await error(TOKEN)).toBe('not_allowed_token_type');
+    expect(await error(null)).toBe('not_authed');
+    // Passing the token as a POST parameter does not count for this method.
+    const asField = await fetch(`${server.apiUrl}apps.connections.open`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: APP_TOKEN }).toString(),
+    });
+    expect(await asField.json()).toEqual({ ok: false, error: 'not_authed' });
+    // The app-level token is good for nothing else.
+    expect(
+      (await failure(client(server, APP_TOKEN).chat.postMessage({ channel: 'C0X', text: 'no' }))).data?.error,
+    ).toBe('not_allowed_token_type');
+    // Without an app token configured, Socket Mode is off: the bot token is still the wrong type.
+    const plain = await startSlackApiServer({ botToken: TOKEN });
+    try {
+      expect((await failure(client(plain, TOKEN).apps.connections.open())).data?.error).toBe(
+        'not_allowed_token_type',
+      );
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it('greets, pings, delivers envelopes, records acks, and refuses a used ticket', async () => {
+    const { url } = await client(server, APP_TOKEN).apps.connections.open();
+    const { socket, hello, messages } = await connect(String(url));
+    expect(hello).toMatchObject({
+      type: 'hello',
+      num_connections: 1,
+      connection_info: { app_id: 'A0BATON' },
+      debug_info: { host: expect.any(String), approximate_connection_time: expect.any(Number) },
+    });
+    // The server pings and hears the pongs; a client ping gets a pong.
+    await vi.waitFor(() =>
+      expect(server.socketMode.connectionLog().at(-1)?.pongsReceived).toBeGreaterThan(0),
+    );
+    const pong = new Promise((resolve) => socket.once('pong', resolve));
+    socket.ping();
+    await pong;
+
+    // A slash command: the app acks with an answer, which the user sees as an ephemeral.
+    const command = { channel_id: 'C0INCIDENTS', user_id: 'U0ALICE', command: '/failover', text: 'help' };
+    const delivery = server.socketMode.deliver({ type: 'slash_commands', payload: command });
+    await vi.waitFor(() => expect(messages).toHaveLength(1));
+    const envelope = messages.shift() as { envelope_id: string };
+    expect(envelope).toEqual({
+      envelope_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      type: 'slash_commands',
+      payload: command,
+      accepts_response_payload: true,
+    });
+    socket.send(JSON.stringify({ envelope_id: envelope.envelope_id, payload: { text: 'usage: …' } }));
+    expect(await delivery).toMatchObject({ acked: true, ackPayload: { text: 'usage: …' } });
+    expect(server.ephemerals({ user: 'U0ALICE' }).at(-1)).toMatchObject({ text: 'usage: …', via: 'ack' });
+
+    // No ack in time: Slack gives up. An ack for an unknown envelope changes nothing.
+    socket.send(JSON.stringify({ envelope_id: 'not-an-envelope' }));
+    const unanswered = await server.socketMode.deliver(
+      { type: 'interactive', payload: { type: 'block_actions' } },
+      { timeoutMs: 100 },
+    );
+    expect(unanswered).toMatchObject({ acked: false, error: 'operation_timeout' });
+
+    // A ticket is good for one connection.
+    const reused = new WebSocket(String(url));
+    reused.on('error', () => undefined); // closing a refused handshake reports an error we expect
+    sockets.push(reused);
+    const status = await new Promise((resolve) =>
+      reused.once('unexpected-response', (_req, res) => resolve(res.statusCode)),
+    );
+    expect(status).toBe(401);
+
+    // disconnect: the client closes, and nothing is left to deliver to.
+    socket.on('message', (data) => {
+      if ((JSON.parse(String(data)) as { type?: string }).type === 'disconnect') socket.close(1000);
+    });
+    await server.socketMode.disconnectAll('refresh_requested');
+    expect(messages.at(-1)).toMatchObject({ type: 'disconnect', reason: 'refresh_requested' });
+    expect(server.socketMode.connections()).toBe(0);
+    expect(await server.socketMode.deliver({ type: 'interactive', payload: {} })).toMatchObject({
+      acked: false,
+      error: 'dispatch_failed',
+    });
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Baton's web and worker roles in this process, wired to a real Redis and the Slack Web API stand-in, driven by
- * signed requests exactly as Slack sends them. The world behind the ports is the simulated one unless a test
- * passes its own ports (the real adapters against the stand-ins).
+ * signed requests exactly as Slack sends them — or, with `socketMode`, by envelopes over the stand-in's Socket Mode
+ * WebSocket. The world behind the ports is the simulated one unless a test passes its own ports (the real adapters
+ * against the stand-ins).
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -12,10 +13,17 @@ import type { Ports } from '../../src/core/ports.js';
 import { createSlackWebClient } from '../../src/adapters/slack-web.js';
 import { createLogger } from '../../src/logger.js';
 import type { NotifyRetryPolicy } from '../../src/queue/notify.js';
-import type { SlackApiServer, SlackMessage } from '../../src/sandbox/slack-api-server.js';
+import { freePort } from '../../src/sandbox/processes.js';
+import type { SlackApiServer, SlackDelivery, SlackMessage } from '../../src/sandbox/slack-api-server.js';
 import { startSlackApiServer } from '../../src/sandbox/slack-api-server.js';
-import type { AppResponse } from '../../src/sandbox/slack-signer.js';
-import { blockAction, postToApp, sign, slashCommand } from '../../src/sandbox/slack-signer.js';
+import type { AppResponse, BlockActionInput, SlashCommandInput } from '../../src/sandbox/slack-signer.js';
+import {
+  blockAction,
+  blockActionPayload,
+  postToApp,
+  sign,
+  slashCommand,
+} from '../../src/sandbox/slack-signer.js';
 import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
 import type { WorldTiming } from '../../src/sandbox/simulated-world.js';
 import { runMessageKey } from '../../src/slack/publish-run.js';
@@ -27,6 +35,8 @@ import { exampleTopology, waitFor } from './integration.js';
 
 export const BOT_TOKEN = 'xoxb-test-bot-token';
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';
+/** The app-level token of Socket Mode harnesses. */
+export const APP_TOKEN = 'xapp-1-A0BATON-1-test-app-token';
 export const CHANNEL = 'C0INCIDENTS';
 /**
  * U0ALICE and U0BOB approve (listed); U0CAROL approves through S0SRE; U0DAVE and U0ALICE request through S0ONCALL;
@@ -49,6 +59,11 @@ export interface SlackHarnessOptions {
   pollMs?: number;
   /** Start without a worker role (tests of the web role alone). */
   worker?: boolean;
+  /**
+   * Slack over Socket Mode: the stand-in accepts APP_TOKEN, the web role connects to it, and commands and clicks
+   * arrive as envelopes (`deliverCommand`, `deliverClick`). Baton's own routes answer on `web.port`.
+   */
+  socketMode?: boolean;
 }
 
 export interface SlackHarness {
@@ -58,20 +73,39 @@ export interface SlackHarness {
   world: SimulatedWorld | null;
   topology: Topology;
   redis: Redis;
+  /** Where Slack POSTs over HTTP (in Socket Mode nothing listens for Slack there: it answers 404). */
   eventsUrl: string;
+  /** Baton's HTTP base (`/healthz`, `/readyz`, custom routes), on the installer port in Socket Mode. */
+  webUrl: string;
+  socketMode: boolean;
+  /** HTTP mode: POSTs a signed slash command. */
   command(
     user: string,
     command: '/failover' | '/failback',
     text: string,
     options?: { retryNum?: number; secret?: string; nowSeconds?: number },
   ): Promise<AppResponse & { responseUrlId: string }>;
-  /** Clicks the button `actionId` on the run's message as `user`. */
+  /** HTTP mode: clicks the button `actionId` on the run's message as `user`. */
   click(
     user: string,
     actionId: string,
     runId: string,
     options?: { retryNum?: number },
   ): Promise<AppResponse & { responseUrlId: string }>;
+  /** Socket Mode: sends a `slash_commands` envelope and waits for the ack. */
+  deliverCommand(
+    user: string,
+    command: '/failover' | '/failback',
+    text: string,
+    options?: { timeoutMs?: number },
+  ): Promise<SlackDelivery & { responseUrlId: string }>;
+  /** Socket Mode: clicks the button `actionId` on the run's message as `user`, as an `interactive` envelope. */
+  deliverClick(
+    user: string,
+    actionId: string,
+    runId: string,
+    options?: { timeoutMs?: number },
+  ): Promise<SlackDelivery & { responseUrlId: string }>;
   /** The run's one message in the incident channel, once posted. */
   runMessage(runId: string): Promise<SlackMessage>;
   /** The newest run of the site. */
@@ -92,8 +126,10 @@ export async function startSlackHarness(
   const site = topology.sites[0];
   if (!site) throw new Error('no site');
   const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const socketMode = options.socketMode === true;
   const slack = await startSlackApiServer({
     botToken: BOT_TOKEN,
+    ...(socketMode && { appToken: APP_TOKEN }),
     userGroups: { S0SRE: [USERS.carol], S0ONCALL: [USERS.dave, USERS.alice] },
   });
   const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
@@ -122,16 +158,60 @@ export async function startSlackHarness(
           notifyRetry: { baseMs: 200, maxMs: 1000, ...options.notifyRetry },
           reconcileEveryMs: 1000,
         });
+  // Bolt's Socket Mode receiver does not report the port it listens on, so it gets a known free one.
   const web = await startWebRole({
     topology,
-    slack: { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: slack.apiUrl },
+    slack: socketMode
+      ? { botToken: BOT_TOKEN, appToken: APP_TOKEN, apiUrl: slack.apiUrl }
+      : { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: slack.apiUrl },
     connection: producer,
     prefixes,
-    port: 0,
+    port: socketMode ? await freePort() : 0,
     clock: systemClock,
     log,
   });
-  const eventsUrl = `http://127.0.0.1:${web.port}/slack/events`;
+  const webUrl = `http://127.0.0.1:${web.port}`;
+  const eventsUrl = `${webUrl}/slack/events`;
+  const requireMode = (wanted: boolean, method: string) => {
+    if (socketMode !== wanted)
+      throw new Error(
+        `${method} is for ${wanted ? 'Socket Mode' : 'HTTP'} harnesses; this one uses the other`,
+      );
+  };
+
+  /** A slash command as Slack sends it, with a fresh response_url and trigger_id. */
+  const commandInput = (user: string, command: string, text: string) => {
+    const { id, url } = slack.createResponseUrl({ channel: CHANNEL, user });
+    const input: SlashCommandInput = {
+      command,
+      text,
+      userId: user,
+      userName: user.toLowerCase(),
+      channelId: CHANNEL,
+      responseUrl: url,
+      triggerId: slack.mintTriggerId({ userId: user }),
+    };
+    return { responseUrlId: id, input };
+  };
+  /** A click on the run's button `actionId`, its value taken from the posted message. */
+  const clickInput = async (user: string, actionId: string, runId: string) => {
+    const message = await harness.runMessage(runId);
+    const value = findButtonValue(message, actionId);
+    if (!value) throw new Error(`run ${runId}'s message has no ${actionId} button: ${message.text}`);
+    const { id, url } = slack.createResponseUrl({ channel: CHANNEL, user, messageTs: message.ts });
+    const input: BlockActionInput = {
+      actionId,
+      value,
+      userId: user,
+      userName: user.toLowerCase(),
+      channelId: CHANNEL,
+      messageTs: message.ts,
+      responseUrl: url,
+      triggerId: slack.mintTriggerId({ userId: user }),
+      message: { ts: message.ts, text: message.text, blocks: message.blocks },
+    };
+    return { responseUrlId: id, input };
+  };
 
   const harness: SlackHarness = {
     slack,
@@ -141,42 +221,41 @@ export async function startSlackHarness(
     topology,
     redis: workerConnection,
     eventsUrl,
+    webUrl,
+    socketMode,
     async command(user, command, text, opts = {}) {
-      const { id, url } = slack.createResponseUrl({ channel: CHANNEL, user });
-      const body = slashCommand({
-        command,
-        text,
-        userId: user,
-        userName: user.toLowerCase(),
-        channelId: CHANNEL,
-        responseUrl: url,
-        triggerId: slack.mintTriggerId({ userId: user }),
-      });
+      requireMode(false, 'command');
+      const { responseUrlId, input } = commandInput(user, command, text);
+      const body = slashCommand(input);
       const headers = sign(opts.secret ?? SIGNING_SECRET, body, opts.nowSeconds ?? Date.now() / 1000, {
         ...(opts.retryNum !== undefined && { retryNum: opts.retryNum }),
       });
-      return { ...(await postToApp(eventsUrl, body, headers)), responseUrlId: id };
+      return { ...(await postToApp(eventsUrl, body, headers)), responseUrlId };
     },
     async click(user, actionId, runId, opts = {}) {
-      const message = await harness.runMessage(runId);
-      const value = findButtonValue(message, actionId);
-      if (!value) throw new Error(`run ${runId}'s message has no ${actionId} button: ${message.text}`);
-      const { id, url } = slack.createResponseUrl({ channel: CHANNEL, user, messageTs: message.ts });
-      const body = blockAction({
-        actionId,
-        value,
-        userId: user,
-        userName: user.toLowerCase(),
-        channelId: CHANNEL,
-        messageTs: message.ts,
-        responseUrl: url,
-        triggerId: slack.mintTriggerId({ userId: user }),
-        message: { ts: message.ts, text: message.text, blocks: message.blocks },
-      });
+      requireMode(false, 'click');
+      const { responseUrlId, input } = await clickInput(user, actionId, runId);
+      const body = blockAction(input);
       const headers = sign(SIGNING_SECRET, body, Date.now() / 1000, {
         ...(opts.retryNum !== undefined && { retryNum: opts.retryNum }),
       });
-      return { ...(await postToApp(eventsUrl, body, headers)), responseUrlId: id };
+      return { ...(await postToApp(eventsUrl, body, headers)), responseUrlId };
+    },
+    async deliverCommand(user, command, text, opts = {}) {
+      requireMode(true, 'deliverCommand');
+      const { responseUrlId, input } = commandInput(user, command, text);
+      // Socket Mode carries the same fields as the HTTP form, as a JSON object of strings.
+      const payload = Object.fromEntries(new URLSearchParams(slashCommand(input)));
+      return {
+        ...(await slack.socketMode.deliver({ type: 'slash_commands', payload }, opts)),
+        responseUrlId,
+      };
+    },
+    async deliverClick(user, actionId, runId, opts = {}) {
+      requireMode(true, 'deliverClick');
+      const { responseUrlId, input } = await clickInput(user, actionId, runId);
+      const payload = blockActionPayload(input);
+      return { ...(await slack.socketMode.deliver({ type: 'interactive', payload }, opts)), responseUrlId };
     },
     async runMessage(runId) {
       return waitFor(
