@@ -5,10 +5,14 @@
 import { performance } from 'node:perf_hooks';
 import { engineOverhead } from './engine-overhead.js';
 import { resumeAfterKill } from './resume-after-kill.js';
+import { adapterPolling } from './adapter-polling.js';
+import { slackAck } from './slack-ack.js';
 
 const BENCHMARKS: [string, () => Promise<string>][] = [
   ['engine-overhead', engineOverhead],
   ['resume-after-kill', resumeAfterKill],
+  ['adapter-polling', adapterPolling],
+  ['slack-ack', slackAck],
 ];
 
 let crashed = 0;

@@ -5,17 +5,19 @@ import { runCheckConfig } from './config/check-config.js';
 import { parseEnv } from './config/env.js';
 import { createLogger } from './logger.js';
 import { runSandbox } from './sandbox/run-sandbox.js';
-import { runWorkerRole } from './main.js';
+import { runRole } from './main.js';
 
 const USAGE = `usage: baton <command> [options]
 
 Commands:
   check-config [FILE]   validate a topology file (default $BATON_CONFIG or ./baton.yaml) and summarize it
-  worker --simulated    run the worker role against a simulated world held in Redis
+  start                 web and worker in one process
+  web                   the web role: Slack (HTTP or Socket Mode), health
+  worker [--simulated]  the worker role: runs, checks and Slack messages (--simulated: a world held in Redis)
   sandbox               run a whole failover and failback on this machine and print every step
   help                  this text
 
-Coming with their issues: start, web, drill, and the break-glass status, plan and approve.`;
+Coming with their issues: drill, and the break-glass status, plan and approve.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
@@ -35,17 +37,16 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     case 'worker':
-      return runWorkerRole(args, process.env);
-    case 'start':
     case 'web':
+    case 'start':
+      return runRole(command, args, process.env);
     case 'drill':
     case 'status':
     case 'plan':
     case 'approve':
       out.error(
-        `baton ${command} is not built yet: the web role comes with the Slack app, the drill with the end-to-end ` +
-          'sandbox, and status/plan/approve with the break-glass CLI. Today: `npm run sandbox`, ' +
-          '`baton worker --simulated`, `baton check-config`.',
+        `baton ${command} is not built yet: the drill comes with the end-to-end sandbox, and status/plan/approve ` +
+          'with the break-glass CLI. Today: `npm run sandbox`, `baton start`, `baton check-config`.',
       );
       return 2;
     case undefined:

@@ -32,7 +32,7 @@ export interface WorkerRoleOptions {
   lock?: RunWorkerOptions['lock'];
   backoff?: RunWorkerOptions['backoff'];
   reconcileEveryMs?: number;
-  /** Minimum spacing of Slack messages per channel (default 1000 ms). */
+  /** Minimum spacing of Slack messages per channel (default 1050 ms). */
   perChannelIntervalMs?: number;
   notifyRetry?: Partial<NotifyRetryPolicy>;
 }

@@ -43,6 +43,11 @@ export interface DatabaseStatus {
   readOnly: boolean;
   /** Bytes the standby is behind (null when it cannot be measured, e.g. a primary). */
   lagBytes: number | null;
+  /**
+   * Seconds since the standby replayed its last transaction while it still has WAL to replay (0 when it has
+   * replayed all it received); null on a primary or when it cannot be measured. Optional: not every port reports it.
+   */
+  lagSeconds?: number | null;
   /** pg_current_wal_lsn() on a primary, pg_last_wal_replay_lsn() on a standby. */
   lsn: string | null;
 }

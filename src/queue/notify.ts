@@ -215,6 +215,27 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return slot
 `);
 
+/**
+ * The last check before a send: a slot is reserved ahead of time, and a job that started late would otherwise send
+ * closer than one interval after the send before it. Records the send (0), or returns a fresh slot to wait for.
+ */
+const CLAIM_SEND = new Script(`
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local last = tonumber(redis.call('HGET', KEYS[1], 'lastSent') or '0')
+local blocked = tonumber(redis.call('HGET', KEYS[1], 'blockedUntil') or '0')
+local earliest = math.max(last + interval, blocked)
+if now >= earliest then
+  redis.call('HSET', KEYS[1], 'lastSent', now)
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return 0
+end
+local nextFree = tonumber(redis.call('HGET', KEYS[1], 'next') or '0')
+local slot = math.max(earliest, nextFree)
+redis.call('HSET', KEYS[1], 'next', slot + interval)
+return slot
+`);
+
 const BLOCK_CHANNEL = new Script(`
 local untilMs = tonumber(ARGV[1])
 local current = tonumber(redis.call('HGET', KEYS[1], 'blockedUntil') or '0')
@@ -433,7 +454,10 @@ export interface NotifyWorkerOptions {
   prefix: string;
   slack: NotifySlack;
   log: Log;
-  /** Minimum spacing of messages per channel, across all workers (default 1000 ms: Slack's limit). */
+  /**
+   * Minimum spacing of messages per channel, across all workers (default 1050 ms: Slack allows about one per second;
+   * the margin absorbs network jitter so Slack never sees two inside one second).
+   */
   perChannelIntervalMs?: number;
   /** Posts to response_urls (default: postToResponseUrl). */
   respond?: RespondFn;
@@ -456,7 +480,7 @@ async function delayJob(job: Job, token: string | undefined, until: number): Pro
 export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
   const { connection, log } = options;
   const keys = stateKeys(options.prefix);
-  const interval = options.perChannelIntervalMs ?? 1000;
+  const interval = options.perChannelIntervalMs ?? 1050;
   const retry: NotifyRetryPolicy = { ...DEFAULT_NOTIFY_RETRY, ...options.retry };
   const respond: RespondFn = options.respond ?? ((url, body) => postToResponseUrl(url, body));
 
@@ -475,8 +499,14 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
       await TAKE_SLOT.run(connection, [keys.channel(channel)], [now, interval, reserved, STATE_TTL_MS]),
     );
     if (slot !== reserved) await job.updateData({ ...job.data, slot, slotAttempt: job.attemptsMade });
-    // A few ms early is noise from clocks and BullMQ's timer; waiting longer would only add latency.
-    if (slot > now + 5) await delayJob(job, token, slot);
+    if (slot > now) await delayJob(job, token, slot);
+    const later = Number(
+      await CLAIM_SEND.run(connection, [keys.channel(channel)], [Date.now(), interval, STATE_TTL_MS]),
+    );
+    if (later > 0) {
+      await job.updateData({ ...job.data, slot: later, slotAttempt: job.attemptsMade });
+      await delayJob(job, token, later);
+    }
   };
 
   /** 429: the whole channel waits Retry-After, and this job queues for the first slot after it. */

@@ -119,27 +119,28 @@ export function spawnWorker(
   harness: Pick<Harness, 'prefix' | 'worldKey'>,
   redisUrl: string,
   flags: string[] = [],
-  options: { role?: 'worker' | 'web'; env?: Record<string, string> } = {},
+  options: { role?: 'worker' | 'real-worker' | 'web'; env?: Record<string, string> } = {},
 ): WorkerProcess {
   const role = options.role ?? 'worker';
-  const args = role === 'worker' ? ['worker', '--simulated', '--world-key', harness.worldKey] : ['web'];
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli.ts', ...args, ...flags],
-    {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        REDIS_URL: redisUrl,
-        BATON_CONFIG: EXAMPLE_TOPOLOGY,
-        BATON_KEY_PREFIX: harness.prefix,
-        LOG_LEVEL: 'info',
-        ...DB_ENV,
-        ...options.env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const args =
+    role === 'worker'
+      ? ['worker', '--simulated', '--world-key', harness.worldKey]
+      : role === 'web'
+        ? ['web']
+        : ['worker'];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args, ...flags], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      REDIS_URL: redisUrl,
+      BATON_CONFIG: EXAMPLE_TOPOLOGY,
+      BATON_KEY_PREFIX: harness.prefix,
+      LOG_LEVEL: 'info',
+      ...DB_ENV,
+      ...options.env,
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -1,0 +1,70 @@
+/**
+ * The real adapters behind the engine's ports: Kubernetes from KUBECONFIG (or in-cluster), Route 53 from the SDK's
+ * credential chain (with its endpoint override), PostgreSQL from the variables the topology names, HTTP health.
+ */
+import type { BatonEnv } from '../config/env.js';
+import type { Topology } from '../config/topology.js';
+import type { Log, Ports } from '../core/ports.js';
+import { BatonError } from '../errors.js';
+import { HttpHealth } from './http-health.js';
+import { KubernetesClusters } from './kubernetes.js';
+import { PostgresDatabases } from './postgres.js';
+import { Route53Dns } from './route53.js';
+
+type Env = Record<string, string | undefined>;
+
+export interface RealPorts {
+  ports: Ports;
+  kubernetes: KubernetesClusters;
+  route53: Route53Dns;
+  databases: PostgresDatabases;
+  close(): Promise<void>;
+}
+
+export function createPorts(input: { env: BatonEnv; rawEnv: Env; topology: Topology; log: Log }): RealPorts {
+  const { env, rawEnv, topology, log } = input;
+  const kubernetes = KubernetesClusters.fromEnvironment({
+    ...(env.kubeconfig && { kubeconfigPath: env.kubeconfig }),
+    log: log.child({ adapter: 'kubernetes' }),
+  });
+  const route53 = new Route53Dns({
+    ...(env.awsEndpointUrlRoute53 && { endpoint: env.awsEndpointUrlRoute53 }),
+    log,
+  });
+  const databases = new PostgresDatabases({
+    log: log.child({ adapter: 'postgres' }),
+    urlFor: (site, cluster) => {
+      const member = site.database?.members[cluster];
+      if (!member) throw new BatonError('no-database', `${site.name} has no database on ${cluster}`);
+      const url = rawEnv[member.urlEnv];
+      if (!url) {
+        throw new BatonError(
+          'config-invalid',
+          `${member.urlEnv} is not set: it holds the PostgreSQL URL of ${site.name} on ${cluster}`,
+        );
+      }
+      return url;
+    },
+    promoteWithCnpg: async (site, cluster) => {
+      const ref = site.database?.members[cluster]?.cnpgCluster;
+      if (!ref) {
+        throw new BatonError(
+          'config-invalid',
+          `${site.name}: promotion is cloudnative-pg but ${cluster} names no cnpgCluster`,
+        );
+      }
+      await kubernetes.promoteCnpgCluster(site, cluster, ref, { timeoutMs: 120_000 });
+    },
+  });
+  void topology;
+  return {
+    ports: { cluster: kubernetes, dns: route53, database: databases, health: new HttpHealth() },
+    kubernetes,
+    route53,
+    databases,
+    close: async () => {
+      route53.close();
+      await databases.close();
+    },
+  };
+}

@@ -1,0 +1,209 @@
+/**
+ * The DESIGN example site brought to life on this machine: a Kubernetes API stand-in serving both clusters, a
+ * Route 53 stand-in answering DNS for the record, a real PostgreSQL primary and hot standby, and a health endpoint
+ * per cluster. Baton reaches all of it through its real adapters and the official SDKs, configured only by the
+ * environment and topology file this returns. Used by the end-to-end tests, `npm run sandbox` and the drill.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import type { Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Resolver } from 'node:dns/promises';
+import { parseDocument } from 'yaml';
+import type { Topology } from '../config/topology.js';
+import { parseTopology } from '../config/topology.js';
+import type { KubeApiServer } from './kube-api-server.js';
+import { startKubeApiServer } from './kube-api-server.js';
+import type { PostgresPair } from './postgres-pair.js';
+import { startPostgresPair } from './postgres-pair.js';
+import type { Route53StandIn } from './route53-api-server.js';
+import { route53SeedFor, startRoute53ApiServer } from './route53-api-server.js';
+
+export const EXAMPLE_TOPOLOGY_FILE = new URL('../../examples/baton.yaml', import.meta.url);
+
+/** Test credentials for the Route 53 stand-in, which verifies SigV4 signatures against them. */
+export const LAB_AWS = {
+  accessKeyId: 'AKIALABBATON0000TEST',
+  secretAccessKey: 'lab-secret-key-for-the-stand-in',
+};
+
+export interface HealthEndpoint {
+  url: string;
+  /** Answer 200 (true) or 503 (false), or stop answering at all (`'down'`: connections refused). */
+  set(state: boolean | 'down'): Promise<void>;
+}
+
+export interface Lab {
+  dir: string;
+  topologyPath: string;
+  topology: Topology;
+  /** Everything a `baton` process needs to reach the lab (add REDIS_URL, Slack settings, BATON_KEY_PREFIX). */
+  env: Record<string, string>;
+  kube: KubeApiServer;
+  route53: Route53StandIn;
+  postgres: PostgresPair;
+  health: Record<string, HealthEndpoint>;
+  /** What a user's resolver gets for the site's record now. */
+  resolve(): Promise<string[]>;
+  /** Which cluster those answers belong to. */
+  servedBy(): Promise<string | null>;
+  stop(): Promise<void>;
+}
+
+export interface LabOptions {
+  podReadyAfterMs?: number;
+  insyncAfterMs?: number;
+  image?: string;
+}
+
+async function startHealthEndpoint(): Promise<HealthEndpoint & { close(): Promise<void> }> {
+  let healthy = true;
+  const handler = (_req: unknown, res: ServerResponse) => {
+    res.writeHead(healthy ? 200 : 503, { 'content-type': 'text/plain' }).end(healthy ? 'ok\n' : 'down\n');
+  };
+  let server: Server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  let listening = true;
+  return {
+    url: `http://127.0.0.1:${port}/health`,
+    async set(state) {
+      if (state === 'down') {
+        if (listening) await close();
+        listening = false;
+        return;
+      }
+      healthy = state;
+      if (!listening) {
+        server = createServer(handler);
+        await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+        listening = true;
+      }
+    },
+    close: () => (listening ? close() : Promise.resolve()),
+  };
+}
+
+export async function startLab(options: LabOptions = {}): Promise<Lab> {
+  const dir = await mkdtemp(join(tmpdir(), 'baton-lab-'));
+  const stops: (() => Promise<void>)[] = [() => rm(dir, { recursive: true, force: true })];
+  const stop = async () => {
+    for (const step of stops.reverse()) await step().catch(() => undefined);
+  };
+  try {
+    const image = options.image ?? 'registry.example.com/web:1.42.0';
+    const health = { east: await startHealthEndpoint(), west: await startHealthEndpoint() };
+    stops.push(
+      () => health.east.close(),
+      () => health.west.close(),
+    );
+
+    const postgres = await startPostgresPair({ names: { primary: 'east', standby: 'west' } });
+    stops.push(() => postgres.stop());
+
+    const kube = await startKubeApiServer({
+      clusters: {
+        east: {
+          nodes: 3,
+          podReadyAfterMs: options.podReadyAfterMs ?? 500,
+          workloads: [
+            { namespace: 'default', kind: 'Deployment', name: 'web', replicas: 5, images: [image] },
+          ],
+        },
+        west: {
+          nodes: 3,
+          podReadyAfterMs: options.podReadyAfterMs ?? 500,
+          workloads: [
+            { namespace: 'default', kind: 'Deployment', name: 'web', replicas: 1, images: [image] },
+          ],
+        },
+      },
+    });
+    stops.push(() => kube.close());
+
+    // The DESIGN example, unchanged except for what only this machine can answer: health URLs and the resolver.
+    const doc = parseDocument(await readFile(EXAMPLE_TOPOLOGY_FILE, 'utf8'));
+    doc.setIn(['sites', 0, 'clusters', 'east', 'healthUrl'], health.east.url);
+    doc.setIn(['sites', 0, 'clusters', 'west', 'healthUrl'], health.west.url);
+    const env: Record<string, string> = {
+      EAST_DATABASE_URL: postgres.urls.east ?? '',
+      WEST_DATABASE_URL: postgres.urls.west ?? '',
+    };
+    const first = parseTopology(doc.toString(), env);
+    if (!first.ok) throw new Error(`lab topology: ${first.problems.join('; ')}`);
+    const site = first.topology.sites[0];
+    if (!site) throw new Error('lab topology has no site');
+
+    const route53 = await startRoute53ApiServer({
+      ...route53SeedFor(site),
+      insyncAfterMs: options.insyncAfterMs ?? 500,
+      credentials: LAB_AWS,
+    });
+    stops.push(() => route53.close());
+    doc.setIn(['sites', 0, 'dns', 'resolvers'], [route53.dnsAddress]);
+    const parsed = parseTopology(doc.toString(), env);
+    if (!parsed.ok) throw new Error(`lab topology: ${parsed.problems.join('; ')}`);
+
+    const topologyPath = join(dir, 'baton.yaml');
+    await writeFile(topologyPath, doc.toString());
+    const kubeconfigPath = join(dir, 'kubeconfig');
+    await writeFile(
+      kubeconfigPath,
+      kube.kubeconfigYaml({ east: 'active-cluster', west: 'passive-cluster' }),
+      {
+        mode: 0o600,
+      },
+    );
+    Object.assign(env, {
+      BATON_CONFIG: topologyPath,
+      KUBECONFIG: kubeconfigPath,
+      AWS_ENDPOINT_URL_ROUTE_53: route53.endpoint,
+      AWS_ACCESS_KEY_ID: LAB_AWS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LAB_AWS.secretAccessKey,
+      AWS_REGION: 'us-east-1',
+    });
+
+    const resolver = new Resolver({ timeout: 1000, tries: 2 });
+    resolver.setServers([route53.dnsAddress]);
+    const resolve = async (): Promise<string[]> => {
+      try {
+        return (await resolver.resolve4(site.dns.recordName)).sort();
+      } catch {
+        return [];
+      }
+    };
+    const addresses: Record<string, string[]> = {};
+    for (const [cluster, target] of Object.entries(site.dns.targets)) {
+      addresses[cluster] =
+        'values' in target
+          ? [...target.values].sort()
+          : (await resolver.resolve4(target.aliasDnsName)).sort();
+    }
+    return {
+      dir,
+      topologyPath,
+      topology: parsed.topology,
+      env,
+      kube,
+      route53,
+      postgres,
+      health,
+      resolve,
+      async servedBy() {
+        const answers = (await resolve()).join(',');
+        return Object.entries(addresses).find(([, a]) => a.join(',') === answers)?.[0] ?? null;
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
