@@ -184,8 +184,8 @@ export class PostgresDatabases implements DatabasePort {
         // A standby takes no writes: the flag only keeps it read-only should it be promoted by mistake.
         if (inRecovery) return 0;
         return this.endSessions(site, cluster, client);
-        // pg_terminate_backend waits up to settleTimeoutMs for each session to exit.
       },
+      // pg_terminate_backend waits up to settleTimeoutMs for each session to exit.
       { statementTimeoutMs: this.statementTimeoutMs + this.settleTimeoutMs },
     );
     const proof = await this.session(site, cluster, 'fence', (client) =>

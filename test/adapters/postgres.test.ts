@@ -432,6 +432,13 @@ describe('PostgresDatabases', () => {
     for (const secret of [...Object.values(PASSWORDS), env.EAST_DATABASE_URL as string, east.url]) {
       expect(everything).not.toContain(secret);
     }
+
+    // The dead primary comes back only as a standby of the new one.
+    await pair.rebuildAsStandby(east, west);
+    const { lsn: westLsn } = await db.status(site, 'west');
+    await db.waitForReplay(site, 'east', westLsn as string, { timeoutMs: 10_000 });
+    expect(await db.status(site, 'east')).toMatchObject({ inRecovery: true, lagBytes: 0 });
+    expect(await ids(east)).toContain(2000001);
   });
 
   it('names the variable, never the URL, when the URL is bad or missing', async () => {
