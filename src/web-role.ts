@@ -105,23 +105,22 @@ export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
       },
     },
   ];
-  // Routes are registered before the listeners exist; they reach the commands through this holder.
-  let parts: WebRoleParts | null = null;
-  const extra = options.routes
-    ? options.routes({
-        get commands() {
-          return required().commands;
-        },
-        store,
-        notifier,
-        publisher,
-        enqueuePreflight: (run) => enqueuePreflight(checksQueue, run),
-      })
-    : [];
-  const required = (): WebRoleParts => {
-    if (!parts) throw new BatonError('not-ready', 'the web role is still starting');
-    return parts;
-  };
+  // Approvers are resolved through Slack user groups, read with the App's own client once the App exists.
+  let directory: SlackDirectory | null = null;
+  const commands = new RunCommands({
+    store,
+    queue: runsQueue,
+    topology,
+    clock,
+    isApprover: async (actor) =>
+      actor.type === 'slack-user' && directory !== null
+        ? directory.includes(topology.approvals.approvers, actor.id)
+        : false,
+  });
+  const enqueueProposalPreflight = (run: Run) => enqueuePreflight(checksQueue, run);
+  const extra =
+    options.routes?.({ commands, store, notifier, publisher, enqueuePreflight: enqueueProposalPreflight }) ??
+    [];
   const routes = [...health, ...extra];
   const common = {
     token: slack.botToken,
@@ -152,24 +151,7 @@ export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
     log.error({ err: describeError(error) }, 'unhandled error in a Slack listener');
   });
 
-  const directory = new SlackDirectory(app.client, clock, log);
-  const commands = new RunCommands({
-    store,
-    queue: runsQueue,
-    topology,
-    clock,
-    isApprover: (actor) =>
-      actor.type === 'slack-user'
-        ? directory.includes(topology.approvals.approvers, actor.id)
-        : Promise.resolve(false),
-  });
-  parts = {
-    commands,
-    store,
-    notifier,
-    publisher,
-    enqueuePreflight: (run) => enqueuePreflight(checksQueue, run),
-  };
+  directory = new SlackDirectory(app.client, clock, log);
   registerListeners(app, {
     topology,
     commands,
@@ -179,7 +161,7 @@ export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
     publisher,
     clock,
     log,
-    enqueuePreflight: (run) => enqueuePreflight(checksQueue, run),
+    enqueuePreflight: enqueueProposalPreflight,
     enqueueObserve: (sites, responseUrl) =>
       enqueueCheck(checksQueue, { type: 'observe', sites, responseUrl }),
     enqueueDryRun: (request) => enqueueCheck(checksQueue, { type: 'dry-run', ...request }),
