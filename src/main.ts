@@ -13,6 +13,7 @@ import type { Log, Ports } from './core/ports.js';
 import { createPorts } from './adapters/create-ports.js';
 import { createRedis } from './adapters/redis.js';
 import { createSlackWebClient } from './adapters/slack-web.js';
+import { alertmanagerRoute } from './alerts/alertmanager-route.js';
 import { BatonError } from './errors.js';
 import { createLogger } from './logger.js';
 import { SimulatedWorld } from './sandbox/simulated-world.js';
@@ -148,7 +149,26 @@ export async function runRole(role: RoleName, args: string[], rawEnv: Env): Prom
       port: env.port,
       clock: systemClock,
       log,
+      // POST /alertmanager exists only with a token: an unauthenticated webhook would let anyone propose failovers.
+      routes: (parts) =>
+        env.alertmanagerToken
+          ? [
+              alertmanagerRoute(parts, {
+                token: env.alertmanagerToken,
+                topology,
+                connection,
+                prefix: prefixes.store,
+                clock: systemClock,
+                log,
+              }),
+            ]
+          : [],
     });
+    if (!env.alertmanagerToken)
+      log.warn(
+        {},
+        'ALERTMANAGER_TOKEN is not set: POST /alertmanager is off (alerts cannot propose failovers)',
+      );
     closers.unshift(() => webRole?.close() ?? Promise.resolve());
     closers.push(async () => connection.disconnect());
   }

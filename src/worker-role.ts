@@ -3,6 +3,7 @@
  * through the rate-limited notify queue. Ports are passed in: the real adapters, or the simulated world.
  */
 import type { Redis } from 'ioredis';
+import { startAutoApproval } from './alerts/auto-approve.js';
 import type { Topology } from './config/topology.js';
 import type { Clock, Log, Ports } from './core/ports.js';
 import type { StepSettings } from './core/steps/step.js';
@@ -35,6 +36,8 @@ export interface WorkerRoleOptions {
   /** Minimum spacing of Slack messages per channel (default 1050 ms). */
   perChannelIntervalMs?: number;
   notifyRetry?: Partial<NotifyRetryPolicy>;
+  /** How often to look for alert proposals due for auto-approval (default 5 s; only when a rule enables it). */
+  autoApproveEveryMs?: number;
 }
 
 export interface WorkerRole {
@@ -122,12 +125,28 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
   await runs.worker.waitUntilReady();
   await runs.reconcile();
 
+  // --- Alert auto-approval (src/alerts/auto-approve.ts): null, and no timer, unless a topology rule enables it. ---
+  const autoApproval = startAutoApproval({
+    connection,
+    prefixes,
+    store,
+    notifier,
+    publish: (run) => publisher.publish(run),
+    health: ports.health,
+    topology,
+    clock,
+    log,
+    ...(options.autoApproveEveryMs !== undefined && { everyMs: options.autoApproveEveryMs }),
+  });
+  // --- end of alert auto-approval ---
+
   return {
     runs,
     store,
     notifier,
     async close() {
       // Runs first: the current step finishes and its job goes back; then the helpers.
+      await autoApproval?.close();
       await runs.close();
       await checks.close();
       await notify?.close();

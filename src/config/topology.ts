@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { formatDuration, parseDuration } from './duration.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Output types: the normalized topology the rest of Baton codes against (defaults filled in, durations in ms).
@@ -80,6 +80,12 @@ export interface AlertRule {
    */
   matchRe?: Record<string, string>;
   action: 'propose-failover' | 'notify';
+  /**
+   * Auto-approval (DESIGN §6), off unless set, only with `propose-failover`: when the proposal this rule raised
+   * has had no decision for `after` (`autoApprove: { after: 5m }`) while its alert kept firing, and Baton's own
+   * probe of the serving cluster's `healthUrl` fails too, the auto-approval policy approves it (as one approver).
+   */
+  autoApprove?: { afterMs: number };
 }
 
 export interface SiteConfig {
@@ -375,12 +381,20 @@ const alertRuleSchema = z
     match: z.record(labelName, labelValue).default({}),
     matchRe: z.record(labelName, regexSource).optional(),
     action: z.enum(['propose-failover', 'notify']),
+    autoApprove: z.strictObject({ after: duration }).optional(),
   })
   .superRefine((rule, ctx) => {
     if (Object.keys(rule.match).length === 0 && Object.keys(rule.matchRe ?? {}).length === 0) {
       ctx.addIssue({
         code: 'custom',
         message: 'needs at least one label in match or matchRe (a rule without one would match every alert)',
+      });
+    }
+    if (rule.autoApprove && rule.action !== 'propose-failover') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['autoApprove'],
+        message: `only a propose-failover rule can auto-approve (this rule's action is ${rule.action})`,
       });
     }
   });
@@ -455,13 +469,31 @@ const approvalsSchema = z
   });
 
 /** The structural schema of the topology file; cross-field checks that depend on each site's clusters run after it. */
-export const topologySchema = z.strictObject({
-  slack: z.strictObject({
-    incidentChannel: z.string().regex(SLACK_CHANNEL, 'must be a Slack channel id (C… or G…), not a #name'),
-  }),
-  approvals: approvalsSchema,
-  sites: z.array(siteSchema).min(1),
-});
+export const topologySchema = z
+  .strictObject({
+    slack: z.strictObject({
+      incidentChannel: z.string().regex(SLACK_CHANNEL, 'must be a Slack channel id (C… or G…), not a #name'),
+    }),
+    approvals: approvalsSchema,
+    sites: z.array(siteSchema).min(1),
+  })
+  .superRefine((topology, ctx) => {
+    // An auto-approval due after the proposal has expired would never happen; say so instead of silently not acting.
+    const expiresAfter = topology.approvals.expiresAfter;
+    topology.sites.forEach((site, siteIndex) =>
+      site.alerts.forEach((rule, ruleIndex) => {
+        if (rule.autoApprove && rule.autoApprove.after >= expiresAfter) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sites', siteIndex, 'alerts', ruleIndex, 'autoApprove', 'after'],
+            message:
+              `${formatDuration(rule.autoApprove.after)} is not shorter than approvals.expiresAfter ` +
+              `(${formatDuration(expiresAfter)}): the proposal would expire before it is auto-approved`,
+          });
+        }
+      }),
+    );
+  });
 
 type ParsedTopology = z.output<typeof topologySchema>;
 type ParsedSite = ParsedTopology['sites'][number];
@@ -834,6 +866,7 @@ function normalizeSite(site: ParsedSite): SiteConfig {
     alerts: site.alerts.map((rule) => {
       const alert: AlertRule = { match: { ...rule.match }, action: rule.action };
       if (rule.matchRe) alert.matchRe = { ...rule.matchRe };
+      if (rule.autoApprove) alert.autoApprove = { afterMs: rule.autoApprove.after };
       return alert;
     }),
   };

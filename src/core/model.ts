@@ -136,6 +136,11 @@ export interface RunTrigger {
   firedAt?: number;
   fingerprint?: string;
   url?: string;
+  /**
+   * When every alert behind the run had resolved (ms, Alertmanager's `endsAt`); absent while any still fires. An
+   * unapproved proposal stays usable and says so.
+   */
+  resolvedAt?: number;
 }
 
 export interface TimelineEntry {

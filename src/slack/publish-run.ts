@@ -54,6 +54,7 @@ export class RunPublisher {
               ...(run.trigger.summary && { summary: run.trigger.summary }),
               ...(run.trigger.firedAt && { startsAt: run.trigger.firedAt }),
               ...(run.trigger.url && { url: run.trigger.url }),
+              ...(run.trigger.resolvedAt && { resolvedAt: run.trigger.resolvedAt }),
             },
           }),
           now,

@@ -5,12 +5,14 @@
  * against the stand-ins).
  */
 import { randomUUID } from 'node:crypto';
+import type { CustomRoute } from '@slack/bolt';
 import { Redis } from 'ioredis';
 import type { Topology } from '../../src/config/topology.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { Run } from '../../src/core/model.js';
 import type { Ports } from '../../src/core/ports.js';
 import { createSlackWebClient } from '../../src/adapters/slack-web.js';
+import type { Logger } from '../../src/logger.js';
 import { createLogger } from '../../src/logger.js';
 import type { NotifyRetryPolicy } from '../../src/queue/notify.js';
 import { freePort } from '../../src/sandbox/processes.js';
@@ -27,7 +29,7 @@ import {
 import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
 import type { WorldTiming } from '../../src/sandbox/simulated-world.js';
 import { runMessageKey } from '../../src/slack/publish-run.js';
-import type { WebRole } from '../../src/web-role.js';
+import type { WebRole, WebRoleParts } from '../../src/web-role.js';
 import { startWebRole } from '../../src/web-role.js';
 import type { WorkerRole } from '../../src/worker-role.js';
 import { startWorkerRole } from '../../src/worker-role.js';
@@ -64,6 +66,16 @@ export interface SlackHarnessOptions {
    * arrive as envelopes (`deliverCommand`, `deliverClick`). Baton's own routes answer on `web.port`.
    */
   socketMode?: boolean;
+  /** More web routes (e.g. the Alertmanager webhook), given the role's parts and the harness's Redis and prefixes. */
+  routes?: (parts: WebRoleParts, context: HarnessRouteContext) => CustomRoute[];
+}
+
+export interface HarnessRouteContext {
+  /** The web role's producer connection. */
+  connection: Redis;
+  prefixes: { store: string; bull: string };
+  topology: Topology;
+  log: Logger;
 }
 
 export interface SlackHarness {
@@ -169,6 +181,10 @@ export async function startSlackHarness(
     port: socketMode ? await freePort() : 0,
     clock: systemClock,
     log,
+    ...(options.routes && {
+      routes: (parts: WebRoleParts) =>
+        options.routes?.(parts, { connection: producer, prefixes, topology, log }) ?? [],
+    }),
   });
   const webUrl = `http://127.0.0.1:${web.port}`;
   const eventsUrl = `${webUrl}/slack/events`;

@@ -32,6 +32,8 @@ export interface ProposalTrigger {
   startsAt?: number | string;
   /** A link to the alert (Alertmanager's `generatorURL` or the silence page). */
   url?: string;
+  /** When the alert resolved (epoch ms); the proposal stays usable but says so. */
+  resolvedAt?: number;
 }
 
 export interface ProposalMessageInput {
@@ -145,8 +147,20 @@ function triggerLines(input: ProposalMessageInput): string[] {
     const link = linkTo(trigger.url, 'open alert');
     if (link) line += ` · ${link}`;
     lines.push(line);
+    if (trigger.resolvedAt !== undefined && Number.isFinite(trigger.resolvedAt)) {
+      lines.push(resolvedLine(run, trigger.resolvedAt));
+    }
   }
   return lines;
+}
+
+/** The alert behind the proposal has resolved: the buttons still work, so say what that means for the decision. */
+function resolvedLine(run: Run, resolvedAt: number): string {
+  const still =
+    run.state === 'proposed'
+      ? ' — the proposal stays open: approve only if the failover is still needed, otherwise reject it'
+      : '';
+  return `✅ *The alert resolved* at ${slackDate(resolvedAt)}${still}.`;
 }
 
 /** A mrkdwn link for an http(s) URL without characters that would break the `<url|label>` token; else nothing. */
@@ -248,10 +262,11 @@ function fallbackText(input: ProposalMessageInput, open: boolean, expired: boole
   if (input.dryRun) return `Dry run: ${what} — nothing will run.${preflightNote}`;
   if (open) {
     const reason = run.reason.trim() ? `: ${truncateText(escapeText(run.reason.trim()), 300)}` : '';
+    const resolvedNote = input.trigger?.resolvedAt !== undefined ? ' The alert has resolved.' : '';
     return (
       `${what} proposed by ${actorText(run.requestedBy)}${reason}. ` +
       `Needs ${plural(input.approvalsRequired, input.breakGlassRequired ? 'break-glass approval' : 'approval')} ` +
-      `(${run.approvals.length} so far).${preflightNote}`
+      `(${run.approvals.length} so far).${preflightNote}${resolvedNote}`
     );
   }
   if (expired) return `${what} expired without a decision.`;

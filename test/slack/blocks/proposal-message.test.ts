@@ -61,6 +61,22 @@ describe('buildProposalMessage', () => {
     expect(allText(message.blocks)).toContain('Expires at <!date^1700000900^{time}|2023-11-14T22:28:20Z>');
   });
 
+  it('a resolved alert: the proposal keeps its buttons and says the alert resolved', () => {
+    const trigger = { alertname: 'ActiveClusterDown', startsAt: at(-120), resolvedAt: at(20) };
+    const message = buildProposalMessage(base(proposal(), { trigger }));
+    expect(message).toMatchSnapshot();
+    expect(buttons(message.blocks)).toHaveLength(2);
+    expect(allText(message.blocks)).toContain(
+      '✅ *The alert resolved* at <!date^1700000020^{time}|2023-11-14T22:13:40Z> — the proposal stays open',
+    );
+    expect(message.text).toMatch(/The alert has resolved\.$/);
+    const rejected = buildProposalMessage(
+      base(move(proposal(), 'rejected', 45, BOB, 'rejected'), { trigger, now: at(46) }),
+    );
+    expect(allText(rejected.blocks)).toContain('✅ *The alert resolved* at <!date^1700000020^{time}|');
+    expect(allText(rejected.blocks)).not.toContain('stays open');
+  });
+
   it('preflight still running, lag unknown', () => {
     const message = buildProposalMessage(base(proposal(), { preflight: 'pending', lagBytes: null }));
     const text = allText(message.blocks);
