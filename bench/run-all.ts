@@ -7,12 +7,14 @@ import { engineOverhead } from './engine-overhead.js';
 import { resumeAfterKill } from './resume-after-kill.js';
 import { adapterPolling } from './adapter-polling.js';
 import { slackAck } from './slack-ack.js';
+import { alertmanagerIngest } from './alertmanager-ingest.js';
 
 const BENCHMARKS: [string, () => Promise<string>][] = [
   ['engine-overhead', engineOverhead],
   ['resume-after-kill', resumeAfterKill],
   ['adapter-polling', adapterPolling],
   ['slack-ack', slackAck],
+  ['alertmanager-ingest', alertmanagerIngest],
 ];
 
 let crashed = 0;
