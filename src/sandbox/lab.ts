@@ -9,6 +9,7 @@ import type { Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Resolver } from 'node:dns/promises';
 import { parseDocument } from 'yaml';
 import type { Topology } from '../config/topology.js';
@@ -21,6 +22,8 @@ import type { Route53StandIn } from './route53-api-server.js';
 import { route53SeedFor, startRoute53ApiServer } from './route53-api-server.js';
 
 export const EXAMPLE_TOPOLOGY_FILE = new URL('../../examples/baton.yaml', import.meta.url);
+/** The DESIGN example topology file, as a path. */
+export const EXAMPLE_TOPOLOGY = fileURLToPath(EXAMPLE_TOPOLOGY_FILE);
 
 /** Test credentials for the Route 53 stand-in, which verifies SigV4 signatures against them. */
 export const LAB_AWS = {
@@ -34,7 +37,7 @@ export interface HealthEndpoint {
   set(state: boolean | 'down'): Promise<void>;
 }
 
-export interface Lab {
+export interface Lab<P extends PostgresPair | null = PostgresPair> {
   dir: string;
   topologyPath: string;
   topology: Topology;
@@ -42,7 +45,8 @@ export interface Lab {
   env: Record<string, string>;
   kube: KubeApiServer;
   route53: Route53StandIn;
-  postgres: PostgresPair;
+  /** The database pair; null in a lab started with `database: false` (its topology then has no database). */
+  postgres: P;
   health: Record<string, HealthEndpoint>;
   /** What a user's resolver gets for the site's record now. */
   resolve(): Promise<string[]>;
@@ -55,6 +59,8 @@ export interface LabOptions {
   podReadyAfterMs?: number;
   insyncAfterMs?: number;
   image?: string;
+  /** Start the PostgreSQL pair (default true). Without it the site has no `database` and no database steps. */
+  database?: boolean;
 }
 
 async function startHealthEndpoint(): Promise<HealthEndpoint & { close(): Promise<void> }> {
@@ -91,7 +97,9 @@ async function startHealthEndpoint(): Promise<HealthEndpoint & { close(): Promis
   };
 }
 
-export async function startLab(options: LabOptions = {}): Promise<Lab> {
+export async function startLab(options?: LabOptions & { database?: true }): Promise<Lab>;
+export async function startLab(options: LabOptions): Promise<Lab<PostgresPair | null>>;
+export async function startLab(options: LabOptions = {}): Promise<Lab<PostgresPair | null>> {
   const dir = await mkdtemp(join(tmpdir(), 'baton-lab-'));
   const stops: (() => Promise<void>)[] = [() => rm(dir, { recursive: true, force: true })];
   const stop = async () => {
@@ -105,8 +113,11 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       () => health.west.close(),
     );
 
-    const postgres = await startPostgresPair({ names: { primary: 'east', standby: 'west' } });
-    stops.push(() => postgres.stop());
+    const postgres =
+      options.database === false
+        ? null
+        : await startPostgresPair({ names: { primary: 'east', standby: 'west' } });
+    if (postgres) stops.push(() => postgres.stop());
 
     const kube = await startKubeApiServer({
       clusters: {
@@ -132,10 +143,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     const doc = parseDocument(await readFile(EXAMPLE_TOPOLOGY_FILE, 'utf8'));
     doc.setIn(['sites', 0, 'clusters', 'east', 'healthUrl'], health.east.url);
     doc.setIn(['sites', 0, 'clusters', 'west', 'healthUrl'], health.west.url);
-    const env: Record<string, string> = {
-      EAST_DATABASE_URL: postgres.urls.east ?? '',
-      WEST_DATABASE_URL: postgres.urls.west ?? '',
-    };
+    if (!postgres) doc.deleteIn(['sites', 0, 'database']);
+    const env: Record<string, string> = postgres
+      ? { EAST_DATABASE_URL: postgres.urls.east ?? '', WEST_DATABASE_URL: postgres.urls.west ?? '' }
+      : {};
     const first = parseTopology(doc.toString(), env);
     if (!first.ok) throw new Error(`lab topology: ${first.problems.join('; ')}`);
     const site = first.topology.sites[0];

@@ -117,6 +117,16 @@ export async function query<R extends Record<string, unknown> = Record<string, u
   }
 }
 
+/** Why a pair cannot start here (the PostgreSQL server programs are missing), or null when it can. */
+export async function postgresUnavailable(): Promise<string | null> {
+  try {
+    await findBinaries();
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
 /** Starts a primary and a streaming hot standby of it (with a replication slot); ≈1–2 s. */
 export async function startPostgresPair(options: StartPostgresPairOptions = {}): Promise<PostgresPair> {
   const names = options.names ?? { primary: 'east', standby: 'west' };

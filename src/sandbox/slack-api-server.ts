@@ -260,6 +260,12 @@ export interface SlackApiServer {
   setUserGroup(id: string, users: string[]): void;
   /** Seeds a message from a person (the bot cannot update it: `cant_update_message`). Returns its ts. */
   postAsUser(channel: string, user: string, text: string): string;
+  /**
+   * Shows the body an app answered a slash command's HTTP request with, as Slack does: an ephemeral for the user,
+   * or a channel message with `response_type: 'in_channel'`. `command` holds the command's form fields. Returns
+   * why it could not be shown (`invalid_blocks`, …), or undefined.
+   */
+  showCommandAnswer(command: Record<string, string>, answer: unknown): string | undefined;
   addChannel(seed: string | SlackChannelSeed): void;
   faults: SlackFaults;
   /** The Socket Mode side (no connection can open without `appToken`). */
@@ -1311,6 +1317,7 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     setUserGroup(id, list) {
       userGroups.set(id, [...list]);
     },
+    showCommandAnswer: (command, answer) => showCommandAnswer(command, answer),
     postAsUser(channel, user, text) {
       const state = findChannel(channel, true);
       if (!state) throw new Error(`channel ${channel} does not exist in the Slack stand-in`);

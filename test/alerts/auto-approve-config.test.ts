@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { parseTopology } from '../../src/config/topology.js';
-import { EXAMPLE_TOPOLOGY } from '../../src/sandbox/run-sandbox.js';
+import { EXAMPLE_TOPOLOGY } from '../../src/sandbox/lab.js';
 import { DB_ENV } from '../support/integration.js';
 
 const example = () => readFile(EXAMPLE_TOPOLOGY, 'utf8');

@@ -17,7 +17,7 @@ import type { StepTuning } from '../../src/core/plans/build-plan.js';
 import { RUNS_QUEUE } from '../../src/queue/queues.js';
 import type { RunJobData } from '../../src/queue/queues.js';
 import { RunCommands } from '../../src/queue/run-commands.js';
-import { EXAMPLE_TOPOLOGY } from '../../src/sandbox/run-sandbox.js';
+import { EXAMPLE_TOPOLOGY } from '../../src/sandbox/lab.js';
 import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
 import type { WorldTiming } from '../../src/sandbox/simulated-world.js';
 import { RunStore } from '../../src/store/run-store.js';
@@ -138,6 +138,8 @@ export function spawnWorker(
       LOG_LEVEL: 'info',
       ...DB_ENV,
       ...options.env,
+      // Workers serve /healthz, /readyz and /metrics on PORT: several on one machine (and a web role) must not clash.
+      ...(role !== 'web' && { PORT: '0' }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,212 @@
+/**
+ * The sandbox's web page: the incident channel as Slack shows it (Baton's Block Kit rendered in the browser), a
+ * composer to type `/failover` and `/failback` as one of the sandbox users, buttons that are clicked as that user,
+ * and controls that break a cluster. Every command and click reaches Baton as a request signed exactly as Slack
+ * signs it (see slack-user.ts); the page itself never talks to Baton.
+ */
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import type { Logger } from '../../logger.js';
+import type { SlackEphemeral, SlackMessage } from '../slack-api-server.js';
+import type { Sandbox } from '../stack.js';
+
+const PUBLIC = new URL('./public/', import.meta.url);
+const FILES: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
+  '/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
+};
+const COMMANDS = ['/failover', '/failback'];
+const MAX_BODY = 16 * 1024;
+
+export interface ConsoleServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+type Json = Record<string, unknown>;
+
+class RequestError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<Json> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new RequestError(413, 'request body too large');
+    chunks.push(chunk);
+  }
+  try {
+    const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('not an object');
+    return body as Json;
+  } catch {
+    throw new RequestError(400, 'the body must be a JSON object');
+  }
+}
+
+const str = (body: Json, key: string): string => {
+  const value = body[key];
+  if (typeof value !== 'string' || !value) throw new RequestError(400, `${key} is missing`);
+  return value;
+};
+
+const messageView = (m: SlackMessage, names: Map<string, string>) => ({
+  ts: m.ts,
+  user: m.user,
+  userName: names.get(m.user) ?? (m.botId ? 'Baton' : m.user),
+  bot: Boolean(m.botId),
+  text: m.text,
+  blocks: m.blocks ?? null,
+  edited: m.edits.length > 0,
+  replies: m.replies.map((r) => ({
+    ts: r.ts,
+    userName: names.get(r.user) ?? (r.botId ? 'Baton' : r.user),
+    bot: Boolean(r.botId),
+    text: r.text,
+    blocks: r.blocks ?? null,
+  })),
+});
+
+const ephemeralView = (e: SlackEphemeral) => ({
+  ts: e.ts,
+  text: e.text,
+  blocks: e.blocks ?? null,
+  postedAt: e.postedAt,
+});
+
+export async function startConsoleServer(
+  sandbox: Sandbox,
+  options: { port?: number; log: Logger },
+): Promise<ConsoleServer> {
+  const { log } = options;
+  const names = new Map(sandbox.users.map((u) => [u.id, u.name]));
+  const userIds = new Set(sandbox.users.map((u) => u.id));
+  const requireUser = (body: Json) => {
+    const user = str(body, 'user');
+    if (!userIds.has(user)) throw new RequestError(400, `unknown sandbox user ${user}`);
+    return user;
+  };
+  const clusterOf = (body: Json) => {
+    const cluster = str(body, 'cluster');
+    if (!(cluster in sandbox.site.clusters)) throw new RequestError(400, `unknown cluster ${cluster}`);
+    return cluster;
+  };
+
+  const state = async (user: string | null) => ({
+    channel: sandbox.channel,
+    site: sandbox.site.name,
+    users: sandbox.users,
+    notes: sandbox.notes,
+    messages: sandbox.slack.messages(sandbox.channel.id).map((m) => messageView(m, names)),
+    ephemerals: user
+      ? sandbox.slack.ephemerals({ channel: sandbox.channel.id, user }).map(ephemeralView)
+      : [],
+    world: await sandbox.world(),
+  });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://console');
+    const send = (status: number, body: unknown) =>
+      res
+        .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        .end(JSON.stringify(body));
+    if (req.method === 'GET' && FILES[url.pathname]) {
+      const { file, type } = FILES[url.pathname] as { file: string; type: string };
+      res
+        .writeHead(200, { 'content-type': type, 'cache-control': 'no-store' })
+        .end(await readFile(new URL(file, PUBLIC)));
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/api/state') {
+      const user = url.searchParams.get('user');
+      send(200, await state(user && userIds.has(user) ? user : null));
+      return;
+    }
+    if (req.method !== 'POST') {
+      send(404, { error: `no ${req.method} ${url.pathname}` });
+      return;
+    }
+    const body = await readJson(req);
+    switch (url.pathname) {
+      case '/api/command': {
+        const user = requireUser(body);
+        const line = str(body, 'text').trim();
+        const [command = '', ...rest] = line.split(/\s+/);
+        if (!COMMANDS.includes(command))
+          throw new RequestError(400, `type ${COMMANDS.join(' or ')} followed by its options`);
+        const answer = await sandbox.as.command(user, command, rest.join(' '));
+        log.info({ user, command, status: answer.status, ms: Math.round(answer.ms) }, 'console command');
+        send(200, { status: answer.status, ms: Math.round(answer.ms) });
+        return;
+      }
+      case '/api/click': {
+        const user = requireUser(body);
+        const answer = await sandbox.as.click(user, {
+          messageTs: str(body, 'messageTs'),
+          actionId: str(body, 'actionId'),
+          value: str(body, 'value'),
+          ...(typeof body.blockId === 'string' && { blockId: body.blockId }),
+          ...(typeof body.buttonText === 'string' && { buttonText: body.buttonText }),
+          ...(body.ephemeral === true && { ephemeral: true }),
+        });
+        log.info({ user, actionId: body.actionId, status: answer.status }, 'console click');
+        send(200, { status: answer.status, ms: Math.round(answer.ms) });
+        return;
+      }
+      case '/api/break': {
+        const cluster = clusterOf(body);
+        const what = str(body, 'what');
+        const broken = body.broken === true;
+        if (what === 'health') await sandbox.breaks.health(cluster, !broken);
+        else if (what === 'api') await sandbox.breaks.api(cluster, !broken);
+        else if (what === 'lag') await sandbox.breaks.lag(cluster, broken);
+        else throw new RequestError(400, 'what must be health, api or lag');
+        log.info({ cluster, what, broken }, 'console break');
+        send(200, { ok: true });
+        return;
+      }
+      case '/api/rebuild-standby': {
+        const cluster = clusterOf(body);
+        await sandbox.breaks.rebuildStandby(cluster);
+        log.info({ cluster }, 'console rebuilt a standby');
+        send(200, { ok: true });
+        return;
+      }
+      default:
+        send(404, { error: `no POST ${url.pathname}` });
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      const status = error instanceof RequestError ? error.status : 500;
+      const message = error instanceof Error ? error.message : String(error);
+      if (status === 500) log.warn({ err: message, url: req.url }, 'console request failed');
+      if (!res.headersSent)
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: message }));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,455 @@
+/* global document, window, fetch, localStorage, URLSearchParams */
+// The sandbox page: renders the incident channel from the Slack stand-in's state (Baton's Block Kit, as Slack
+// would), sends commands and clicks through the sandbox server (which signs them as Slack does), and breaks clusters.
+
+const POLL_MS = 700;
+const $ = (id) => document.getElementById(id);
+const EMOJI = {
+  white_check_mark: '✅',
+  x: '❌',
+  warning: '⚠️',
+  hourglass_flowing_sand: '⏳',
+  rotating_light: '🚨',
+  large_green_circle: '🟢',
+  red_circle: '🔴',
+  no_entry: '⛔',
+};
+
+let state = null;
+let user =
+  new URLSearchParams(window.location.search).get('as') || localStorage.getItem('baton-sandbox-user');
+let lastMessages = '';
+let lastEphemerals = '';
+let lastWorld = '';
+const openThreads = new Set();
+
+// ---- mrkdwn -------------------------------------------------------------------------------------------------
+
+const escapeHtml = (s) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const decodeSlack = (s) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+
+function userName(id) {
+  const found = state?.users.find((u) => u.id === id);
+  return found ? found.name : id;
+}
+
+function formatDate(seconds, format, fallback) {
+  const d = new Date(Number(seconds) * 1000);
+  if (Number.isNaN(d.getTime())) return escapeHtml(fallback);
+  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const secs = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const date = d.toLocaleDateString([], { month: 'short', day: 'numeric' });
+  return escapeHtml(
+    format.replace('{time_secs}', secs).replace('{time}', time).replace('{date_short_pretty}', date),
+  );
+}
+
+/** One `<…>` token of Slack's mrkdwn: links, user and group mentions, dates, special mentions. */
+function special(inner) {
+  const [target, label] = inner.split('|', 2);
+  if (target.startsWith('@')) return `<span class="mention">@${escapeHtml(userName(target.slice(1)))}</span>`;
+  if (target.startsWith('#')) return `<span class="mention">#${escapeHtml(label || target.slice(1))}</span>`;
+  if (target.startsWith('!subteam^'))
+    return `<span class="mention">@${escapeHtml(label || target.slice('!subteam^'.length))}</span>`;
+  if (target.startsWith('!date^')) {
+    const [, seconds, format] = target.split('^');
+    return formatDate(seconds, format || '{time}', decodeSlack(label || ''));
+  }
+  if (target.startsWith('!')) return `<span class="mention">@${escapeHtml(target.slice(1))}</span>`;
+  const href = decodeSlack(target);
+  const safe = /^(https?:|mailto:)/.test(href) ? href : '#';
+  return `<a href="${escapeHtml(safe)}" target="_blank" rel="noreferrer">${escapeHtml(decodeSlack(label || target))}</a>`;
+}
+
+function inline(text) {
+  let html = escapeHtml(decodeSlack(text));
+  const codes = [];
+  html = html.replace(/`([^`\n]+)`/g, (_, code) => {
+    codes.push(`<code>${code}</code>`);
+    return `\uE000${codes.length - 1}\uE000`;
+  });
+  html = html
+    .replace(/(^|[\s(])\*([^*\n]+)\*(?=$|[\s.,:;!?)])/g, '$1<strong>$2</strong>')
+    .replace(/(^|[\s(])_([^_\n]+)_(?=$|[\s.,:;!?)])/g, '$1<em>$2</em>')
+    .replace(/(^|[\s(])~([^~\n]+)~(?=$|[\s.,:;!?)])/g, '$1<del>$2</del>')
+    .replace(/:([a-z0-9_+-]+):/g, (m, name) => EMOJI[name] ?? m);
+  return html.replace(/\uE000(\d+)\uE000/g, (_, i) => codes[Number(i)]);
+}
+
+/** Slack mrkdwn to HTML: specials first (their text is not formatted), then code blocks, quotes and inline styles. */
+function mrkdwn(text) {
+  const parts = [];
+  let rest = String(text ?? '');
+  // ```pre``` blocks
+  rest = rest.replace(/```([\s\S]*?)```/g, (_, pre) => {
+    parts.push(`<pre>${escapeHtml(decodeSlack(pre))}</pre>`);
+    return `\uE001${parts.length - 1}\uE001`;
+  });
+  rest = rest.replace(/<([^<>\n]+)>/g, (_, inner) => {
+    parts.push(special(inner));
+    return `\uE001${parts.length - 1}\uE001`;
+  });
+  const lines = rest.split('\n').map((line) => {
+    const quoted = /^&gt; ?/.test(line) || /^> ?/.test(line);
+    const body = inline(line.replace(/^(&gt;|>) ?/, ''));
+    return quoted ? `<blockquote>${body}</blockquote>` : body;
+  });
+  return lines.join('<br>').replace(/\uE001(\d+)\uE001/g, (_, i) => parts[Number(i)]);
+}
+
+const textObject = (t) => (!t ? '' : t.type === 'mrkdwn' ? mrkdwn(t.text) : escapeHtml(t.text));
+
+// ---- Block Kit ----------------------------------------------------------------------------------------------
+
+function renderButton(element, message) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.innerHTML = textObject(element.text);
+  if (element.style) button.classList.add(element.style);
+  button.dataset.actionId = element.action_id;
+  button.addEventListener('click', () => onButton(button, element, message));
+  return button;
+}
+
+function renderBlocks(blocks, message) {
+  const box = document.createElement('div');
+  for (const block of blocks) {
+    let node;
+    switch (block.type) {
+      case 'header':
+        node = document.createElement('div');
+        node.className = 'block-header';
+        node.innerHTML = textObject(block.text);
+        break;
+      case 'section': {
+        node = document.createElement('div');
+        node.className = 'block-section';
+        if (block.text) node.innerHTML = textObject(block.text);
+        if (block.fields?.length) {
+          const grid = document.createElement('div');
+          grid.className = 'fields';
+          for (const field of block.fields) {
+            const cell = document.createElement('div');
+            cell.innerHTML = textObject(field);
+            grid.append(cell);
+          }
+          node.append(grid);
+        }
+        if (block.accessory?.type === 'button') node.append(renderButton(block.accessory, message));
+        break;
+      }
+      case 'context':
+        node = document.createElement('div');
+        node.className = 'block-context';
+        for (const element of block.elements ?? []) {
+          const span = document.createElement('span');
+          span.innerHTML = element.type === 'image' ? '' : textObject(element);
+          node.append(span);
+        }
+        break;
+      case 'divider':
+        node = document.createElement('hr');
+        node.className = 'block-divider';
+        break;
+      case 'actions':
+        node = document.createElement('div');
+        node.className = 'block-actions';
+        node.setAttribute('role', 'group');
+        for (const element of block.elements ?? []) {
+          if (element.type === 'button')
+            node.append(renderButton(element, { ...message, blockId: block.block_id }));
+        }
+        break;
+      default:
+        node = document.createElement('div');
+        node.className = 'muted';
+        node.textContent = `(a ${block.type} block)`;
+    }
+    box.append(node);
+  }
+  return box;
+}
+
+function renderContent(item, message) {
+  if (item.blocks?.length) return renderBlocks(item.blocks, message);
+  const div = document.createElement('div');
+  div.innerHTML = mrkdwn(item.text);
+  return div;
+}
+
+const timeOf = (ts) =>
+  new Date(Number(ts) * 1000).toLocaleTimeString([], {
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
+
+function renderMessage(m) {
+  const li = document.createElement('li');
+  li.className = 'message';
+  li.dataset.ts = m.ts;
+  const who = document.createElement('div');
+  who.innerHTML =
+    `<span class="who">${escapeHtml(m.userName)}${m.bot ? '<span class="app">APP</span>' : ''}</span> ` +
+    `<span class="when">${timeOf(m.ts)}</span>${m.edited ? ' <span class="edited">(edited)</span>' : ''}`;
+  li.append(who, renderContent(m, { ts: m.ts, ephemeral: false }));
+  if (m.replies.length) {
+    const details = document.createElement('details');
+    details.className = 'thread';
+    details.open = openThreads.has(m.ts);
+    details.addEventListener('toggle', () =>
+      details.open ? openThreads.add(m.ts) : openThreads.delete(m.ts),
+    );
+    const summary = document.createElement('summary');
+    summary.textContent = `${m.replies.length} ${m.replies.length === 1 ? 'reply' : 'replies'}`;
+    details.append(summary);
+    for (const r of m.replies) {
+      const reply = document.createElement('div');
+      reply.className = 'message reply';
+      reply.innerHTML = `<span class="who">${escapeHtml(r.userName)}</span> <span class="when">${timeOf(r.ts)}</span>`;
+      reply.append(renderContent(r, { ts: r.ts, ephemeral: false }));
+      details.append(reply);
+    }
+    li.append(details);
+  }
+  return li;
+}
+
+// ---- actions ------------------------------------------------------------------------------------------------
+
+async function post(path, body) {
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const answer = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(answer.error || `${path} answered ${res.status}`);
+  return answer;
+}
+
+function confirmDialog(confirm) {
+  const dialog = $('confirm');
+  $('confirm-title').innerHTML = textObject(confirm.title);
+  $('confirm-text').innerHTML = textObject(confirm.text);
+  $('confirm-ok').innerHTML = textObject(confirm.confirm);
+  $('confirm-ok').className = confirm.style === 'danger' ? 'danger' : 'primary';
+  $('confirm-deny').innerHTML = textObject(confirm.deny) || 'Cancel';
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'confirm'), { once: true });
+    dialog.showModal();
+  });
+}
+
+async function onButton(button, element, message) {
+  if (element.confirm && !(await confirmDialog(element.confirm))) return;
+  button.disabled = true;
+  try {
+    await post('/api/click', {
+      user,
+      messageTs: message.ts,
+      actionId: element.action_id,
+      value: element.value ?? '',
+      blockId: message.blockId,
+      buttonText: element.text?.text,
+      ephemeral: message.ephemeral,
+    });
+    $('composer-error').textContent = '';
+  } catch (error) {
+    $('composer-error').textContent = error.message;
+  } finally {
+    button.disabled = false;
+    refresh();
+  }
+}
+
+$('composer').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const input = $('command');
+  const text = input.value.trim();
+  if (!text) return;
+  try {
+    await post('/api/command', { user, text });
+    input.value = '';
+    $('composer-error').textContent = '';
+  } catch (error) {
+    $('composer-error').textContent = error.message;
+  }
+  refresh();
+});
+
+$('user').addEventListener('change', () => {
+  user = $('user').value;
+  localStorage.setItem('baton-sandbox-user', user);
+  lastEphemerals = '';
+  renderUser();
+  refresh();
+});
+
+// ---- the world ----------------------------------------------------------------------------------------------
+
+function control(label, action) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = label;
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      await action();
+      $('composer-error').textContent = '';
+    } catch (error) {
+      $('composer-error').textContent = error.message;
+    } finally {
+      button.disabled = false;
+      refresh();
+    }
+  });
+  return button;
+}
+
+function renderWorld(world) {
+  $('dns').innerHTML =
+    `<strong>${escapeHtml(world.record)}</strong> → ${escapeHtml(world.dnsAnswer.join(', ') || 'no answer')}` +
+    (world.servedBy ? ` (<span class="good">${escapeHtml(world.servedBy)}</span> serves)` : '');
+  const box = $('clusters');
+  box.replaceChildren();
+  for (const c of world.clusters) {
+    const card = document.createElement('div');
+    card.className = `cluster${c.serving ? ' serving' : ''}`;
+    card.dataset.cluster = c.id;
+    const db = c.database;
+    const dbText = !db
+      ? 'none (no PostgreSQL)'
+      : db.role === 'standby'
+        ? `standby, ${db.lagBytes === undefined ? 'lag unknown' : `${db.lagBytes} bytes behind`}${db.replayPaused ? ' (replay paused)' : ''}`
+        : db.role;
+    const cls = (good) => (good ? 'good' : 'bad');
+    card.innerHTML =
+      `<h4>${escapeHtml(c.id)}${c.home ? ' (home)' : ''}${c.serving ? ' — serving' : ''}</h4><dl>` +
+      `<dt>health</dt><dd class="${cls(c.health === 'up')}">${c.health}</dd>` +
+      `<dt>API</dt><dd class="${cls(c.api === 'up')}">${c.api}</dd>` +
+      `<dt>nodes</dt><dd>${c.nodesReady} ready</dd>` +
+      c.workloads
+        .map((w) => `<dt>${escapeHtml(w.name)}</dt><dd>${w.readyReplicas}/${w.replicas} ready</dd>`)
+        .join('') +
+      `<dt>database</dt><dd data-role="${db ? db.role : 'none'}">${escapeHtml(dbText)}</dd></dl>`;
+    const controls = document.createElement('div');
+    controls.className = 'controls';
+    controls.append(
+      c.health === 'up'
+        ? control(`Stop ${c.id}'s health endpoint`, () =>
+            post('/api/break', { cluster: c.id, what: 'health', broken: true }),
+          )
+        : control(`Start ${c.id}'s health endpoint`, () =>
+            post('/api/break', { cluster: c.id, what: 'health', broken: false }),
+          ),
+      c.api === 'up'
+        ? control(`Break ${c.id}'s API`, () =>
+            post('/api/break', { cluster: c.id, what: 'api', broken: true }),
+          )
+        : control(`Repair ${c.id}'s API`, () =>
+            post('/api/break', { cluster: c.id, what: 'api', broken: false }),
+          ),
+    );
+    if (db?.role === 'standby')
+      controls.append(
+        db.replayPaused
+          ? control(`Resume replay on ${c.id}`, () =>
+              post('/api/break', { cluster: c.id, what: 'lag', broken: false }),
+            )
+          : control(`Add DB lag on ${c.id}`, () =>
+              post('/api/break', { cluster: c.id, what: 'lag', broken: true }),
+            ),
+      );
+    if (db && db.role !== 'standby' && db.role !== 'primary')
+      controls.append(
+        control(`Rebuild ${c.id}'s database as a standby`, () =>
+          post('/api/rebuild-standby', { cluster: c.id }),
+        ),
+      );
+    card.append(controls);
+    box.append(card);
+  }
+  const alerts = $('alerts');
+  alerts.replaceChildren();
+  if (!world.monitoring)
+    alerts.innerHTML = '<li class="muted">Prometheus and Alertmanager are not running</li>';
+  else if (!world.alerts.length) alerts.innerHTML = '<li class="muted">none</li>';
+  for (const a of world.alerts) {
+    const li = document.createElement('li');
+    li.textContent = `${a.alertname}${a.cluster ? ` (${a.cluster})` : ''}: ${a.state}`;
+    alerts.append(li);
+  }
+}
+
+function renderUser() {
+  const me = state?.users.find((u) => u.id === user);
+  $('user-about').textContent = me ? me.about : '';
+}
+
+// ---- polling ------------------------------------------------------------------------------------------------
+
+function render() {
+  const select = $('user');
+  if (!select.options.length) {
+    for (const u of state.users) select.append(new window.Option(`${u.name} (${u.role})`, u.id));
+    if (!state.users.some((u) => u.id === user)) user = state.users[0].id;
+    select.value = user;
+    $('users').innerHTML = state.users
+      .map(
+        (u) => `<li><strong>${escapeHtml(u.name)}</strong> <code>${u.id}</code>: ${escapeHtml(u.about)}</li>`,
+      )
+      .join('');
+    renderUser();
+  }
+  $('channel-name').textContent = `#${state.channel.name}`;
+  $('site-line').textContent = `site ${state.site}`;
+  $('notes').innerHTML = state.notes.map((n) => `<p class="muted">${escapeHtml(n)}</p>`).join('');
+
+  const messages = JSON.stringify(state.messages);
+  if (messages !== lastMessages) {
+    const list = $('messages');
+    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    list.replaceChildren(...state.messages.map(renderMessage));
+    if (atBottom) list.scrollTop = list.scrollHeight;
+    lastMessages = messages;
+  }
+  const ephemerals = JSON.stringify(state.ephemerals);
+  if (ephemerals !== lastEphemerals) {
+    const box = $('ephemerals');
+    box.replaceChildren(
+      ...state.ephemerals.slice(-5).map((e) => {
+        const div = document.createElement('div');
+        div.className = 'ephemeral';
+        div.innerHTML = `<div class="only">Only visible to you · ${timeOf(e.ts)}</div>`;
+        div.append(renderContent(e, { ts: e.ts, ephemeral: true }));
+        return div;
+      }),
+    );
+    box.scrollTop = box.scrollHeight;
+    lastEphemerals = ephemerals;
+  }
+  const world = JSON.stringify(state.world);
+  if (world !== lastWorld) {
+    renderWorld(state.world);
+    lastWorld = world;
+  }
+}
+
+let timer = null;
+async function refresh() {
+  if (timer) clearTimeout(timer);
+  try {
+    const res = await fetch(`/api/state?user=${encodeURIComponent(user ?? '')}`);
+    state = await res.json();
+    render();
+    document.body.dataset.ready = 'true';
+  } catch (error) {
+    $('composer-error').textContent =
+      `The sandbox does not answer (${error.message}). Is npm run sandbox still running?`;
+  }
+  timer = setTimeout(refresh, POLL_MS);
+}
+
+refresh();

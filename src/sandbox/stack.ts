@@ -1,0 +1,563 @@
+/**
+ * Everything `npm run sandbox` and `npm run drill` run on one machine: Redis (started, or an existing one reused
+ * under a key prefix of its own), the lab (Kubernetes and Route 53 stand-ins, a health endpoint per cluster, a real
+ * PostgreSQL primary and hot standby when the server programs are installed), the Slack stand-in with a few
+ * sandbox users, Prometheus and Alertmanager when installed, and Baton itself as a real `baton start` process
+ * configured only through its environment. `stop()` removes every process and file it started.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { SiteConfig } from '../config/topology.js';
+import { keyPrefixes } from '../main.js';
+import { RunStore } from '../store/run-store.js';
+import type { ClusterMonitoring, FiringAlert } from './cluster-monitoring.js';
+import { startClusterMonitoring } from './cluster-monitoring.js';
+import type { Lab } from './lab.js';
+import { startLab } from './lab.js';
+import { MONITORING_INSTALL_HINT, monitoringBinaries } from './monitoring.js';
+import type { PostgresNode, PostgresPair } from './postgres-pair.js';
+import { postgresUnavailable, query } from './postgres-pair.js';
+import { freePort, startRedis } from './processes.js';
+import type { RedisProcess } from './processes.js';
+import type { SlackApiServer } from './slack-api-server.js';
+import { startSlackApiServer } from './slack-api-server.js';
+import type { SlackUserActions } from './slack-user.js';
+import { slackUserActions } from './slack-user.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export const SANDBOX_CHANNEL = { id: 'C0INCIDENTS', name: 'incidents' } as const;
+const BOT_TOKEN = 'xoxb-sandbox-bot-token';
+
+export type SandboxUserRole = 'approver' | 'requester' | 'outsider';
+
+export interface SandboxUser {
+  id: string;
+  name: string;
+  role: SandboxUserRole;
+  /** What the topology lets them do, in words. */
+  about: string;
+}
+
+/** Matches examples/baton.yaml: U0ALICE and U0BOB approve, S0SRE approves, S0ONCALL requests. */
+export const SANDBOX_USERS: readonly SandboxUser[] = [
+  {
+    id: 'U0ALICE',
+    name: 'alice',
+    role: 'approver',
+    about: 'approver (approvals.approvers.users) and on call (S0ONCALL): may request and approve',
+  },
+  { id: 'U0BOB', name: 'bob', role: 'approver', about: 'approver (approvals.approvers.users)' },
+  { id: 'U0CAROL', name: 'carol', role: 'approver', about: 'approver through the S0SRE user group' },
+  {
+    id: 'U0DAVE',
+    name: 'dave',
+    role: 'requester',
+    about: 'on call (S0ONCALL): may run /failover and /failback, may not approve',
+  },
+  { id: 'U0MALLORY', name: 'mallory', role: 'outsider', about: 'in the channel, allowed nothing' },
+];
+const USER_GROUPS = { S0SRE: ['U0CAROL'], S0ONCALL: ['U0DAVE', 'U0ALICE'] };
+
+export interface SandboxOptions {
+  /** Use this Redis (keys under a prefix of their own, removed at stop) instead of starting one. */
+  redisUrl?: string;
+  /** Prometheus and Alertmanager: `auto` starts them when installed, `required` fails without them. */
+  monitoring?: 'auto' | 'required' | 'off';
+  /** The alert rules' `for:` (the manifests say 2m), default `5s`. */
+  alertFor?: string;
+  /** How long a scaled-up pod takes to become Ready in the Kubernetes stand-in (ms, default 1500). */
+  podReadyAfterMs?: number;
+  /** How long a Route 53 change stays PENDING (ms, default 3000). */
+  insyncAfterMs?: number;
+  /** Baton's HTTP port (default: any free one). */
+  batonPort?: number;
+  /** Called with a line for each thing started, for the terminal. */
+  progress?: (line: string) => void;
+}
+
+export interface BatonProcess {
+  child: ChildProcess;
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  eventsUrl: string;
+  /** Its pino log (JSON lines). */
+  logFile: string;
+  /** The last lines it printed. */
+  tail(lines?: number): string;
+}
+
+export interface DatabaseView {
+  role: 'primary' | 'fenced primary' | 'standby' | 'down';
+  /** A standby's distance behind the primary's current position, in bytes. */
+  lagBytes?: number;
+  replayPaused?: boolean;
+}
+
+export interface ClusterView {
+  id: string;
+  serving: boolean;
+  home: boolean;
+  health: 'up' | 'down';
+  api: 'up' | 'down';
+  nodesReady: number;
+  workloads: { name: string; replicas: number; readyReplicas: number }[];
+  database: DatabaseView | null;
+}
+
+export interface WorldView {
+  site: string;
+  record: string;
+  dnsAnswer: string[];
+  servedBy: string | null;
+  clusters: ClusterView[];
+  alerts: FiringAlert[];
+  monitoring: boolean;
+}
+
+export interface Breaks {
+  health(cluster: string, up: boolean): Promise<void>;
+  api(cluster: string, up: boolean): Promise<void>;
+  /** Pauses replay on the cluster's standby and writes on the primary until the standby is > `bytes` behind. */
+  lag(cluster: string, on: boolean, bytes?: number): Promise<void>;
+  /** Rebuilds the cluster's database as a standby of the other cluster's (what an operator does before failback). */
+  rebuildStandby(cluster: string): Promise<void>;
+}
+
+export interface Sandbox {
+  dir: string;
+  redis: { url: string; started: boolean };
+  prefix: string;
+  lab: Lab<PostgresPair | null>;
+  site: SiteConfig;
+  slack: SlackApiServer;
+  channel: typeof SANDBOX_CHANNEL;
+  users: readonly SandboxUser[];
+  signingSecret: string;
+  /** Act as a Slack user: slash commands and clicks, signed as Slack signs them. */
+  as: SlackUserActions;
+  baton: BatonProcess;
+  monitoring: ClusterMonitoring | null;
+  /** What runs without something (no PostgreSQL, no Prometheus), one line each. */
+  notes: string[];
+  /** Baton's run store, read-only use (status, the drill's timeline). */
+  store: RunStore;
+  world(): Promise<WorldView>;
+  breaks: Breaks;
+  stop(): Promise<void>;
+}
+
+async function redisAnswers(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function redisServerInstalled(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn('redis-server', ['--version'], { stdio: 'ignore' });
+    child.on('error', () => resolve(false));
+    child.on('exit', (code) => resolve(code === 0));
+  });
+}
+
+/** Removes every key under the sandbox's prefixes from a Redis it shares. */
+async function removeKeys(url: string, patterns: string[]): Promise<void> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  client.on('error', () => undefined);
+  try {
+    for (const match of patterns) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await client.scan(cursor, 'MATCH', match, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) await client.del(...keys);
+      } while (cursor !== '0');
+    }
+  } finally {
+    client.disconnect();
+  }
+}
+
+function startBaton(env: Record<string, string>, port: number, logFile: string): Promise<BatonProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'start', '--poll-ms', '250'],
+    { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const file = createWriteStream(logFile);
+  let recent: string[] = [];
+  const collect = (chunk: Buffer) => {
+    file.write(chunk);
+    recent = [...recent, ...chunk.toString().split('\n').filter(Boolean)].slice(-200);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  child.once('exit', () => file.end());
+  const url = `http://127.0.0.1:${port}`;
+  const baton: BatonProcess = {
+    child,
+    url,
+    eventsUrl: `${url}/slack/events`,
+    logFile,
+    tail: (lines = 20) => recent.slice(-lines).join('\n'),
+  };
+  return (async () => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`Baton exited ${child.exitCode}:\n${baton.tail()}`);
+      const ready = await fetch(`${url}/readyz`)
+        .then((r) => r.ok)
+        .catch(() => false);
+      if (ready && recent.some((line) => line.includes('worker ready'))) return baton;
+      if (Date.now() > deadline) throw new Error(`Baton not ready after 60 s:\n${baton.tail()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+}
+
+async function stopChild(child: ChildProcess, timeoutMs = 15_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const progress = options.progress ?? (() => undefined);
+  const notes: string[] = [];
+  const stops: (() => Promise<unknown>)[] = [];
+  const stopAll = async () => {
+    for (const step of stops.reverse()) await step().catch(() => undefined);
+    stops.length = 0;
+  };
+  try {
+    // Redis: our own when redis-server is installed, else the one at REDIS_URL (or the default port).
+    let redisProcess: RedisProcess | null = null;
+    let redisUrl = options.redisUrl;
+    if (!redisUrl) {
+      if (await redisServerInstalled()) {
+        redisProcess = await startRedis();
+        redisUrl = redisProcess.url;
+        stops.push(() => redisProcess?.stop() ?? Promise.resolve());
+      } else {
+        redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+        if (!(await redisAnswers(redisUrl)))
+          throw new Error(
+            `redis-server is not installed and no Redis answers at ${redisUrl}: apt-get install -y redis-server`,
+          );
+      }
+    }
+    const prefix = redisProcess ? 'baton' : `baton-sandbox-${randomBytes(3).toString('hex')}`;
+    const prefixes = keyPrefixes({ BATON_KEY_PREFIX: prefix });
+    if (!redisProcess) {
+      const url = redisUrl;
+      stops.push(() => removeKeys(url, [`${prefixes.store}*`, `${prefixes.bull}:*`]));
+    }
+    progress(
+      `Redis          ${redisUrl}${redisProcess ? ' (started for the sandbox, AOF on)' : ` (reused; keys under ${prefix}:)`}`,
+    );
+
+    const noDatabase = await postgresUnavailable();
+    if (noDatabase) notes.push(`No PostgreSQL: ${noDatabase}. Running without the database steps.`);
+    const lab = await startLab({
+      database: !noDatabase,
+      podReadyAfterMs: options.podReadyAfterMs ?? 1500,
+      insyncAfterMs: options.insyncAfterMs ?? 3000,
+    });
+    stops.push(() => lab.stop());
+    const site = lab.topology.sites[0];
+    if (!site) throw new Error('the lab topology has no site');
+    progress(`Kubernetes     ${lab.kube.clusterIds.map((c) => `${c} ${lab.kube.url(c)}`).join(', ')}`);
+    progress(
+      `Route 53       ${lab.route53.endpoint} (DNS for ${site.dns.recordName} on ${lab.route53.dnsAddress})`,
+    );
+    if (lab.postgres)
+      progress(
+        `PostgreSQL     primary east 127.0.0.1:${lab.postgres.primary.port}, hot standby west 127.0.0.1:${lab.postgres.standby.port}`,
+      );
+
+    const signingSecret = randomBytes(16).toString('hex');
+    const slack = await startSlackApiServer({
+      botToken: BOT_TOKEN,
+      users: SANDBOX_USERS.map((u) => u.id),
+      userGroups: USER_GROUPS,
+      channels: [{ id: SANDBOX_CHANNEL.id, name: SANDBOX_CHANNEL.name }],
+    });
+    stops.push(() => slack.close());
+    progress(`Slack          ${slack.url} (Web API stand-in; channel #${SANDBOX_CHANNEL.name})`);
+
+    const batonPort = options.batonPort ?? (await freePort());
+    const token = randomBytes(16).toString('hex');
+    const webhookUrl = `http://127.0.0.1:${batonPort}/alertmanager`;
+
+    let monitoring: ClusterMonitoring | null = null;
+    const binaries = await monitoringBinaries();
+    const missing = [!binaries.prometheus && 'prometheus', !binaries.alertmanager && 'alertmanager'].filter(
+      Boolean,
+    );
+    if (options.monitoring !== 'off') {
+      if (missing.length > 0) {
+        const why = `${missing.join(' and ')} not installed (${MONITORING_INSTALL_HINT})`;
+        if (options.monitoring === 'required') throw new Error(`${why}: the drill needs them`);
+        notes.push(`No alerts: ${why}. Break a cluster and type /failover yourself.`);
+      } else {
+        monitoring = await startClusterMonitoring({
+          site,
+          dir: lab.dir,
+          webhookUrl,
+          token,
+          alertFor: options.alertFor ?? '5s',
+        });
+        const started = monitoring;
+        stops.push(() => started.stop());
+        progress(`Prometheus     ${monitoring.prometheus.url} (probes each health URL every 1 s)`);
+        progress(`Alertmanager   ${monitoring.alertmanager.url} (sends to ${webhookUrl})`);
+      }
+    }
+
+    const logFile = join(lab.dir, 'baton.log');
+    const baton = await startBaton(
+      {
+        PATH: process.env.PATH ?? '',
+        ...(process.env.HOME && { HOME: process.env.HOME }),
+        ...lab.env,
+        REDIS_URL: redisUrl,
+        BATON_KEY_PREFIX: prefix,
+        SLACK_BOT_TOKEN: BOT_TOKEN,
+        SLACK_SIGNING_SECRET: signingSecret,
+        SLACK_API_URL: slack.apiUrl,
+        ALERTMANAGER_TOKEN: token,
+        PORT: String(batonPort),
+        LOG_LEVEL: 'info',
+      },
+      batonPort,
+      logFile,
+    );
+    stops.push(() => stopChild(baton.child));
+    progress(`Baton          ${baton.url} (baton start: web and worker, pid ${baton.child.pid})`);
+
+    const connection = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+    connection.on('error', () => undefined);
+    stops.push(async () => connection.disconnect());
+    const store = new RunStore(connection, prefixes.store);
+
+    // Keep the probes' cluster_role following DNS, as the alert rules expect after a failover.
+    if (monitoring) {
+      const relabel = monitoring;
+      const timer = setInterval(() => {
+        void lab
+          .servedBy()
+          .then((cluster) => (cluster ? relabel.setServing(cluster) : undefined))
+          .catch(() => undefined);
+      }, 1000);
+      stops.push(async () => clearInterval(timer));
+    }
+
+    const apiDown = new Set<string>();
+    const world = worldView(lab, site, monitoring, apiDown);
+    const breaks = sandboxBreaks(lab, apiDown);
+    return {
+      dir: lab.dir,
+      redis: { url: redisUrl, started: redisProcess !== null },
+      prefix,
+      lab,
+      site,
+      slack,
+      channel: SANDBOX_CHANNEL,
+      users: SANDBOX_USERS,
+      signingSecret,
+      as: slackUserActions({
+        slack,
+        eventsUrl: baton.eventsUrl,
+        signingSecret,
+        channel: SANDBOX_CHANNEL.id,
+        channelName: SANDBOX_CHANNEL.name,
+        userNames: Object.fromEntries(SANDBOX_USERS.map((u) => [u.id, u.name])),
+      }),
+      baton,
+      monitoring,
+      notes,
+      store,
+      world,
+      breaks,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function databaseView(pair: PostgresPair, node: PostgresNode): Promise<DatabaseView> {
+  if (!node.isRunning()) return { role: 'down' };
+  try {
+    const [row] = await query<{ recovery: boolean; ro: string; paused: boolean | null }>(
+      node.url,
+      "select pg_is_in_recovery() as recovery, current_setting('default_transaction_read_only') as ro, " +
+        'case when pg_is_in_recovery() then pg_is_wal_replay_paused() end as paused',
+    );
+    if (!row) return { role: 'down' };
+    if (!row.recovery) return { role: row.ro === 'on' ? 'fenced primary' : 'primary' };
+    const primary = Object.values(pair.nodes).find((n) => n !== node && n.isRunning());
+    let lagBytes: number | undefined;
+    if (primary) {
+      const [head] = await query<{ lsn: string }>(
+        primary.url,
+        'select case when pg_is_in_recovery() then null else pg_current_wal_lsn()::text end as lsn',
+      ).catch(() => []);
+      if (head?.lsn) {
+        const [diff] = await query<{ lag: string }>(
+          node.url,
+          'select greatest(pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn()), 0)::text as lag',
+          [head.lsn],
+        );
+        lagBytes = Number(diff?.lag ?? 0);
+      }
+    }
+    return {
+      role: 'standby',
+      ...(lagBytes !== undefined && { lagBytes }),
+      replayPaused: row.paused === true,
+    };
+  } catch {
+    return { role: 'down' };
+  }
+}
+
+function worldView(
+  lab: Lab<PostgresPair | null>,
+  site: SiteConfig,
+  monitoring: ClusterMonitoring | null,
+  apiDown: ReadonlySet<string>,
+): () => Promise<WorldView> {
+  return async () => {
+    const [dnsAnswer, servedBy, alerts] = await Promise.all([
+      lab.resolve(),
+      lab.servedBy(),
+      monitoring ? monitoring.alerts().catch(() => []) : Promise.resolve([]),
+    ]);
+    const clusters = await Promise.all(
+      Object.entries(site.clusters).map(async ([id]): Promise<ClusterView> => {
+        const health: ClusterView['health'] = await fetch(lab.health[id]?.url ?? '', {
+          signal: AbortSignal.timeout(500),
+        })
+          .then((r) => (r.ok ? 'up' : 'down'))
+          .catch(() => 'down');
+        const node = lab.postgres?.nodes[id];
+        return {
+          id,
+          serving: servedBy === id,
+          home: site.homeCluster === id,
+          health,
+          api: apiDown.has(id) ? 'down' : 'up',
+          nodesReady: lab.kube.nodes(id).filter((n) => n.ready).length,
+          workloads: site.workloads.map((w) => {
+            const state = lab.kube.workload(id, w.namespace, w.kind, w.name);
+            return {
+              name: `${w.kind}/${w.name}`,
+              replicas: state.replicas,
+              readyReplicas: state.readyReplicas,
+            };
+          }),
+          database: lab.postgres && node ? await databaseView(lab.postgres, node) : null,
+        };
+      }),
+    );
+    return {
+      site: site.name,
+      record: site.dns.recordName,
+      dnsAnswer,
+      servedBy,
+      clusters,
+      alerts,
+      monitoring: monitoring !== null,
+    };
+  };
+}
+
+function sandboxBreaks(lab: Lab<PostgresPair | null>, apiDown: Set<string>): Breaks {
+  const known = (cluster: string) => {
+    if (!lab.health[cluster]) throw new Error(`no cluster ${JSON.stringify(cluster)}: use east or west`);
+  };
+  const pair = () => {
+    if (!lab.postgres)
+      throw new Error('the sandbox runs without PostgreSQL (its server programs are missing)');
+    return lab.postgres;
+  };
+  /** The writable primary (a fenced old primary is not in recovery either, but read-only). */
+  const primaryOf = async (postgres: PostgresPair): Promise<PostgresNode | undefined> => {
+    let fenced: PostgresNode | undefined;
+    for (const node of Object.values(postgres.nodes)) {
+      if (!node.isRunning()) continue;
+      const [row] = await query<{ recovery: boolean; ro: string }>(
+        node.url,
+        "select pg_is_in_recovery() as recovery, current_setting('default_transaction_read_only') as ro",
+      ).catch(() => []);
+      if (row && !row.recovery) {
+        if (row.ro !== 'on') return node;
+        fenced = node;
+      }
+    }
+    return fenced;
+  };
+  return {
+    async health(cluster, up) {
+      known(cluster);
+      await lab.health[cluster]?.set(up ? true : 'down');
+    },
+    async api(cluster, up) {
+      known(cluster);
+      await lab.kube.setOutage(cluster, up ? null : 'refused');
+      if (up) apiDown.delete(cluster);
+      else apiDown.add(cluster);
+    },
+    async lag(cluster, on, bytes = 2 * 1024 * 1024) {
+      known(cluster);
+      const postgres = pair();
+      const node = postgres.nodes[cluster];
+      if (!node) throw new Error(`no database for ${cluster}`);
+      if (!on) {
+        await postgres.resumeReplay(node);
+        return;
+      }
+      const primary = await primaryOf(postgres);
+      if (!primary || primary === node)
+        throw new Error(`${cluster}'s database is not a standby: lag is added to a standby`);
+      await postgres.pauseReplay(node);
+      // Replay is paused; WAL written now piles up unreplayed on the standby.
+      await query(primary.url, 'create table if not exists sandbox_lag (id bigserial primary key, pad text)');
+      const rows = Math.ceil(bytes / 1000) + 100;
+      await query(
+        primary.url,
+        'insert into sandbox_lag (pad) select repeat(md5(g::text), 31) from generate_series(1, $1) g',
+        [rows],
+      );
+    },
+    async rebuildStandby(cluster) {
+      known(cluster);
+      const postgres = pair();
+      const node = postgres.nodes[cluster];
+      const primary = await primaryOf(postgres);
+      if (!node || !primary) throw new Error('no primary database is running to copy from');
+      if (primary === node)
+        throw new Error(`${cluster}'s database is the primary; rebuilding it would lose its data`);
+      await postgres.rebuildAsStandby(node, primary);
+      await postgres.waitForStreaming(node, 30_000);
+    },
+  };
+}
