@@ -126,6 +126,10 @@ export async function startConsoleServer(
         .end(await readFile(new URL(file, PUBLIC)));
       return;
     }
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     if (req.method === 'GET' && url.pathname === '/api/state') {
       const user = url.searchParams.get('user');
       send(200, await state(user && userIds.has(user) ? user : null));
