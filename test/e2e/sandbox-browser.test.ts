@@ -145,12 +145,35 @@ describe('npm run sandbox in a browser', () => {
     await role('east', 'primary');
   }, 120_000);
 
-  it('breaks a cluster: the health endpoint stops and the page says so', async () => {
+  it('breaks a cluster: health, API and database lag show on the page and in the preflight', async () => {
+    // After the failback west's database is the fenced old primary; make it a standby again first.
+    await cluster('west').getByRole('button', { name: "Rebuild west's database as a standby" }).click();
+    await role('west', 'standby', 30_000);
     await cluster('west').getByRole('button', { name: "Stop west's health endpoint" }).click();
     await cluster('west').locator('dd.bad', { hasText: 'down' }).waitFor();
+    await cluster('west').getByRole('button', { name: "Break west's API" }).click();
+    await cluster('west').getByRole('button', { name: "Repair west's API" }).waitFor();
+    await cluster('west').getByRole('button', { name: 'Add DB lag on west' }).click();
+    await sees(cluster('west'), 'replay paused', 30_000);
+
+    await as('dave');
+    await type('/failover --dry-run');
+    // The dry run's preflight names every broken thing; nothing is proposed.
+    await sees(
+      page.locator('#ephemerals'),
+      /target-database: west: standby .* behind \(limit 1 MiB\)/,
+      30_000,
+    );
+    await sees(page.locator('#ephemerals'), 'target-nodes');
+    const text = await page.locator('#ephemerals').innerText();
+    expect(text).toMatch(/❌ target-database/);
+
+    await cluster('west').getByRole('button', { name: 'Resume replay on west' }).click();
+    await cluster('west').getByRole('button', { name: "Repair west's API" }).click();
     await cluster('west').getByRole('button', { name: "Start west's health endpoint" }).click();
+    await cluster('west').getByRole('button', { name: 'Add DB lag on west' }).waitFor({ timeout: 15_000 });
     await cluster('west').locator('dd.good', { hasText: 'up' }).first().waitFor();
-  }, 30_000);
+  }, 90_000);
 
   it('Ctrl-C stops everything it started', async () => {
     const ports = printedPorts();
@@ -161,5 +184,19 @@ describe('npm run sandbox in a browser', () => {
     const still = [];
     for (const port of ports) if (await listening(port)) still.push(port);
     expect(still).toEqual([]);
-  }, 60_000);
+
+    // A second start works (nothing of the first one is in the way), and stops as cleanly.
+    const again = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'sandbox'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, BATON_SANDBOX_PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let second = '';
+    again.stdout?.on('data', (chunk: Buffer) => (second += chunk.toString()));
+    again.stderr?.on('data', (chunk: Buffer) => (second += chunk.toString()));
+    const done = new Promise<number | null>((resolve) => again.once('exit', (code) => resolve(code)));
+    await waitFor('the second sandbox to be ready', async () => second.includes('Open http'), 90_000, 100);
+    again.kill('SIGINT');
+    expect(await done, second).toBe(130);
+  }, 150_000);
 });
