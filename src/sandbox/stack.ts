@@ -69,6 +69,8 @@ export interface SandboxOptions {
   redisUrl?: string;
   /** Prometheus and Alertmanager: `auto` starts them when installed, `required` fails without them. */
   monitoring?: 'auto' | 'required' | 'off';
+  /** `off`: run without PostgreSQL even when it is installed (as on a machine without it). Default `auto`. */
+  database?: 'auto' | 'off';
   /** The alert rules' `for:` (the manifests say 2m), default `5s`. */
   alertFor?: string;
   /** How long a scaled-up pod takes to become Ready in the Kubernetes stand-in (ms, default 1500). */
@@ -272,7 +274,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       `Redis          ${redisUrl}${redisProcess ? ' (started for the sandbox, AOF on)' : ` (reused; keys under ${prefix}:)`}`,
     );
 
-    const noDatabase = await postgresUnavailable();
+    const noDatabase =
+      options.database === 'off' ? 'switched off for this sandbox' : await postgresUnavailable();
     if (noDatabase) notes.push(`No PostgreSQL: ${noDatabase}. Running without the database steps.`);
     const lab = await startLab({
       database: !noDatabase,

@@ -1,0 +1,62 @@
+/**
+ * The sandbox on a machine without the PostgreSQL server programs: it says so, the site has no database, and a
+ * failover runs every other step against the stand-ins through a real `baton start`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../src/sandbox/stack.js';
+import { startSandbox } from '../../src/sandbox/stack.js';
+import { waitFor } from '../support/integration.js';
+
+let sandbox: Sandbox;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({
+    database: 'off',
+    monitoring: 'off',
+    podReadyAfterMs: 300,
+    insyncAfterMs: 300,
+  });
+}, 90_000);
+afterAll(async () => {
+  await sandbox?.stop();
+}, 60_000);
+
+const approveButton = (runId: string) => {
+  for (const message of sandbox.slack.messages(sandbox.channel.id)) {
+    for (const block of (message.blocks ?? []) as { type?: string; elements?: Record<string, string>[] }[]) {
+      const button = block.elements?.find(
+        (e) => e.action_id === 'approve' && e.value?.includes(`"runId":"${runId}"`),
+      );
+      if (block.type === 'actions' && button) return { ts: message.ts, value: button.value ?? '' };
+    }
+  }
+  return undefined;
+};
+
+describe('the sandbox without PostgreSQL', () => {
+  it('says so and fails over without the database steps', async () => {
+    expect(sandbox.notes.join('\n')).toContain('Running without the database steps');
+    expect(sandbox.lab.postgres).toBeNull();
+    expect(sandbox.site.database).toBeUndefined();
+    expect((await sandbox.world()).clusters.map((c) => c.database)).toEqual([null, null]);
+
+    const asked = await sandbox.as.command('U0DAVE', '/failover', '--planned no database here');
+    expect(asked.status).toBe(200);
+    const run = await waitFor('the proposal', async () => sandbox.store.openRun(sandbox.site.name), 20_000);
+    const button = await waitFor('its Approve button', async () => approveButton(run.id), 20_000);
+    await sandbox.as.click('U0ALICE', { messageTs: button.ts, actionId: 'approve', value: button.value });
+    const done = await waitFor(
+      'the run to end',
+      async () => {
+        const r = await sandbox.store.get(run.id);
+        return r && ['succeeded', 'paused', 'failed'].includes(r.state) ? r : undefined;
+      },
+      60_000,
+    );
+    expect(done.state, done.stateReason).toBe('succeeded');
+    expect(Object.keys(done.steps).sort()).toEqual(
+      ['fence-source', 'preflight', 'scale-down-source', 'scale-up-target', 'switch-dns', 'verify'].sort(),
+    );
+    expect(await sandbox.lab.servedBy()).toBe('west');
+  }, 120_000);
+});
