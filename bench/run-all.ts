@@ -8,6 +8,7 @@ import { resumeAfterKill } from './resume-after-kill.js';
 import { adapterPolling } from './adapter-polling.js';
 import { slackAck } from './slack-ack.js';
 import { alertmanagerIngest } from './alertmanager-ingest.js';
+import { coldStart } from './cold-start.js';
 
 const BENCHMARKS: [string, () => Promise<string>][] = [
   ['engine-overhead', engineOverhead],
@@ -15,6 +16,7 @@ const BENCHMARKS: [string, () => Promise<string>][] = [
   ['adapter-polling', adapterPolling],
   ['slack-ack', slackAck],
   ['alertmanager-ingest', alertmanagerIngest],
+  ['cold-start', coldStart],
 ];
 
 let crashed = 0;

@@ -4,25 +4,40 @@
  */
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { Registry } from 'prom-client';
 import type { BatonEnv } from './config/env.js';
 import { parseEnv } from './config/env.js';
-import type { Topology } from './config/topology.js';
+import type { ParseTopologyOptions, Topology } from './config/topology.js';
 import { loadTopologyFile } from './config/topology.js';
 import { systemClock } from './core/clock.js';
 import type { Log, Ports } from './core/ports.js';
-import { createPorts } from './adapters/create-ports.js';
 import { createRedis } from './adapters/redis.js';
 import { createSlackWebClient } from './adapters/slack-web.js';
-import { alertmanagerRoute } from './alerts/alertmanager-route.js';
 import { BatonError } from './errors.js';
 import { createLogger } from './logger.js';
-import { SimulatedWorld } from './sandbox/simulated-world.js';
+import { createMetrics, registerStateGauges } from './metrics.js';
+import { opsRoutes } from './observability/ops-routes.js';
+import { createStateReader } from './observability/read-baton-state.js';
+import { Readiness } from './observability/readiness.js';
+import type { HttpServerHandle } from './observability/serve-http.js';
+import { closeServer, serveRoutes } from './observability/serve-http.js';
 import type { WebRole } from './web-role.js';
-import { startWebRole } from './web-role.js';
 import type { WorkerRole } from './worker-role.js';
-import { startWorkerRole } from './worker-role.js';
+
+// Each role imports only what it runs: the Kubernetes client alone is about 130 MB of resident memory and most of a
+// second of start-up, which the web role never needs; Bolt is the web role's, the simulated world the tests'.
+const lazy = {
+  createPorts: async () => (await import('./adapters/create-ports.js')).createPorts,
+  alertmanagerRoute: async () => (await import('./alerts/alertmanager-route.js')).alertmanagerRoute,
+  SimulatedWorld: async () => (await import('./sandbox/simulated-world.js')).SimulatedWorld,
+  startWebRole: async () => (await import('./web-role.js')).startWebRole,
+  startWorkerRole: async () => (await import('./worker-role.js')).startWorkerRole,
+};
 
 type Env = Record<string, string | undefined>;
+
+/** How long requests in flight may take to finish at shutdown (Kubernetes' default grace period is 30 s). */
+const SHUTDOWN_GRACE_MS = 10_000;
 export type RoleName = 'worker' | 'web' | 'start';
 
 /** `BATON_KEY_PREFIX` lets several Batons (or tests) share one Redis: store keys and BullMQ keys use it. */
@@ -43,10 +58,17 @@ const ROLE_OPTIONS = {
   'slack-interval-ms': { type: 'string' },
 } as const;
 
-async function loadConfig(rawEnv: Env): Promise<{ env: BatonEnv; topology: Topology }> {
+/**
+ * The environment and the topology file, or one `config-invalid` error listing every problem. The break-glass CLI
+ * passes `checkEnv: false`: it never connects to PostgreSQL, so the database URL variables need not be set.
+ */
+export async function loadConfig(
+  rawEnv: Env,
+  options: ParseTopologyOptions = {},
+): Promise<{ env: BatonEnv; topology: Topology }> {
   const parsed = parseEnv(rawEnv);
   if (!parsed.ok) throw new BatonError('config-invalid', `environment: ${parsed.problems.join('; ')}`);
-  const topology = await loadTopologyFile(parsed.env.batonConfig, rawEnv);
+  const topology = await loadTopologyFile(parsed.env.batonConfig, rawEnv, options);
   if (!topology.ok)
     throw new BatonError('config-invalid', `${parsed.env.batonConfig}: ${topology.problems.join('; ')}`);
   return { env: parsed.env, topology: topology.topology };
@@ -73,6 +95,7 @@ export async function runRole(role: RoleName, args: string[], rawEnv: Env): Prom
   );
   const prefixes = keyPrefixes(rawEnv);
   const name = `${hostname()}-${process.pid}`;
+  /** Run in order at shutdown: the roles (web first: no new requests), their HTTP server, then clients. */
   const closers: (() => Promise<void>)[] = [];
 
   const web = role === 'web' || role === 'start';
@@ -80,114 +103,184 @@ export async function runRole(role: RoleName, args: string[], rawEnv: Env): Prom
   let webRole: WebRole | null = null;
   let workerRole: WorkerRole | null = null;
 
-  if (worker) {
-    const connection = createRedis(env.redisUrl, 'worker');
-    connection.on('error', (error) => log.warn({ err: error.message }, 'redis connection error'));
-    let ports: Ports;
-    if (values.simulated) {
-      const site = topology.sites[0];
-      if (!site) throw new BatonError('config-invalid', 'no sites');
-      ports = SimulatedWorld.inRedis(
-        connection,
-        values['world-key'] ?? `${prefixes.store}world`,
-        site,
-        systemClock,
-        {
-          latencyMs: Number(values['latency-ms']),
-          podsReadyAfterMs: Number(values['pods-ready-ms']),
-          dnsInSyncAfterMs: Number(values['dns-insync-ms']),
-        },
-      ).ports;
-    } else {
-      const real = createPorts({ env, rawEnv, topology, log });
-      ports = real.ports;
-      closers.push(real.close);
+  // One registry and one readiness for the process; in `baton start` both roles share them and one HTTP server.
+  const metrics = createMetrics(new Registry());
+  const ops = createRedis(env.redisUrl, 'producer');
+  ops.on('error', (error) =>
+    log.debug({ err: error.message }, 'redis connection error (health and metrics)'),
+  );
+  const readiness = new Readiness({ ping: () => ops.ping(), topology });
+  const state = createStateReader({ connection: ops, prefixes, topology });
+  registerStateGauges(metrics.registry, () => state.read(), log);
+  closers.push(
+    () => state.close(),
+    async () => ops.disconnect(),
+  );
+
+  const closeAll = async () => {
+    for (const close of closers.splice(0)) {
+      await close().catch((error: unknown) => log.error({ err: String(error) }, 'close failed'));
     }
-    const poll = values['poll-ms'] === undefined ? undefined : Number(values['poll-ms']);
-    workerRole = await startWorkerRole({
-      topology,
-      connection,
-      prefixes,
-      ports,
-      slack: env.slackBotToken
-        ? createSlackWebClient({
-            token: env.slackBotToken,
-            ...(env.slackApiUrl && { apiUrl: env.slackApiUrl }),
-            log,
-          })
-        : null,
-      clock: systemClock,
-      log,
-      name,
-      ...(poll !== undefined && { settings: { pollIntervalMs: poll, dnsPollIntervalMs: poll } }),
-      lock: {
-        ...(values['lock-duration-ms'] && { lockDuration: Number(values['lock-duration-ms']) }),
-        ...(values['stalled-interval-ms'] && { stalledInterval: Number(values['stalled-interval-ms']) }),
-      },
-      ...(values['slack-interval-ms'] && { perChannelIntervalMs: Number(values['slack-interval-ms']) }),
-    });
-    if (!env.slackBotToken)
-      log.warn({}, 'SLACK_BOT_TOKEN is not set: Slack messages wait in Redis until it is');
-    closers.unshift(() => workerRole?.close() ?? Promise.resolve());
-    closers.push(async () => connection.disconnect());
-    log.info({ queues: ['runs', 'checks', 'notify'] }, 'worker ready');
+  };
+
+  try {
+    // The worker on its own serves /healthz, /readyz and /metrics itself, from the start (so liveness holds while
+    // it waits for Redis); with the web role, the web role's server does.
+    let workerServer: HttpServerHandle | null = null;
+    if (worker && !web) {
+      workerServer = await serveRoutes({
+        port: env.port,
+        routes: opsRoutes({ readiness, metrics, log }),
+        log,
+      });
+      const server = workerServer.server;
+      closers.unshift(() => closeServer(server, { timeoutMs: SHUTDOWN_GRACE_MS, log }));
+    }
+
+    if (worker) {
+      const connection = createRedis(env.redisUrl, 'worker');
+      connection.on('error', (error) => log.warn({ err: error.message }, 'redis connection error'));
+      closers.push(async () => connection.disconnect());
+      let ports: Ports;
+      if (values.simulated) {
+        const site = topology.sites[0];
+        if (!site) throw new BatonError('config-invalid', 'no sites');
+        const SimulatedWorld = await lazy.SimulatedWorld();
+        ports = SimulatedWorld.inRedis(
+          connection,
+          values['world-key'] ?? `${prefixes.store}world`,
+          site,
+          systemClock,
+          {
+            latencyMs: Number(values['latency-ms']),
+            podsReadyAfterMs: Number(values['pods-ready-ms']),
+            dnsInSyncAfterMs: Number(values['dns-insync-ms']),
+          },
+        ).ports;
+      } else {
+        const createPorts = await lazy.createPorts();
+        const real = createPorts({ env, rawEnv, topology, log });
+        ports = real.ports;
+        closers.push(real.close);
+      }
+      const poll = values['poll-ms'] === undefined ? undefined : Number(values['poll-ms']);
+      const startWorkerRole = await lazy.startWorkerRole();
+      workerRole = await startWorkerRole({
+        topology,
+        connection,
+        prefixes,
+        ports,
+        slack: env.slackBotToken
+          ? createSlackWebClient({
+              token: env.slackBotToken,
+              ...(env.slackApiUrl && { apiUrl: env.slackApiUrl }),
+              log,
+              onError: (error) => metrics.slackApiError(error.method, error.slackError ?? error.code),
+            })
+          : null,
+        clock: systemClock,
+        log,
+        name,
+        ...(poll !== undefined && { settings: { pollIntervalMs: poll, dnsPollIntervalMs: poll } }),
+        lock: {
+          ...(values['lock-duration-ms'] && { lockDuration: Number(values['lock-duration-ms']) }),
+          ...(values['stalled-interval-ms'] && { stalledInterval: Number(values['stalled-interval-ms']) }),
+        },
+        ...(values['slack-interval-ms'] && { perChannelIntervalMs: Number(values['slack-interval-ms']) }),
+        metrics,
+      });
+      if (!env.slackBotToken)
+        log.warn({}, 'SLACK_BOT_TOKEN is not set: Slack messages wait in Redis until it is');
+      closers.unshift(() => workerRole?.close() ?? Promise.resolve());
+      log.info(
+        { queues: ['runs', 'checks', 'notify'], ...(workerServer && { port: workerServer.port }) },
+        'worker ready',
+      );
+    }
+
+    if (web) {
+      const connection = createRedis(env.redisUrl, 'producer');
+      connection.on('error', (error) => log.warn({ err: error.message }, 'redis connection error'));
+      closers.push(async () => connection.disconnect());
+      const [startWebRole, alertmanagerRoute] = await Promise.all([
+        lazy.startWebRole(),
+        lazy.alertmanagerRoute(),
+      ]);
+      webRole = await startWebRole({
+        topology,
+        slack: {
+          ...requireSlack(env),
+          ...(env.slackSigningSecret && { signingSecret: env.slackSigningSecret }),
+          ...(env.slackAppToken && { appToken: env.slackAppToken }),
+          ...(env.slackApiUrl && { apiUrl: env.slackApiUrl }),
+        },
+        connection,
+        prefixes,
+        port: env.port,
+        clock: systemClock,
+        log,
+        metrics,
+        readiness,
+        shutdownGraceMs: SHUTDOWN_GRACE_MS,
+        // POST /alertmanager exists only with a token: an unauthenticated webhook would let anyone propose failovers.
+        routes: (parts) =>
+          env.alertmanagerToken
+            ? [
+                alertmanagerRoute(parts, {
+                  token: env.alertmanagerToken,
+                  topology,
+                  connection,
+                  prefix: prefixes.store,
+                  clock: systemClock,
+                  log,
+                  metrics,
+                }),
+              ]
+            : [],
+      });
+      if (!env.alertmanagerToken)
+        log.warn(
+          {},
+          'ALERTMANAGER_TOKEN is not set: POST /alertmanager is off (alerts cannot propose failovers)',
+        );
+      closers.unshift(() => webRole?.close() ?? Promise.resolve());
+    }
+  } catch (error) {
+    // Whatever started must not keep a half-started process alive (its /healthz would still say 200).
+    await closeAll();
+    setTimeout(() => process.exit(1), 2000).unref();
+    throw error;
   }
 
-  if (web) {
-    const connection = createRedis(env.redisUrl, 'producer');
-    connection.on('error', (error) => log.warn({ err: error.message }, 'redis connection error'));
-    webRole = await startWebRole({
-      topology,
-      slack: {
-        ...requireSlack(env),
-        ...(env.slackSigningSecret && { signingSecret: env.slackSigningSecret }),
-        ...(env.slackAppToken && { appToken: env.slackAppToken }),
-        ...(env.slackApiUrl && { apiUrl: env.slackApiUrl }),
-      },
-      connection,
-      prefixes,
-      port: env.port,
-      clock: systemClock,
-      log,
-      // POST /alertmanager exists only with a token: an unauthenticated webhook would let anyone propose failovers.
-      routes: (parts) =>
-        env.alertmanagerToken
-          ? [
-              alertmanagerRoute(parts, {
-                token: env.alertmanagerToken,
-                topology,
-                connection,
-                prefix: prefixes.store,
-                clock: systemClock,
-                log,
-              }),
-            ]
-          : [],
-    });
-    if (!env.alertmanagerToken)
-      log.warn(
-        {},
-        'ALERTMANAGER_TOKEN is not set: POST /alertmanager is off (alerts cannot propose failovers)',
-      );
-    closers.unshift(() => webRole?.close() ?? Promise.resolve());
-    closers.push(async () => connection.disconnect());
-  }
+  readiness.serving();
 
   await waitForSignal(log);
-  for (const close of closers) {
-    await close().catch((error: unknown) => log.error({ err: String(error) }, 'close failed'));
-  }
+  // From here /readyz answers 503, so Kubernetes stops sending traffic before anything closes.
+  readiness.stopping();
+  await closeAll();
   log.info({}, `${role} stopped`);
+  // Everything is closed; a library timer or socket left behind must not keep the pod in Terminating.
+  setTimeout(() => process.exit(0), 2000).unref();
   return 0;
 }
 
+/**
+ * Resolves on the first SIGTERM or SIGINT. A second one while shutting down exits at once with 130, for the operator
+ * who does not want to wait for the current step.
+ */
 function waitForSignal(log: Log): Promise<void> {
   return new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting now without finishing the current step');
+        process.exit(130);
+      }
+      stopping = true;
       log.info({ signal }, 'shutting down: finishing the current step');
       resolve();
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
 }

@@ -1,6 +1,11 @@
 /**
  * The web role: Bolt (signed HTTP, or Socket Mode when an app token is set) plus Baton's own HTTP routes. It acks,
  * authorizes, records and enqueues; it never talks to Kubernetes, Route 53 or PostgreSQL (DESIGN §4).
+ *
+ * Over HTTP, Bolt's receiver serves /slack/events and Baton's routes on one port. In Socket Mode, Baton's routes get
+ * their own server on that port (Bolt's Socket Mode receiver would not report the port or wait for requests in
+ * flight). `close()` turns /readyz to 503, stops accepting connections, lets requests in flight finish (bounded),
+ * then disconnects Socket Mode and closes the queues.
  */
 import type { Server } from 'node:http';
 import type { CustomRoute, Logger as BoltLogger } from '@slack/bolt';
@@ -17,6 +22,11 @@ import { Notifier } from './queue/notify.js';
 import type { RunJobData } from './queue/queues.js';
 import { RUNS_QUEUE } from './queue/queues.js';
 import { RunCommands } from './queue/run-commands.js';
+import type { BatonMetrics } from './metrics.js';
+import { MeteredRunStore } from './observability/metered-run-store.js';
+import { opsRoutes } from './observability/ops-routes.js';
+import { Readiness } from './observability/readiness.js';
+import { closeServer, serveRoutes } from './observability/serve-http.js';
 import { registerListeners } from './slack/register-listeners.js';
 import { RunPublisher } from './slack/publish-run.js';
 import { SlackDirectory } from './slack/slack-directory.js';
@@ -32,8 +42,17 @@ export interface WebRoleOptions {
   port: number;
   clock: Clock;
   log: Log;
-  /** More HTTP routes beside /slack/events (the Alertmanager webhook, metrics), built on the role's parts. */
+  /** More HTTP routes beside /slack/events (the Alertmanager webhook), built on the role's parts. */
   routes?: (parts: WebRoleParts) => CustomRoute[];
+  /** Baton's metrics: counted in this role and served at GET /metrics. Omitted: no /metrics route. */
+  metrics?: BatonMetrics;
+  /**
+   * What /readyz answers; the caller marks it serving once every role of the process has started. Omitted: the role
+   * pings its own connection and is ready once it has started.
+   */
+  readiness?: Readiness;
+  /** How long requests in flight may take to finish at shutdown (default 10 s). */
+  shutdownGraceMs?: number;
 }
 
 /** What extra routes may use: the same store, commands and Slack publishing the listeners use. */
@@ -76,35 +95,16 @@ function boltLogger(log: Log): BoltLogger {
 
 export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
   const { topology, connection, prefixes, clock, log, slack } = options;
-  const store = new RunStore(connection, prefixes.store);
+  const store = options.metrics
+    ? new MeteredRunStore(connection, prefixes.store, options.metrics)
+    : new RunStore(connection, prefixes.store);
   const runsQueue = new Queue<RunJobData>(RUNS_QUEUE, { connection, prefix: prefixes.bull });
   const checksQueue = new Queue<CheckJobData>(CHECKS_QUEUE, { connection, prefix: prefixes.bull });
   const notifier = new Notifier({ connection, prefix: prefixes.bull, log });
   const publisher = new RunPublisher({ notifier, topology, clock, log });
 
-  const health: CustomRoute[] = [
-    {
-      path: '/healthz',
-      method: 'GET',
-      handler: (_req, res) => {
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-      },
-    },
-    {
-      path: '/readyz',
-      method: 'GET',
-      handler: (_req, res) => {
-        connection
-          .ping()
-          .then(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('ready\n'))
-          .catch((error: unknown) =>
-            res
-              .writeHead(503, { 'content-type': 'text/plain' })
-              .end(`not ready: Redis does not answer (${describeError(error)})\n`),
-          );
-      },
-    },
-  ];
+  const readiness = options.readiness ?? new Readiness({ ping: () => connection.ping(), topology });
+  const health = opsRoutes({ readiness, ...(options.metrics && { metrics: options.metrics }), log });
   // Approvers are resolved through Slack user groups, read with the App's own client once the App exists.
   let directory: SlackDirectory | null = null;
   const commands = new RunCommands({
@@ -127,17 +127,11 @@ export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
     logger: boltLogger(log),
     // auth.test at boot would keep Baton from starting while Slack is down; alerts and health must still work.
     tokenVerificationEnabled: false,
-    customRoutes: routes,
     ...(slack.apiUrl && { clientOptions: { slackApiUrl: slack.apiUrl } }),
   };
   let app: App;
   if (slack.appToken) {
-    app = new App({
-      ...common,
-      appToken: slack.appToken,
-      socketMode: true,
-      installerOptions: { port: options.port },
-    });
+    app = new App({ ...common, appToken: slack.appToken, socketMode: true });
   } else {
     if (!slack.signingSecret) {
       throw new BatonError(
@@ -145,7 +139,7 @@ export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
         'SLACK_SIGNING_SECRET is required for Slack over HTTP (or set SLACK_APP_TOKEN for Socket Mode)',
       );
     }
-    app = new App({ ...common, signingSecret: slack.signingSecret });
+    app = new App({ ...common, customRoutes: routes, signingSecret: slack.signingSecret });
   }
   app.error(async (error) => {
     log.error({ err: describeError(error) }, 'unhandled error in a Slack listener');
@@ -167,11 +161,23 @@ export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
     enqueueDryRun: (request) => enqueueCheck(checksQueue, { type: 'dry-run', ...request }),
   });
 
-  const started = (await app.start(options.port)) as unknown;
+  let server: Server;
   let port = options.port;
-  const server = slack.appToken ? null : (started as Server);
-  const address = server?.address();
-  if (address && typeof address === 'object') port = address.port;
+  if (slack.appToken) {
+    // Health answers while Socket Mode connects.
+    ({ server, port } = await serveRoutes({ port: options.port, routes, log }));
+    try {
+      await app.start();
+    } catch (error) {
+      await closeServer(server, { timeoutMs: 0, log });
+      throw error;
+    }
+  } else {
+    server = (await app.start(options.port)) as Server;
+    const address = server.address();
+    if (address && typeof address === 'object') port = address.port;
+  }
+  if (!options.readiness) readiness.serving();
   log.info({ port, transport: slack.appToken ? 'socket-mode' : 'http' }, 'web ready');
 
   return {
@@ -181,7 +187,12 @@ export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
     notifier,
     publisher,
     async close() {
-      await app.stop().catch((error: unknown) => log.warn({ err: describeError(error) }, 'bolt stop failed'));
+      readiness.stopping();
+      const stopBolt = () =>
+        app.stop().catch((error: unknown) => log.warn({ err: describeError(error) }, 'bolt stop failed'));
+      // Socket Mode: no new Slack events first. Over HTTP, Bolt's stop is only closing the server, done here.
+      if (slack.appToken) await stopBolt();
+      await closeServer(server, { timeoutMs: options.shutdownGraceMs ?? 10_000, log });
       await runsQueue.close();
       await checksQueue.close();
       await notifier.close();

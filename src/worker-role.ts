@@ -8,6 +8,8 @@ import type { Topology } from './config/topology.js';
 import type { Clock, Log, Ports } from './core/ports.js';
 import type { StepSettings } from './core/steps/step.js';
 import { requiredApprovals } from './core/policy/approvals.js';
+import type { BatonMetrics } from './metrics.js';
+import { MeteredRunStore } from './observability/metered-run-store.js';
 import { startCheckWorker } from './queue/check-jobs.js';
 import type { NotifyRetryPolicy, NotifySlack } from './queue/notify.js';
 import { Notifier, startNotifyWorker } from './queue/notify.js';
@@ -38,6 +40,8 @@ export interface WorkerRoleOptions {
   notifyRetry?: Partial<NotifyRetryPolicy>;
   /** How often to look for alert proposals due for auto-approval (default 5 s; only when a rule enables it). */
   autoApproveEveryMs?: number;
+  /** Baton's metrics: run outcomes, step durations and Slack rate-limit waits seen by this worker. */
+  metrics?: BatonMetrics;
 }
 
 export interface WorkerRole {
@@ -49,7 +53,9 @@ export interface WorkerRole {
 
 export async function startWorkerRole(options: WorkerRoleOptions): Promise<WorkerRole> {
   const { topology, connection, prefixes, ports, clock, log } = options;
-  const store = new RunStore(connection, prefixes.store);
+  const store = options.metrics
+    ? new MeteredRunStore(connection, prefixes.store, options.metrics)
+    : new RunStore(connection, prefixes.store);
   const notifier = new Notifier({ connection, prefix: prefixes.bull, log });
   const publisher = new RunPublisher({ notifier, topology, clock, log });
   const onChange = (run: Parameters<RunPublisher['publish']>[0]) => void publisher.publish(run);
@@ -120,6 +126,8 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
         ...(options.perChannelIntervalMs !== undefined && {
           perChannelIntervalMs: options.perChannelIntervalMs,
         }),
+        ...(options.notifyRetry && { retry: options.notifyRetry }),
+        ...(options.metrics && { metrics: options.metrics }),
       })
     : null;
   await runs.worker.waitUntilReady();

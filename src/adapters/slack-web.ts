@@ -17,6 +17,8 @@ export interface SlackWebClientOptions {
   log: Log;
   /** Per-request timeout (default 10 s), so a hung connection cannot hold a notify job for long. */
   timeoutMs?: number;
+  /** Told about every failed call (Baton's metrics count them by method and Slack error). */
+  onError?: (error: SlackApiError) => void;
 }
 
 /** A failed Slack call. `slackError` is Slack's own code (`channel_not_found`) when Slack answered one. */
@@ -218,12 +220,16 @@ function webClientLogger(log: Log): Logger {
 
 /** A WebClient whose every method throws SlackApiError instead of the SDK's coded errors. */
 class TranslatingWebClient extends WebClient {
+  onError?: (error: SlackApiError) => void;
+
   override async apiCall(method: string, options?: Record<string, unknown>): Promise<WebAPICallResult> {
     try {
       return await super.apiCall(method, options);
     } catch (error) {
       const channel = typeof options?.channel === 'string' ? options.channel : undefined;
-      throw toSlackApiError(error, method, channel);
+      const failure = toSlackApiError(error, method, channel);
+      this.onError?.(failure);
+      throw failure;
     }
   }
 }
@@ -234,7 +240,7 @@ class TranslatingWebClient extends WebClient {
  * to `apiUrl`), and errors translated to SlackApiError.
  */
 export function createSlackWebClient(options: SlackWebClientOptions): WebClient {
-  return new TranslatingWebClient(options.token, {
+  const client = new TranslatingWebClient(options.token, {
     ...(options.apiUrl && { slackApiUrl: options.apiUrl }),
     logger: webClientLogger(options.log),
     retryConfig: { retries: 0 },
@@ -242,6 +248,8 @@ export function createSlackWebClient(options: SlackWebClientOptions): WebClient 
     timeout: options.timeoutMs ?? 10_000,
     allowAbsoluteUrls: false,
   });
+  if (options.onError) client.onError = options.onError;
+  return client;
 }
 
 /**

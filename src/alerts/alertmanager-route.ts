@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis';
 import type { Topology } from '../config/topology.js';
 import type { Clock, Log } from '../core/ports.js';
 import { BatonError, describeError } from '../errors.js';
+import type { BatonMetrics } from '../metrics.js';
 import { parseAlertmanagerPayload } from './alertmanager-payload.js';
 import { IncidentStore } from './incident-store.js';
 import type { IngestParts } from './ingest-alerts.js';
@@ -42,6 +43,8 @@ export interface AlertmanagerRouteOptions {
   log: Log;
   /** Largest accepted body (default {@link DEFAULT_MAX_BODY_BYTES}). */
   maxBodyBytes?: number;
+  /** Counts requests by outcome (baton_webhooks_total). */
+  metrics?: Pick<BatonMetrics, 'webhook'>;
 }
 
 /** A refusal: the status, a stable code and what to do about it. */
@@ -241,17 +244,20 @@ export function alertmanagerRoute(parts: IngestParts, options: AlertmanagerRoute
       },
       'Alertmanager notification recorded',
     );
+    options.metrics?.webhook('alertmanager', 'accepted');
     send(res, 200, { status: 'ok', unmatched: outcome.unmatched, sites: outcome.sites });
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       if (error instanceof HttpRefusal) {
+        options.metrics?.webhook('alertmanager', error.status === 401 ? 'unauthorized' : 'invalid');
         if (error.status !== 400)
           log.warn({ status: error.status, code: error.code }, 'refused an Alertmanager request');
         send(res, error.status, { error: error.code, message: error.message }, error.headers);
         return;
       }
+      options.metrics?.webhook('alertmanager', 'error');
       log.error(
         { err: describeError(error) },
         'could not record an Alertmanager notification; it will retry',
@@ -274,6 +280,7 @@ export function alertmanagerRoute(parts: IngestParts, options: AlertmanagerRoute
     method: ['POST', 'GET', 'PUT', 'PATCH', 'DELETE'],
     handler: (req, res) => {
       if (req.method !== 'POST') {
+        options.metrics?.webhook('alertmanager', 'invalid');
         send(res, 405, { error: 'method-not-allowed', message: 'use POST' }, { allow: 'POST' });
         return;
       }

@@ -20,7 +20,7 @@ export interface BatonEnv {
   batonConfig: string;
   /** `ALERTMANAGER_TOKEN`: bearer token Alertmanager must send to `POST /alertmanager`. */
   alertmanagerToken?: string;
-  /** `PORT` (default 3000). */
+  /** `PORT` (default 3000; 0 listens on any free port, logged at startup, as tests running several workers do). */
   port: number;
   /** `LOG_LEVEL` (default `info`). */
   logLevel: LogLevel;
@@ -82,8 +82,10 @@ export function parseEnv(env: Record<string, string | undefined>): ParseEnvResul
   const portText = get('PORT');
   if (portText !== undefined) {
     port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
-    if (!(port >= 1 && port <= 65_535)) {
-      problems.push(`PORT: must be an integer from 1 to 65535, got ${JSON.stringify(portText)}`);
+    if (!(port >= 0 && port <= 65_535)) {
+      problems.push(
+        `PORT: must be an integer from 1 to 65535 (or 0: any free port), got ${JSON.stringify(portText)}`,
+      );
     }
   }
 

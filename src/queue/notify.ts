@@ -23,6 +23,7 @@ import { postToResponseUrl, toSlackApiError } from '../adapters/slack-web.js';
 import type { SlackApiError } from '../adapters/slack-web.js';
 import type { Log } from '../core/ports.js';
 import { describeError } from '../errors.js';
+import type { BatonMetrics } from '../metrics.js';
 
 export const NOTIFY_QUEUE = 'notify';
 
@@ -464,6 +465,8 @@ export interface NotifyWorkerOptions {
   retry?: Partial<NotifyRetryPolicy>;
   concurrency?: number;
   name?: string;
+  /** Counts Retry-After waits, and failed response_url posts (Web API failures are counted by the Slack client). */
+  metrics?: Pick<BatonMetrics, 'slackApiError' | 'slackRateLimitWait'>;
 }
 
 export interface NotifyWorker {
@@ -517,6 +520,7 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
     failure: SlackApiError,
   ) => {
     const until = Date.now() + (failure.retryAfterMs ?? interval);
+    options.metrics?.slackRateLimitWait(failure.method, (failure.retryAfterMs ?? interval) / 1000);
     await BLOCK_CHANNEL.run(connection, [keys.channel(channel)], [until, STATE_TTL_MS]);
     log.warn(
       { channel, retryAfterMs: failure.retryAfterMs, method: failure.method },
@@ -648,8 +652,10 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
       });
     } catch (error) {
       const failure = toSlackApiError(error, 'chat.postEphemeral', data.channel);
-      if (failure.status === 429)
+      if (failure.status === 429) {
+        options.metrics?.slackRateLimitWait(failure.method, (failure.retryAfterMs ?? interval) / 1000);
         return delayJob(job, token, Date.now() + (failure.retryAfterMs ?? interval));
+      }
       return rethrow(failure);
     }
     return 'posted';
@@ -661,8 +667,11 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
       await respond(data.responseUrl, data.body);
     } catch (error) {
       const failure = toSlackApiError(error, 'response_url');
-      if (failure.status === 429)
+      options.metrics?.slackApiError(failure.method, failure.slackError ?? failure.code);
+      if (failure.status === 429) {
+        options.metrics?.slackRateLimitWait(failure.method, (failure.retryAfterMs ?? interval) / 1000);
         return delayJob(job, token, Date.now() + (failure.retryAfterMs ?? interval));
+      }
       return rethrow(failure);
     }
     return 'posted';

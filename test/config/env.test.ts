@@ -80,14 +80,16 @@ describe('loadEnv', () => {
     expect(error.message).not.toContain('user-token-secret');
   });
 
-  it.each(['0', '65536', '3000.5', 'abc', '-1', '80 80'])('rejects PORT=%s', (port) => {
+  it.each(['65536', '3000.5', 'abc', '-1', '80 80'])('rejects PORT=%s', (port) => {
     expect(parseEnv({ PORT: port })).toEqual({
       ok: false,
-      problems: [`PORT: must be an integer from 1 to 65535, got ${JSON.stringify(port)}`],
+      problems: [
+        `PORT: must be an integer from 1 to 65535 (or 0: any free port), got ${JSON.stringify(port)}`,
+      ],
     });
   });
 
-  it.each(['1', '65535'])('accepts PORT=%s', (port) => {
+  it.each(['0', '1', '65535'])('accepts PORT=%s', (port) => {
     expect(loadEnv({ PORT: port }).port).toBe(Number(port));
   });
 

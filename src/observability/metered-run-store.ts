@@ -1,0 +1,89 @@
+/**
+ * The run store with Baton's run and step metrics attached. Every change to a run goes through `save` (the worker's
+ * step progress, and every command through `mutate`), and a save is a compare-and-set that succeeds exactly once per
+ * version, so what is counted here is counted once across all processes, whoever made the change.
+ */
+import type { Run, StepRecord } from '../core/model.js';
+import { STEP_IDS, TERMINAL_STATES } from '../core/model.js';
+import type { AuditEvent } from '../core/runs/execute-run.js';
+import type { BatonMetrics, RunOutcome } from '../metrics.js';
+import type { Lease } from '../store/run-store.js';
+import { RunStore } from '../store/run-store.js';
+
+type Redis = ConstructorParameters<typeof RunStore>[0];
+
+/** The step an audit entry is about: `detail` is the step id, or `<step id>: <message>`. */
+function auditedStep(audit: AuditEvent): string | undefined {
+  const detail = audit.detail ?? '';
+  return STEP_IDS.find((id) => detail === id || detail.startsWith(`${id}:`));
+}
+
+const seconds = (from: number | undefined, to: number | undefined) =>
+  from !== undefined && to !== undefined ? (to - from) / 1000 : 0;
+
+export class MeteredRunStore extends RunStore {
+  /**
+   * When this process started each step's current execution (`<run>/<step>` → ms). The record's own startedAt
+   * survives a pause and Retry, so it would count the time people took to decide.
+   */
+  private readonly executions = new Map<string, number>();
+
+  constructor(
+    redis: Redis,
+    prefix: string,
+    private readonly metrics: Pick<BatonMetrics, 'runFinished' | 'stepFinished'>,
+  ) {
+    super(redis, prefix);
+  }
+
+  override async save(run: Run, audit: AuditEvent, lease?: Lease): Promise<Run> {
+    const saved = await super.save(run, audit, lease);
+    this.observe(saved, audit);
+    return saved;
+  }
+
+  override async mutate(
+    id: string,
+    change: (run: Run) => Run,
+    audit: (run: Run) => AuditEvent,
+  ): Promise<Run> {
+    // The last change computed is the one that was saved (earlier ones lost a version race and were retried).
+    let last: { before: Run; after: Run } | undefined;
+    const saved = await super.mutate(
+      id,
+      (before) => {
+        const after = change(before);
+        last = { before, after };
+        return after;
+      },
+      audit,
+    );
+    if (last) this.observeSkips(last.before, last.after);
+    return saved;
+  }
+
+  private observe(run: Run, audit: AuditEvent): void {
+    const step = audit.action.startsWith('step-') ? auditedStep(audit) : undefined;
+    const key = step && `${run.id}/${step}`;
+    if (key && audit.action === 'step-started') this.executions.set(key, run.updatedAt);
+    if (key && (audit.action === 'step-succeeded' || audit.action === 'step-failed')) {
+      const record: StepRecord | undefined = run.steps[step];
+      const started = this.executions.get(key) ?? record?.startedAt;
+      this.executions.delete(key);
+      const outcome = audit.action === 'step-succeeded' ? 'succeeded' : 'failed';
+      this.metrics.stepFinished(step, outcome, seconds(started, record?.finishedAt ?? run.updatedAt));
+    }
+    // The save that makes a run final is audited as run-<state>; later saves of a finished run are not counted.
+    if (TERMINAL_STATES.has(run.state) && audit.action === `run-${run.state}`) {
+      this.metrics.runFinished(run.kind, run.state as RunOutcome);
+      for (const id of STEP_IDS) this.executions.delete(`${run.id}/${id}`);
+    }
+  }
+
+  private observeSkips(before: Run, after: Run): void {
+    for (const [id, record] of Object.entries(after.steps)) {
+      if (record.status === 'skipped' && before.steps[id]?.status !== 'skipped')
+        this.metrics.stepFinished(id, 'skipped', seconds(record.startedAt, record.finishedAt));
+    }
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Run and step metrics through a run's whole life, with the roles in this process on a real Redis: a step that
+ * fails pauses the run (the gauge the BatonRunPaused alert reads), two approvers skip it, the run succeeds; a
+ * proposal is rejected. Each outcome is counted once, by whichever part of Baton made the change.
+ */
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Topology } from '../../src/config/topology.js';
+import { systemClock } from '../../src/core/clock.js';
+import { allSteps } from '../../src/core/model.js';
+import { BatonError } from '../../src/errors.js';
+import { createLogger } from '../../src/logger.js';
+import type { BatonMetrics } from '../../src/metrics.js';
+import { createMetrics, registerStateGauges } from '../../src/metrics.js';
+import { MeteredRunStore } from '../../src/observability/metered-run-store.js';
+import type { StateReader } from '../../src/observability/read-baton-state.js';
+import { createStateReader } from '../../src/observability/read-baton-state.js';
+import type { RunJobData } from '../../src/queue/queues.js';
+import { RUNS_QUEUE } from '../../src/queue/queues.js';
+import { RunCommands } from '../../src/queue/run-commands.js';
+import type { RedisProcess } from '../../src/sandbox/processes.js';
+import { startRedis } from '../../src/sandbox/processes.js';
+import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
+import type { WorkerRole } from '../../src/worker-role.js';
+import { startWorkerRole } from '../../src/worker-role.js';
+import { ALICE, BOB, exampleTopology, waitForState } from '../support/integration.js';
+import { sample } from './operate-support.js';
+
+let redis: RedisProcess;
+let connection: Redis;
+let producer: Redis;
+let topology: Topology;
+let metrics: BatonMetrics;
+let worker: WorkerRole;
+let world: SimulatedWorld;
+let commands: RunCommands;
+let queue: Queue<RunJobData>;
+let reader: StateReader;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const prefix = `t${randomUUID().slice(0, 8)}`;
+  const prefixes = { store: `${prefix}:`, bull: `${prefix}-bull` };
+  connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  producer = new Redis(redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  topology = await exampleTopology();
+  const site = topology.sites[0]!;
+  const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  // One registry for both sides, as in `baton start`.
+  metrics = createMetrics(new Registry());
+  reader = createStateReader({ connection: producer, prefixes, topology });
+  registerStateGauges(metrics.registry, () => reader.read(), log);
+  world = SimulatedWorld.inMemory(site, systemClock, {});
+  worker = await startWorkerRole({
+    topology,
+    connection,
+    prefixes,
+    ports: world.ports,
+    slack: null,
+    clock: systemClock,
+    log,
+    settings: { pollIntervalMs: 20, dnsPollIntervalMs: 20 },
+    backoff: { baseMs: 10, maxMs: 20 },
+    metrics,
+  });
+  // The commands side (the web role's, or the break-glass CLI's), counting into the same registry.
+  queue = new Queue<RunJobData>(RUNS_QUEUE, { connection, prefix: prefixes.bull });
+  commands = new RunCommands({
+    store: new MeteredRunStore(producer, prefixes.store, metrics),
+    queue,
+    topology,
+    clock: systemClock,
+  });
+});
+
+afterAll(async () => {
+  await worker?.close();
+  await reader?.close();
+  await queue?.close();
+  connection?.disconnect();
+  producer?.disconnect();
+  await redis?.stop();
+});
+
+const scrape = () => metrics.registry.metrics();
+
+describe('run and step metrics', () => {
+  it('count a failed step, the pause, the skip and the success, each once', async () => {
+    world.fail(
+      'dns.resolveTarget',
+      1,
+      () => new BatonError('dns-refused', 'the resolver refused', { retriable: false }),
+    );
+    const { run } = await commands.propose({ kind: 'failover', reason: 'run metrics', actor: BOB });
+    let text = await scrape();
+    expect(sample(text, 'baton_approvals_pending')).toBe(1);
+    expect(sample(text, 'baton_runs_in_state', { state: 'proposed' })).toBe(1);
+
+    await commands.approve(run.id, ALICE);
+    const paused = await waitForState(worker.store, run.id, ['paused', 'succeeded', 'failed']);
+    expect(paused.state).toBe('paused');
+    text = await scrape();
+    expect(sample(text, 'baton_runs_in_state', { state: 'paused' })).toBe(1);
+    expect(sample(text, 'baton_runs_in_state', { state: 'proposed' })).toBe(0);
+    expect(sample(text, 'baton_approvals_pending')).toBe(0);
+    expect(sample(text, 'baton_step_duration_seconds_count', { step: 'verify', outcome: 'failed' })).toBe(1);
+
+    // Skipping is break-glass: it takes effect with the second approver.
+    await commands.skip(run.id, ALICE);
+    text = await scrape();
+    expect(sample(text, 'baton_step_duration_seconds_count', { step: 'verify', outcome: 'skipped' })).toBe(
+      undefined,
+    );
+    await commands.skip(run.id, BOB);
+    const done = await waitForState(worker.store, run.id, ['succeeded', 'paused', 'failed']);
+    expect(done.state, done.stateReason).toBe('succeeded');
+
+    text = await scrape();
+    expect(sample(text, 'baton_step_duration_seconds_count', { step: 'verify', outcome: 'skipped' })).toBe(1);
+    expect(sample(text, 'baton_step_duration_seconds_count', { step: 'verify', outcome: 'failed' })).toBe(1);
+    expect(sample(text, 'baton_step_duration_seconds_count', { step: 'verify', outcome: 'succeeded' })).toBe(
+      undefined,
+    );
+    for (const step of allSteps(done.plan).filter((s) => s.id !== 'verify'))
+      expect(
+        sample(text, 'baton_step_duration_seconds_count', { step: step.id, outcome: 'succeeded' }),
+        step.id,
+      ).toBe(1);
+    expect(sample(text, 'baton_runs_total', { kind: 'failover', outcome: 'succeeded' })).toBe(1);
+    expect(sample(text, 'baton_runs_in_state', { state: 'paused' })).toBe(0);
+    expect(sample(text, 'baton_runs_in_state', { state: 'running' })).toBe(0);
+  });
+
+  it('count a rejected proposal once, even when the rejection is clicked twice', async () => {
+    const { run } = await commands.propose({ kind: 'failback', reason: 'to reject', actor: BOB });
+    await commands.reject(run.id, ALICE);
+    await expect(commands.reject(run.id, ALICE)).rejects.toThrow();
+    const text = await scrape();
+    expect(sample(text, 'baton_runs_total', { kind: 'failback', outcome: 'rejected' })).toBe(1);
+    expect(sample(text, 'baton_runs_total', { kind: 'failover', outcome: 'rejected' })).toBe(0);
+    expect(sample(text, 'baton_approvals_pending')).toBe(0);
+  });
+});
