@@ -1,9 +1,11 @@
 /**
  * The composition root: the only place that reads process.env and wires config → logger → clients → roles.
  */
+import { runBreakGlass } from './break-glass/run-break-glass.js';
 import { runCheckConfig } from './config/check-config.js';
 import { parseEnv } from './config/env.js';
 import { createLogger } from './logger.js';
+import { runDrill } from './sandbox/drill.js';
 import { runSandbox } from './sandbox/run-sandbox.js';
 import { runRole } from './main.js';
 
@@ -14,10 +16,17 @@ Commands:
   start                 web and worker in one process
   web                   the web role: Slack (HTTP or Socket Mode), health
   worker [--simulated]  the worker role: runs, checks and Slack messages (--simulated: a world held in Redis)
-  sandbox               run a whole failover and failback on this machine and print every step
+  sandbox               the whole of Baton on this machine, driven from a web page (Ctrl-C stops it)
+  drill                 the failover test: kill the serving cluster's health, fail over on the alert, fail back
   help                  this text
 
-Coming with their issues: drill, and the break-glass status, plan and approve.`;
+Break-glass, for when Slack is down (same Redis, same approval rules; USER is a Slack user id listed in the
+topology; \`baton <command> --help\` for each):
+  status [SITE] [--json]                         serving cluster, the open run and the last runs of each site
+  plan [failover|failback] [SITE]                the plan and a worker's preflight; changes nothing
+  propose failover|failback [SITE] --as USER     propose a run (--planned, --force, --reason TEXT)
+  approve RUN --as USER                          approve; also reject, cancel, retry and abort RUN --as USER
+  republish [RUN...]                             queue the runs' Slack messages again after a long Slack outage`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
@@ -25,30 +34,38 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'check-config':
       return runCheckConfig(args, process.env, out);
-    case 'sandbox': {
+    case 'sandbox':
+    case 'drill': {
+      // Quiet unless LOG_LEVEL asks otherwise: the terminal shows what the sandbox prints; Baton logs to a file.
       const env = parseEnv(process.env);
-      const log = createLogger({
-        level: env.ok ? (process.env.LOG_LEVEL ? env.env.logLevel : 'warn') : 'warn',
-      });
-      return runSandbox({
+      const log = createLogger({ level: env.ok && process.env.LOG_LEVEL ? env.env.logLevel : 'warn' });
+      const options = {
         log,
         print: out.log,
         ...(process.env.REDIS_URL && { redisUrl: process.env.REDIS_URL }),
-      });
+      };
+      if (command === 'drill') return runDrill(options);
+      const port = process.env.BATON_SANDBOX_PORT;
+      if (port !== undefined && !/^\d{1,5}$/.test(port)) {
+        out.error(`BATON_SANDBOX_PORT must be a port number (0: any free port), got ${JSON.stringify(port)}`);
+        return 2;
+      }
+      return runSandbox({ ...options, ...(port !== undefined && { port: Number(port) }) });
     }
     case 'worker':
     case 'web':
     case 'start':
       return runRole(command, args, process.env);
-    case 'drill':
     case 'status':
     case 'plan':
+    case 'propose':
     case 'approve':
-      out.error(
-        `baton ${command} is not built yet: the drill comes with the end-to-end sandbox, and status/plan/approve ` +
-          'with the break-glass CLI. Today: `npm run sandbox`, `baton start`, `baton check-config`.',
-      );
-      return 2;
+    case 'reject':
+    case 'cancel':
+    case 'retry':
+    case 'abort':
+    case 'republish':
+      return runBreakGlass(command, args, process.env, out);
     case undefined:
     case 'help':
     case '--help':

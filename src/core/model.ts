@@ -57,13 +57,23 @@ export type StepStatus = (typeof STEP_STATUSES)[number];
 /** Who did something: a Slack user, the break-glass CLI, an auto-approval policy, or Baton itself. */
 export interface Actor {
   type: 'slack-user' | 'cli' | 'policy' | 'alert' | 'system';
+  /** A Slack user id for people, also from the CLI (`baton approve --as U…`). */
   id: string;
   name?: string;
+  /** Break-glass CLI: the OS user and host that typed the command, so the audit says who really acted. */
+  origin?: { osUser: string; host: string };
 }
 
 export const SYSTEM_ACTOR: Actor = { type: 'system', id: 'baton' };
 
-export const sameActor = (a: Actor, b: Actor): boolean => a.type === b.type && a.id === b.id;
+const PERSON_TYPES: ReadonlySet<Actor['type']> = new Set(['slack-user', 'cli']);
+
+/**
+ * Whether two actors are the same one. A Slack user and the break-glass CLI acting as that user are one person, so
+ * self-approval and distinct approvers hold across both surfaces.
+ */
+export const sameActor = (a: Actor, b: Actor): boolean =>
+  a.id === b.id && (a.type === b.type || (PERSON_TYPES.has(a.type) && PERSON_TYPES.has(b.type)));
 
 export interface PlannedStep {
   id: StepId;

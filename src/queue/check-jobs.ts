@@ -36,7 +36,8 @@ export const checkJobSchema = z.union([
     force: z.boolean(),
     reason: z.string(),
     actor: actorSchema,
-    responseUrl: z.string().url(),
+    /** Where to answer (Slack); without it the preflight is the job's return value (the break-glass CLI). */
+    responseUrl: z.string().url().optional(),
   }),
   z.object({ type: z.literal('observe'), sites: z.array(z.string()), responseUrl: z.string().url() }),
 ]);
@@ -154,6 +155,12 @@ export async function measurePreflight(input: {
   }
 }
 
+/** What a dry run without a response_url returns as its job result, for a caller waiting on the job. */
+export interface DryRunResult {
+  type: 'dry-run';
+  preflight: ProposalPreflight;
+}
+
 export interface CheckWorkerOptions {
   connection: Redis;
   bullPrefix?: string;
@@ -174,7 +181,7 @@ export interface CheckWorkerOptions {
 export function startCheckWorker(options: CheckWorkerOptions): { close(): Promise<void> } {
   const { store, log, topology } = options;
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const processor = async (job: Job<CheckJobData>): Promise<string> => {
+  const processor = async (job: Job<CheckJobData>): Promise<string | DryRunResult> => {
     const data = checkJobSchema.parse(job.data);
     if (data.type === 'dry-run') {
       const site = topology.sites.find((s) => s.name === data.site);
@@ -194,6 +201,7 @@ export function startCheckWorker(options: CheckWorkerOptions): { close(): Promis
         expiresAfterMs: topology.approvals.expiresAfterMs,
       });
       const preflight = await measurePreflight({ ...options, run: draft, timeoutMs });
+      if (data.responseUrl === undefined) return { type: 'dry-run', preflight };
       await options.onDryRun?.({ ...draft, preflight }, data.responseUrl);
       return 'dry-run';
     }

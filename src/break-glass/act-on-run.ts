@@ -1,0 +1,192 @@
+/**
+ * The break-glass commands that change runs: propose, approve, reject, cancel, retry, abort. Each goes through
+ * RunCommands, exactly as a Slack click does (same policy, same atomic save, same audit entry, same deterministic
+ * job), with a CLI actor, then queues the run's Slack message so the channel shows it once Slack answers again.
+ */
+import type { Run } from '../core/model.js';
+import { renderPlan } from '../core/plans/build-plan.js';
+import { requiredApprovals } from '../core/policy/approvals.js';
+import { BatonError } from '../errors.js';
+import { enqueuePreflight } from '../queue/check-jobs.js';
+import { formatDuration, plural, runLabel } from '../slack/blocks/format.js';
+import type { Origin } from './cli-identity.js';
+import { actorPlain, approversLeft, assertRequester, cliActor } from './cli-identity.js';
+import { preflightView, renderPreflight } from './describe-run.js';
+import type { BreakGlass } from './open-break-glass.js';
+import type { RunAction } from './parse-break-glass-args.js';
+import { countWorkers } from './show-status.js';
+
+const POLL_MS = 200;
+
+export interface ProposeRequest {
+  kind: Run['kind'];
+  site?: string;
+  as: string;
+  planned: boolean;
+  force: boolean;
+  reason: string;
+  /** How long to wait for a worker to measure the proposal's preflight. */
+  waitMs: number;
+}
+
+/** Proposes a run as `request.as`; returns the lines to print. Throws `open-run` when the site has one. */
+export async function proposeRun(bg: BreakGlass, request: ProposeRequest, origin: Origin): Promise<string[]> {
+  const { topology, configPath } = bg;
+  assertRequester(topology.approvals, request.as, configPath);
+  const actor = cliActor(request.as, origin);
+  const { created, run } = await bg.commands.propose({
+    ...(request.site !== undefined && { site: request.site }),
+    kind: request.kind,
+    ...(request.planned && { mode: 'planned' as const }),
+    force: request.force,
+    reason: request.reason,
+    actor,
+  });
+  if (!created) {
+    throw new BatonError(
+      'open-run',
+      `${run.site} already has an open run: ${run.kind} ${run.id}, ${run.state}, requested by ` +
+        `${actorPlain(run.requestedBy)}. See it with \`baton status ${run.site}\`; ` +
+        `cancel it with \`baton cancel ${run.id} --as <USER>\``,
+    );
+  }
+  await enqueuePreflight(bg.queues.checks, run);
+  await bg.publisher.publish(run);
+  bg.log.info({ runId: run.id, actor }, 'proposed from the break-glass CLI');
+
+  const measured = await waitForPreflight(bg, run, request.waitMs);
+  const required = requiredApprovals(run, topology.approvals);
+  const left = approversLeft(run, topology.approvals);
+  const lines = [
+    `Proposed ${runLabel(run)} ${run.id} of ${run.site}, ${run.from} → ${run.to}, as ${actorPlain(actor)}.`,
+    `Reason: ${run.reason}`,
+    '',
+    ...renderPlan(run.plan),
+    ...run.plan.warnings.map((w) => `! ${w}`),
+    '',
+    'Preflight:',
+    ...(measured.preflight
+      ? renderPreflight(preflightView(measured.preflight))
+      : [
+          `  ${measured.note ?? 'not measured yet'}; \`baton status ${run.site}\` shows it once a worker has`,
+        ]),
+    '',
+    `Next: ${plural(required, run.force ? 'break-glass approval' : 'approval')} within ` +
+      `${formatDuration(topology.approvals.expiresAfterMs)} from listed approvers (${left.join(', ') || 'none'}):`,
+    `  baton approve ${run.id} --as <APPROVER>`,
+    'Slack shows the proposal, with its buttons, as soon as it answers again.',
+  ];
+  return lines;
+}
+
+/** Waits until a worker has stored the proposal's preflight, or says why not. */
+async function waitForPreflight(
+  bg: BreakGlass,
+  run: Run,
+  waitMs: number,
+): Promise<{ preflight?: NonNullable<Run['preflight']>; note?: string }> {
+  if (waitMs <= 0) return { note: 'a worker measures it' };
+  if ((await countWorkers(bg.queues.checks)) === 0)
+    return { note: 'not measured: no worker is connected to Redis (start `baton worker`)' };
+  const deadline = Date.now() + waitMs;
+  while (Date.now() < deadline) {
+    const current = await bg.store.get(run.id);
+    if (current?.preflight) return { preflight: current.preflight };
+    if (current?.state !== 'proposed') break;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  return { note: `a worker has not measured it within ${waitMs / 1000} s` };
+}
+
+/** approve, reject, cancel, retry or abort `runId` as `as`; returns the lines to print. */
+export async function actOnRun(
+  bg: BreakGlass,
+  action: RunAction,
+  request: { runId: string; as: string; reason?: string },
+  origin: Origin,
+): Promise<string[]> {
+  const { runId } = request;
+  const actor = cliActor(request.as, origin);
+  const before = await bg.store.require(runId);
+  const notes = sameTerminalNote(before, actor.id, origin);
+  let run: Run;
+  let lines: string[];
+  switch (action) {
+    case 'approve': {
+      if (before.state !== 'proposed') throw notAwaiting(before);
+      const outcome = await bg.commands.approve(runId, actor);
+      run = outcome.run;
+      if (outcome.complete) {
+        lines = [
+          `Approved ${run.id} as ${actorPlain(actor)} (${outcome.count} of ${outcome.required}): ` +
+            `the ${runLabel(run)} of ${run.site} (${run.from} → ${run.to}) starts on a worker now.`,
+          `Follow it: baton status ${run.site}`,
+        ];
+        if ((await countWorkers(bg.queues.runs)) === 0)
+          lines.push('! No worker is connected to Redis: the run waits until `baton worker` runs.');
+      } else {
+        const left = approversLeft(run, bg.topology.approvals);
+        lines = [
+          `Approval ${outcome.count} of ${outcome.required} for ${run.id} counted, as ${actorPlain(actor)}.`,
+          `Next: ${plural(outcome.required - outcome.count, 'more approval')} from listed approvers ` +
+            `(${left.join(', ') || 'none'}): baton approve ${run.id} --as <APPROVER>`,
+        ];
+      }
+      break;
+    }
+    case 'reject':
+      if (before.state !== 'proposed') throw notAwaiting(before);
+      run = await bg.commands.reject(runId, actor, request.reason ?? 'rejected from the break-glass CLI');
+      lines = [`Rejected ${run.id} as ${actorPlain(actor)}; ${run.site} is free for another proposal.`];
+      break;
+    case 'cancel':
+      if (before.state !== 'proposed' && before.state !== 'approved') {
+        throw new BatonError(
+          'not-cancellable',
+          `run ${runId} is ${before.state}: only a proposal or an approved run that has not started can be ` +
+            `cancelled${before.state === 'running' || before.state === 'paused' ? `; to stop it: baton abort ${runId} --as <APPROVER>` : ''}`,
+        );
+      }
+      run = await bg.commands.cancel(runId, actor);
+      lines = [`Cancelled ${run.id} as ${actorPlain(actor)}.`];
+      break;
+    case 'retry':
+      run = await bg.commands.retry(runId, actor);
+      lines = [
+        `Retrying the failed step of ${run.id} as ${actorPlain(actor)}. Follow it: baton status ${run.site}`,
+      ];
+      break;
+    case 'abort':
+      run = await bg.commands.abort(runId, actor);
+      lines = [
+        `Aborting ${run.id} as ${actorPlain(actor)}: a worker undoes the reversible steps. ` +
+          `Follow it: baton status ${run.site}`,
+      ];
+      break;
+  }
+  await bg.publisher.publish(run);
+  bg.log.info({ runId, action, actor, state: run.state }, `${action} from the break-glass CLI`);
+  return [...notes, ...lines];
+}
+
+/** The error for a decision on a run that is no longer a proposal. */
+export function notAwaiting(run: Pick<Run, 'id' | 'state' | 'site'>): BatonError {
+  return new BatonError(
+    'not-proposed',
+    `run ${run.id} is ${run.state}, not awaiting approval: \`baton status ${run.site}\` shows what it is doing`,
+  );
+}
+
+/**
+ * Two people's approvals typed by one OS user on one host is worth a second look; it is not refused, as several
+ * SREs may share a bastion account (or a pod's user) at 3 a.m. The audit keeps both entries.
+ */
+function sameTerminalNote(run: Run, userId: string, origin: Origin): string[] {
+  const requester = run.requestedBy;
+  if (requester.type !== 'cli' || requester.id === userId || !requester.origin) return [];
+  if (requester.origin.osUser !== origin.osUser || requester.origin.host !== origin.host) return [];
+  return [
+    `Note: ${run.id} was proposed as ${requester.id} from this same account (${origin.osUser}@${origin.host}); ` +
+      'the audit records both.',
+  ];
+}

@@ -1,0 +1,130 @@
+/**
+ * What every break-glass command works with: the roles' own configuration (REDIS_URL, BATON_KEY_PREFIX,
+ * BATON_CONFIG), one Redis connection that fails within seconds instead of retrying forever, and the same store, run
+ * commands and Slack publishing the web role uses — so the CLI acts under the same rules, and Slack catches up from
+ * the notify queue when it is back. No Slack token is needed.
+ */
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { redisOptions } from '../adapters/redis.js';
+import type { Topology } from '../config/topology.js';
+import type { Clock, Log } from '../core/ports.js';
+import { BatonError, describeError } from '../errors.js';
+import { scrubSecrets } from '../logger.js';
+import { keyPrefixes, loadConfig } from '../main.js';
+import type { CheckJobData } from '../queue/check-jobs.js';
+import { CHECKS_QUEUE } from '../queue/check-jobs.js';
+import { NOTIFY_QUEUE, Notifier } from '../queue/notify.js';
+import type { RunJobData } from '../queue/queues.js';
+import { RUNS_QUEUE } from '../queue/queues.js';
+import { RunCommands } from '../queue/run-commands.js';
+import { RunPublisher } from '../slack/publish-run.js';
+import { RunStore } from '../store/run-store.js';
+import { isListedApprover } from './cli-identity.js';
+
+type Env = Record<string, string | undefined>;
+
+export interface BreakGlass {
+  topology: Topology;
+  /** BATON_CONFIG as given, for messages that name the file to edit. */
+  configPath: string;
+  redis: Redis;
+  store: RunStore;
+  commands: RunCommands;
+  publisher: RunPublisher;
+  queues: { runs: Queue<RunJobData>; checks: Queue<CheckJobData>; notify: Queue };
+  clock: Clock;
+  log: Log;
+  close(): Promise<void>;
+}
+
+/** How long the CLI waits for Redis before saying it cannot reach it. */
+export const REDIS_CONNECT_TIMEOUT_MS = 3000;
+
+export async function openBreakGlass(
+  rawEnv: Env,
+  options: { log: Log; clock: Clock; connectTimeoutMs?: number },
+): Promise<BreakGlass> {
+  const { log, clock } = options;
+  // The CLI never connects to PostgreSQL, so a laptop or bastion without the database URLs can still use it.
+  const { env, topology } = await loadConfig(rawEnv, { checkEnv: false });
+  const prefixes = keyPrefixes(rawEnv);
+  const redis = await connectRedis(env.redisUrl, options.connectTimeoutMs ?? REDIS_CONNECT_TIMEOUT_MS);
+  const store = new RunStore(redis, prefixes.store);
+  const queues = {
+    runs: new Queue<RunJobData>(RUNS_QUEUE, { connection: redis, prefix: prefixes.bull }),
+    checks: new Queue<CheckJobData>(CHECKS_QUEUE, { connection: redis, prefix: prefixes.bull }),
+    notify: new Queue(NOTIFY_QUEUE, { connection: redis, prefix: prefixes.bull }),
+  };
+  for (const queue of Object.values(queues))
+    queue.on('error', (error) => log.warn({ err: describeError(error) }, 'queue error'));
+  // Producers give up after a short time box; the CLI can afford longer than a Slack request.
+  const notifier = new Notifier({ connection: redis, prefix: prefixes.bull, log, timeoutMs: 2000 });
+  const publisher = new RunPublisher({ notifier, topology, clock, log });
+  const commands = new RunCommands({
+    store,
+    queue: queues.runs,
+    topology,
+    clock,
+    isApprover: async (actor) => actor.type === 'cli' && isListedApprover(topology.approvals, actor.id),
+  });
+  return {
+    topology,
+    configPath: env.batonConfig,
+    redis,
+    store,
+    commands,
+    publisher,
+    queues,
+    clock,
+    log,
+    async close() {
+      await Promise.allSettled([...Object.values(queues).map((q) => q.close()), notifier.close()]);
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+/**
+ * One connection that either answers within `timeoutMs` or fails with an operator's message (the URL's password
+ * redacted). It does not reconnect: a CLI command that loses Redis fails and is typed again.
+ */
+export async function connectRedis(url: string, timeoutMs: number): Promise<Redis> {
+  const { url: plain, ...sentinel } = redisOptions(url);
+  const options: RedisOptions = {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+    // A server that accepted the connection but never answers would otherwise hold the ended socket for 2 s.
+    disconnectTimeout: 100,
+    ...(!plain && { sentinelRetryStrategy: () => null }),
+  };
+  const redis = plain ? new Redis(plain, options) : new Redis({ ...sentinel, ...options });
+  let lastError: unknown;
+  redis.on('error', (error) => {
+    lastError = error;
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+  });
+  try {
+    await Promise.race([redis.connect().then(() => redis.ping()), timedOut]);
+    return redis;
+  } catch (error) {
+    redis.disconnect();
+    const cause = describeError(lastError ?? error);
+    throw new BatonError(
+      'redis-unreachable',
+      scrubSecrets(
+        `cannot reach Redis at ${url} (${cause}): check REDIS_URL and that Redis is up and reachable from here`,
+      ),
+      { cause: error, retriable: true },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
