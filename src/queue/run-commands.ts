@@ -202,9 +202,15 @@ export class RunCommands {
     return { run, applied, count, required };
   }
 
-  /** Paused or running run: undo reversible steps (up to the point of no return) and stop. */
+  /**
+   * Paused or running run: undo reversible steps (up to the point of no return) and stop. Only approvers may,
+   * from any surface (button, `/failover cancel` of a running run, the CLI).
+   */
   async abort(runId: string, actor: Actor): Promise<Run> {
     const { store, clock } = this.options;
+    if (!(await this.isApprover(actor))) {
+      throw new BatonError('not-approver', 'Only approvers can abort a run');
+    }
     const run = await store.mutate(
       runId,
       (current) => ({

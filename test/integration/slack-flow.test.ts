@@ -83,6 +83,27 @@ describe('Slack: request, approve, run, report', () => {
     expect(summary.text).toContain(run.id);
   });
 
+  it('/failover cancel of a running run aborts it only for an approver', async () => {
+    const h = await start({ timing: { podsReadyAfterMs: 4000 } });
+    const { run } = await propose(h);
+    await h.click(USERS.alice, ACTION_IDS.approve, run.id);
+    await waitForState(h.web.store, run.id, ['running'], 10_000);
+
+    // dave requested it and may cancel a proposal, but stopping a run in flight is an approver's call.
+    const refused = await h.command(USERS.dave, '/failover', `cancel ${run.id}`);
+    const answer = await waitFor(
+      'the refusal',
+      async () => h.answers(refused.responseUrlId).join('\n') || undefined,
+    );
+    expect(answer).toContain('Only approvers can abort a run');
+    expect((await h.web.store.require(run.id)).state).toBe('running');
+
+    const allowed = await h.command(USERS.bob, '/failover', `cancel ${run.id}`);
+    expect(allowed.status).toBe(200);
+    const aborted = await waitForState(h.web.store, run.id, ['aborted'], 30_000);
+    expect(aborted.timeline.some((e) => e.actor?.id === USERS.bob)).toBe(true);
+  });
+
   it('refuses self-approval and unknown users, with an ephemeral answer and an audit entry', async () => {
     const h = await start();
     const { run } = await propose(h, USERS.alice);
