@@ -44,12 +44,12 @@ function memoryLog(
 
 async function until<T>(
   what: string,
-  check: () => T | undefined | null | false,
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   timeoutMs = 10_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
@@ -135,6 +135,11 @@ describe('notify queue', () => {
     expect(messages).toHaveLength(1);
     expect(messages[0]).toMatchObject({ text: 'running', blocks, edits: [{ text: 'proposed' }] });
     expect(chatCalls(slack, channel).map((c) => c.method)).toEqual(['chat.postMessage', 'chat.update']);
+    // The worker records the posted version just after Slack answers; on a busy machine that can lag the stand-in.
+    await until(
+      'the posted version recorded',
+      async () => (await notifier.statusMessage('run:production:r1'))?.postedVersion === 2,
+    );
     expect(await notifier.statusMessage('run:production:r1')).toEqual({
       channel,
       ts: first?.ts,
