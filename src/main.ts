@@ -87,7 +87,7 @@ function requireSlack(env: BatonEnv): { botToken: string } {
 /** Runs a role until SIGTERM/SIGINT, then shuts it down gracefully (the current step finishes). */
 export async function runRole(role: RoleName, args: string[], rawEnv: Env): Promise<number> {
   const { values } = parseArgs({ args, options: ROLE_OPTIONS });
-  const { env, topology } = await loadConfig(rawEnv);
+  const { env, topology } = await loadConfig(rawEnv, role === 'web' ? { checkEnv: false } : {});
   const log = createLogger({ level: env.logLevel, base: { role, pid: process.pid } });
   // A library promise nobody awaited (Socket Mode's reconnect can leave one) must not kill a failover in flight.
   process.on('unhandledRejection', (reason) =>

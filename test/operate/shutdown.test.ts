@@ -66,7 +66,8 @@ async function startWeb(): Promise<{ web: WorkerProcess; port: number }> {
   const port = await freePort();
   const web = spawnWorker(harness, redis.url, [], {
     role: 'web',
-    env: slackEnv(slack, { PORT: String(port) }),
+    // The web role never connects to PostgreSQL, so it starts without the database URLs.
+    env: slackEnv(slack, { PORT: String(port), EAST_DATABASE_URL: '', WEST_DATABASE_URL: '' }),
   });
   processes.push(web);
   await waitReady(port, web);
