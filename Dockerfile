@@ -27,6 +27,9 @@ RUN npm install --omit=dev --no-audit --no-fund --ignore-scripts && npm cache cl
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production
+# A 2 MB young generation instead of 16: Baton allocates little, and each process stays well under its 150 MB
+# budget (bench/cold-start.ts reads this line and the ENTRYPOINT, and measures the image's way of running).
+ENV NODE_OPTIONS="--max-semi-space-size=2 --v8-pool-size=1"
 RUN groupadd --system --gid 10001 baton \
   && useradd --system --uid 10001 --gid baton --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin baton
 WORKDIR /app
@@ -36,5 +39,6 @@ COPY --from=production-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 USER 10001:10001
 EXPOSE 3000
-ENTRYPOINT ["node", "--enable-source-maps", "dist/cli.js"]
+# No --enable-source-maps: it keeps every source map in memory (about 10 MB); stack traces name dist/ files.
+ENTRYPOINT ["node", "dist/cli.js"]
 CMD ["start"]
