@@ -78,7 +78,7 @@ describe('break-glass CLI and Slack', () => {
     h.slack.faults.outage(false);
     const updated = await waitFor('the CLI approval in the proposal', async () => {
       const message = await h.runMessage(run.id);
-      return shows(message, 'U0BOB (break-glass CLI)') && shows(message, '1 of 2') ? message : undefined;
+      return shows(message, '<@U0BOB> (break-glass CLI)') && shows(message, '1 of 2') ? message : undefined;
     });
     expect(buttonIds(updated)).toContain(ACTION_IDS.approve);
 
@@ -93,7 +93,7 @@ describe('break-glass CLI and Slack', () => {
     await waitFor('the final status', async () => {
       const message = await h.runMessage(run.id);
       return buttonIds(message).includes(ACTION_IDS.startFailback) &&
-        shows(message, 'U0BOB (break-glass CLI)')
+        shows(message, '<@U0BOB> (break-glass CLI)')
         ? true
         : undefined;
     });
@@ -125,7 +125,7 @@ describe('break-glass CLI and Slack', () => {
         const current = await h.runMessage(run.id);
         return buttonIds(current).includes(ACTION_IDS.startFailback) ? current : undefined;
       });
-      expect(shows(message, 'U0BOB (break-glass CLI)')).toBe(true);
+      expect(shows(message, '<@U0BOB> (break-glass CLI)')).toBe(true);
       await waitFor('the step replies', async () =>
         (await h.runMessage(run.id)).replies.length >= 7 ? true : undefined,
       );

@@ -45,7 +45,8 @@ export function actorText(actor: Actor): string {
     case 'slack-user':
       return SLACK_USER_ID.test(actor.id) ? `<@${actor.id}>` : name;
     case 'cli':
-      return `${name} (break-glass CLI)`;
+      // The CLI acts as a listed Slack user id: mention them, so readers see the person's name.
+      return `${SLACK_USER_ID.test(actor.id) ? `<@${actor.id}>` : name} (break-glass CLI)`;
     case 'policy':
       return `auto-approval policy ${name}`;
     case 'alert':
