@@ -13,21 +13,10 @@ import type { Origin } from './cli-identity.js';
 import { actorPlain, approversLeft, assertRequester, cliActor } from './cli-identity.js';
 import { preflightView, renderPreflight } from './describe-run.js';
 import type { BreakGlass } from './open-break-glass.js';
-import type { RunAction } from './parse-break-glass-args.js';
+import type { ProposeRequest, RunAction } from './parse-break-glass-args.js';
 import { countWorkers } from './show-status.js';
 
 const POLL_MS = 200;
-
-export interface ProposeRequest {
-  kind: Run['kind'];
-  site?: string;
-  as: string;
-  planned: boolean;
-  force: boolean;
-  reason: string;
-  /** How long to wait for a worker to measure the proposal's preflight. */
-  waitMs: number;
-}
 
 /** Proposes a run as `request.as`; returns the lines to print. Throws `open-run` when the site has one. */
 export async function proposeRun(bg: BreakGlass, request: ProposeRequest, origin: Origin): Promise<string[]> {

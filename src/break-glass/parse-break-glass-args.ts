@@ -17,6 +17,19 @@ export const BREAK_GLASS_COMMANDS = [
   'abort',
   'republish',
 ] as const;
+
+/** What `baton propose` asks for. */
+export interface ProposeRequest {
+  kind: RunKind;
+  site?: string;
+  as: string;
+  planned: boolean;
+  force: boolean;
+  reason: string;
+  /** How long to wait for a worker to measure the proposal's preflight. */
+  waitMs: number;
+}
+
 export type BreakGlassCommand = (typeof BREAK_GLASS_COMMANDS)[number];
 
 export const isBreakGlassCommand = (command: string | undefined): command is BreakGlassCommand =>
@@ -37,16 +50,7 @@ export type BreakGlassArgs =
       json: boolean;
       waitMs: number;
     }
-  | {
-      command: 'propose';
-      kind: RunKind;
-      site?: string;
-      as: string;
-      planned: boolean;
-      force: boolean;
-      reason: string;
-      waitMs: number;
-    }
+  | ({ command: 'propose' } & ProposeRequest)
   | { command: RunAction; runId: string; as: string; reason?: string }
   | { command: 'republish'; runIds: string[] };
 
