@@ -108,7 +108,11 @@ export const replyJobId = (threadKey: string, dedupeId: string) =>
 
 const messageSchema = { text: z.string(), blocks: z.array(z.unknown()).optional() };
 // A reserved send slot is valid for the attempt that reserved it; a retry after a failure reserves a new one.
-const slotSchema = { slot: z.number().optional(), slotAttempt: z.number().optional() };
+const slotSchema = {
+  slot: z.number().optional(),
+  slotAttempt: z.number().optional(),
+  slotLane: z.string().optional(),
+};
 const statusJobSchema = z.object({ key: z.string().min(1), gen: z.number().int().positive(), ...slotSchema });
 const replyJobSchema = z.object({
   channel: z.string().min(1),
@@ -487,46 +491,57 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
   const retry: NotifyRetryPolicy = { ...DEFAULT_NOTIFY_RETRY, ...options.retry };
   const respond: RespondFn = options.respond ?? ((url, body) => postToResponseUrl(url, body));
 
-  /** Waits (as a delayed job) for the channel's next send slot; returns when it is this job's turn. */
+  /**
+   * Waits (as a delayed job) for the next send slot of `lane` (a channel, or its updates lane); returns when it is
+   * this job's turn.
+   */
   const awaitSlot = async (
     job: Job,
     token: string | undefined,
-    channel: string,
+    lane: string,
     fresh = false,
   ): Promise<void> => {
-    const data = job.data as { slot?: number; slotAttempt?: number };
+    const data = job.data as { slot?: number; slotAttempt?: number; slotLane?: string };
     const reserved =
-      !fresh && data.slot !== undefined && data.slotAttempt === job.attemptsMade ? data.slot : -1;
+      !fresh &&
+      data.slot !== undefined &&
+      data.slotAttempt === job.attemptsMade &&
+      (data.slotLane ?? lane) === lane
+        ? data.slot
+        : -1;
     const now = Date.now();
     const slot = Number(
-      await TAKE_SLOT.run(connection, [keys.channel(channel)], [now, interval, reserved, STATE_TTL_MS]),
+      await TAKE_SLOT.run(connection, [keys.channel(lane)], [now, interval, reserved, STATE_TTL_MS]),
     );
-    if (slot !== reserved) await job.updateData({ ...job.data, slot, slotAttempt: job.attemptsMade });
+    if (slot !== reserved)
+      await job.updateData({ ...job.data, slot, slotAttempt: job.attemptsMade, slotLane: lane });
     if (slot > now) await delayJob(job, token, slot);
     const later = Number(
-      await CLAIM_SEND.run(connection, [keys.channel(channel)], [Date.now(), interval, STATE_TTL_MS]),
+      await CLAIM_SEND.run(connection, [keys.channel(lane)], [Date.now(), interval, STATE_TTL_MS]),
     );
     if (later > 0) {
-      await job.updateData({ ...job.data, slot: later, slotAttempt: job.attemptsMade });
+      await job.updateData({ ...job.data, slot: later, slotAttempt: job.attemptsMade, slotLane: lane });
       await delayJob(job, token, later);
     }
   };
 
+  /**
+   * chat.update is not under chat.postMessage's one-message-a-second-per-channel limit (it is a Tier 3 method), so
+   * updates of a message already posted take a lane of their own, paced alike: a run's status never waits behind
+   * the thread replies queued in its channel.
+   */
+  const updatesLane = (channel: string) => `${channel}:updates`;
+
   /** 429: the whole channel waits Retry-After, and this job queues for the first slot after it. */
-  const onRateLimited = async (
-    job: Job,
-    token: string | undefined,
-    channel: string,
-    failure: SlackApiError,
-  ) => {
+  const onRateLimited = async (job: Job, token: string | undefined, lane: string, failure: SlackApiError) => {
     const until = Date.now() + (failure.retryAfterMs ?? interval);
     options.metrics?.slackRateLimitWait(failure.method, (failure.retryAfterMs ?? interval) / 1000);
-    await BLOCK_CHANNEL.run(connection, [keys.channel(channel)], [until, STATE_TTL_MS]);
+    await BLOCK_CHANNEL.run(connection, [keys.channel(lane)], [until, STATE_TTL_MS]);
     log.warn(
-      { channel, retryAfterMs: failure.retryAfterMs, method: failure.method },
+      { lane, retryAfterMs: failure.retryAfterMs, method: failure.method },
       'Slack rate-limited the channel',
     );
-    await awaitSlot(job, token, channel, true);
+    await awaitSlot(job, token, lane, true);
   };
 
   /** Retriable failures go back to BullMQ's backoff; Slack's refusals fail the job for good. */
@@ -538,19 +553,21 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
   const processStatus = async (job: Job, token: string | undefined) => {
     const data = statusJobSchema.parse(job.data);
     const statusKey = keys.status(data.key);
-    const [gen, channel, queued, version, posted] = await connection.hmget(
+    const [gen, channel, queued, version, posted, postedTs] = await connection.hmget(
       statusKey,
       'gen',
       'channel',
       'queued',
       'version',
       'posted',
+      'ts',
     );
     if (!gen || !channel) return 'missing';
     if (data.gen < Number(gen)) return 'superseded';
     if (queued !== '1' && Number(posted ?? 0) >= Number(version ?? 0)) return 'up-to-date';
 
-    await awaitSlot(job, token, channel);
+    const lane = postedTs ? updatesLane(channel) : channel;
+    await awaitSlot(job, token, lane);
     const lockKey = keys.lock(data.key);
     const lockToken = `${job.id ?? ''}:${randomUUID()}`;
     if ((await connection.set(lockKey, lockToken, 'PX', KEY_LOCK_MS, 'NX')) !== 'OK')
@@ -577,7 +594,7 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
         if (failure.retriable) await UNCLAIM_STATUS.run(connection, [statusKey], [data.gen]);
         if (failure.status === 429) {
           await RELEASE_LOCK.run(connection, [lockKey], [lockToken]);
-          await onRateLimited(job, token, claimedChannel, failure);
+          await onRateLimited(job, token, ts ? updatesLane(claimedChannel) : claimedChannel, failure);
         }
         return rethrow(failure);
       }

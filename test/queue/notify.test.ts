@@ -343,6 +343,43 @@ describe('notify queue', () => {
     ]);
   });
 
+  it("updates a run's status at once, not behind the thread replies queued in its channel", async () => {
+    const { notifier } = setup({ perChannelIntervalMs: 400 });
+    const channel = channelId();
+    await notifier.postStatus({ channel, key: 'run:production:r5', message: { text: 'running: preflight' } });
+    const [first] = await until(
+      'the status message',
+      () => slack.messages(channel).length === 1 && slack.messages(channel),
+    );
+    for (const step of ['preflight', 'fence-source', 'scale-up-target', 'promote', 'switch-dns', 'verify'])
+      await notifier.postReply({
+        channel,
+        threadKey: 'run:production:r5',
+        dedupeId: step,
+        message: { text: `${step} done` },
+      });
+    await notifier.postStatus({ channel, key: 'run:production:r5', message: { text: 'succeeded' } });
+
+    // chat.update is not under chat.postMessage's per-channel limit: the update lands while replies still wait.
+    await until('the update', () => slack.message(channel, first?.ts ?? '')?.text === 'succeeded', 5_000);
+    expect(slack.messages(channel)[0]?.replies.length ?? 0).toBeLessThan(6);
+    await until('every reply', () => slack.messages(channel)[0]?.replies.length === 6, 15_000);
+    expect(slack.messages(channel)[0]?.replies.map((r) => r.text)).toEqual([
+      'preflight done',
+      'fence-source done',
+      'scale-up-target done',
+      'promote done',
+      'switch-dns done',
+      'verify done',
+    ]);
+    // The replies themselves kept the channel's pace.
+    const posts = chatCalls(slack, channel)
+      .filter((c) => c.method === 'chat.postMessage')
+      .map((c) => c.at);
+    for (let i = 1; i < posts.length; i++)
+      expect((posts[i] ?? 0) - (posts[i - 1] ?? 0)).toBeGreaterThanOrEqual(390);
+  });
+
   it('does not retry what Slack refuses, and says why', async () => {
     const { notifier, log } = setup({ perChannelIntervalMs: 100 });
     await notifier.postStatus({ channel: 'not-a-channel', key: 'nowhere', message: { text: 'lost' } });
