@@ -7,6 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Locator, Page } from 'playwright-core';
@@ -184,6 +185,10 @@ describe('npm run sandbox in a browser', () => {
     const still = [];
     for (const port of ports) if (await listening(port)) still.push(port);
     expect(still).toEqual([]);
+    // Its files too: the directory holding Baton's log (and the topology, kubeconfig, Prometheus targets) is gone.
+    const log = /Baton's log: (\S+)\. Stop/.exec(output)?.[1];
+    expect(log).toBeDefined();
+    expect(existsSync(dirname(log ?? ''))).toBe(false);
 
     // A second start works (nothing of the first one is in the way), and stops as cleanly.
     const again = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'sandbox'], {
