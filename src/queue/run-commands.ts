@@ -13,7 +13,7 @@ import { buildPlan } from '../core/plans/build-plan.js';
 import { approveRun, requiredApprovals } from '../core/policy/approvals.js';
 import { transitionRun } from '../core/runs/transition-run.js';
 import type { Clock } from '../core/ports.js';
-import { BatonError } from '../errors.js';
+import { BatonError, isBatonError } from '../errors.js';
 import type { RunStore } from '../store/run-store.js';
 import { expireIfDue } from './expire-proposal.js';
 import type { RunJobData } from './queues.js';
@@ -97,26 +97,40 @@ export class RunCommands {
   ): Promise<{ run: Run; complete: boolean; count: number; required: number }> {
     const { store, clock, topology } = this.options;
     const isApprover = await this.isApprover(actor);
-    const current = await store.require(runId);
-    const outcome = approveRun(current, actor, { config: topology.approvals, isApprover, now: clock.now() });
-    if (!outcome.ok) {
-      if (outcome.code === 'expired') await this.expire(runId);
-      if (outcome.code === 'not-approver' || outcome.code === 'self-approval') {
-        await store.recordAudit(
-          current,
-          { action: 'approval-refused', actor, detail: outcome.code },
-          clock.now(),
-        );
+    // The proposal changes under a click (its preflight result, an alert update, another approval): re-read and
+    // re-apply on a version conflict, so a click never fails for someone else's write.
+    for (let attempt = 0; ; attempt += 1) {
+      const current = await store.require(runId);
+      const outcome = approveRun(current, actor, {
+        config: topology.approvals,
+        isApprover,
+        now: clock.now(),
+      });
+      if (!outcome.ok) {
+        if (outcome.code === 'expired') await this.expire(runId);
+        if (outcome.code === 'not-approver' || outcome.code === 'self-approval') {
+          await store.recordAudit(
+            current,
+            { action: 'approval-refused', actor, detail: outcome.code },
+            clock.now(),
+          );
+        }
+        throw new BatonError(outcome.code, outcome.reason);
       }
-      throw new BatonError(outcome.code, outcome.reason);
+      let saved: Run;
+      try {
+        saved = await store.save(outcome.run, {
+          action: outcome.complete ? 'run-approved' : 'approval-added',
+          actor,
+          detail: `${outcome.count} of ${outcome.required}`,
+        });
+      } catch (error) {
+        if (isBatonError(error) && error.code === 'run-conflict' && attempt < 20) continue;
+        throw error;
+      }
+      if (outcome.complete) await this.enqueue(saved);
+      return { run: saved, complete: outcome.complete, count: outcome.count, required: outcome.required };
     }
-    const saved = await store.save(outcome.run, {
-      action: outcome.complete ? 'run-approved' : 'approval-added',
-      actor,
-      detail: `${outcome.count} of ${outcome.required}`,
-    });
-    if (outcome.complete) await this.enqueue(saved);
-    return { run: saved, complete: outcome.complete, count: outcome.count, required: outcome.required };
   }
 
   reject(runId: string, actor: Actor, reason = 'rejected'): Promise<Run> {

@@ -5,7 +5,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { systemClock } from '../../src/core/clock.js';
-import { runJobId } from '../../src/core/model.js';
+import type { Run } from '../../src/core/model.js';
+import { SYSTEM_ACTOR, runJobId } from '../../src/core/model.js';
 import { jobLockKey } from '../../src/queue/queues.js';
 import { RunCommands } from '../../src/queue/run-commands.js';
 import { startRunWorker } from '../../src/queue/run-worker.js';
@@ -13,6 +14,7 @@ import type { RunWorker } from '../../src/queue/run-worker.js';
 import { startRedis } from '../../src/sandbox/processes.js';
 import type { RedisProcess } from '../../src/sandbox/processes.js';
 import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
+import { RunStore } from '../../src/store/run-store.js';
 import { createLogger } from '../../src/logger.js';
 import type { Harness } from '../support/integration.js';
 import {
@@ -97,6 +99,39 @@ describe('one run at a time', () => {
     const counts = await h.queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(1);
     expect(await h.queue.getJobState(runJobId(approved))).toBe('waiting');
+  });
+
+  it('an approval that races another write to the proposal (its preflight result) still counts', async () => {
+    const h = await harness();
+    const { run } = await h.commands.propose({ kind: 'failover', reason: 'race', actor: BOB });
+    // A store whose first read hands out the proposal just before the preflight job saves its result over it.
+    class PreflightLandsMeanwhile extends RunStore {
+      private raced = false;
+      override async require(id: string): Promise<Run> {
+        const stale = await super.require(id);
+        if (!this.raced) {
+          this.raced = true;
+          await h.store.mutate(
+            id,
+            (r) => ({ ...r, preflight: { at: Date.now(), checks: [], lagBytes: 0 } }),
+            () => ({ action: 'preflight-measured', actor: SYSTEM_ACTOR }),
+          );
+        }
+        return stale;
+      }
+    }
+    const commands = new RunCommands({
+      store: new PreflightLandsMeanwhile(h.redis, h.storePrefix),
+      queue: h.queue,
+      topology: h.topology,
+      clock: systemClock,
+    });
+    const outcome = await commands.approve(run.id, ALICE);
+    expect(outcome).toMatchObject({ complete: true, count: 1 });
+    const saved = await h.store.require(run.id);
+    expect(saved.state).toBe('approved');
+    expect(saved.preflight?.lagBytes).toBe(0); // the other write was kept, not overwritten
+    expect(saved.approvals.map((a) => a.actor.id)).toEqual([ALICE.id]);
   });
 
   it('releases the site when a run finishes, so the next request creates a new run', async () => {
