@@ -372,7 +372,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
 
     const apiDown = new Set<string>();
-    const world = worldView(lab, site, monitoring, apiDown);
+    const world = sharedForMs(worldView(lab, site, monitoring, apiDown), 400);
     const breaks = sandboxBreaks(lab, apiDown);
     return {
       dir: lab.dir,
@@ -404,6 +404,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     await stopAll();
     throw error;
   }
+}
+
+/**
+ * Every caller within `ms` of a reading (or while it is under way) gets that reading: several open pages poll the
+ * world, and each reading opens database connections and resolves DNS.
+ */
+function sharedForMs<T>(read: () => Promise<T>, ms: number): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | null = null;
+  return () => {
+    if (last && Date.now() - last.at < ms) return last.value;
+    const value = read();
+    last = { at: Date.now(), value };
+    value.catch(() => (last = null));
+    return value;
+  };
 }
 
 async function databaseView(pair: PostgresPair, node: PostgresNode): Promise<DatabaseView> {
