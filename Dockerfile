@@ -39,6 +39,7 @@ COPY --from=production-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 USER 10001:10001
 EXPOSE 3000
+# --optimize-for-size: V8 favours memory over speed (Baton is idle between incidents and I/O-bound during one).
 # No --enable-source-maps: it keeps every source map in memory (about 10 MB); stack traces name dist/ files.
-ENTRYPOINT ["node", "dist/cli.js"]
+ENTRYPOINT ["node", "--optimize-for-size", "dist/cli.js"]
 CMD ["start"]
