@@ -224,13 +224,17 @@ describe('the compiled entrypoint (what the image runs)', () => {
     if (out) await rm(out, { recursive: true, force: true });
   });
 
-  it('validates the example topology with `node dist/cli.js check-config`', async () => {
+  it("validates the example topology with the compiled CLI, run with the image's node flags and NODE_OPTIONS", async () => {
+    const dockerfile = await readFile(join(ROOT, 'Dockerfile'), 'utf8');
+    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
+    const flags = entrypoint.slice(1, entrypoint.indexOf('dist/cli.js'));
+    const nodeOptions = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(dockerfile)?.[1] ?? '';
     const { stdout } = await run(
       process.execPath,
-      [join(out, 'cli.js'), 'check-config', 'examples/baton.yaml', '--skip-env'],
+      [...flags, join(out, 'cli.js'), 'check-config', 'examples/baton.yaml', '--skip-env'],
       {
         cwd: ROOT,
-        env: { PATH: process.env.PATH },
+        env: { PATH: process.env.PATH, NODE_OPTIONS: nodeOptions },
       },
     );
     expect(stdout).toMatch(/^examples\/baton\.yaml: OK, 1 site/);
