@@ -87,6 +87,8 @@ const REPLY_MARKER_TTL_MS = 7 * 24 * 3600_000;
 const KEY_LOCK_MS = 30_000;
 const LOCK_RETRY_MS = 200;
 const PARENT_POLL_MS = 500;
+/** A reply waits at most this long (from when it was asked for) for older replies of its thread to go first. */
+const THREAD_ORDER_WAIT_MS = 20_000;
 
 const b64 = (value: string) => Buffer.from(value, 'utf8').toString('base64url');
 
@@ -98,6 +100,8 @@ const stateKeys = (prefix: string) => {
     lock: (key: string) => `${base}:lock:${key}`,
     channel: (channel: string) => `${base}:channel:${channel}`,
     reply: (threadKey: string, dedupeId: string) => `${base}:reply:${b64(threadKey)}:${b64(dedupeId)}`,
+    /** The thread's replies not yet posted, by when they were asked for: only the oldest may take a slot. */
+    thread: (threadKey: string) => `${base}:thread:${b64(threadKey)}`,
   };
 };
 
@@ -241,6 +245,21 @@ redis.call('HSET', KEYS[1], 'next', slot + interval)
 return slot
 `);
 
+/** Puts a reply in its thread's order, unless it was posted already (a re-publish of a finished step). */
+const QUEUE_IN_THREAD = new Script(`
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`);
+
+/** The reply is done (posted, or given up): it leaves the thread's order; `posted` also marks it for dedupe. */
+const LEAVE_THREAD = new Script(`
+if ARGV[2] ~= '' then redis.call('SET', KEYS[2], '1', 'PX', ARGV[2]) end
+redis.call('ZREM', KEYS[1], ARGV[1])
+return 1
+`);
+
 const BLOCK_CHANNEL = new Script(`
 local untilMs = tonumber(ARGV[1])
 local current = tonumber(redis.call('HGET', KEYS[1], 'blockedUntil') or '0')
@@ -339,6 +358,11 @@ export class Notifier {
         text: input.message.text,
         ...(input.message.blocks && { blocks: input.message.blocks }),
       };
+      await QUEUE_IN_THREAD.run(
+        this.options.connection,
+        [this.keys.thread(input.threadKey), this.keys.reply(input.threadKey, input.dedupeId)],
+        [data.createdAt, input.dedupeId, STATE_TTL_MS],
+      );
       await this.queue.add('reply', data, {
         jobId: replyJobId(input.threadKey, input.dedupeId),
         attempts: MAX_ATTEMPTS,
@@ -627,18 +651,41 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
     return result.ts;
   };
 
+  /** The reply leaves its thread's order: posted (and marked, so a repeat posts nothing) or given up. */
+  const leaveThread = (data: { threadKey: string; dedupeId: string }, posted: boolean) =>
+    LEAVE_THREAD.run(
+      connection,
+      [keys.thread(data.threadKey), keys.reply(data.threadKey, data.dedupeId)],
+      [data.dedupeId, posted ? REPLY_MARKER_TTL_MS : ''],
+    );
+
   const processReply = async (job: Job, token: string | undefined) => {
     const data = replyJobSchema.parse(job.data);
     const marker = keys.reply(data.threadKey, data.dedupeId);
-    if (await connection.exists(marker)) return 'duplicate';
+    if (await connection.exists(marker)) {
+      await leaveThread(data, false);
+      return 'duplicate';
+    }
     const [parentTs, parentChannel] = await connection.hmget(keys.status(data.threadKey), 'ts', 'channel');
     if (!parentTs) {
-      if (Date.now() - data.createdAt > retry.giveUpAfterMs)
+      if (Date.now() - data.createdAt > retry.giveUpAfterMs) {
+        await leaveThread(data, false);
         throw new UnrecoverableError(
           `status message ${data.threadKey} was never posted; dropping the thread reply`,
         );
+      }
       return delayJob(job, token, Date.now() + PARENT_POLL_MS);
     }
+    // Replies of one thread go out in the order they were asked for: only the oldest waiting one takes a slot
+    // (replies racing for a paced channel's slots would otherwise land as they happen to be picked up). A reply
+    // whose elders are stuck goes anyway after THREAD_ORDER_WAIT_MS.
+    const [oldest] = await connection.zrange(keys.thread(data.threadKey), 0, 0);
+    if (
+      oldest !== undefined &&
+      oldest !== data.dedupeId &&
+      Date.now() - data.createdAt < THREAD_ORDER_WAIT_MS
+    )
+      return delayJob(job, token, Date.now() + Math.ceil(interval / 2));
     // A thread lives in its parent's channel.
     const channel = parentChannel ?? data.channel;
     await awaitSlot(job, token, channel);
@@ -652,9 +699,10 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
     } catch (error) {
       const failure = toSlackApiError(error, 'chat.postMessage', channel);
       if (failure.status === 429) await onRateLimited(job, token, channel, failure);
+      if (!failure.retriable) await leaveThread(data, false);
       return rethrow(failure);
     }
-    await connection.set(marker, '1', 'PX', REPLY_MARKER_TTL_MS);
+    await leaveThread(data, true);
     return 'posted';
   };
 
@@ -738,8 +786,11 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
       err: describeError(error),
     };
     // BullMQ reports every failed attempt; finishedOn is set only when it gave up.
-    if (job?.finishedOn) log.error(context, 'gave up posting to Slack');
-    else log.warn(context, 'posting to Slack failed; will retry');
+    if (job?.finishedOn) {
+      log.error(context, 'gave up posting to Slack');
+      const reply = job.name === 'reply' ? replyJobSchema.safeParse(job.data) : null;
+      if (reply?.success) void leaveThread(reply.data, false).catch(() => undefined);
+    } else log.warn(context, 'posting to Slack failed; will retry');
   });
 
   return {

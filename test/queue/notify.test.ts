@@ -383,6 +383,26 @@ describe('notify queue', () => {
       expect((posts[i] ?? 0) - (posts[i - 1] ?? 0)).toBeGreaterThanOrEqual(550);
   });
 
+  it('keeps a thread in order when several workers pick its replies up at once', async () => {
+    const { notifier, startWorker } = setup({ workers: 0, perChannelIntervalMs: 150 });
+    const channel = channelId();
+    await notifier.postStatus({ channel, key: 'run:production:r7', message: { text: 'running' } });
+    const steps = Array.from({ length: 10 }, (_, i) => `step-${String(i).padStart(2, '0')}`);
+    for (const step of steps)
+      await notifier.postReply({
+        channel,
+        threadKey: 'run:production:r7',
+        dedupeId: step,
+        message: { text: `${step} done` },
+      });
+    // Three workers start together and race for the waiting replies and the channel's slots.
+    startWorker();
+    startWorker();
+    startWorker();
+    await until('every reply', () => slack.messages(channel)[0]?.replies.length === steps.length, 20_000);
+    expect(slack.messages(channel)[0]?.replies.map((r) => r.text)).toEqual(steps.map((s) => `${s} done`));
+  });
+
   it('does not retry what Slack refuses, and says why', async () => {
     const { notifier, log } = setup({ perChannelIntervalMs: 100 });
     await notifier.postStatus({ channel: 'not-a-channel', key: 'nowhere', message: { text: 'lost' } });
