@@ -63,11 +63,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  // A test that failed before the Ctrl-C test: stop the sandbox as a person would, so it removes what it started
+  // (SIGKILL would orphan its Redis and PostgreSQL); SIGKILL only if it does not stop.
   if (sandbox && sandbox.exitCode === null) {
-    sandbox.kill('SIGKILL');
+    sandbox.kill('SIGINT');
+    const timer = setTimeout(() => sandbox.kill('SIGKILL'), 30_000);
     await exited;
+    clearTimeout(timer);
   }
-}, 30_000);
+}, 45_000);
 
 const USER_IDS: Record<string, string> = {
   alice: 'U0ALICE',
@@ -200,8 +204,11 @@ describe('npm run sandbox in a browser', () => {
     again.stdout?.on('data', (chunk: Buffer) => (second += chunk.toString()));
     again.stderr?.on('data', (chunk: Buffer) => (second += chunk.toString()));
     const done = new Promise<number | null>((resolve) => again.once('exit', (code) => resolve(code)));
-    await waitFor('the second sandbox to be ready', async () => second.includes('Open http'), 90_000, 100);
-    again.kill('SIGINT');
+    try {
+      await waitFor('the second sandbox to be ready', async () => second.includes('Open http'), 90_000, 100);
+    } finally {
+      again.kill('SIGINT'); // ready or not, it removes what it started
+    }
     expect(await done, second).toBe(130);
   }, 150_000);
 });
