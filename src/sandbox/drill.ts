@@ -49,7 +49,7 @@ function check(condition: boolean, what: string): void {
 }
 
 /** The button `actionId` of a top-level message about `runId`, with its value. */
-function findButton(messages: SlackMessage[], runId: string, actionId: string) {
+export function findButton(messages: SlackMessage[], runId: string, actionId: string) {
   for (const message of messages) {
     for (const block of (message.blocks ?? []) as { type?: string; elements?: Record<string, unknown>[] }[]) {
       if (block.type !== 'actions') continue;
@@ -115,15 +115,6 @@ export async function runDrill(options: DrillOptions): Promise<number> {
     const url = (cluster: string) => pg?.nodes[cluster]?.url ?? '';
     const countRows = async (cluster: string) =>
       Number((await query<{ n: string }>(url(cluster), 'select count(*) as n from drill_orders'))[0]?.n);
-    const dbRole = async (cluster: string) => {
-      const [row] = await query<{ recovery: boolean; ro: string }>(
-        url(cluster),
-        "select pg_is_in_recovery() as recovery, current_setting('default_transaction_read_only') as ro",
-      );
-      return row?.recovery ? 'standby' : row?.ro === 'on' ? 'fenced' : 'primary';
-    };
-    const replicas = (cluster: string) =>
-      site.workloads.map((w) => lab.kube.workload(cluster, w.namespace, w.kind, w.name));
 
     /** Waits for the run to end, then checks the world from outside: DNS, replicas, database roles. */
     const finish = async (runId: string, to: string, from: string, since: number) => {
@@ -140,19 +131,22 @@ export async function runDrill(options: DrillOptions): Promise<number> {
       mark(`${run.kind} ${runId} succeeded`, since);
       const verifyFrom = Date.now();
       await until(`DNS to answer ${to}'s address`, 10_000, async () => (await lab.servedBy()) === to);
-      for (const w of replicas(to))
+      // The same reading of the world the sandbox page shows: replicas from the clusters, roles from the databases.
+      const world = await s.world();
+      const side = (id: string) => world.clusters.find((c) => c.id === id);
+      for (const [i, w] of (side(to)?.workloads ?? []).entries())
         check(
-          w.replicas === w.readyReplicas && w.replicas > 1,
+          w.replicas === w.readyReplicas && w.replicas === site.workloads[i]?.replicas,
           `${to} is not scaled up: ${JSON.stringify(w)}`,
         );
-      for (const [i, w] of replicas(from).entries()) {
+      for (const [i, w] of (side(from)?.workloads ?? []).entries()) {
         const standby = site.workloads[i]?.standbyReplicas;
         check(w.replicas === standby, `${from} keeps ${w.replicas} replicas, expected ${standby}`);
       }
       if (pg) {
-        check((await dbRole(to)) === 'primary', `${to}'s database is not a writable primary`);
-        const old = await dbRole(from).catch(() => 'down');
-        check(old !== 'primary', `${from}'s database is still a writable primary: two primaries`);
+        const now = `${to} ${side(to)?.database?.role}, ${from} ${side(from)?.database?.role}`;
+        check(side(to)?.database?.role === 'primary', `${to}'s database is not a writable primary (${now})`);
+        check(side(from)?.database?.role !== 'primary', `two writable primaries (${now})`);
       }
       mark(`verified from outside: DNS → ${to}, replicas, database roles`, verifyFrom);
       return run;

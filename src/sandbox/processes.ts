@@ -51,7 +51,8 @@ async function run(command: string, args: string[]): Promise<void> {
   });
 }
 
-async function waitForPing(url: string, timeoutMs: number): Promise<void> {
+/** Resolves once a Redis at `url` answers PING; throws the last error after `timeoutMs` (0: one try). */
+export async function waitForPing(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });

@@ -22,7 +22,7 @@ import { startLab } from './lab.js';
 import { MONITORING_INSTALL_HINT, monitoringBinaries } from './monitoring.js';
 import type { PostgresNode, PostgresPair } from './postgres-pair.js';
 import { postgresUnavailable, query } from './postgres-pair.js';
-import { freePort, startRedis } from './processes.js';
+import { freePort, startRedis, waitForPing } from './processes.js';
 import type { RedisProcess } from './processes.js';
 import type { SlackApiServer } from './slack-api-server.js';
 import { startSlackApiServer } from './slack-api-server.js';
@@ -154,18 +154,11 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
-async function redisAnswers(url: string): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
+const redisAnswers = (url: string): Promise<boolean> =>
+  waitForPing(url, 0).then(
+    () => true,
+    () => false,
+  );
 
 async function redisServerInstalled(): Promise<boolean> {
   return new Promise((resolve) => {

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findButton } from '../../src/sandbox/drill.js';
 import type { Sandbox } from '../../src/sandbox/stack.js';
 import { startSandbox } from '../../src/sandbox/stack.js';
 import { waitFor } from '../support/integration.js';
@@ -22,18 +23,6 @@ afterAll(async () => {
   await sandbox?.stop();
 }, 60_000);
 
-const approveButton = (runId: string) => {
-  for (const message of sandbox.slack.messages(sandbox.channel.id)) {
-    for (const block of (message.blocks ?? []) as { type?: string; elements?: Record<string, string>[] }[]) {
-      const button = block.elements?.find(
-        (e) => e.action_id === 'approve' && e.value?.includes(`"runId":"${runId}"`),
-      );
-      if (block.type === 'actions' && button) return { ts: message.ts, value: button.value ?? '' };
-    }
-  }
-  return undefined;
-};
-
 describe('the sandbox without PostgreSQL', () => {
   it('says so and fails over without the database steps', async () => {
     expect(sandbox.notes.join('\n')).toContain('Running without the database steps');
@@ -44,9 +33,13 @@ describe('the sandbox without PostgreSQL', () => {
     const asked = await sandbox.as.command('U0DAVE', '/failover', '--planned no database here');
     expect(asked.status).toBe(200);
     const run = await waitFor('the proposal', async () => sandbox.store.openRun(sandbox.site.name), 20_000);
-    const button = await waitFor('its Approve button', async () => approveButton(run.id), 20_000);
+    const button = await waitFor(
+      'its Approve button',
+      async () => findButton(sandbox.slack.messages(sandbox.channel.id), run.id, 'approve'),
+      20_000,
+    );
     const click = await sandbox.as.click('U0ALICE', {
-      messageTs: button.ts,
+      messageTs: button.message.ts,
       actionId: 'approve',
       value: button.value,
     });
