@@ -116,6 +116,28 @@ export interface StepRecord {
   skippedBy?: Actor;
 }
 
+/**
+ * Error codes of the split-brain guard in `promote-target-db`: the old primary is (or may be) up and writable. A run
+ * paused with one of these resumes only when break-glass approvers accept the risk (`acceptedRisks`); `--force`
+ * and Skip never override it silently.
+ */
+export const SPLIT_BRAIN_CODES = ['source-still-writable', 'source-refuses-baton'] as const;
+export type SplitBrainCode = (typeof SPLIT_BRAIN_CODES)[number];
+
+export const isSplitBrainCode = (code: string | undefined): code is SplitBrainCode =>
+  (SPLIT_BRAIN_CODES as readonly string[]).includes(code ?? '');
+
+/** A risk that break-glass approvers accepted for one segment of a run, written in the run and the audit. */
+export interface AcceptedRisk {
+  risk: 'split-brain';
+  by: Actor[];
+  at: number;
+  /** The segment the acceptance started; the promote step honours it from then on. */
+  segment: number;
+  /** Why the guard refused, as the paused step said. */
+  detail: string;
+}
+
 export interface Approval {
   actor: Actor;
   at: number;
@@ -188,6 +210,8 @@ export interface Run {
   /** Preflight measured while the run was a proposal. */
   preflight?: ProposalPreflight;
   trigger?: RunTrigger;
+  /** Risks accepted with break-glass approvals (the split-brain guard), in order. */
+  acceptedRisks?: AcceptedRisk[];
 }
 
 /** The deterministic BullMQ job id of one execution segment of a run (no `:`, as BullMQ requires). */
