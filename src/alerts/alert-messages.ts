@@ -7,10 +7,11 @@ import type { KnownBlock } from '@slack/types';
 import { formatDuration as formatPeriod } from '../config/duration.js';
 import type { Run } from '../core/model.js';
 import { context, header, section } from '../slack/blocks/elements.js';
-import { plural, slackDate } from '../slack/blocks/format.js';
+import { isoTime, plural, slackDate } from '../slack/blocks/format.js';
 import type { SlackMessage } from '../slack/blocks/limits.js';
 import { escapeText, fitMessage, truncateText } from '../slack/blocks/limits.js';
 import type { IncidentState } from './incident-store.js';
+import type { ProbeVerdict } from './judge-probes.js';
 
 /** Longest alert summary shown; Alertmanager keeps the full text. */
 const SUMMARY_LENGTH = 500;
@@ -105,43 +106,127 @@ export function buildAlertResolvedReply(view: AlertView & { run: Pick<Run, 'id'>
   });
 }
 
+/** What the auto-approval witness needs (see `witnessFor` in auto-approve.ts). */
+export interface WitnessView {
+  /** Failed probes needed, spread over the quiet period. */
+  probes: number;
+  /** Second vantage points, each of which must agree. */
+  prometheus: readonly { url: string; query: string }[];
+}
+
 export interface AutoApprovalView {
   run: Pick<Run, 'id' | 'site' | 'from'>;
   afterMs: number;
   /** When the policy may approve (the quiet period's end). */
   dueAt: number;
   healthUrl: string;
+  witness: WitnessView;
 }
+
+const inline = (text: string, max = 300) => `\`${truncateText(escapeText(text.replace(/`/g, "'")), max)}\``;
 
 /** Thread reply on a proposal that the auto-approval policy may approve: when, and on what condition. */
 export function buildAutoApprovalNotice(view: AutoApprovalView): SlackMessage {
-  const { run } = view;
+  const { run, witness } = view;
+  const from = escapeText(run.from);
+  const prometheus = witness.prometheus.length
+    ? `, and only if ${witness.prometheus.length === 1 ? 'Prometheus' : 'every Prometheus below'} (a second ` +
+      `vantage point) says ${from} is down too`
+    : '';
+  const sources = [
+    `Witness: ${inline(view.healthUrl)}`,
+    ...witness.prometheus.map((p) => `Prometheus ${inline(p.url)}: ${inline(p.query)}`),
+  ];
   return fitMessage({
     text: `Auto-approval is on for run ${escapeText(run.id)}: it may be approved at ${slackDate(view.dueAt)} unless someone decides first.`,
     blocks: [
       section([
         `🤖 *Auto-approval is on for this alert.* If nobody approves or rejects by ${slackDate(view.dueAt)} ` +
-          `(${formatPeriod(view.afterMs)} quiet period) while the alert still fires, Baton probes ` +
-          `${escapeText(run.from)}'s health URL itself; only if that fails too does the auto-approval policy approve.`,
-        `Reject or cancel the proposal to stop it. Witness: \`${truncateText(escapeText(view.healthUrl), 300)}\``,
+          `(${formatPeriod(view.afterMs)} quiet period) while the alert still fires, the auto-approval policy may ` +
+          `approve: only if Baton's own probes of ${from}'s health URL, taken every few seconds from now on, all ` +
+          `fail (at least ${witness.probes}, spread over the quiet period, none answering)${prometheus}.`,
+        `Reject or cancel the proposal to stop it. ${sources.join(' · ')}`,
       ]),
     ],
   });
 }
 
-/** Thread reply: the quiet period is over, but Baton's own probe says the serving cluster answers. */
-export function buildAutoApprovalWithheldReply(
-  view: Omit<AutoApprovalView, 'afterMs' | 'dueAt'> & { status?: number; now: number },
-): SlackMessage {
+/** Why the policy did not approve: its own probes, or a second vantage point, do not agree. */
+export type WithheldWhy =
+  | { witness: 'probes'; verdict: Exclude<ProbeVerdict, { agrees: true }>; afterMs: number; since: number }
+  | { witness: 'prometheus'; url: string; query: string; reason: string };
+
+/** How a reason is written: mrkdwn for Slack, plain text for the audit and the log. */
+interface ReasonStyle {
+  date(ms: number): string;
+  text(text: string, max: number): string;
+  code(text: string): string;
+}
+const MRKDWN: ReasonStyle = {
+  date: (ms) => slackDate(ms),
+  text: (text, max) => truncateText(escapeText(text), max),
+  code: (text) => inline(text),
+};
+const PLAIN: ReasonStyle = {
+  date: (ms) => isoTime(ms),
+  text: (text, max) => truncateText(text, max),
+  code: (text) => truncateText(text, 300),
+};
+
+/** The reason in one sentence. */
+function withheldReason(run: Pick<Run, 'from'>, why: WithheldWhy, style: ReasonStyle): string {
+  const { date, text } = style;
+  const from = text(run.from, 100);
+  if (why.witness === 'prometheus') {
+    return (
+      `Baton's own probes of ${from} fail, but the second witness does not agree: ` +
+      `${text(why.reason, 300)} (${style.code(why.query)} at ${style.code(why.url)})`
+    );
+  }
+  const v = why.verdict;
+  switch (v.reason) {
+    case 'answered':
+      return (
+        `${v.failed} of ${plural(v.total, 'probe')} of ${from} since ${date(why.since)} failed; ` +
+        (v.status === undefined
+          ? `one at ${date(v.okAt)} got an answer`
+          : `the last one, at ${date(v.okAt)}, answered ${text(v.status, 100)}`)
+      );
+    case 'too-few':
+      return v.streak === 0
+        ? `no probe of ${from} has failed yet (${v.required} in a row are needed)`
+        : `only ${v.streak} of the ${v.required} failed probes of ${from} needed so far (since ${date(v.since ?? why.since)})`;
+    case 'too-short':
+      return (
+        `${from}'s probes have failed only since ${date(v.since)}, ` +
+        (v.okAt === undefined ? 'after a gap in probing' : `after it answered at ${date(v.okAt)}`) +
+        `: the failures must cover a whole quiet period (${formatPeriod(why.afterMs)}), so the earliest ` +
+        `approval is ${date(v.earliestAt)} if they keep failing`
+      );
+    case 'stale':
+      return `no probe of ${from} since ${date(v.lastAt)}`;
+  }
+}
+
+/** Why the policy withheld its approval, as plain text (the audit's detail, the log). */
+export const describeWithheld = (run: Pick<Run, 'from'>, why: WithheldWhy): string =>
+  withheldReason(run, why, PLAIN);
+
+/** Thread reply: the quiet period is over, but the witness does not agree that the serving cluster is down. */
+export function buildAutoApprovalWithheldReply(view: {
+  run: Pick<Run, 'id' | 'site' | 'from'>;
+  why: WithheldWhy;
+  now: number;
+}): SlackMessage {
   const { run } = view;
-  const answer = view.status === undefined ? 'answers' : `answers ${view.status}`;
+  const reason = withheldReason(run, view.why, MRKDWN);
   return fitMessage({
-    text: `Auto-approval withheld for run ${escapeText(run.id)}: ${escapeText(run.from)} still answers Baton's probe.`,
+    text: `Auto-approval withheld for run ${escapeText(run.id)}: ${reason}.`,
     blocks: [
       section(
-        `✋ *Auto-approval withheld* at ${slackDate(view.now)}: ${escapeText(run.from)}'s health URL ${answer} ` +
-          `to Baton's own probe, so Baton does not agree that it is down. The proposal waits for a person; ` +
-          'Baton keeps probing and approves only if the probe fails while the alert still fires.',
+        `✋ *Auto-approval withheld* at ${slackDate(view.now)}: ${reason}. Baton does not agree that ` +
+          `${escapeText(run.from)} is down, so the proposal waits for a person; Baton keeps probing and approves ` +
+          'only if the witness agrees while the alert still fires.',
       ),
     ],
   });
@@ -149,19 +234,30 @@ export function buildAutoApprovalWithheldReply(
 
 /** Thread reply: the policy approved, and why. */
 export function buildAutoApprovedReply(
-  view: Omit<AutoApprovalView, 'dueAt'> & { probe: string; now: number; complete: boolean },
+  view: Pick<AutoApprovalView, 'run' | 'afterMs'> & {
+    /** Failed probes in a row, since when, and the newest one's error. */
+    probes: { streak: number; since: number; detail: string };
+    /** What each Prometheus said. */
+    prometheus: readonly string[];
+    now: number;
+    complete: boolean;
+  },
 ): SlackMessage {
-  const { run } = view;
+  const { run, probes } = view;
   const next = view.complete
     ? 'The run starts now.'
     : 'It counts as one approval; the run still needs a person to approve.';
+  const prometheus = view.prometheus.length
+    ? `, and ${view.prometheus.map((reason) => truncateText(escapeText(reason), 200)).join('; ')}`
+    : '';
   return fitMessage({
     text: `Run ${escapeText(run.id)} approved by the auto-approval policy.`,
     blocks: [
       section(
         `🤖 *Approved by the auto-approval policy* at ${slackDate(view.now)}: no decision after ` +
-          `${formatPeriod(view.afterMs)}, the alert still fires, and Baton's own probe of ${escapeText(run.from)} ` +
-          `failed (${truncateText(escapeText(view.probe), 300)}). ${next}`,
+          `${formatPeriod(view.afterMs)}, the alert still fires, ${plural(probes.streak, 'probe')} of ` +
+          `${escapeText(run.from)} in a row since ${slackDate(probes.since)} failed, none answered ` +
+          `(last: ${truncateText(escapeText(probes.detail), 300)})${prometheus}. ${next}`,
       ),
     ],
   });

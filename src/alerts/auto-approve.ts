@@ -2,16 +2,27 @@
  * Optional auto-approval of alert proposals (DESIGN §6), off unless a `propose-failover` rule sets
  * `autoApprove: { after: 5m }`. A proposal an alert raised is approved by the policy only when all of these hold:
  * nobody has approved or rejected it for the quiet period (counted from the proposal, or from the alert firing
- * again after it had resolved), its alerts still fire, it has not expired, and Baton's own probe of the serving
- * cluster's `healthUrl` fails too (a witness: Alertmanager alone never moves traffic). The audit names the policy
- * (`{ type: 'policy', id: 'auto-approval' }`) as the approver; it counts as one approval like a person's.
+ * again after it had resolved), its alerts still fire, it has not expired, and the witness agrees that the serving
+ * cluster is down (Alertmanager alone never moves traffic):
  *
- * `autoApproveDue` is one pass and safe to run in every worker at once: approvals are saved atomically, so a
- * second worker finds the run already approved. `startAutoApproval` runs it on a timer.
+ * - Baton's own probes of the cluster's `healthUrl`: every pass of every worker probes each open alert proposal,
+ *   from the moment it is raised, and counts the result in the incident record in Redis (so any worker's probe
+ *   counts and a restart forgets nothing). They agree only after at least `witness.probes` failures in a row that
+ *   cover the whole quiet period, with no success and no long gap among them ({@link judgeProbes}).
+ * - Optionally a second vantage point, `witness.prometheus`: an instant query that must return series that are all
+ *   0 ({@link queryPrometheusWitness}).
+ *
+ * A probe from where Baton runs cannot tell "the cluster is down" from "Baton is cut off from it"; the operator
+ * guide's "Auto-approval and partitions" says what these two reduce and what they cannot. The audit names the
+ * policy (`{ type: 'policy', id: 'auto-approval' }`) as the approver; it counts as one approval like a person's.
+ *
+ * `autoApproveDue` is one pass and safe to run in every worker at once: probes are counted atomically and
+ * approvals are saved atomically, so a second worker finds the run already approved. `startAutoApproval` runs it on
+ * a timer.
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Topology } from '../config/topology.js';
+import type { PrometheusWitnessConfig, SiteConfig, Topology } from '../config/topology.js';
 import type { Actor, Run } from '../core/model.js';
 import type { Clock, HealthPort, Log } from '../core/ports.js';
 import { BatonError, describeError } from '../errors.js';
@@ -21,9 +32,16 @@ import { RUNS_QUEUE } from '../queue/queues.js';
 import { RunCommands } from '../queue/run-commands.js';
 import { runMessageKey } from '../slack/publish-run.js';
 import type { RunStore } from '../store/run-store.js';
-import { buildAutoApprovalWithheldReply, buildAutoApprovedReply } from './alert-messages.js';
+import type { WithheldWhy } from './alert-messages.js';
+import {
+  buildAutoApprovalWithheldReply,
+  buildAutoApprovedReply,
+  describeWithheld,
+} from './alert-messages.js';
 import type { IncidentState } from './incident-store.js';
 import { IncidentStore } from './incident-store.js';
+import { judgeProbes } from './judge-probes.js';
+import { queryPrometheusWitness } from './query-prometheus-witness.js';
 
 /** The audit's approver when the policy approves. */
 export const AUTO_APPROVAL_ACTOR: Actor = { type: 'policy', id: 'auto-approval' };
@@ -31,15 +49,56 @@ export const AUTO_APPROVAL_ACTOR: Actor = { type: 'policy', id: 'auto-approval' 
 /** How often workers look for due proposals (default). */
 export const AUTO_APPROVE_EVERY_MS = 5_000;
 
+/**
+ * How late the first probe of the quiet period may be, how old the newest, and the longest gap between two failed
+ * probes that still count as one run of failures: a few passes, so that a slow pass or a worker restart does not
+ * reset the count, and never less than 30 s.
+ */
+export const probeSlackMs = (everyMs: number): number => Math.max(3 * everyMs, 30_000);
+
 /** Approval codes that mean another worker (or a person) got there first. */
 const SETTLED_CODES = new Set(['not-proposed', 'already-approved', 'expired']);
+
+/** When the quiet period began: the proposal, or the alert firing again after it had resolved. */
+export const quietPeriodStart = (
+  run: Pick<Run, 'createdAt'>,
+  state: Pick<IncidentState, 'firingSince'>,
+): number => Math.max(run.createdAt, state.firingSince ?? run.createdAt);
 
 /** When the policy may approve: the quiet period after the proposal, or after the alert fired again. */
 export function autoApprovalDueAt(
   run: Pick<Run, 'createdAt'>,
   state: Pick<IncidentState, 'firingSince' | 'autoApproveAfterMs'>,
 ): number {
-  return Math.max(run.createdAt, state.firingSince ?? run.createdAt) + (state.autoApproveAfterMs ?? Infinity);
+  return quietPeriodStart(run, state) + (state.autoApproveAfterMs ?? Infinity);
+}
+
+/** The witness a proposal of `site` answers to: failed probes needed, and the Prometheus queries that must agree. */
+export interface Witness {
+  probes: number;
+  prometheus: PrometheusWitnessConfig[];
+}
+
+/**
+ * The witness for a proposal whose quiet period is `afterMs`: that of the site's auto-approving rules with that
+ * period (the incident keeps the shortest period of the rules its alerts matched), or of all of them if the
+ * configuration changed since; where several apply, the strictest (most probes, every Prometheus). Undefined when
+ * the configuration no longer enables auto-approval for the site.
+ */
+export function witnessFor(site: SiteConfig, afterMs: number): Witness | undefined {
+  const rules = site.alerts.filter((rule) => rule.action === 'propose-failover' && rule.autoApprove);
+  if (rules.length === 0) return undefined;
+  const same = rules.filter((rule) => rule.autoApprove?.afterMs === afterMs);
+  const witness: Witness = { probes: 0, prometheus: [] };
+  for (const rule of same.length ? same : rules) {
+    const config = rule.autoApprove?.witness;
+    if (!config) continue;
+    witness.probes = Math.max(witness.probes, config.probes);
+    const p = config.prometheus;
+    if (p && !witness.prometheus.some((q) => q.url === p.url && q.query === p.query))
+      witness.prometheus.push(p);
+  }
+  return witness;
 }
 
 export interface AutoApproveOptions {
@@ -54,6 +113,8 @@ export interface AutoApproveOptions {
   topology: Topology;
   clock: Clock;
   log: Log;
+  /** See {@link probeSlackMs} (default: for passes every {@link AUTO_APPROVE_EVERY_MS}). */
+  slackMs?: number;
 }
 
 export type AutoApprovalOutcome =
@@ -64,6 +125,7 @@ export async function autoApproveDue(
   options: AutoApproveOptions,
 ): Promise<{ runId: string; outcome: AutoApprovalOutcome }[]> {
   const { store, incidents, topology, clock, log } = options;
+  const slackMs = options.slackMs ?? probeSlackMs(AUTO_APPROVE_EVERY_MS);
   const out: { runId: string; outcome: AutoApprovalOutcome }[] = [];
   for (const run of await store.runsInState(['proposed'])) {
     if (run.requestedBy.type !== 'alert') continue;
@@ -80,45 +142,53 @@ export async function autoApproveDue(
     if (!state || state.autoApproveAfterMs === undefined) return 'not-enabled';
     if (state.firing === 0) return 'resolved';
     const now = clock.now();
-    if (now < autoApprovalDueAt(run, state)) return 'not-due';
     if (run.expiresAt !== undefined && now >= run.expiresAt) return 'already-decided';
     if (run.approvals.some((a) => a.actor.type === 'policy')) return 'already-decided';
     const site = topology.sites.find((s) => s.name === run.site);
     const healthUrl = site?.clusters[run.from]?.healthUrl;
-    if (!site || !healthUrl) return 'not-enabled';
+    const witness = site && witnessFor(site, state.autoApproveAfterMs);
+    if (!site || !healthUrl || !witness) return 'not-enabled';
+
+    // Every pass probes, from the proposal on: the witness needs failures spread over the whole quiet period.
+    const probe = await options.health.check(healthUrl);
+    const detail = probe.ok
+      ? String(probe.status ?? 'ok')
+      : (probe.error ?? (probe.status === undefined ? 'no answer' : `HTTP ${probe.status}`));
+    const recorded = await incidents.recordProbe(run.id, {
+      createdAt: run.createdAt,
+      at: now,
+      ok: probe.ok,
+      detail,
+      maxGapMs: slackMs,
+    });
+    if (!recorded || recorded.autoApproveAfterMs === undefined) return 'not-enabled';
+    if (recorded.firing === 0) return 'resolved';
+    if (now < autoApprovalDueAt(run, recorded)) return 'not-due';
 
     const runLog = log.child({ runId: run.id, site: run.site });
-    const probe = await options.health.check(healthUrl);
-    const channel = topology.slack.incidentChannel;
-    if (probe.ok) {
-      // Say it once per proposal; later passes keep probing quietly.
-      if (await incidents.claim(run.id, 'auto-approval-withheld')) {
-        runLog.info({ status: probe.status }, 'auto-approval withheld: the serving cluster answers Baton');
-        await store.recordAudit(
-          run,
-          {
-            action: 'auto-approval-withheld',
-            actor: AUTO_APPROVAL_ACTOR,
-            detail: `${run.from} answered ${probe.status ?? 'ok'}`,
-          },
-          now,
-        );
-        await options.notifier.postReply({
-          channel,
-          threadKey: runMessageKey(run),
-          dedupeId: 'auto-approval-withheld',
-          message: buildAutoApprovalWithheldReply({
-            run,
-            healthUrl,
-            ...(probe.status !== undefined && { status: probe.status }),
-            now,
-          }),
-        });
-      }
+    const afterMs = recorded.autoApproveAfterMs;
+    const since = quietPeriodStart(run, recorded);
+    const verdict = judgeProbes(recorded.probes, { afterMs, required: witness.probes, slackMs, now });
+    if (!verdict.agrees) {
+      await withhold(run, { witness: 'probes', verdict, afterMs, since }, now);
       return 'withheld';
     }
+    const agreed: string[] = [];
+    for (const prometheus of witness.prometheus) {
+      const answer = await queryPrometheusWitness(prometheus, { site: site.name, cluster: run.from });
+      if (!answer.agrees) {
+        const why = {
+          witness: 'prometheus',
+          url: prometheus.url,
+          query: answer.query,
+          reason: answer.reason,
+        } as const;
+        await withhold(run, why, now);
+        return 'withheld';
+      }
+      agreed.push(answer.reason);
+    }
 
-    const detail = probe.error ?? (probe.status === undefined ? 'no answer' : `HTTP ${probe.status}`);
     let approved: { run: Run; complete: boolean };
     try {
       approved = await options.approve(run.id, AUTO_APPROVAL_ACTOR);
@@ -127,24 +197,51 @@ export async function autoApproveDue(
       throw error;
     }
     runLog.warn(
-      { probe: detail, complete: approved.complete },
-      'auto-approval policy approved the proposal: the alert still fires and the serving cluster fails Baton’s probe',
+      {
+        probes: verdict.streak,
+        since: verdict.since,
+        probe: verdict.detail,
+        prometheus: agreed,
+        complete: approved.complete,
+      },
+      'auto-approval policy approved the proposal: the alert still fires and the witness agrees the serving cluster is down',
     );
     await options.notifier.postReply({
-      channel,
+      channel: topology.slack.incidentChannel,
       threadKey: runMessageKey(run),
       dedupeId: 'auto-approved',
       message: buildAutoApprovedReply({
         run,
-        afterMs: state.autoApproveAfterMs ?? 0,
-        healthUrl,
-        probe: detail,
+        afterMs,
+        probes: verdict,
+        prometheus: agreed,
         now,
         complete: approved.complete,
       }),
     });
     await options.publish(approved.run);
     return 'approved';
+  }
+
+  /** Says why, once per proposal and kind of witness; later passes keep probing quietly. */
+  async function withhold(run: Run, why: WithheldWhy, now: number): Promise<void> {
+    const flag = why.witness === 'probes' ? 'auto-approval-withheld' : 'auto-approval-withheld-prometheus';
+    if (!(await incidents.claim(run.id, flag))) return;
+    const reason = describeWithheld(run, why);
+    log
+      .child({ runId: run.id, site: run.site })
+      .info({ witness: why.witness, reason }, 'auto-approval withheld: the witness does not agree');
+    await store.recordAudit(
+      run,
+      { action: 'auto-approval-withheld', actor: AUTO_APPROVAL_ACTOR, detail: reason },
+      now,
+    );
+    await options.notifier.postReply({
+      channel: topology.slack.incidentChannel,
+      threadKey: runMessageKey(run),
+      dedupeId: flag,
+      message: buildAutoApprovalWithheldReply({ run, why, now }),
+    });
   }
 }
 
@@ -164,6 +261,8 @@ export interface StartAutoApprovalOptions {
   clock: Clock;
   log: Log;
   everyMs?: number;
+  /** See {@link probeSlackMs} (default: for `everyMs`). */
+  probeSlackMs?: number;
 }
 
 export interface AutoApproval {
@@ -179,6 +278,7 @@ export interface AutoApproval {
 export function startAutoApproval(options: StartAutoApprovalOptions): AutoApproval | null {
   if (!autoApprovalEnabled(options.topology)) return null;
   const { connection, prefixes, store, topology, clock } = options;
+  const everyMs = options.everyMs ?? AUTO_APPROVE_EVERY_MS;
   const log = options.log.child({ component: 'auto-approval' });
   const queue = new Queue<RunJobData>(RUNS_QUEUE, { connection, prefix: prefixes.bull });
   const commands = new RunCommands({
@@ -203,6 +303,7 @@ export function startAutoApproval(options: StartAutoApprovalOptions): AutoApprov
       topology,
       clock,
       log,
+      slackMs: options.probeSlackMs ?? probeSlackMs(everyMs),
     });
   const timer = setInterval(() => {
     if (running) return;
@@ -211,9 +312,9 @@ export function startAutoApproval(options: StartAutoApprovalOptions): AutoApprov
       .finally(() => {
         running = null;
       });
-  }, options.everyMs ?? AUTO_APPROVE_EVERY_MS);
+  }, everyMs);
   timer.unref();
-  log.info({ everyMs: options.everyMs ?? AUTO_APPROVE_EVERY_MS }, 'auto-approval policy active');
+  log.info({ everyMs }, 'auto-approval policy active');
   return {
     tick,
     async close() {

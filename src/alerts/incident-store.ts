@@ -46,6 +46,43 @@ export interface IncidentState {
   pending?: number;
   /** Flags set once (see {@link IncidentStore.claim}). */
   flags: string[];
+  /** The auto-approval witness's probes of the serving cluster in the current quiet period (runs only). */
+  probes?: ProbeTally;
+}
+
+/**
+ * The auto-approval policy's probes of the serving cluster's `healthUrl` since the current quiet period began,
+ * from every worker's passes (see {@link IncidentStore.recordProbe}). Times are when each probe began.
+ */
+export interface ProbeTally {
+  /** The quiet period's start these counts belong to; a new period (the alert fired again) starts from zero. */
+  since: number;
+  total: number;
+  failed: number;
+  /**
+   * Failed probes in a row: since the last success, or since a gap in probing longer than the allowed one (what
+   * happened during the gap is unknown).
+   */
+  streak: number;
+  /** The first and the last failure of the streak (set while `streak` > 0). */
+  streakSince?: number;
+  streakLast?: number;
+  /** The newest success. */
+  lastOkAt?: number;
+  /** The newest probe: whether it failed, and its HTTP status or error. */
+  last?: { at: number; ok: boolean; detail: string };
+}
+
+export interface ProbeRecord {
+  /** The run's `createdAt`: the quiet period starts then, or when the alert last started firing, if later. */
+  createdAt: number;
+  /** When the probe began (the clock's ms). */
+  at: number;
+  ok: boolean;
+  /** The HTTP status, or why the probe failed. */
+  detail: string;
+  /** Failures further apart than this do not make one streak. */
+  maxGapMs: number;
 }
 
 export interface RecordResult {
@@ -294,6 +331,61 @@ return redis.call('HSETNX', KEYS[1], 'flag:' .. ARGV[1], ARGV[2])
 `);
 
 /**
+ * KEYS: [1] the run's alert record. ARGV: the run's createdAt, the probe's start, ok (1 | 0), detail, max gap (ms).
+ * Counts one witness probe against the current quiet period (which it derives from `firingSince`, so a probe can
+ * never be counted against a period that an alert delivery has just replaced). Order-independent: probes from
+ * several workers may arrive out of order, and only their start times matter. Returns HGETALL of the record, or
+ * {} when there is none.
+ */
+const RECORD_PROBE = new Script(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+local createdAt, at, ok, detail, maxGap = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1', ARGV[4], tonumber(ARGV[5])
+local firingSince = tonumber(redis.call('HGET', KEYS[1], 'firingSince') or ARGV[1])
+local since = math.max(createdAt, firingSince)
+local p = redis.call('HMGET', KEYS[1], 'probe:since', 'probe:total', 'probe:failed', 'probe:streak',
+  'probe:streakSince', 'probe:streakLast', 'probe:lastOkAt', 'probe:lastAt')
+local fields = {'probe:streakSince', 'probe:streakLast', 'probe:lastOkAt', 'probe:lastAt', 'probe:lastOk',
+  'probe:lastDetail'}
+local total, failed, streak, streakSince, streakLast, lastOkAt, lastAt = 0, 0, 0, nil, nil, nil, nil
+if tonumber(p[1]) == since then
+  total, failed, streak = tonumber(p[2] or '0'), tonumber(p[3] or '0'), tonumber(p[4] or '0')
+  streakSince, streakLast = tonumber(p[5] or ''), tonumber(p[6] or '')
+  lastOkAt, lastAt = tonumber(p[7] or ''), tonumber(p[8] or '')
+else
+  redis.call('HDEL', KEYS[1], unpack(fields))
+end
+local function fmt(n) return string.format('%d', n) end
+if at >= since then
+  total = total + 1
+  if ok then
+    if not lastOkAt or at > lastOkAt then lastOkAt = at end
+    -- A success ends the streak it follows; a streak that began after it stands.
+    if streak > 0 and streakSince <= at then streak, streakSince, streakLast = 0, nil, nil end
+  else
+    failed = failed + 1
+    -- A failure that began before the newest success is older news than that success.
+    if not lastOkAt or at > lastOkAt then
+      if streak > 0 and at - streakLast > maxGap then streak, streakSince, streakLast = 0, nil, nil end
+      streak = streak + 1
+      if not streakSince or at < streakSince then streakSince = at end
+      if not streakLast or at > streakLast then streakLast = at end
+    end
+  end
+  if not lastAt or at >= lastAt then
+    redis.call('HSET', KEYS[1], 'probe:lastAt', fmt(at), 'probe:lastOk', ok and '1' or '0', 'probe:lastDetail', detail)
+  end
+end
+redis.call('HSET', KEYS[1], 'probe:since', fmt(since), 'probe:total', total, 'probe:failed', failed, 'probe:streak', streak)
+if streak > 0 then
+  redis.call('HSET', KEYS[1], 'probe:streakSince', fmt(streakSince), 'probe:streakLast', fmt(streakLast))
+else
+  redis.call('HDEL', KEYS[1], 'probe:streakSince', 'probe:streakLast')
+end
+if lastOkAt then redis.call('HSET', KEYS[1], 'probe:lastOkAt', fmt(lastOkAt)) end
+return redis.call('HGETALL', KEYS[1])
+`);
+
+/**
  * Alerts as one string, a line each: `fingerprint<TAB>startsAt<TAB>f|r<TAB>endsAt` (endsAt 0 while firing). One
  * argument instead of 80,000 keeps a storm cheap to send; fingerprints never hold tabs or newlines (the payload
  * schema allows printable ASCII only).
@@ -361,6 +453,28 @@ function parseState(id: string, flat: readonly string[]): IncidentState {
     flags: Object.keys(f)
       .filter((key) => key.startsWith('flag:'))
       .map((key) => key.slice('flag:'.length)),
+    ...(f['probe:since'] !== undefined && { probes: parseProbes(f) }),
+  };
+}
+
+function parseProbes(f: Record<string, string>): ProbeTally {
+  const num = (key: string) => (f[key] === undefined ? undefined : Number(f[key]));
+  const streak = num('probe:streak') ?? 0;
+  const streakSince = num('probe:streakSince');
+  const streakLast = num('probe:streakLast');
+  const lastOkAt = num('probe:lastOkAt');
+  const lastAt = num('probe:lastAt');
+  return {
+    since: num('probe:since') ?? 0,
+    total: num('probe:total') ?? 0,
+    failed: num('probe:failed') ?? 0,
+    streak,
+    ...(streak > 0 && streakSince !== undefined && { streakSince }),
+    ...(streak > 0 && streakLast !== undefined && { streakLast }),
+    ...(lastOkAt !== undefined && { lastOkAt }),
+    ...(lastAt !== undefined && {
+      last: { at: lastAt, ok: f['probe:lastOk'] === '1', detail: f['probe:lastDetail'] ?? '' },
+    }),
   };
 }
 
@@ -451,6 +565,26 @@ export class IncidentStore {
   /** Sets a once-only flag on a run's alert record; true for the one caller that set it (false if it was set). */
   async claim(runId: string, flag: string, value = '1'): Promise<boolean> {
     return (await CLAIM.run(this.redis, [this.key.run(runId)], [flag, value])) === 1;
+  }
+
+  /**
+   * Counts one auto-approval witness probe of the serving cluster against run `runId`'s current quiet period, for
+   * every worker's later passes to see (see {@link ProbeTally}). Returns the record as it is now, or null when the
+   * run has no alert record.
+   */
+  async recordProbe(runId: string, probe: ProbeRecord): Promise<IncidentState | null> {
+    const flat = (await RECORD_PROBE.run(
+      this.redis,
+      [this.key.run(runId)],
+      [
+        String(probe.createdAt),
+        String(Math.round(probe.at)),
+        probe.ok ? '1' : '0',
+        probe.detail.slice(0, 300),
+        String(probe.maxGapMs),
+      ],
+    )) as string[];
+    return flat.length ? parseState(runId, flat) : null;
   }
 
   private async record(

@@ -28,7 +28,7 @@ import {
 } from './alert-messages.js';
 import type { WebhookAlert, WebhookPayload } from './alertmanager-payload.js';
 import type { IncidentState, IncidentStore, RecordResult } from './incident-store.js';
-import { autoApprovalDueAt } from './auto-approve.js';
+import { autoApprovalDueAt, witnessFor } from './auto-approve.js';
 import type { SiteAlerts } from './match-alerts.js';
 import { routeAlerts } from './match-alerts.js';
 
@@ -227,7 +227,13 @@ export class AlertIngest {
     // A finished run's message is final; its alerts stay recorded so that they do not propose again.
     if (TERMINAL_STATES.has(run.state)) return run;
     if (proposal(run)) {
-      if (state.autoApproveAfterMs !== undefined && !state.flags.includes('auto-approval-notice')) {
+      const witness =
+        state.autoApproveAfterMs === undefined ? undefined : witnessFor(site, state.autoApproveAfterMs);
+      if (
+        state.autoApproveAfterMs !== undefined &&
+        witness &&
+        !state.flags.includes('auto-approval-notice')
+      ) {
         const queued = await parts.notifier.postReply({
           channel: topology.slack.incidentChannel,
           threadKey: runMessageKey(run),
@@ -237,6 +243,7 @@ export class AlertIngest {
             afterMs: state.autoApproveAfterMs,
             dueAt: autoApprovalDueAt(run, state),
             healthUrl: site.clusters[run.from]?.healthUrl ?? '',
+            witness,
           }),
         });
         if (!queued) throw slackQueueError();

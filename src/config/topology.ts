@@ -82,10 +82,44 @@ export interface AlertRule {
   action: 'propose-failover' | 'notify';
   /**
    * Auto-approval (DESIGN §6), off unless set, only with `propose-failover`: when the proposal this rule raised
-   * has had no decision for `after` (`autoApprove: { after: 5m }`) while its alert kept firing, and Baton's own
-   * probe of the serving cluster's `healthUrl` fails too, the auto-approval policy approves it (as one approver).
+   * has had no decision for `after` (`autoApprove: { after: 5m }`) while its alert kept firing, and the witness
+   * agrees that the serving cluster is down, the auto-approval policy approves it (as one approver).
    */
-  autoApprove?: { afterMs: number };
+  autoApprove?: AutoApproveConfig;
+}
+
+export interface AutoApproveConfig {
+  /** The quiet period: how long a proposal waits for a person before the policy may approve it. */
+  afterMs: number;
+  witness: AutoApproveWitness;
+}
+
+/**
+ * What must agree that the serving cluster is down before the policy approves. Baton's own probes of `healthUrl`
+ * alone cannot tell "the cluster is down" from "Baton is cut off from it" (docs/operator-guide.md, "Auto-approval
+ * and partitions"); many probes over the quiet period and a second vantage point narrow that down.
+ */
+export interface AutoApproveWitness {
+  /**
+   * Failed probes of the serving cluster's `healthUrl` needed, spread over the whole quiet period with no success
+   * among them (default 3, at least 2). Every auto-approval pass of every worker probes once and records it.
+   */
+  probes: number;
+  /** A second vantage point: a Prometheus, ideally in a third location, that must say the cluster is down too. */
+  prometheus?: PrometheusWitnessConfig;
+}
+
+export interface PrometheusWitnessConfig {
+  /** Prometheus' base URL (`http://prometheus.example:9090`, or with a path prefix); Baton calls `/api/v1/query`. */
+  url: string;
+  /**
+   * An instant PromQL query about the serving cluster, which it names as `$cluster` (and may name the site as
+   * `$site`), e.g. `up{job="cluster-health", cluster="$cluster"}`. The witness agrees only when it returns at least
+   * one series and every value is 0.
+   */
+  query: string;
+  /** How long Baton waits for the answer (from `timeout`, default 5s, at most 30s). */
+  timeoutMs: number;
 }
 
 export interface SiteConfig {
@@ -376,12 +410,47 @@ const createMemberSchema = (env: Env, checkEnv: boolean) =>
       .optional(),
   });
 
+const DEFAULT_WITNESS_PROBES = 3;
+const DEFAULT_PROMETHEUS_TIMEOUT_MS = 5_000;
+const MAX_PROMETHEUS_TIMEOUT_MS = 30_000;
+
+const prometheusWitnessSchema = z.strictObject({
+  url: httpUrl,
+  query: z
+    .string()
+    .trim()
+    .min(1)
+    .refine((query) => query.includes('$cluster'), {
+      message:
+        'must name the serving cluster as $cluster, e.g. up{job="cluster-health", cluster="$cluster"}: a query ' +
+        'about one fixed cluster would still say "down" after traffic moved away from it',
+    }),
+  timeout: duration
+    .refine((ms) => ms <= MAX_PROMETHEUS_TIMEOUT_MS, {
+      error: (issue) =>
+        `${formatDuration(Number(issue.input))} is longer than ${formatDuration(MAX_PROMETHEUS_TIMEOUT_MS)}; ` +
+        'a pass waits for Prometheus, so keep it short',
+    })
+    .default(DEFAULT_PROMETHEUS_TIMEOUT_MS),
+});
+
+const witnessSchema = z
+  .strictObject({
+    probes: z
+      .int()
+      .min(2, 'must be at least 2: one probe cannot tell an outage from a blip or from Baton being cut off')
+      .max(1000)
+      .default(DEFAULT_WITNESS_PROBES),
+    prometheus: prometheusWitnessSchema.optional(),
+  })
+  .default({ probes: DEFAULT_WITNESS_PROBES });
+
 const alertRuleSchema = z
   .strictObject({
     match: z.record(labelName, labelValue).default({}),
     matchRe: z.record(labelName, regexSource).optional(),
     action: z.enum(['propose-failover', 'notify']),
-    autoApprove: z.strictObject({ after: duration }).optional(),
+    autoApprove: z.strictObject({ after: duration, witness: witnessSchema }).optional(),
   })
   .superRefine((rule, ctx) => {
     if (Object.keys(rule.match).length === 0 && Object.keys(rule.matchRe ?? {}).length === 0) {
@@ -866,7 +935,18 @@ function normalizeSite(site: ParsedSite): SiteConfig {
     alerts: site.alerts.map((rule) => {
       const alert: AlertRule = { match: { ...rule.match }, action: rule.action };
       if (rule.matchRe) alert.matchRe = { ...rule.matchRe };
-      if (rule.autoApprove) alert.autoApprove = { afterMs: rule.autoApprove.after };
+      if (rule.autoApprove) {
+        const { probes, prometheus } = rule.autoApprove.witness;
+        alert.autoApprove = {
+          afterMs: rule.autoApprove.after,
+          witness: {
+            probes,
+            ...(prometheus && {
+              prometheus: { url: prometheus.url, query: prometheus.query, timeoutMs: prometheus.timeout },
+            }),
+          },
+        };
+      }
       return alert;
     }),
   };

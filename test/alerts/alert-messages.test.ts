@@ -86,19 +86,94 @@ describe('alert messages', () => {
       afterMs: 300_000,
       dueAt: T + 300_000,
       healthUrl: 'https://active.example.com/health',
+      witness: { probes: 3, prometheus: [] },
     };
     expect(buildAutoApprovalNotice(view)).toMatchSnapshot();
-    const withheld = buildAutoApprovalWithheldReply({ ...view, status: 200, now: T + 301_000 });
-    expect(all(withheld)).toContain("east's health URL answers 200 to Baton's own probe");
+    const prometheus = { url: 'http://prometheus.witness.example:9090', query: 'up{cluster="$cluster"}' };
+    expect(
+      all(buildAutoApprovalNotice({ ...view, witness: { probes: 5, prometheus: [prometheus] } })),
+    ).toContain(
+      'all fail (at least 5, spread over the quiet period, none answering), and only if Prometheus (a second ' +
+        'vantage point) says east is down too.',
+    );
+
+    const probes = (verdict: Parameters<typeof buildAutoApprovalWithheldReply>[0]['why']) =>
+      buildAutoApprovalWithheldReply({ run, why: verdict, now: T + 301_000 });
+    const answered = probes({
+      witness: 'probes',
+      afterMs: 300_000,
+      since: T,
+      verdict: { agrees: false, reason: 'answered', failed: 2, total: 3, okAt: T + 300_000, status: '200' },
+    });
+    expect(answered.text).toBe(
+      'Auto-approval withheld for run r7: 2 of 3 probes of east since <!date^1700000000^{time}|2023-11-14T22:13:20Z> ' +
+        'failed; the last one, at <!date^1700000300^{time}|2023-11-14T22:18:20Z>, answered 200.',
+    );
+    expect(all(answered)).toContain(
+      'Baton does not agree that east is down, so the proposal waits for a person',
+    );
+    const short = probes({
+      witness: 'probes',
+      afterMs: 300_000,
+      since: T,
+      verdict: {
+        agrees: false,
+        reason: 'too-short',
+        streak: 9,
+        since: T + 200_000,
+        okAt: T + 195_000,
+        earliestAt: T + 470_000,
+      },
+    });
+    expect(short.text).toContain(
+      'the failures must cover a whole quiet period (5m), so the earliest approval is <!date^1700000470^{time}',
+    );
+    const few = probes({
+      witness: 'probes',
+      afterMs: 10_000,
+      since: T,
+      verdict: { agrees: false, reason: 'too-few', streak: 2, required: 3, since: T },
+    });
+    expect(few.text).toContain('only 2 of the 3 failed probes of east needed so far');
+    const disagrees = buildAutoApprovalWithheldReply({
+      run,
+      now: T,
+      why: {
+        witness: 'prometheus',
+        ...prometheus,
+        query: 'up{cluster="east"}',
+        reason: 'Prometheus does not agree: up{instance="a"} is 1 (1 of 1 series not 0)',
+      },
+    });
+    expect(disagrees.text).toBe(
+      "Auto-approval withheld for run r7: Baton's own probes of east fail, but the second witness does not agree: " +
+        'Prometheus does not agree: up{instance="a"} is 1 (1 of 1 series not 0) (`up{cluster="east"}` at ' +
+        '`http://prometheus.witness.example:9090`).',
+    );
+
     const approved = buildAutoApprovedReply({
       ...view,
-      probe: 'connect ECONNREFUSED',
-      now: T,
+      probes: { streak: 61, since: T + 2_000, detail: 'connection refused' },
+      prometheus: ['Prometheus agrees: 2 series, all 0'],
+      now: T + 300_000,
       complete: false,
     });
-    expect(all(approved)).toContain('It counts as one approval; the run still needs a person to approve.');
-    expect(all(buildAutoApprovedReply({ ...view, probe: 'HTTP 503', now: T, complete: true }))).toContain(
-      'The run starts now.',
+    expect(all(approved)).toContain(
+      '61 probes of east in a row since <!date^1700000002^{time}|2023-11-14T22:13:22Z> failed, none answered ' +
+        '(last: connection refused), and Prometheus agrees: 2 series, all 0. It counts as one approval; the run ' +
+        'still needs a person to approve.',
     );
+    expect(
+      all(
+        buildAutoApprovedReply({
+          ...view,
+          ...approved,
+          probes: { streak: 3, since: T, detail: 'HTTP 503' },
+          prometheus: [],
+          now: T,
+          complete: true,
+        }),
+      ),
+    ).toContain('The run starts now.');
   });
 });

@@ -1,30 +1,30 @@
 /**
- * Auto-approval against a real Redis, the web and worker roles and the Slack stand-in: a proposal raised through
- * the webhook is approved by the policy only after the quiet period, only while its alert fires, and only when
- * Baton's own probe of the serving cluster (the simulated world's health port) fails too.
+ * Auto-approval against a real Redis, the web and worker roles, the Slack stand-in and a real HTTP health endpoint
+ * for the serving cluster: a proposal raised through the webhook is approved by the policy only after the quiet
+ * period, only while its alert fires, and only when Baton's own probes, taken on every pass of every worker over
+ * the whole quiet period, all failed.
  */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { alertmanagerRoute } from '../../src/alerts/alertmanager-route.js';
-import type { AutoApproval } from '../../src/alerts/auto-approve.js';
+import type { AutoApprovalOutcome } from '../../src/alerts/auto-approve.js';
 import {
   AUTO_APPROVAL_ACTOR,
   autoApprovalEnabled,
   startAutoApproval,
 } from '../../src/alerts/auto-approve.js';
-import type { Topology } from '../../src/config/topology.js';
+import type { Run } from '../../src/core/model.js';
 import { systemClock } from '../../src/core/clock.js';
-import type { Clock } from '../../src/core/ports.js';
 import { createLogger } from '../../src/logger.js';
 import type { RedisProcess } from '../../src/sandbox/processes.js';
 import { startRedis } from '../../src/sandbox/processes.js';
 import { RunStore } from '../../src/store/run-store.js';
 import { exampleTopology, waitFor } from '../support/integration.js';
-import type { SlackHarness } from '../support/slack-harness.js';
-import { CHANNEL, USERS, startSlackHarness } from '../support/slack-harness.js';
+import { USERS } from '../support/slack-harness.js';
+import type { Setup } from './auto-approve-setup.js';
+import { QUIET_MS, SLACK_MS, setupAutoApproval, withAutoApproval } from './auto-approve-setup.js';
 
-const TOKEN = 'auto-approval-test-token';
-const QUIET_MS = 5 * 60_000;
+/** The policies' passes, 20 s apart on their clock (the default is 5 s; fewer passes keep the test quick). */
+const STEP_MS = 20_000;
 
 let redis: RedisProcess;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -38,115 +38,33 @@ afterAll(async () => {
   await redis.stop();
 });
 
-const withAutoApproval = (topology: Topology): Topology => ({
-  ...topology,
-  sites: topology.sites.map((site) => ({
-    ...site,
-    alerts: site.alerts.map((rule) =>
-      rule.action === 'propose-failover' ? { ...rule, autoApprove: { afterMs: QUIET_MS } } : rule,
-    ),
-  })),
-});
-
-interface Setup {
-  h: SlackHarness;
-  policy: AutoApproval;
-  /** Moves the policy's clock forward. */
-  advance(ms: number): void;
-  alert(status: 'firing' | 'resolved'): Promise<Response>;
-  replies(runId: string): Promise<string[]>;
+async function propose(s: Setup): Promise<Run> {
+  expect((await s.alert('firing')).status).toBe(200);
+  const run = await waitFor('the proposal', async () => s.h.latestRun(), 10_000);
+  await waitFor('the auto-approval notice', async () => (await s.replies(run.id)).length === 1, 10_000);
+  return run;
 }
 
-async function setup(): Promise<Setup> {
-  let offset = 0;
-  const clock: Clock = { now: () => Date.now() + offset, sleep: systemClock.sleep };
-  let prefixes = { store: '', bull: '' };
-  const h = await startSlackHarness(redis.url, {
-    topology: withAutoApproval,
-    routes: (parts, context) => {
-      prefixes = context.prefixes;
-      return [
-        alertmanagerRoute(parts, {
-          token: TOKEN,
-          topology: context.topology,
-          connection: context.connection,
-          prefix: context.prefixes.store,
-          clock: systemClock,
-          log: context.log,
-        }),
-      ];
-    },
-  });
-  cleanups.push(() => h.close());
-  const world = h.world;
-  const worker = h.worker;
-  if (!world || !worker) throw new Error('the harness has no world or worker');
-  const policy = startAutoApproval({
-    connection: h.redis,
-    prefixes,
-    store: worker.store,
-    notifier: worker.notifier,
-    publish: async () => undefined,
-    health: world.ports.health,
-    topology: h.topology,
-    clock,
-    log: createLogger({ level: 'silent' }),
-    everyMs: 3_600_000,
-  });
-  if (!policy) throw new Error('auto-approval did not start');
-  cleanups.push(() => policy.close());
-  const started = Date.now();
-  return {
-    h,
-    policy,
-    advance: (ms) => {
-      offset += ms;
-    },
-    alert: (status) =>
-      fetch(`${h.webUrl}/alertmanager`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          version: '4',
-          groupKey: '{}:{alertname="ActiveClusterDown"}',
-          status,
-          receiver: 'baton',
-          truncatedAlerts: 0,
-          externalURL: 'http://alertmanager.example:9093',
-          groupLabels: {},
-          commonLabels: {},
-          commonAnnotations: {},
-          alerts: [
-            {
-              status,
-              labels: { alertname: 'ActiveClusterDown', cluster: 'east' },
-              annotations: { summary: 'east health check fails' },
-              startsAt: new Date(started).toISOString(),
-              endsAt: status === 'resolved' ? new Date().toISOString() : '0001-01-01T00:00:00Z',
-              generatorURL: '',
-              fingerprint: 'f00d',
-            },
-          ],
-        }),
-      }),
-    async replies(runId) {
-      const message = await h.runMessage(runId);
-      return h.slack.replies(CHANNEL, message.ts).map((r) => r.text);
-    },
-  };
+/** Passes every STEP_MS until the policies' clock reaches `until` (ms since `from`); the outcomes, in order. */
+async function passesUntil(s: Setup, run: Run, from: number, until: number, stopAt?: AutoApprovalOutcome) {
+  const outcomes: { at: number; outcome: AutoApprovalOutcome | undefined }[] = [];
+  while (s.now() - from < until) {
+    s.advance(STEP_MS);
+    const outcome = await s.pass(run.id);
+    outcomes.push({ at: s.now() - from, outcome });
+    if (outcome === stopAt) break;
+  }
+  return outcomes;
 }
 
-const setHealthy = (s: Setup, healthy: boolean) =>
-  s.h.world?.change((state) => {
-    const east = state.clusters.east;
-    if (east) east.healthy = healthy;
-  });
+const withheldAudit = async (s: Setup) =>
+  (await s.h.web.store.audit()).filter((e) => e.action === 'auto-approval-withheld');
 
 describe('auto-approval', () => {
   it('is off unless a rule enables it: then no timer runs at all', async () => {
     const topology = await exampleTopology();
     expect(autoApprovalEnabled(topology)).toBe(false);
-    expect(autoApprovalEnabled(withAutoApproval(topology))).toBe(true);
+    expect(autoApprovalEnabled(withAutoApproval('http://127.0.0.1:1/health')(topology))).toBe(true);
     const client = new Redis(redis.url, { maxRetriesPerRequest: null });
     cleanups.push(async () => client.disconnect());
     const started = startAutoApproval({
@@ -163,53 +81,169 @@ describe('auto-approval', () => {
     expect(started).toBeNull();
   });
 
-  it('waits for the quiet period, withholds while the serving cluster answers, approves once the witness agrees', async () => {
-    const s = await setup();
-    expect((await s.alert('firing')).status).toBe(200);
-    const run = await waitFor('the proposal', async () => s.h.latestRun(), 10_000);
-    await waitFor('the auto-approval notice', async () => (await s.replies(run.id)).length === 1, 10_000);
+  it('one failed probe at the end of the quiet period is not enough: the failures must cover a whole quiet period', async () => {
+    const s = await setupAutoApproval(redis.url, cleanups);
+    const run = await propose(s);
     expect((await s.replies(run.id))[0]).toMatch(/^Auto-approval is on for run r\d+: it may be approved at/);
+    const start = s.now();
 
-    expect(await s.policy.tick()).toEqual([{ runId: run.id, outcome: 'not-due' }]);
-    s.advance(QUIET_MS + 1_000);
-
-    // The serving cluster still answers Baton: no approval, said once.
-    expect(await s.policy.tick()).toEqual([{ runId: run.id, outcome: 'withheld' }]);
-    expect(await s.policy.tick()).toEqual([{ runId: run.id, outcome: 'withheld' }]);
+    // East fails the first two probes, then answers for the rest of the quiet period.
+    s.east.answer = 503;
+    expect(await s.pass(run.id)).toBe('not-due');
+    s.advance(STEP_MS);
+    expect(await s.pass(run.id)).toBe('not-due');
+    s.east.answer = 200;
+    const quiet = await passesUntil(s, run, start, QUIET_MS + STEP_MS, 'withheld');
+    expect(quiet.slice(0, -1).every((o) => o.outcome === 'not-due')).toBe(true);
+    expect(quiet.at(-1)?.outcome).toBe('withheld');
+    expect(quiet.at(-1)?.at).toBeGreaterThanOrEqual(QUIET_MS - STEP_MS);
+    const probes = quiet.length + 2;
     await waitFor('the withheld reply', async () => (await s.replies(run.id)).length === 2, 10_000);
-    expect((await s.replies(run.id))[1]).toBe(
-      `Auto-approval withheld for run ${run.id}: east still answers Baton's probe.`,
+    expect((await s.replies(run.id))[1]).toMatch(
+      new RegExp(
+        `^Auto-approval withheld for run ${run.id}: 2 of ${probes} probes of east since <!date\\^\\d+\\^\\{time\\}\\|[^>]+> ` +
+          'failed; the last one, at <!date\\^\\d+\\^\\{time\\}\\|[^>]+>, answered 200\\.$',
+      ),
     );
-    expect((await s.h.web.store.require(run.id)).state).toBe('proposed');
-    const withheld = (await s.h.web.store.audit()).filter((e) => e.action === 'auto-approval-withheld');
-    expect(withheld).toHaveLength(1);
-    expect(withheld[0]?.actor).toEqual(AUTO_APPROVAL_ACTOR);
 
-    await setHealthy(s, false);
-    expect(await s.policy.tick()).toEqual([{ runId: run.id, outcome: 'approved' }]);
+    // East stops answering. Today's first failed probe, at the end of the quiet period, proves little.
+    s.east.answer = 'drop';
+    const failingFrom = s.now();
+    s.advance(1_000);
+    expect(await s.pass(run.id)).toBe('withheld');
+    expect((await s.h.web.store.require(run.id)).state).toBe('proposed');
+    expect((await s.incidents.runState(run.id))?.probes).toMatchObject({
+      streak: 1,
+      last: { ok: false, detail: 'connection reset' },
+    });
+
+    // It keeps failing: approval comes once the failures cover a whole quiet period, not before.
+    const after = await passesUntil(s, run, failingFrom, QUIET_MS + STEP_MS, 'approved');
+    const approvedAt = after.find((o) => o.outcome === 'approved')?.at;
+    expect(after.filter((o) => o.outcome !== 'approved').every((o) => o.outcome === 'withheld')).toBe(true);
+    expect(approvedAt).toBeGreaterThanOrEqual(QUIET_MS - SLACK_MS);
+    expect(approvedAt).toBeLessThanOrEqual(QUIET_MS - SLACK_MS + STEP_MS);
+
     const approved = await s.h.web.store.require(run.id);
     expect(approved.state).not.toBe('proposed');
     expect(approved.approvals.map((a) => a.actor)).toEqual([AUTO_APPROVAL_ACTOR]);
-    const audit = (await s.h.web.store.audit()).find((e) => e.action === 'run-approved');
-    expect(audit).toMatchObject({ runId: run.id, actor: AUTO_APPROVAL_ACTOR });
-    // Step replies follow in the same thread once the run starts; the policy's own reply is among them.
+    expect((await s.h.web.store.audit()).find((e) => e.action === 'run-approved')).toMatchObject({
+      runId: run.id,
+      actor: AUTO_APPROVAL_ACTOR,
+    });
+    // The withheld reply was said once; the approval says what the witness saw.
+    const withheld = await withheldAudit(s);
+    expect(withheld).toHaveLength(1);
+    expect(withheld[0]?.actor).toEqual(AUTO_APPROVAL_ACTOR);
+    expect(withheld[0]?.detail).toMatch(
+      new RegExp(`^2 of ${probes} probes of east since \\S+Z failed; the last one, at \\S+Z, answered 200$`),
+    );
     await waitFor(
       'the approved reply',
       async () => (await s.replies(run.id)).includes(`Run ${run.id} approved by the auto-approval policy.`),
       10_000,
     );
+    const thread = await s.h.slack.replies('C0INCIDENTS', (await s.h.runMessage(run.id)).ts);
+    const reply = JSON.stringify(thread.find((m) => m.text.includes('approved by the auto-approval policy')));
+    expect(reply).toMatch(
+      /\d+ probes of east in a row since .* failed, none answered \(last: connection reset\)/,
+    );
     // A second worker's pass finds nothing left to do.
-    expect(await s.policy.tick()).toEqual([]);
+    expect(await s.pass(run.id)).toBeUndefined();
+  });
+
+  it('a single answer during the quiet period resets the count: the reply says why and when approval can come', async () => {
+    const s = await setupAutoApproval(redis.url, cleanups);
+    s.east.answer = 503;
+    const run = await propose(s);
+    const start = s.now();
+    expect(await s.pass(run.id)).toBe('not-due');
+    await passesUntil(s, run, start, 2 * 60_000);
+    s.east.answer = 200;
+    s.advance(STEP_MS);
+    expect(await s.pass(run.id)).toBe('not-due');
+    const answeredAt = s.now();
+    s.east.answer = 503;
+    const rest = await passesUntil(s, run, start, QUIET_MS + 1_000);
+    expect(rest.at(-1)?.outcome).toBe('withheld');
+    await waitFor('the withheld reply', async () => (await s.replies(run.id)).length === 2, 10_000);
+    expect((await s.replies(run.id))[1]).toMatch(
+      /: east's probes have failed only since <!date.*>, after it answered at <!date.*>: the failures must cover a whole quiet period \(5m\), so the earliest approval is <!date.*> if they keep failing\.$/,
+    );
+
+    const more = await passesUntil(s, run, answeredAt, QUIET_MS + STEP_MS, 'approved');
+    const approvedAt = more.find((o) => o.outcome === 'approved')?.at;
+    expect(approvedAt).toBeGreaterThanOrEqual(QUIET_MS - SLACK_MS);
+    expect(approvedAt).toBeLessThanOrEqual(QUIET_MS - SLACK_MS + 2 * STEP_MS);
+    expect(await withheldAudit(s)).toHaveLength(1);
+  });
+
+  it('every worker’s probes count, and a restarted worker forgets none of them', async () => {
+    const s = await setupAutoApproval(redis.url, cleanups);
+    s.east.answer = 503;
+    const run = await propose(s);
+    const start = s.now();
+    // Two workers take turns, each passing every 40 s: alone, either one's probes are too far apart (> 30 s) to
+    // count as one run of failures; together they are 20 s apart.
+    let workers = [s.policy, s.startPolicy()];
+    let passes = 0;
+    let restarted = false;
+    let outcome: AutoApprovalOutcome | undefined;
+    expect(await s.pass(run.id, workers[0])).toBe('not-due');
+    passes += 1;
+    while (s.now() - start < QUIET_MS + STEP_MS && outcome !== 'approved') {
+      s.advance(STEP_MS);
+      if (!restarted && s.now() - start >= QUIET_MS / 2) {
+        // The first worker restarts: its replacement has nothing in memory.
+        await workers[0]?.close();
+        workers = [s.startPolicy(), workers[1] ?? s.policy];
+        restarted = true;
+      }
+      outcome = await s.pass(run.id, workers[passes % 2]);
+      passes += 1;
+      expect(outcome).toBe(s.now() - start < QUIET_MS ? 'not-due' : 'approved');
+    }
+    expect(outcome).toBe('approved');
+    const state = await s.incidents.runState(run.id);
+    expect(state?.probes).toMatchObject({
+      since: run.createdAt,
+      total: passes,
+      failed: passes,
+      streak: passes,
+    });
+    expect(state?.probes?.streakSince).toBeLessThanOrEqual(run.createdAt + SLACK_MS);
+  });
+
+  it('a gap in probing longer than the slack (every worker down) is no evidence: the count starts again', async () => {
+    const s = await setupAutoApproval(redis.url, cleanups);
+    s.east.answer = 503;
+    const run = await propose(s);
+    const start = s.now();
+    expect(await s.pass(run.id)).toBe('not-due');
+    s.advance(2 * 60_000);
+    const resumed = s.now();
+    const rest = await passesUntil(s, run, start, QUIET_MS + 1_000);
+    expect(rest.at(-1)?.outcome).toBe('withheld');
+    await waitFor('the withheld reply', async () => (await s.replies(run.id)).length === 2, 10_000);
+    expect((await s.replies(run.id))[1]).toContain('after a gap in probing: the failures must cover');
+    const more = await passesUntil(s, run, resumed, QUIET_MS, 'approved');
+    expect(more.at(-1)?.outcome).toBe('approved');
+    expect(more.at(-1)?.at).toBeGreaterThanOrEqual(QUIET_MS - SLACK_MS);
   });
 
   it('never approves once the alert has resolved, nor a person’s proposal', async () => {
-    const s = await setup();
-    await setHealthy(s, false);
-    await s.alert('firing');
-    const run = await waitFor('the proposal', async () => s.h.latestRun(), 10_000);
+    const s = await setupAutoApproval(redis.url, cleanups);
+    s.east.answer = 503;
+    const run = await propose(s);
     await s.alert('resolved');
-    s.advance(QUIET_MS + 1_000);
-    expect(await s.policy.tick()).toEqual([{ runId: run.id, outcome: 'resolved' }]);
+    await waitFor(
+      'the resolved alert',
+      async () => (await s.incidents.runState(run.id))?.firing === 0,
+      10_000,
+    );
+    const start = s.now();
+    const outcomes = await passesUntil(s, run, start, QUIET_MS + 1_000);
+    expect(outcomes.every((o) => o.outcome === 'resolved')).toBe(true);
     expect((await s.h.web.store.require(run.id)).state).toBe('proposed');
 
     await s.h.click(USERS.bob, 'reject', run.id);

@@ -228,3 +228,77 @@ describe('IncidentStore.recordNotice', () => {
     expect((await store.noticeState('production', '1'))?.firing).toBe(0);
   });
 });
+
+describe('IncidentStore.recordProbe', () => {
+  const GAP = 30_000;
+  const probe = (at: number, ok: boolean, detail: string) =>
+    store.recordProbe('r1', { createdAt: T - 60_000, at, ok, detail, maxGapMs: GAP });
+
+  it('tallies the witness probes of the current quiet period: a success resets the run of failures, so does a gap', async () => {
+    expect(await probe(T, false, 'connection refused')).toBeNull(); // no alert record: nothing to count against
+    await store.recordRun('production', 'r1', [firing('a')], opts({ now: T }));
+
+    expect((await probe(T + 1_000, false, 'connection refused'))?.probes).toEqual({
+      since: T,
+      total: 1,
+      failed: 1,
+      streak: 1,
+      streakSince: T + 1_000,
+      streakLast: T + 1_000,
+      last: { at: T + 1_000, ok: false, detail: 'connection refused' },
+    });
+    await probe(T + 6_000, false, 'HTTP 503');
+    expect((await store.runState('r1'))?.probes).toMatchObject({ total: 2, failed: 2, streak: 2 });
+
+    // One answer resets the count.
+    expect((await probe(T + 11_000, true, '200'))?.probes).toEqual({
+      since: T,
+      total: 3,
+      failed: 2,
+      streak: 0,
+      lastOkAt: T + 11_000,
+      last: { at: T + 11_000, ok: true, detail: '200' },
+    });
+    // A slow failure from another worker, begun before that answer, does not start a new run of failures.
+    expect((await probe(T + 9_000, false, 'timeout after 3000 ms'))?.probes).toMatchObject({
+      total: 4,
+      failed: 3,
+      streak: 0,
+      last: { at: T + 11_000, ok: true },
+    });
+    await probe(T + 16_000, false, 'connection refused');
+    // A success begun before the new run of failures does not end it.
+    expect((await probe(T + 14_000, true, '200'))?.probes).toMatchObject({
+      streak: 1,
+      streakSince: T + 16_000,
+      lastOkAt: T + 14_000,
+      last: { at: T + 16_000, ok: false, detail: 'connection refused' },
+    });
+    await probe(T + 21_000, false, 'connection refused');
+    // Nobody probed for longer than the gap: what happened meanwhile is unknown, so the count starts again.
+    expect((await probe(T + 21_000 + GAP + 1, false, 'connection refused'))?.probes).toMatchObject({
+      streak: 1,
+      streakSince: T + 21_000 + GAP + 1,
+    });
+    // A probe begun before the quiet period does not count.
+    expect((await probe(T - 1, false, 'connection refused'))?.probes?.total).toBe(8);
+
+    // The alert resolves and fires again: a new quiet period, a new count.
+    await store.recordRun('production', 'r1', [resolved('a', T + 100_000)], opts({ now: T + 100_000 }));
+    await store.recordRun('production', 'r1', [firing('a', T + 200_000)], opts({ now: T + 200_000 }));
+    expect((await probe(T + 150_000, false, 'connection refused'))?.probes).toMatchObject({
+      since: T + 200_000,
+      total: 0,
+      streak: 0,
+    });
+    expect((await probe(T + 201_000, false, 'connection refused'))?.probes).toEqual({
+      since: T + 200_000,
+      total: 1,
+      failed: 1,
+      streak: 1,
+      streakSince: T + 201_000,
+      streakLast: T + 201_000,
+      last: { at: T + 201_000, ok: false, detail: 'connection refused' },
+    });
+  });
+});

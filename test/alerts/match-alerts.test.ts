@@ -79,12 +79,12 @@ describe('routeAlerts', () => {
             rule({
               matchRe: { alertname: 'Active.*' },
               action: 'propose-failover',
-              autoApprove: { afterMs: 300_000 },
+              autoApprove: { afterMs: 300_000, witness: { probes: 3 } },
             }),
             rule({
               match: { alertname: 'ActiveClusterDown' },
               action: 'propose-failover',
-              autoApprove: { afterMs: 60_000 },
+              autoApprove: { afterMs: 60_000, witness: { probes: 3 } },
             }),
           ],
         },
@@ -112,12 +112,12 @@ describe('routeAlerts', () => {
             rule({
               match: { severity: 'critical' },
               action: 'propose-failover',
-              autoApprove: { afterMs: 60_000 },
+              autoApprove: { afterMs: 60_000, witness: { probes: 3 } },
             }),
             rule({
               match: { alertname: 'ActiveClusterDown' },
               action: 'propose-failover',
-              autoApprove: { afterMs: 600_000 },
+              autoApprove: { afterMs: 600_000, witness: { probes: 3 } },
             }),
           ],
         },
