@@ -162,7 +162,14 @@ class Script {
  */
 const UPDATE_STATUS = new Script(`
 local h = KEYS[1]
-local previous = redis.call('HGET', h, 'channel')
+local current = redis.call('HMGET', h, 'channel', 'text', 'blocks', 'version', 'posted', 'queued')
+-- The same content, already posted and nothing queued: no change, no job (callers may publish often).
+if current[1] == ARGV[1] and current[2] == ARGV[2] and current[3] == ARGV[3] and current[6] ~= '1'
+   and tonumber(current[5] or '0') >= tonumber(current[4] or '0') and tonumber(current[4] or '0') > 0 then
+  redis.call('PEXPIRE', h, ARGV[4])
+  return {tonumber(current[4]), 0}
+end
+local previous = current[1]
 if previous and previous ~= ARGV[1] then redis.call('HDEL', h, 'ts', 'posted') end
 redis.call('HSET', h, 'channel', ARGV[1], 'text', ARGV[2], 'blocks', ARGV[3])
 local version = redis.call('HINCRBY', h, 'version', 1)
@@ -324,6 +331,7 @@ export class Notifier {
           STATE_TTL_MS,
         ],
       )) as [number, number];
+      if (gen === 0) return; // unchanged and already in Slack
       // Re-adding the current generation is a no-op while its job exists, and heals a lost add otherwise.
       await this.queue.add(
         'status',
