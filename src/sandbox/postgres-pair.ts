@@ -56,6 +56,11 @@ export interface PostgresPair {
   urls: Record<string, string>;
   /** Wipes `node`, takes a base backup of `from` (with a replication slot) and starts it as `from`'s standby. */
   rebuildAsStandby(node: PostgresNode, from: PostgresNode): Promise<void>;
+  /**
+   * Restarts `node` as a standby of `from` as it is — no pg_rewind, no base backup — the way an old primary comes back
+   * when someone just adds standby.signal. If it has WAL that `from` never had, it cannot follow: it has diverged.
+   */
+  restartAsStandbyOf(node: PostgresNode, from: PostgresNode): Promise<void>;
   /** `pg_wal_replay_pause()` on a standby: it keeps receiving WAL but stops applying it, so lag grows. */
   pauseReplay(node: PostgresNode): Promise<void>;
   resumeReplay(node: PostgresNode): Promise<void>;
@@ -91,6 +96,9 @@ const CONFIG = [
   'wal_retrieve_retry_interval = 500ms',
   'shared_buffers = 32MB',
   'max_connections = 50',
+  // Prepared transactions survive a fence (COMMIT PREPARED runs even in a read-only session): the lab allows them so
+  // tests can show Baton counting one. A standby needs at least the primary's value.
+  'max_prepared_transactions = 5',
   "log_line_prefix = '%m [%p] %q%a '",
   // Shows who connected with which application_name, for tests and for reading a drill afterwards.
   'log_connections = on',
@@ -243,6 +251,24 @@ export async function startPostgresPair(options: StartPostgresPairOptions = {}):
       await baseBackup(target, lab(from));
       await target.start();
       await waitForStreaming(target);
+    },
+    async restartAsStandbyOf(node, from) {
+      const target = lab(node);
+      const source = lab(from);
+      if (target === source) throw new Error('a node cannot follow itself');
+      if (target.isRunning()) await target.stopFast();
+      const auto = join(target.dataDir, 'postgresql.auto.conf');
+      const kept = (await readFile(auto, 'utf8').catch(() => ''))
+        .split('\n')
+        .filter((line) => !/^\s*primary_(conninfo|slot_name)\s*=/.test(line));
+      const conninfo =
+        `host=127.0.0.1 port=${source.port} user=${REPLICATION_USER} password=${secrets.replication} ` +
+        `application_name=${target.name}`;
+      await writeFile(auto, [...kept, `primary_conninfo = '${conninfo}'`, ''].join('\n'));
+      const signal = join(target.dataDir, 'standby.signal');
+      await writeFile(signal, '');
+      if (owner) await chown(signal, owner.uid, owner.gid);
+      await target.start();
     },
     async pauseReplay(node) {
       await query(lab(node).url, 'SELECT pg_wal_replay_pause()');
