@@ -30,10 +30,19 @@ export function slackDate(ms: number, style: DateStyle = 'time'): string {
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '?';
   const seconds = Math.floor(ms / 1000);
-  if (seconds < 1) return '<1 s';
+  if (seconds < 1) return 'under 1 s';
   if (seconds < 60) return `${seconds} s`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)} m ${seconds % 60} s`;
   return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} m`;
+}
+
+/** `under 1 min`, `45 min`, `2 h 5 min`: how long something has lasted, to the minute (reminders, paused runs). */
+export function formatMinutes(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '?';
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 1) return 'under 1 min';
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
