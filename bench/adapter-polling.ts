@@ -75,7 +75,8 @@ export async function adapterPolling(): Promise<string> {
     let primary = lab.postgres.primary;
     for (let i = 0; i < PROMOTIONS; i += 1) {
       const started = performance.now();
-      await databases.promote(site, standby.name);
+      await databases.requestPromotion(site, standby.name);
+      await databases.waitUntilWritable(site, standby.name, { timeoutMs: 60_000, clearFence: true });
       promote.push(performance.now() - started);
       await lab.postgres.rebuildAsStandby(primary, standby);
       await lab.postgres.waitForStreaming(primary);

@@ -54,6 +54,7 @@ export async function engineOverhead(): Promise<string> {
       connection,
       bullPrefix: h.bullPrefix,
       store: h.store,
+      debts: h.debts,
       topology: h.topology,
       ports: world.ports,
       clock: systemClock,
@@ -226,11 +227,8 @@ async function measureRuns({ h, site, world, waiters, warmup, count }: MeasureOp
     waiters.delete(run.id);
     if (done.state !== 'succeeded') throw new Error(`run ${run.id} ${done.state}: ${done.stateReason}`);
 
-    // Before the next run, the old primary is rebuilt as a standby of the new one (rebuildAsStandby, in memory).
-    await world.change((s) => {
-      const old = s.clusters[done.from];
-      if (old) old.db = { ...old.db, role: 'standby', readOnly: false };
-    });
+    // Before the next run, the old primary is rebuilt as a standby of the new one.
+    await world.rebuildAsStandby(done.from);
     if (i < warmup) continue;
 
     const firstStart = done.steps.preflight?.startedAt;

@@ -21,11 +21,12 @@ Commands:
   help                  this text
 
 Break-glass, for when Slack is down (same Redis, same approval rules; USER is a Slack user id listed in the
-topology; \`baton <command> --help\` for each):
+topology; approvals typed from one OS account count as one; \`baton <command> --help\` for each):
   status [SITE] [--json]                         serving cluster, the open run and the last runs of each site
   plan [failover|failback] [SITE]                the plan and a worker's preflight; changes nothing
   propose failover|failback [SITE] --as USER     propose a run (--planned, --force, --reason TEXT)
   approve RUN --as USER                          approve; also reject, cancel, retry and abort RUN --as USER
+  accept-risk RUN --as USER                      break-glass: promote although the old primary may take writes
   republish [RUN...]                             queue the runs' Slack messages again after a long Slack outage`;
 
 async function main(argv: string[]): Promise<number> {
@@ -64,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
     case 'cancel':
     case 'retry':
     case 'abort':
+    case 'accept-risk':
     case 'republish':
       return runBreakGlass(command, args, process.env, out);
     case undefined:

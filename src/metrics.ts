@@ -105,6 +105,8 @@ export interface StateSnapshot {
   runsInState: Record<(typeof GAUGED_RUN_STATES)[number], number>;
   /** Runs awaiting approval (proposed). */
   approvalsPending: number;
+  /** Per site: 1 while the old side of a run still owes its fence, else 0. */
+  fenceDebt: Record<string, number>;
 }
 
 /** Reads a {@link StateSnapshot}; rejects when Redis does not answer. */
@@ -167,6 +169,20 @@ export function registerStateGauges(registry: Registry, readState: ReadState, lo
       const state = await snapshot();
       if (!state) return;
       for (const runState of GAUGED_RUN_STATES) this.labels(runState).set(state.runsInState[runState]);
+    },
+  });
+  new Gauge({
+    name: 'baton_fence_debt',
+    help:
+      '1 while the site has an old side that could not be fenced (database read-only, workloads at standby size): ' +
+      'it may come back writable. Baton fences it the moment it answers. Read at scrape time.',
+    labelNames: ['site'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      const state = await snapshot();
+      if (!state) return;
+      for (const [site, open] of Object.entries(state.fenceDebt)) this.labels(site).set(open);
     },
   });
   new Gauge({

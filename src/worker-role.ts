@@ -13,6 +13,9 @@ import { MeteredRunStore } from './observability/metered-run-store.js';
 import { startCheckWorker } from './queue/check-jobs.js';
 import type { NotifyRetryPolicy, NotifySlack } from './queue/notify.js';
 import { Notifier, startNotifyWorker } from './queue/notify.js';
+import { pausedRemindersJob } from './queue/paused-reminders.js';
+import { startPeriodicWork } from './queue/periodic.js';
+import { FENCE_DEBT_PASS_EVERY_MS, reconcileFenceDebts } from './queue/reconcile-fence-debts.js';
 import type { RunWorker, RunWorkerOptions } from './queue/run-worker.js';
 import { startRunWorker } from './queue/run-worker.js';
 import { buildProposalMessage } from './slack/blocks/proposal-message.js';
@@ -42,6 +45,12 @@ export interface WorkerRoleOptions {
   autoApproveEveryMs?: number;
   /** Baton's metrics: run outcomes, step durations and Slack rate-limit waits seen by this worker. */
   metrics?: BatonMetrics;
+  /** How often a paused run reminds its thread (default 15 min). */
+  pausedReminderEveryMs?: number;
+  /** How often fence debts are looked at (default 1 s; each debt backs off on its own while its side is down). */
+  fenceDebtEveryMs?: number;
+  /** How often the deployment's reminder scheduler looks for due reminders (default: min(1 min, every / 4)). */
+  pausedReminderCheckEveryMs?: number;
 }
 
 export interface WorkerRole {
@@ -60,11 +69,13 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
   const publisher = new RunPublisher({ notifier, topology, clock, log });
   const onChange = (run: Parameters<RunPublisher['publish']>[0]) => void publisher.publish(run);
 
+  const debts = store.debts;
   const runs = startRunWorker({
     connection,
     bullPrefix: prefixes.bull,
     ...(options.name && { name: options.name }),
     store,
+    debts,
     topology,
     ports,
     clock,
@@ -92,6 +103,7 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
           run,
           preflight: run.preflight?.checks ?? 'pending',
           lagBytes: run.preflight?.lagBytes ?? null,
+          ...(run.preflight?.lagUnknown && { lagUnknown: run.preflight.lagUnknown }),
           approvalsRequired: requiredApprovals(run, topology.approvals),
           breakGlassRequired: run.force,
           dryRun: true,
@@ -104,12 +116,14 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
         responseUrl,
         responseType: 'ephemeral',
         message: buildStatusView({
+          now: clock.now(),
           sites: sites.map((s) => ({
             site: s.site,
             servingPerBaton: s.servingPerBaton,
             ...(s.servingPerRoute53 && { servingPerRoute53: s.servingPerRoute53 }),
             ...(s.databasePrimary && { databasePrimary: s.databasePrimary }),
             ...(s.openRun && { openRun: s.openRun }),
+            ...(s.fenceDebt && { fenceDebt: s.fenceDebt }),
             ...(disagreement(s) && { disagreement: disagreement(s) }),
           })),
         }),
@@ -148,6 +162,47 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
   });
   // --- end of alert auto-approval ---
 
+  // Periodic work, one job scheduler each for the deployment (src/queue/periodic.ts). A paused run reminds its
+  // thread (src/queue/paused-reminders.ts); an old side that could not be fenced is fenced the moment it answers
+  // (src/queue/reconcile-fence-debts.ts).
+  const periodic = await startPeriodicWork({
+    connection,
+    bullPrefix: prefixes.bull,
+    log,
+    ...(options.name && { name: options.name }),
+    jobs: [
+      pausedRemindersJob({
+        connection,
+        prefixes,
+        store,
+        notifier,
+        topology,
+        clock,
+        log,
+        ...(options.pausedReminderEveryMs !== undefined && { everyMs: options.pausedReminderEveryMs }),
+        ...(options.pausedReminderCheckEveryMs !== undefined && {
+          checkEveryMs: options.pausedReminderCheckEveryMs,
+        }),
+      }),
+      {
+        id: 'fence-debts',
+        everyMs: options.fenceDebtEveryMs ?? FENCE_DEBT_PASS_EVERY_MS,
+        run: () =>
+          reconcileFenceDebts({
+            connection,
+            storePrefix: prefixes.store,
+            debts,
+            store,
+            ports,
+            notifier,
+            topology,
+            clock,
+            log: log.child({ component: 'fence-debts' }),
+          }),
+      },
+    ],
+  });
+
   return {
     runs,
     store,
@@ -155,6 +210,7 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
     async close() {
       // Runs first: the current step finishes and its job goes back; then the helpers.
       await autoApproval?.close();
+      await periodic.close();
       await runs.close();
       await checks.close();
       await notify?.close();

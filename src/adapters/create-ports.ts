@@ -3,11 +3,12 @@
  * credential chain (with its endpoint override), PostgreSQL from the variables the topology names, HTTP health.
  */
 import type { BatonEnv } from '../config/env.js';
-import type { Topology } from '../config/topology.js';
+import type { ClusterId, SiteConfig, Topology } from '../config/topology.js';
 import type { Log, Ports } from '../core/ports.js';
 import { BatonError } from '../errors.js';
 import { HttpHealth } from './http-health.js';
-import { KubernetesClusters } from './kubernetes.js';
+import type { CnpgClusterRef } from './kubernetes.js';
+import { KubernetesClusters, parseCnpgDemotionToken } from './kubernetes.js';
 import { PostgresDatabases } from './postgres.js';
 import { Route53Dns } from './route53.js';
 
@@ -19,6 +20,18 @@ export interface RealPorts {
   route53: Route53Dns;
   databases: PostgresDatabases;
   close(): Promise<void>;
+}
+
+/** The CloudNativePG Cluster a database member names (`database.<cluster>.cnpgCluster`). */
+function cnpgRef(site: SiteConfig, cluster: ClusterId): CnpgClusterRef {
+  const ref = site.database?.members[cluster]?.cnpgCluster;
+  if (!ref) {
+    throw new BatonError(
+      'config-invalid',
+      `${site.name}: promotion is cloudnative-pg but ${cluster} names no cnpgCluster (database.${cluster}.cnpgCluster)`,
+    );
+  }
+  return ref;
 }
 
 export function createPorts(input: { env: BatonEnv; rawEnv: Env; topology: Topology; log: Log }): RealPorts {
@@ -45,15 +58,21 @@ export function createPorts(input: { env: BatonEnv; rawEnv: Env; topology: Topol
       }
       return url;
     },
-    promoteWithCnpg: async (site, cluster) => {
-      const ref = site.database?.members[cluster]?.cnpgCluster;
-      if (!ref) {
-        throw new BatonError(
-          'config-invalid',
-          `${site.name}: promotion is cloudnative-pg but ${cluster} names no cnpgCluster`,
-        );
-      }
-      await kubernetes.promoteCnpgCluster(site, cluster, ref, { timeoutMs: 120_000 });
+    cnpg: {
+      demote: async (site, cluster, newPrimary, options) => {
+        const ref = cnpgRef(site, cluster);
+        const { demotionToken } = await kubernetes.demoteCnpgCluster(site, cluster, ref, {
+          newPrimary: cnpgRef(site, newPrimary).name,
+          ...(options.signal && { signal: options.signal }),
+        });
+        return { token: demotionToken, lsn: parseCnpgDemotionToken(demotionToken).redoLsn };
+      },
+      promote: async (site, cluster, options) => {
+        await kubernetes.promoteCnpgCluster(site, cluster, cnpgRef(site, cluster), {
+          ...(options.signal && { signal: options.signal }),
+          ...(options.promotionToken && { promotionToken: options.promotionToken }),
+        });
+      },
     },
   });
   void topology;

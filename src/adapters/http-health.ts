@@ -2,7 +2,7 @@
  * The health probe behind {@link HealthPort}: one GET, healthy only on a 2xx answer. It never throws; a failure
  * comes back as a short reason an operator can act on (timeout, refused, TLS, DNS).
  */
-import type { HealthPort } from '../core/ports.js';
+import type { CallOptions, HealthPort } from '../core/ports.js';
 
 export interface HttpHealthOptions {
   /** Time allowed for the answer's status line and headers (default 3000 ms). */
@@ -31,14 +31,17 @@ export class HttpHealth implements HealthPort {
     this.timeoutMs = options.timeoutMs ?? 3_000;
   }
 
-  async check(url: string): Promise<HealthResult> {
+  async check(url: string, options: CallOptions = {}): Promise<HealthResult> {
+    options.signal?.throwIfAborted();
     try {
       const response = await fetch(url, {
         method: 'GET',
         // A redirect (e.g. to a login page) is not the endpoint answering healthy; it is reported as not ok.
         redirect: 'manual',
         headers: { accept: '*/*', 'user-agent': 'baton-health' },
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: options.signal
+          ? AbortSignal.any([options.signal, AbortSignal.timeout(this.timeoutMs)])
+          : AbortSignal.timeout(this.timeoutMs),
       });
       // Only the status matters: release the connection instead of reading a body that may never end.
       await response.body?.cancel().catch(() => undefined);
@@ -54,6 +57,8 @@ export class HttpHealth implements HealthPort {
             : `HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''}`,
       };
     } catch (error) {
+      // The step's own abort is not an answer from the endpoint.
+      if (options.signal?.aborted) throw options.signal.reason;
       return { ok: false, error: this.reason(error) };
     }
   }

@@ -1,7 +1,8 @@
 /**
  * Baton's ClusterPort on the real Kubernetes API, through @kubernetes/client-node 1.x: ready nodes, workload
- * status, scaling through the scale subresource, waiting for readiness and promoting a CloudNativePG replica
- * Cluster. One API client set per kubeconfig context; TLS is verified with the kubeconfig's CA, as kubectl does.
+ * status, scaling through the scale subresource, waiting for readiness, and the CloudNativePG switchover and
+ * failover (cnpg-clusters.ts). One API client set per kubeconfig context; TLS is verified with the kubeconfig's CA,
+ * as kubectl does.
  * Every request has a timeout and is retried (429, 5xx, resets, timeouts; 409 for writes) with jittered backoff;
  * failures become BatonErrors whose messages say what to do next.
  */
@@ -25,8 +26,26 @@ import type {
 } from '@kubernetes/client-node';
 import type { ClusterId, SiteConfig } from '../config/topology.js';
 import { systemClock } from '../core/clock.js';
-import type { Clock, ClusterPort, Log, WorkloadRef, WorkloadStatus } from '../core/ports.js';
+import type {
+  CallOptions,
+  Clock,
+  ClusterPort,
+  Log,
+  WaitOptions,
+  WorkloadRef,
+  WorkloadStatus,
+} from '../core/ports.js';
+import { waitUntil } from '../core/wait.js';
 import { BatonError, isBatonError } from '../errors.js';
+import { cnpgStatus, demoteCnpg, promoteCnpg } from './cnpg-clusters.js';
+import type {
+  CnpgClusterAccess,
+  CnpgClusterObject,
+  CnpgClusterRef,
+  CnpgClusterStatus,
+  DemoteCnpgOptions,
+  PromoteCnpgOptions,
+} from './cnpg-clusters.js';
 
 export interface RetryPolicy {
   /** Tries per request, the first included (default 4). */
@@ -47,48 +66,16 @@ export interface KubernetesClustersOptions {
   random?: () => number;
 }
 
-export interface WaitOptions {
-  timeoutMs: number;
-  /** Poll interval, at most 500 ms (default 250 ms). */
-  pollMs?: number;
-  signal?: AbortSignal;
-}
-
-export interface CnpgClusterRef {
-  namespace: string;
-  name: string;
-}
-
-/** What a CloudNativePG `Cluster` says about itself (status fields from the operator's ClusterStatus). */
-export interface CnpgClusterStatus {
-  /** spec.replica makes this Cluster follow another one (CloudNativePG's `Cluster.IsReplica`). */
-  replica: boolean;
-  /** status.phase, e.g. `Cluster in healthy state`, `Promoting to primary cluster`. */
-  phase: string | null;
-  phaseReason: string | null;
-  currentPrimary: string | null;
-  targetPrimary: string | null;
-  /** The `Ready` condition is True. */
-  ready: boolean;
-  /** Whether the current primary instance reports itself a primary; null when the operator has not said. */
-  primaryReported: boolean | null;
-  /** Not a replica, healthy, Ready, primary settled: what a finished promotion looks like. */
-  promoted: boolean;
-}
-
-/** The pieces of a CloudNativePG Cluster object this adapter reads. */
-interface CnpgClusterObject {
-  spec?: { replica?: { enabled?: boolean; primary?: string; self?: string; source?: string } };
-  metadata?: { name?: string };
-  status?: {
-    phase?: string;
-    phaseReason?: string;
-    currentPrimary?: string;
-    targetPrimary?: string;
-    conditions?: { type?: string; status?: string }[];
-    instancesReportedState?: Record<string, { isPrimary?: boolean }>;
-  };
-}
+/** Waits are bounded by the step's signal, or `timeoutMs` when there is none; polls at most every 500 ms. */
+export type { WaitOptions } from '../core/ports.js';
+export { parseCnpgDemotionToken } from './cnpg-clusters.js';
+export type {
+  CnpgClusterRef,
+  CnpgClusterStatus,
+  CnpgDemotionToken,
+  DemoteCnpgOptions,
+  PromoteCnpgOptions,
+} from './cnpg-clusters.js';
 
 interface ClientSet {
   context: string;
@@ -117,13 +104,6 @@ interface Target {
 }
 
 const CNPG = { group: 'postgresql.cnpg.io', version: 'v1', plural: 'clusters' } as const;
-const CNPG_HEALTHY = 'Cluster in healthy state';
-/** Phases in which CloudNativePG waits for a human; polling longer will not help. */
-const CNPG_STUCK = [
-  'Cluster is unrecoverable and needs manual intervention',
-  'Waiting for user action',
-  'Unable to create required cluster objects',
-];
 
 const MAX_BACKOFF_MS = 5_000;
 const MAX_RETRY_AFTER_MS = 10_000;
@@ -224,7 +204,7 @@ export class KubernetesClusters implements ClusterPort {
   // ClusterPort
   // -------------------------------------------------------------------------------------------------------------
 
-  async readyNodeCount(site: SiteConfig, cluster: ClusterId): Promise<number> {
+  async readyNodeCount(site: SiteConfig, cluster: ClusterId, call: CallOptions = {}): Promise<number> {
     const target = this.target(site, cluster);
     const operation: Operation = {
       verb: 'list',
@@ -236,8 +216,11 @@ export class KubernetesClusters implements ClusterPort {
     let ready = 0;
     let next: string | undefined;
     do {
-      const page = await this.call(target, operation, (options) =>
-        target.clients.core.listNode({ limit: 500, ...(next && { _continue: next }) }, options),
+      const page = await this.call(
+        target,
+        operation,
+        (options) => target.clients.core.listNode({ limit: 500, ...(next && { _continue: next }) }, options),
+        { signal: call.signal },
       );
       for (const node of page.items) {
         if (node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ready += 1;
@@ -251,8 +234,9 @@ export class KubernetesClusters implements ClusterPort {
     site: SiteConfig,
     cluster: ClusterId,
     workload: WorkloadRef,
+    call: CallOptions = {},
   ): Promise<WorkloadStatus | null> {
-    return (await this.readWorkload(this.target(site, cluster), workload))?.status ?? null;
+    return (await this.readWorkload(this.target(site, cluster), workload, call.signal))?.status ?? null;
   }
 
   async scaleWorkload(
@@ -260,6 +244,7 @@ export class KubernetesClusters implements ClusterPort {
     cluster: ClusterId,
     workload: WorkloadRef,
     replicas: number,
+    call: CallOptions = {},
   ): Promise<void> {
     const target = this.target(site, cluster);
     const object = `${workload.kind} ${workload.namespace}/${workload.name}`;
@@ -269,10 +254,14 @@ export class KubernetesClusters implements ClusterPort {
     const { apps } = target.clients;
     // A stale resourceVersion (someone else scaled in between) is answered by reading again, not by resending.
     for (let round = 1; ; round += 1) {
-      const scale = await this.call(target, { ...scope, verb: 'get', write: false }, (options) =>
-        workload.kind === 'Deployment'
-          ? apps.readNamespacedDeploymentScale(request, options)
-          : apps.readNamespacedStatefulSetScale(request, options),
+      const scale = await this.call(
+        target,
+        { ...scope, verb: 'get', write: false },
+        (options) =>
+          workload.kind === 'Deployment'
+            ? apps.readNamespacedDeploymentScale(request, options)
+            : apps.readNamespacedStatefulSetScale(request, options),
+        { signal: call.signal },
       );
       const from = scale.spec?.replicas ?? 0;
       if (from === replicas) return;
@@ -285,7 +274,7 @@ export class KubernetesClusters implements ClusterPort {
             workload.kind === 'Deployment'
               ? apps.replaceNamespacedDeploymentScale({ ...request, body }, options)
               : apps.replaceNamespacedStatefulSetScale({ ...request, body }, options),
-          { retryConflicts: false },
+          { retryConflicts: false, signal: call.signal },
         );
         this.log.info({ site: site.name, cluster, workload: object, from, to: replicas }, 'scaled workload');
         return;
@@ -304,7 +293,10 @@ export class KubernetesClusters implements ClusterPort {
   // Beyond the port: used by the composition root and the cloudnative-pg promotion
   // -------------------------------------------------------------------------------------------------------------
 
-  /** Resolves once `readyReplicas ≥ replicas` (and the controller has seen the latest spec); `not-ready` on deadline. */
+  /**
+   * Resolves once the controller has seen the latest spec and `readyReplicas ≥ replicas`. Bounded by the signal (the
+   * step's timeout) or `timeoutMs` (`not-ready`); either way the error says what it last saw.
+   */
   async waitForReady(
     site: SiteConfig,
     cluster: ClusterId,
@@ -314,31 +306,37 @@ export class KubernetesClusters implements ClusterPort {
   ): Promise<WorkloadStatus> {
     const target = this.target(site, cluster);
     const label = `${workload.kind} ${workload.namespace}/${workload.name}`;
-    const deadline = this.clock.now() + options.timeoutMs;
-    const pollMs = Math.min(options.pollMs ?? 250, MAX_POLL_MS);
-    for (;;) {
-      const found = await this.readWorkload(target, workload, options.signal);
-      if (!found) {
-        throw new BatonError(
-          'workload-missing',
-          `${label} does not exist on ${this.where(target)} — create it there (same images as the other side), then Retry`,
-        );
-      }
-      if (found.status.readyReplicas >= replicas && found.observedGeneration >= found.generation) {
-        return found.status;
-      }
-      const remaining = deadline - this.clock.now();
-      if (remaining <= 0) {
-        throw new BatonError(
-          'not-ready',
-          `${label} on ${cluster}: ${found.status.readyReplicas}/${replicas} Ready after ${formatMs(options.timeoutMs)} ` +
-            `(spec.replicas ${found.status.replicas}) — look at its pods (kubectl -n ${workload.namespace} get pods, ` +
-            'describe): image pulls, scheduling, readiness probes; Retry when they are Ready',
-          { retriable: true },
-        );
-      }
-      await this.clock.sleep(Math.min(pollMs, remaining), options.signal);
-    }
+    return waitUntil(
+      this.clock,
+      {
+        ...options,
+        pollMs: Math.min(options.pollMs ?? 250, MAX_POLL_MS),
+        timeoutError: (seen) =>
+          new BatonError(
+            'not-ready',
+            `${label} on ${cluster}: ${seen} after ${formatMs(options.timeoutMs ?? 0)} — look at its pods ` +
+              `(kubectl -n ${workload.namespace} get pods, describe): image pulls, scheduling, readiness probes; ` +
+              'Retry when they are Ready',
+            { retriable: true },
+          ),
+      },
+      async () => {
+        const found = await this.readWorkload(target, workload, options.signal);
+        if (!found) {
+          throw new BatonError(
+            'workload-missing',
+            `${label} does not exist on ${this.where(target)} — create it there (same images as the other side), then Retry`,
+          );
+        }
+        if (found.status.readyReplicas >= replicas && found.observedGeneration >= found.generation) {
+          return { done: true, value: found.status };
+        }
+        return {
+          done: false,
+          seen: `${found.status.readyReplicas}/${replicas} Ready (spec.replicas ${found.status.replicas})`,
+        };
+      },
+    );
   }
 
   /** Reads a CloudNativePG `Cluster` and says whether it is still a replica or already a healthy primary. */
@@ -352,84 +350,33 @@ export class KubernetesClusters implements ClusterPort {
   }
 
   /**
-   * Promotes a CloudNativePG replica Cluster (merge patch `spec.replica.enabled: false`, or `primary: <self>` in a
-   * distributed topology), then waits until the operator reports a healthy, Ready primary. A Cluster that is
-   * already a primary is left alone. Resolves whether this call changed it.
+   * Demotes the primary CloudNativePG Cluster of a distributed topology in favour of `newPrimary` (merge patch
+   * `spec.replica.primary`) and waits until the operator publishes `status.demotionToken`, which the new primary's
+   * promotion must carry. Idempotent: a Cluster already demoted returns its token with `changed: false`.
+   */
+  async demoteCnpgCluster(
+    site: SiteConfig,
+    cluster: ClusterId,
+    ref: CnpgClusterRef,
+    options: DemoteCnpgOptions,
+  ): Promise<{ demotionToken: string; changed: boolean }> {
+    return demoteCnpg(this.cnpgAccess(site, cluster, ref), options);
+  }
+
+  /**
+   * Promotes a CloudNativePG replica Cluster and waits until the operator reports a healthy, Ready primary. With
+   * `promotionToken` (the demoted primary's token) it is the documented switchover: `spec.replica.primary: <self>`
+   * and `spec.replica.promotionToken` in one patch. Without, a failover (`spec.replica.enabled: false`, or
+   * `primary: <self>` in a distributed topology). A Cluster that is already a primary is left alone. Bounded by the
+   * signal, and by `timeoutMs` when given. Resolves whether this call changed it.
    */
   async promoteCnpgCluster(
     site: SiteConfig,
     cluster: ClusterId,
     ref: CnpgClusterRef,
-    options: WaitOptions,
+    options: PromoteCnpgOptions,
   ): Promise<{ changed: boolean; status: CnpgClusterStatus }> {
-    const target = this.target(site, cluster);
-    const label = `CloudNativePG Cluster ${ref.namespace}/${ref.name}`;
-    const deadline = this.clock.now() + options.timeoutMs;
-    const pollMs = Math.min(options.pollMs ?? 250, MAX_POLL_MS);
-    const object = await this.readCnpg(target, ref, options.signal);
-    let status = cnpgStatus(object);
-    if (status.promoted) {
-      this.log.info(
-        { site: site.name, cluster, cnpgCluster: label },
-        'CloudNativePG cluster is already a primary',
-      );
-      return { changed: false, status };
-    }
-    let changed = false;
-    if (status.replica) {
-      const replica = object.spec?.replica;
-      // The distributed topology (spec.replica.primary/self, CloudNativePG ≥ 1.24) promotes by naming itself primary.
-      const patch =
-        replica?.enabled === undefined && replica?.primary !== undefined
-          ? { spec: { replica: { primary: replica.self || object.metadata?.name || ref.name } } }
-          : { spec: { replica: { enabled: false } } };
-      await this.call(
-        target,
-        {
-          verb: 'patch',
-          group: CNPG.group,
-          resource: CNPG.plural,
-          object: label,
-          namespace: ref.namespace,
-          name: ref.name,
-          write: true,
-        },
-        (requestOptions) =>
-          target.clients.custom.patchNamespacedCustomObject(
-            { ...CNPG, namespace: ref.namespace, name: ref.name, body: patch },
-            setHeaderOptions('Content-Type', PatchStrategy.MergePatch, requestOptions),
-          ),
-        { signal: options.signal },
-      );
-      changed = true;
-      this.log.info(
-        { site: site.name, cluster, cnpgCluster: label, patch },
-        'requested CloudNativePG promotion',
-      );
-    }
-    for (;;) {
-      if (status.promoted) return { changed, status };
-      if (status.phase !== null && CNPG_STUCK.includes(status.phase)) {
-        throw new BatonError(
-          'cnpg-promotion-failed',
-          `${label} on ${cluster} is in phase "${status.phase}"${status.phaseReason ? ` (${status.phaseReason})` : ''} — ` +
-            `it needs a human: kubectl cnpg status -n ${ref.namespace} ${ref.name}`,
-        );
-      }
-      const remaining = deadline - this.clock.now();
-      if (remaining <= 0) {
-        throw new BatonError(
-          'not-ready',
-          `${label} on ${cluster} is not a healthy primary after ${formatMs(options.timeoutMs)}: phase ` +
-            `"${status.phase ?? 'none'}", Ready ${status.ready}, current primary ${status.currentPrimary ?? 'none'}` +
-            `${status.replica ? ', still a replica' : ''} — check the operator (kubectl cnpg status -n ${ref.namespace} ` +
-            `${ref.name}); Retry waits again`,
-          { retriable: true },
-        );
-      }
-      await this.clock.sleep(Math.min(pollMs, remaining), options.signal);
-      status = cnpgStatus(await this.readCnpg(target, ref, options.signal));
-    }
+    return promoteCnpg(this.cnpgAccess(site, cluster, ref), options);
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -476,6 +423,39 @@ export class KubernetesClusters implements ClusterPort {
       if (isBatonError(error) && error.code === 'not-found') return null;
       throw error;
     }
+  }
+
+  /** One CloudNativePG Cluster, read and merge-patched through this adapter's retries and error translation. */
+  private cnpgAccess(site: SiteConfig, cluster: ClusterId, ref: CnpgClusterRef): CnpgClusterAccess {
+    const target = this.target(site, cluster);
+    const operation: Operation = {
+      verb: 'patch',
+      group: CNPG.group,
+      resource: CNPG.plural,
+      object: `CloudNativePG Cluster ${ref.namespace}/${ref.name}`,
+      namespace: ref.namespace,
+      name: ref.name,
+      write: true,
+    };
+    return {
+      ref,
+      where: cluster,
+      read: (signal) => this.readCnpg(target, ref, signal),
+      mergePatch: async (patch, signal) => {
+        await this.call(
+          target,
+          operation,
+          (requestOptions) =>
+            target.clients.custom.patchNamespacedCustomObject(
+              { ...CNPG, namespace: ref.namespace, name: ref.name, body: patch },
+              setHeaderOptions('Content-Type', PatchStrategy.MergePatch, requestOptions),
+            ),
+          { signal },
+        );
+      },
+      clock: this.clock,
+      log: this.log.child({ site: site.name, cluster }),
+    };
   }
 
   private async readCnpg(
@@ -796,39 +776,6 @@ function forbiddenMessage(where: string, operation: Operation, serverMessage: st
     `Kubernetes RBAC on ${where} does not let ${user} ${verb} ${resource} (API group "${group}") ${scope} — ` +
     `grant verb "${verb}" on resource "${resource}" in apiGroups ["${group}"] to Baton's ${namespace ? 'Role' : 'ClusterRole'}, then Retry`
   );
-}
-
-function cnpgStatus(object: CnpgClusterObject): CnpgClusterStatus {
-  const replica = isReplica(object);
-  const status = object.status ?? {};
-  const ready = (status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-  const currentPrimary = status.currentPrimary || null;
-  const reported = currentPrimary ? status.instancesReportedState?.[currentPrimary]?.isPrimary : undefined;
-  const primaryReported = reported === undefined ? null : reported;
-  return {
-    replica,
-    phase: status.phase || null,
-    phaseReason: status.phaseReason || null,
-    currentPrimary,
-    targetPrimary: status.targetPrimary || null,
-    ready,
-    primaryReported,
-    promoted:
-      !replica &&
-      status.phase === CNPG_HEALTHY &&
-      ready &&
-      currentPrimary !== null &&
-      currentPrimary === (status.targetPrimary || null) &&
-      primaryReported !== false,
-  };
-}
-
-/** CloudNativePG's Cluster.IsReplica: an explicit `enabled` wins; else `self` (default: the name) ≠ `primary`. */
-function isReplica(object: CnpgClusterObject): boolean {
-  const replica = object.spec?.replica;
-  if (!replica) return false;
-  if (replica.enabled !== undefined && replica.enabled !== null) return replica.enabled;
-  return (replica.self || object.metadata?.name) !== replica.primary;
 }
 
 function snapshot(kubeConfig: KubeConfig, currentContext: string): object {

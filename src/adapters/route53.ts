@@ -36,7 +36,8 @@ import type {
 } from '@aws-sdk/client-route-53';
 import type { ClusterId, DnsTarget, SiteConfig } from '../config/topology.js';
 import { systemClock } from '../core/clock.js';
-import type { Clock, DnsChange, DnsPort, Log } from '../core/ports.js';
+import type { CallOptions, Clock, DnsChange, DnsPort, Log, WaitOptions } from '../core/ports.js';
+import { waitUntil } from '../core/wait.js';
 import { BatonError } from '../errors.js';
 import { normalizeAddress, normalizeDnsName, parseHostPort, resolveTarget } from './resolve-dns.js';
 import type { ResolvedTarget, ResolveTargetOptions } from './resolve-dns.js';
@@ -87,11 +88,9 @@ export interface Route53DnsOptions {
   };
 }
 
-export interface WaitForInsyncOptions {
-  timeoutMs: number;
+export interface WaitForInsyncOptions extends WaitOptions {
   /** Default 2000 ms (DESIGN §5: poll about every 2 s). */
   pollMs?: number;
-  signal?: AbortSignal;
   clock?: Clock;
 }
 
@@ -314,8 +313,8 @@ function healthyFromObservations(observations: HealthCheckObservation[] | undefi
 }
 
 /**
- * Polls `changeStatus` until INSYNC, about every `pollMs`; throws a retriable `dns-change-timeout` at the deadline.
- * Returns how long it waited.
+ * Polls `changeStatus` until INSYNC, about every `pollMs`; stops when the signal aborts, or with a retriable
+ * `dns-change-timeout` at `timeoutMs`. Returns how long it waited.
  */
 export async function waitForInsync(
   dns: Pick<DnsPort, 'changeStatus'>,
@@ -323,23 +322,26 @@ export async function waitForInsync(
   options: WaitForInsyncOptions,
 ): Promise<number> {
   const clock = options.clock ?? systemClock;
-  const pollMs = options.pollMs ?? 2000;
   const started = clock.now();
-  const deadline = started + options.timeoutMs;
-  for (;;) {
-    if (options.signal?.aborted) throw options.signal.reason;
-    if ((await dns.changeStatus(changeId)) === 'INSYNC') return clock.now() - started;
-    const remaining = deadline - clock.now();
-    if (remaining <= 0) {
-      throw new BatonError(
-        'dns-change-timeout',
-        `Route 53 change ${changeId} is still PENDING after ${Math.round((clock.now() - started) / 1000)} s — ` +
-          `changes normally reach every Route 53 name server within 60 s; check the AWS Health Dashboard, then retry`,
-        { retriable: true },
-      );
-    }
-    await clock.sleep(Math.min(pollMs, remaining), options.signal);
-  }
+  await waitUntil(
+    clock,
+    {
+      ...options,
+      pollMs: options.pollMs ?? 2000,
+      timeoutError: (_seen, waitedMs) =>
+        new BatonError(
+          'dns-change-timeout',
+          `Route 53 change ${changeId} is still PENDING after ${Math.round(waitedMs / 1000)} s — changes normally ` +
+            'reach every Route 53 name server within 60 s; check the AWS Health Dashboard, then retry',
+          { retriable: true },
+        ),
+    },
+    async () =>
+      (await dns.changeStatus(changeId, options.signal ? { signal: options.signal } : {})) === 'INSYNC'
+        ? { done: true, value: undefined }
+        : { done: false, seen: `change ${changeId} PENDING` },
+  );
+  return clock.now() - started;
 }
 
 /** The DNS port on Amazon Route 53. */
@@ -392,13 +394,19 @@ export class Route53Dns implements DnsPort {
   }
 
   /** Every attempt passes the limiter; retriable failures back off with jitter, up to `retry.attempts`. */
-  private async call<T>(action: Route53Action, resource: Resource, send: () => Promise<T>): Promise<T> {
+  private async call<T>(
+    action: Route53Action,
+    resource: Resource,
+    send: (abortSignal?: AbortSignal) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      signal?.throwIfAborted();
       const startedAt = await this.limiter.acquire();
       this.starts.push(startedAt);
       if (this.starts.length > REQUEST_LOG_SIZE) this.starts.shift();
       try {
-        return await send();
+        return await send(signal);
       } catch (error) {
         if (!isRetriable(error) || attempt >= this.retry.attempts) {
           throw translate(error, action, resource, attempt);
@@ -410,7 +418,7 @@ export class Route53Dns implements DnsPort {
           { action, resource: resource.id, attempt, delayMs, error: describeSdkError(error) },
           'Route 53 request failed; retrying',
         );
-        await this.clock.sleep(delayMs);
+        await this.clock.sleep(delayMs, signal);
       }
     }
   }
@@ -420,7 +428,7 @@ export class Route53Dns implements DnsPort {
   }
 
   /** The record sets with the site's name and type, read from the start of that name/type until the first other. */
-  async recordSets(site: SiteConfig): Promise<ResourceRecordSet[]> {
+  async recordSets(site: SiteConfig, options: CallOptions = {}): Promise<ResourceRecordSet[]> {
     const { dns } = site;
     const want = normalizeDnsName(dns.recordName);
     const found: ResourceRecordSet[] = [];
@@ -429,16 +437,21 @@ export class Route53Dns implements DnsPort {
       type: dns.recordType,
     };
     for (let page = 0; page < 50; page++) {
-      const output = await this.call('ListResourceRecordSets', this.zone(site), () =>
-        this.client.send(
-          new ListResourceRecordSetsCommand({
-            HostedZoneId: dns.hostedZoneId,
-            StartRecordName: start.name,
-            StartRecordType: start.type,
-            ...(start.identifier !== undefined && { StartRecordIdentifier: start.identifier }),
-            MaxItems: 10,
-          }),
-        ),
+      const output = await this.call(
+        'ListResourceRecordSets',
+        this.zone(site),
+        (abortSignal) =>
+          this.client.send(
+            new ListResourceRecordSetsCommand({
+              HostedZoneId: dns.hostedZoneId,
+              StartRecordName: start.name,
+              StartRecordType: start.type,
+              ...(start.identifier !== undefined && { StartRecordIdentifier: start.identifier }),
+              MaxItems: 10,
+            }),
+            { abortSignal },
+          ),
+        options.signal,
       );
       for (const record of output.ResourceRecordSets ?? []) {
         if (normalizeDnsName(record.Name ?? '') !== want || record.Type !== dns.recordType) return found;
@@ -473,8 +486,8 @@ export class Route53Dns implements DnsPort {
     );
   }
 
-  async currentTarget(site: SiteConfig): Promise<ClusterId | null> {
-    const records = await this.recordSets(site);
+  async currentTarget(site: SiteConfig, options: CallOptions = {}): Promise<ClusterId | null> {
+    const records = await this.recordSets(site, options);
     const { dns } = site;
     switch (dns.strategy) {
       case 'simple-record': {
@@ -490,16 +503,20 @@ export class Route53Dns implements DnsPort {
         return (primary && this.clusterOf(site, primary)) ?? null;
       }
       case 'health-check-inversion':
-        return this.answeredCluster(site, records);
+        return this.answeredCluster(site, records, options);
     }
   }
 
   /** Which failover record Route 53 answers with now, from the live health check status. */
-  private async answeredCluster(site: SiteConfig, records: ResourceRecordSet[]): Promise<ClusterId | null> {
+  private async answeredCluster(
+    site: SiteConfig,
+    records: ResourceRecordSet[],
+    options: CallOptions,
+  ): Promise<ClusterId | null> {
     const primary = records.find((record) => record.Failover === 'PRIMARY');
     const secondary = records.find((record) => record.Failover === 'SECONDARY');
     const healthy = async (record: ResourceRecordSet | undefined) =>
-      record?.HealthCheckId === undefined ? true : this.healthCheckHealthy(record.HealthCheckId);
+      record?.HealthCheckId === undefined ? true : this.healthCheckHealthy(record.HealthCheckId, options);
     let answered: ResourceRecordSet | undefined;
     if (primary && (await healthy(primary))) answered = primary;
     else if (secondary && (await healthy(secondary))) answered = secondary;
@@ -507,9 +524,13 @@ export class Route53Dns implements DnsPort {
     return (answered && this.clusterOf(site, answered)) ?? null;
   }
 
-  private async healthCheckHealthy(healthCheckId: string): Promise<boolean> {
-    const output = await this.call('GetHealthCheckStatus', { kind: 'health check', id: healthCheckId }, () =>
-      this.client.send(new GetHealthCheckStatusCommand({ HealthCheckId: healthCheckId })),
+  private async healthCheckHealthy(healthCheckId: string, options: CallOptions): Promise<boolean> {
+    const output = await this.call(
+      'GetHealthCheckStatus',
+      { kind: 'health check', id: healthCheckId },
+      (abortSignal) =>
+        this.client.send(new GetHealthCheckStatusCommand({ HealthCheckId: healthCheckId }), { abortSignal }),
+      options.signal,
     );
     return healthyFromObservations(output.HealthCheckObservations);
   }
@@ -523,21 +544,22 @@ export class Route53Dns implements DnsPort {
     }
   }
 
-  async switchTo(site: SiteConfig, cluster: ClusterId): Promise<DnsChange> {
+  async switchTo(site: SiteConfig, cluster: ClusterId, options: CallOptions = {}): Promise<DnsChange> {
     this.checkCluster(site, cluster);
     const log = this.log.child({ site: site.name, to: cluster, strategy: site.dns.strategy });
     switch (site.dns.strategy) {
       case 'failover-records':
-        return this.swapFailoverRoles(site, cluster, log);
+        return this.swapFailoverRoles(site, cluster, log, options);
       case 'simple-record':
         return this.submit(
           site,
           [{ Action: 'UPSERT', ResourceRecordSet: this.simpleRecord(site, cluster) }],
           cluster,
           log,
+          options,
         );
       case 'health-check-inversion':
-        return this.invertHealthChecks(site, cluster, log);
+        return this.invertHealthChecks(site, cluster, log, options);
     }
   }
 
@@ -558,9 +580,14 @@ export class Route53Dns implements DnsPort {
     return record;
   }
 
-  private async swapFailoverRoles(site: SiteConfig, cluster: ClusterId, log: Log): Promise<DnsChange> {
+  private async swapFailoverRoles(
+    site: SiteConfig,
+    cluster: ClusterId,
+    log: Log,
+    options: CallOptions,
+  ): Promise<DnsChange> {
     const { dns } = site;
-    const records = await this.recordSets(site);
+    const records = await this.recordSets(site, options);
     const changes: Change[] = [];
     for (const other of Object.keys(site.clusters)) {
       const identifier = dns.setIdentifiers?.[other] ?? other;
@@ -594,7 +621,7 @@ export class Route53Dns implements DnsPort {
       if (other === cluster) changes.push({ Action: 'UPSERT', ResourceRecordSet: updated });
       else changes.unshift({ Action: 'UPSERT', ResourceRecordSet: updated });
     }
-    return this.submit(site, changes, cluster, log);
+    return this.submit(site, changes, cluster, log, options);
   }
 
   private async submit(
@@ -602,14 +629,20 @@ export class Route53Dns implements DnsPort {
     changes: Change[],
     cluster: ClusterId,
     log: Log,
+    options: CallOptions,
   ): Promise<DnsChange> {
-    const output = await this.call('ChangeResourceRecordSets', this.zone(site), () =>
-      this.client.send(
-        new ChangeResourceRecordSetsCommand({
-          HostedZoneId: site.dns.hostedZoneId,
-          ChangeBatch: { Comment: `Baton: ${site.name} served by ${cluster}`, Changes: changes },
-        }),
-      ),
+    const output = await this.call(
+      'ChangeResourceRecordSets',
+      this.zone(site),
+      (abortSignal) =>
+        this.client.send(
+          new ChangeResourceRecordSetsCommand({
+            HostedZoneId: site.dns.hostedZoneId,
+            ChangeBatch: { Comment: `Baton: ${site.name} served by ${cluster}`, Changes: changes },
+          }),
+          { abortSignal },
+        ),
+      options.signal,
     );
     const changeId = stripPrefix(output.ChangeInfo?.Id ?? '');
     log.info(
@@ -619,30 +652,43 @@ export class Route53Dns implements DnsPort {
     return { changeId };
   }
 
-  private async getHealthCheck(id: string): Promise<HealthCheck> {
-    const output = await this.call('GetHealthCheck', { kind: 'health check', id }, () =>
-      this.client.send(new GetHealthCheckCommand({ HealthCheckId: id })),
+  private async getHealthCheck(id: string, options: CallOptions): Promise<HealthCheck> {
+    const output = await this.call(
+      'GetHealthCheck',
+      { kind: 'health check', id },
+      (abortSignal) => this.client.send(new GetHealthCheckCommand({ HealthCheckId: id }), { abortSignal }),
+      options.signal,
     );
     if (!output.HealthCheck)
       throw new BatonError('route53-error', `GetHealthCheck for ${id} returned no health check`);
     return output.HealthCheck;
   }
 
-  private async setInverted(check: HealthCheck, inverted: boolean): Promise<void> {
+  private async setInverted(check: HealthCheck, inverted: boolean, options: CallOptions): Promise<void> {
     const id = check.Id ?? '';
-    await this.call('UpdateHealthCheck', { kind: 'health check', id }, () =>
-      this.client.send(
-        new UpdateHealthCheckCommand({
-          HealthCheckId: id,
-          // Optimistic concurrency: a concurrent edit fails with HealthCheckVersionMismatch instead of being lost.
-          ...(check.HealthCheckVersion !== undefined && { HealthCheckVersion: check.HealthCheckVersion }),
-          Inverted: inverted,
-        }),
-      ),
+    await this.call(
+      'UpdateHealthCheck',
+      { kind: 'health check', id },
+      (abortSignal) =>
+        this.client.send(
+          new UpdateHealthCheckCommand({
+            HealthCheckId: id,
+            // Optimistic concurrency: a concurrent edit fails with HealthCheckVersionMismatch instead of being lost.
+            ...(check.HealthCheckVersion !== undefined && { HealthCheckVersion: check.HealthCheckVersion }),
+            Inverted: inverted,
+          }),
+          { abortSignal },
+        ),
+      options.signal,
     );
   }
 
-  private async invertHealthChecks(site: SiteConfig, cluster: ClusterId, log: Log): Promise<DnsChange> {
+  private async invertHealthChecks(
+    site: SiteConfig,
+    cluster: ClusterId,
+    log: Log,
+    options: CallOptions,
+  ): Promise<DnsChange> {
     const ids = site.dns.healthCheckIds ?? {};
     const targetId = ids[cluster];
     const source = Object.keys(site.clusters).find((candidate) => candidate !== cluster);
@@ -654,16 +700,16 @@ export class Route53Dns implements DnsPort {
       );
     }
     const [targetCheck, sourceCheck] = [
-      await this.getHealthCheck(targetId),
-      await this.getHealthCheck(sourceId),
+      await this.getHealthCheck(targetId, options),
+      await this.getHealthCheck(sourceId, options),
     ];
     if (targetCheck.HealthCheckConfig?.Inverted) {
-      await this.setInverted(targetCheck, false);
+      await this.setInverted(targetCheck, false, options);
       log.info({ healthCheckId: targetId }, 'target health check no longer inverted');
     }
     if (!sourceCheck.HealthCheckConfig?.Inverted) {
-      if (await this.healthCheckHealthy(sourceId)) {
-        await this.setInverted(sourceCheck, true);
+      if (await this.healthCheckHealthy(sourceId, options)) {
+        await this.setInverted(sourceCheck, true, options);
         log.info({ healthCheckId: sourceId }, 'source health check inverted');
       } else {
         // Inverting a failing check would report the dead cluster healthy and pull traffic back to it.
@@ -673,26 +719,29 @@ export class Route53Dns implements DnsPort {
     return { changeId: `${HCI_PREFIX}${sourceId}:${targetId}` };
   }
 
-  async changeStatus(changeId: string): Promise<'PENDING' | 'INSYNC'> {
+  async changeStatus(changeId: string, options: CallOptions = {}): Promise<'PENDING' | 'INSYNC'> {
     if (changeId.startsWith(HCI_PREFIX)) {
       const [sourceId = '', targetId = ''] = changeId.slice(HCI_PREFIX.length).split(':');
-      const sourceHealthy = await this.healthCheckHealthy(sourceId);
-      const targetHealthy = await this.healthCheckHealthy(targetId);
+      const sourceHealthy = await this.healthCheckHealthy(sourceId, options);
+      const targetHealthy = await this.healthCheckHealthy(targetId, options);
       return !sourceHealthy && targetHealthy ? 'INSYNC' : 'PENDING';
     }
     const id = stripPrefix(changeId);
-    const output = await this.call('GetChange', { kind: 'change', id }, () =>
-      this.client.send(new GetChangeCommand({ Id: id })),
+    const output = await this.call(
+      'GetChange',
+      { kind: 'change', id },
+      (abortSignal) => this.client.send(new GetChangeCommand({ Id: id }), { abortSignal }),
+      options.signal,
     );
     return output.ChangeInfo?.Status === 'INSYNC' ? 'INSYNC' : 'PENDING';
   }
 
-  /** Polls `changeStatus` about every 2 s until INSYNC or the deadline (`dns-change-timeout`). */
-  waitForInsync(changeId: string, options: Omit<WaitForInsyncOptions, 'clock'>): Promise<number> {
-    return waitForInsync(this, changeId, { ...options, clock: this.clock });
+  /** Polls `changeStatus` about every 2 s until INSYNC, the step's signal aborts, or `timeoutMs` passes. */
+  async waitForInsync(changeId: string, options: WaitOptions): Promise<{ waitedMs: number }> {
+    return { waitedMs: await waitForInsync(this, changeId, { ...options, clock: this.clock }) };
   }
 
-  async resolveTarget(site: SiteConfig): Promise<ResolvedTarget> {
+  async resolveTarget(site: SiteConfig, _options: CallOptions = {}): Promise<ResolvedTarget> {
     if (this.options.resolve) return this.options.resolve(site);
     const { nameServerPort, ...settings } = this.options.resolver ?? {};
     return resolveTarget(site, {

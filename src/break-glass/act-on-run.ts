@@ -1,7 +1,9 @@
 /**
- * The break-glass commands that change runs: propose, approve, reject, cancel, retry, abort. Each goes through
- * RunCommands, exactly as a Slack click does (same policy, same atomic save, same audit entry, same deterministic
- * job), with a CLI actor, then queues the run's Slack message so the channel shows it once Slack answers again.
+ * The break-glass commands that change runs: propose, approve, reject, cancel, retry, abort, accept-risk. Each goes
+ * through RunCommands, exactly as a Slack click does (same policy, same atomic save, same audit entry, same
+ * deterministic job), with a CLI actor, then queues the run's Slack message so the channel shows it once Slack
+ * answers again. The actor carries the OS account that typed the command: approvals and break-glass votes typed
+ * from one account count as one, whatever `--as` says.
  */
 import type { Run } from '../core/model.js';
 import { renderPlan } from '../core/plans/build-plan.js';
@@ -10,6 +12,8 @@ import { BatonError } from '../errors.js';
 import { enqueuePreflight } from '../queue/check-jobs.js';
 import { formatDuration, plural, runLabel } from '../slack/blocks/format.js';
 import type { Origin } from './cli-identity.js';
+import { osAccountText } from '../core/policy/identity.js';
+import { splitBrainConsequence } from '../slack/blocks/run-lines.js';
 import { actorPlain, approversLeft, assertRequester, cliActor } from './cli-identity.js';
 import { preflightView, renderPreflight } from './describe-run.js';
 import type { BreakGlass } from './open-break-glass.js';
@@ -63,6 +67,8 @@ export async function proposeRun(bg: BreakGlass, request: ProposeRequest, origin
     `Next: ${plural(required, run.force ? 'break-glass approval' : 'approval')} within ` +
       `${formatDuration(topology.approvals.expiresAfterMs)} from listed approvers (${left.join(', ') || 'none'}):`,
     `  baton approve ${run.id} --as <APPROVER>`,
+    `  (approvals typed from this OS account, ${osAccountText(origin)}, count as one: approvers use their own ` +
+      'account, or Slack)',
     'Slack shows the proposal, with its buttons, as soon as it answers again.',
   ];
   return lines;
@@ -87,7 +93,7 @@ async function waitForPreflight(
   return { note: `a worker has not measured it within ${waitMs / 1000} s` };
 }
 
-/** approve, reject, cancel, retry or abort `runId` as `as`; returns the lines to print. */
+/** approve, reject, cancel, retry, abort or accept-risk `runId` as `as`; returns the lines to print. */
 export async function actOnRun(
   bg: BreakGlass,
   action: RunAction,
@@ -97,7 +103,6 @@ export async function actOnRun(
   const { runId } = request;
   const actor = cliActor(request.as, origin);
   const before = await bg.store.require(runId);
-  const notes = sameTerminalNote(before, actor.id, origin);
   let run: Run;
   let lines: string[];
   switch (action) {
@@ -152,10 +157,26 @@ export async function actOnRun(
           `Follow it: baton status ${run.site}`,
       ];
       break;
+    case 'accept-risk': {
+      const vote = await bg.commands.acceptRisk(runId, actor);
+      run = vote.run;
+      lines = vote.applied
+        ? [
+            `Accepted the split-brain risk of ${run.id} as ${actorPlain(actor)} (${vote.count} of ${vote.required}): ` +
+              `a worker promotes ${run.to} now. ${splitBrainConsequence(run)}.`,
+            `Follow it: baton status ${run.site}`,
+          ]
+        : [
+            `Split-brain risk vote ${vote.count} of ${vote.required} for ${run.id} counted, as ${actorPlain(actor)}.`,
+            `Next: ${plural(vote.required - vote.count, 'more break-glass vote')} from listed approvers, each from ` +
+              `their own OS account or in Slack: baton accept-risk ${run.id} --as <APPROVER>`,
+          ];
+      break;
+    }
   }
   await bg.publisher.publish(run);
   bg.log.info({ runId, action, actor, state: run.state }, `${action} from the break-glass CLI`);
-  return [...notes, ...lines];
+  return lines;
 }
 
 /** The error for a decision on a run that is no longer a proposal. */
@@ -164,18 +185,4 @@ export function notAwaiting(run: Pick<Run, 'id' | 'state' | 'site'>): BatonError
     'not-proposed',
     `run ${run.id} is ${run.state}, not awaiting approval: \`baton status ${run.site}\` shows what it is doing`,
   );
-}
-
-/**
- * Two people's approvals typed by one OS user on one host is worth a second look; it is not refused, as several
- * SREs may share a bastion account (or a pod's user) at 3 a.m. The audit keeps both entries.
- */
-function sameTerminalNote(run: Run, userId: string, origin: Origin): string[] {
-  const requester = run.requestedBy;
-  if (requester.type !== 'cli' || requester.id === userId || !requester.origin) return [];
-  if (requester.origin.osUser !== origin.osUser || requester.origin.host !== origin.host) return [];
-  return [
-    `Note: ${run.id} was proposed as ${requester.id} from this same account (${origin.osUser}@${origin.host}); ` +
-      'the audit records both.',
-  ];
 }

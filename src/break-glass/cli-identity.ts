@@ -2,7 +2,8 @@
  * Who acts from the break-glass CLI. `--as` names the person by Slack user id; with Slack down Baton cannot read
  * user groups, so only people listed by id in the topology count: a requester must be in
  * `approvals.requesters.users` or `approvals.approvers.users`, an approver in `approvals.approvers.users`. The OS
- * user and host that typed the command ride along on the actor, so every audit entry says who really typed it.
+ * user and host that typed the command ride along on the actor, so every audit entry says who really typed it, and
+ * approvals typed from one OS account count as one (`approverMatch` in core/model.ts): `--as` alone proves nothing.
  */
 import type { ApprovalsConfig } from '../config/topology.js';
 import type { Actor, Run } from '../core/model.js';

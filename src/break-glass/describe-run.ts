@@ -6,8 +6,10 @@ import type { ApprovalsConfig } from '../config/topology.js';
 import type { Actor, PreflightCheck, ProposalPreflight, Run, RunState, StepStatus } from '../core/model.js';
 import { TERMINAL_STATES } from '../core/model.js';
 import { requiredApprovals } from '../core/policy/approvals.js';
+import { splitBrainFailures } from '../core/policy/break-glass-votes.js';
 import { formatBytes } from '../core/steps/step.js';
 import { formatDuration, isoTime, plural, runElapsed, runLabel } from '../slack/blocks/format.js';
+import { pastPointOfNoReturn } from '../core/runs/point-of-no-return.js';
 import { abortEffect } from '../slack/blocks/run-lines.js';
 import { actorPlain, approversLeft } from './cli-identity.js';
 
@@ -163,17 +165,31 @@ export function nextActions(run: Run, context: DescribeContext): string[] {
         .map((s) => s.id);
       return [
         `Running${running.length ? ` ${running.join(', ')}` : ''} on a worker; follow it with: baton status ${run.site}`,
-        `To stop it: baton abort ${run.id} --as <APPROVER>   (${abortEffect(run)})`,
+        pastPointOfNoReturn(run)
+          ? `It can only finish now: ${abortEffect(run)}`
+          : `To stop it: baton abort ${run.id} --as <APPROVER>   (${abortEffect(run)})`,
         ...noWorker,
       ];
     }
-    case 'paused':
+    case 'paused': {
+      const breakGlass = plural(Math.max(approvals.breakGlass.required, approvals.required), 'approver');
+      const splitBrain = splitBrainFailures(run).length
+        ? [
+            `Paused by the split-brain guard: ${run.from}'s database may still take writes. Fence ${run.from} (or ` +
+              `make sure it is down) and retry; or accept the risk, break-glass (${breakGlass}, each from their own ` +
+              `OS account or Slack): baton accept-risk ${run.id} --as <APPROVER>`,
+          ]
+        : [];
       return [
         `Fix the cause, then try the failed step again: baton retry ${run.id} --as <APPROVER>`,
-        `Or stop: baton abort ${run.id} --as <APPROVER>   (${abortEffect(run)})`,
-        `Skipping a failed step is break-glass (${plural(Math.max(approvals.breakGlass.required, approvals.required), 'approver')}): use Slack's Skip step.`,
+        ...splitBrain,
+        pastPointOfNoReturn(run)
+          ? `It cannot be stopped: ${abortEffect(run)}`
+          : `Or stop: baton abort ${run.id} --as <APPROVER>   (${abortEffect(run)})`,
+        `Skipping a failed step is break-glass (${breakGlass}): use Slack's Skip step.`,
         ...noWorker,
       ];
+    }
     case 'aborting':
       return [`Undoing the reversible steps on a worker.`, ...noWorker];
     default:

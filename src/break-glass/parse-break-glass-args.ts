@@ -15,6 +15,7 @@ export const BREAK_GLASS_COMMANDS = [
   'cancel',
   'retry',
   'abort',
+  'accept-risk',
   'republish',
 ] as const;
 
@@ -36,7 +37,7 @@ export const isBreakGlassCommand = (command: string | undefined): command is Bre
   (BREAK_GLASS_COMMANDS as readonly string[]).includes(command ?? '');
 
 /** Commands that act on one run as a named person. */
-export const RUN_ACTIONS = ['approve', 'reject', 'cancel', 'retry', 'abort'] as const;
+export const RUN_ACTIONS = ['approve', 'reject', 'cancel', 'retry', 'abort', 'accept-risk'] as const;
 export type RunAction = (typeof RUN_ACTIONS)[number];
 
 export type BreakGlassArgs =
@@ -82,6 +83,10 @@ export const COMMAND_USAGE: Readonly<Record<BreakGlassCommand, string>> = {
   retry: 'baton retry RUN --as USER\n  paused run: try the failed step again (a listed approver)',
   abort:
     'baton abort RUN --as USER\n  paused or running run: undo what can be undone and stop (a listed approver)',
+  'accept-risk':
+    'baton accept-risk RUN --as USER\n' +
+    '  run paused by the split-brain guard: accept that the old primary may still take writes and promote anyway\n' +
+    '  (break-glass: counts once breakGlass.required listed approvers ask, each from their own OS account or Slack)',
   republish:
     'baton republish [RUN...]\n' +
     "  queue the runs' Slack messages again (default: each site's open and last 5 runs), after a long Slack outage",
@@ -111,6 +116,7 @@ const ALLOWED: Readonly<Record<BreakGlassCommand, readonly OptionName[]>> = {
   cancel: ['as'],
   retry: ['as'],
   abort: ['as'],
+  'accept-risk': ['as'],
   republish: [],
 };
 
@@ -203,7 +209,8 @@ export function parseBreakGlassArgs(command: BreakGlassCommand, args: string[]):
     case 'reject':
     case 'cancel':
     case 'retry':
-    case 'abort': {
+    case 'abort':
+    case 'accept-risk': {
       if (positionals.length !== 1) fail(`${command} takes one run id (e.g. r12), got ${positionals.length}`);
       const reason = values.reason?.trim();
       return { command, runId: positionals[0] as string, as: person(values.as), ...(reason && { reason }) };

@@ -1,7 +1,8 @@
 /**
  * The break-glass CLI for when Slack is down: `baton status | plan | propose | approve | reject | cancel | retry |
- * abort | republish`. It acts on the same Redis with the same rules as the Slack app (RunCommands), names the person
- * with `--as` (a Slack user id listed in the topology) and records the OS user and host in the audit.
+ * abort | accept-risk | republish`. It acts on the same Redis with the same rules as the Slack app (RunCommands),
+ * names the person with `--as` (a Slack user id listed in the topology) and records the OS user and host in the
+ * audit; approvals and break-glass votes typed from one OS account count as one, whatever `--as` says.
  *
  * Exit status: 0 done, 1 refused or failed (one line on stderr saying what to do), 2 usage error.
  */

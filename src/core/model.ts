@@ -68,12 +68,38 @@ export const SYSTEM_ACTOR: Actor = { type: 'system', id: 'baton' };
 
 const PERSON_TYPES: ReadonlySet<Actor['type']> = new Set(['slack-user', 'cli']);
 
+/** Why two actors count as one approver (see {@link approverMatch}). */
+export type ApproverMatch = 'same-person' | 'same-os-account';
+
 /**
- * Whether two actors are the same one. A Slack user and the break-glass CLI acting as that user are one person, so
- * self-approval and distinct approvers hold across both surfaces.
+ * Baton's one identity rule, used for approvals (distinct count, self-approval), break-glass votes (Skip, accepting
+ * the split-brain risk) and everything that lists who acted:
+ * - `same-person`: the same id, or a Slack user and the break-glass CLI acting `--as` that user;
+ * - `same-os-account`: two CLI actors typed by one OS user on one host. `--as` is whatever the typist claims, so
+ *   one account gives one approval however many ids it names (break-glass included).
+ * Returns null for two different approvers.
  */
-export const sameActor = (a: Actor, b: Actor): boolean =>
-  a.id === b.id && (a.type === b.type || (PERSON_TYPES.has(a.type) && PERSON_TYPES.has(b.type)));
+export function approverMatch(a: Actor, b: Actor): ApproverMatch | null {
+  if (a.id === b.id && (a.type === b.type || (PERSON_TYPES.has(a.type) && PERSON_TYPES.has(b.type))))
+    return 'same-person';
+  if (
+    a.type === 'cli' &&
+    b.type === 'cli' &&
+    a.origin !== undefined &&
+    b.origin !== undefined &&
+    a.origin.osUser === b.origin.osUser &&
+    a.origin.host === b.origin.host
+  )
+    return 'same-os-account';
+  return null;
+}
+
+/**
+ * Whether two actors are the same person (a Slack user and the CLI acting as them). What belongs to one person, such
+ * as cancelling your own proposal, uses this; counting approvers uses {@link approverMatch}, which also folds one OS
+ * account into one approver.
+ */
+export const sameActor = (a: Actor, b: Actor): boolean => approverMatch(a, b) === 'same-person';
 
 export interface PlannedStep {
   id: StepId;
@@ -119,9 +145,9 @@ export interface StepRecord {
 /**
  * Error codes of the split-brain guard in `promote-target-db`: the old primary is (or may be) up and writable. A run
  * paused with one of these resumes only when break-glass approvers accept the risk (`acceptedRisks`); `--force`
- * and Skip never override it silently.
+ * never overrides it. (Skipping the promotion leaves the target a standby: no second primary, only no promotion.)
  */
-export const SPLIT_BRAIN_CODES = ['source-still-writable', 'source-refuses-baton'] as const;
+export const SPLIT_BRAIN_CODES = ['source-still-writable', 'source-refuses-baton', 'fence-breached'] as const;
 export type SplitBrainCode = (typeof SPLIT_BRAIN_CODES)[number];
 
 export const isSplitBrainCode = (code: string | undefined): code is SplitBrainCode =>
@@ -136,6 +162,30 @@ export interface AcceptedRisk {
   segment: number;
   /** Why the guard refused, as the paused step said. */
   detail: string;
+}
+
+/**
+ * The old side of a run could not be fenced (unreachable) after the point of no return: its database may come back
+ * writable and its workloads at serving size. Baton fences it the moment it answers; failback waits until then.
+ */
+export interface FenceDebt {
+  site: string;
+  /** The old side: the cluster the run moved away from. */
+  cluster: ClusterId;
+  runId: string;
+  since: number;
+  /** Its database still has to be made read-only. */
+  database: boolean;
+  /** Its workloads still have to be scaled to `standbyReplicas`. */
+  workloads: boolean;
+  /** Why it could not be fenced during the run, e.g. "east's database unreachable: connection refused". */
+  reason: string;
+}
+
+/** What a step tells people at once, in the channel and the audit, beyond its own progress. */
+export interface StepEvent {
+  kind: 'data-loss-detected' | 'fence-breached' | 'split-brain-risk-taken' | 'fence-debt-opened';
+  text: string;
 }
 
 export interface Approval {
@@ -157,6 +207,8 @@ export interface ProposalPreflight {
   checks: PreflightCheck[];
   /** The target standby's measured lag, the data an emergency promotion would lose (null: unknown). */
   lagBytes: number | null;
+  /** Why the lag is unknown, and what the standby had received, e.g. "east unreachable; west had received up to 0/3000060". */
+  lagUnknown?: string;
 }
 
 /** What started the run when it was not a person's request: an Alertmanager alert. */

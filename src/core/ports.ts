@@ -7,6 +7,23 @@ import type { ClusterId, SiteConfig, WorkloadConfig } from '../config/topology.j
 
 export type WorkloadRef = Pick<WorkloadConfig, 'namespace' | 'kind' | 'name'>;
 
+/** Every port call takes the step's signal: once it aborts (the step timed out), the call stops and rejects. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * A wait on the outside world. The step's signal is its deadline (the step timeout covers the wait); `timeoutMs`
+ * is for callers without one. On either, the wait rejects with an error that says what it last saw.
+ */
+export interface WaitOptions extends CallOptions {
+  timeoutMs?: number;
+  pollMs?: number;
+  /** Told what the wait sees now, at most every `progressEveryMs` (default 2 s), to show it live. */
+  onProgress?: (seen: string) => void;
+  progressEveryMs?: number;
+}
+
 export interface WorkloadStatus {
   /** spec.replicas */
   replicas: number;
@@ -16,11 +33,30 @@ export interface WorkloadStatus {
 
 export interface ClusterPort {
   /** Nodes whose Ready condition is True. Throws `cluster-unreachable` when the API does not answer. */
-  readyNodeCount(site: SiteConfig, cluster: ClusterId): Promise<number>;
+  readyNodeCount(site: SiteConfig, cluster: ClusterId, options?: CallOptions): Promise<number>;
   /** null when the workload does not exist. */
-  getWorkload(site: SiteConfig, cluster: ClusterId, workload: WorkloadRef): Promise<WorkloadStatus | null>;
+  getWorkload(
+    site: SiteConfig,
+    cluster: ClusterId,
+    workload: WorkloadRef,
+    options?: CallOptions,
+  ): Promise<WorkloadStatus | null>;
   /** Sets spec.replicas through the scale subresource. */
-  scaleWorkload(site: SiteConfig, cluster: ClusterId, workload: WorkloadRef, replicas: number): Promise<void>;
+  scaleWorkload(
+    site: SiteConfig,
+    cluster: ClusterId,
+    workload: WorkloadRef,
+    replicas: number,
+    options?: CallOptions,
+  ): Promise<void>;
+  /** Until the controller has seen the latest spec and at least `replicas` pods are Ready. */
+  waitForReady(
+    site: SiteConfig,
+    cluster: ClusterId,
+    workload: WorkloadRef,
+    replicas: number,
+    options: WaitOptions,
+  ): Promise<WorkloadStatus>;
 }
 
 export interface DnsChange {
@@ -29,19 +65,28 @@ export interface DnsChange {
 
 export interface DnsPort {
   /** Which cluster the record sends users to now, per Route 53 (null: neither target). */
-  currentTarget(site: SiteConfig): Promise<ClusterId | null>;
+  currentTarget(site: SiteConfig, options?: CallOptions): Promise<ClusterId | null>;
   /** One atomic change batch that makes the record serve `cluster`. */
-  switchTo(site: SiteConfig, cluster: ClusterId): Promise<DnsChange>;
-  changeStatus(changeId: string): Promise<'PENDING' | 'INSYNC'>;
+  switchTo(site: SiteConfig, cluster: ClusterId, options?: CallOptions): Promise<DnsChange>;
+  changeStatus(changeId: string, options?: CallOptions): Promise<'PENDING' | 'INSYNC'>;
+  /** Until the change is INSYNC; resolves with how long it waited. */
+  waitForInsync(changeId: string, options: WaitOptions): Promise<{ waitedMs: number }>;
   /** Resolves the record through the configured resolvers; which cluster the answers belong to. */
-  resolveTarget(site: SiteConfig): Promise<{ cluster: ClusterId | null; answers: string[] }>;
+  resolveTarget(
+    site: SiteConfig,
+    options?: CallOptions,
+  ): Promise<{ cluster: ClusterId | null; answers: string[] }>;
 }
 
 export interface DatabaseStatus {
   inRecovery: boolean;
   /** default_transaction_read_only is on (fenced). */
   readOnly: boolean;
-  /** Bytes the standby is behind (null when it cannot be measured, e.g. a primary). */
+  /**
+   * A standby's distance behind its primary, measured against a primary that answered: signed, so a negative value
+   * is a standby *ahead* of the primary (diverged). null on a primary, and whenever the primary could not be read:
+   * then `receiveLsn` is all that is known.
+   */
   lagBytes: number | null;
   /**
    * Seconds since the standby replayed its last transaction while it still has WAL to replay (0 when it has
@@ -50,20 +95,121 @@ export interface DatabaseStatus {
   lagSeconds?: number | null;
   /** pg_current_wal_lsn() on a primary, pg_last_wal_replay_lsn() on a standby. */
   lsn: string | null;
+  /** A standby's pg_last_wal_receive_lsn(): the newest WAL it has from its primary. */
+  receiveLsn?: string | null;
+  /** Why lagBytes is null on a standby, e.g. "east unreachable". */
+  lagUnknown?: string;
+}
+
+/**
+ * What a fence left behind: the final WAL position (taken after every other part of the fence) and the transaction
+ * mark that tells, later, whether anything committed on this database after it.
+ */
+export interface FenceMark {
+  lsn: string;
+  /** The first transaction id not yet assigned when the final position was taken (xid8, as text). */
+  nextXid: string;
+  /** Transactions still open then (prepared ones survive the fence) that could commit later (xid8, as text). */
+  openXids: string[];
+  /** Prepared transactions: they hold locks and can still be committed; named in the step output. */
+  prepared: { gid: string; xid: string; owner: string; database: string }[];
+  /** Client sessions the fence ended. */
+  endedSessions: number;
+  /** The database is a standby: it takes no writes; the flag only guards a mistaken promotion. */
+  standby: boolean;
+  /** A CloudNativePG switchover: the demoted source's token, which the target's promotion must carry. */
+  promotionToken?: string;
+}
+
+/** What committed on a fenced database after its fence, and where its WAL is now. */
+export interface WritesSince {
+  lsn: string;
+  /** Transactions committed after the fence (at least this many when `capped`). */
+  committed: number;
+  capped?: boolean;
+  /** Sessions that hold read-write transactions now, e.g. `pid 4242 app@10.0.0.5 (psql)`. */
+  writers: string[];
+}
+
+/** How a standby follows a primary, read from both sides. */
+export interface ReplicationState {
+  standby: {
+    inRecovery: boolean;
+    /** pg_stat_wal_receiver.status ('streaming', 'waiting', …); null when no WAL receiver runs. */
+    receiver: string | null;
+    receivedTimeline: number | null;
+    receiveLsn: string | null;
+    replayLsn: string | null;
+  };
+  /** The primary's side; `unreachable` says why it could not be read. */
+  primary:
+    | {
+        inRecovery: boolean;
+        /** The timeline it writes on now. */
+        timeline: number;
+        lsn: string;
+        /** Whether pg_stat_replication lists this standby as streaming. */
+        listsStandby: boolean;
+      }
+    | { unreachable: string };
 }
 
 export interface DatabasePort {
-  /** Throws `database-unreachable` when it cannot connect. */
-  status(site: SiteConfig, cluster: ClusterId): Promise<DatabaseStatus>;
-  /** Read-only plus ending client sessions. Returns the WAL position after fencing. */
-  fence(site: SiteConfig, cluster: ClusterId): Promise<{ lsn: string }>;
-  unfence(site: SiteConfig, cluster: ClusterId): Promise<void>;
-  /** pg_promote(), then proves the new primary accepts writes. */
-  promote(site: SiteConfig, cluster: ClusterId): Promise<void>;
+  /** Throws `database-unreachable` only for a connection-level failure; any answer means it is up. */
+  status(site: SiteConfig, cluster: ClusterId, options?: CallOptions): Promise<DatabaseStatus>;
+  /**
+   * The fence, complete every time it is called: read-only by default, no role or database setting overriding it,
+   * no session left with a transaction older than the fence, prepared transactions listed, and the final position
+   * taken last. `demoteTo` (CloudNativePG switchover) demotes the source Cluster instead and returns its token.
+   */
+  fence(
+    site: SiteConfig,
+    cluster: ClusterId,
+    options?: CallOptions & { demoteTo?: ClusterId },
+  ): Promise<FenceMark>;
+  unfence(site: SiteConfig, cluster: ClusterId, options?: CallOptions): Promise<void>;
+  /** Asks for promotion and returns at once (pg_promote without waiting, or the CloudNativePG patch). */
+  requestPromotion(
+    site: SiteConfig,
+    cluster: ClusterId,
+    options?: CallOptions & { promotionToken?: string },
+  ): Promise<void>;
+  /**
+   * Until `cluster` is a primary whose new transactions are read-write and whose commits no synchronous standby
+   * blocks. `clearFence`: a read-only flag the promoted standby copied from its fenced primary is cleared.
+   */
+  waitUntilWritable(
+    site: SiteConfig,
+    cluster: ClusterId,
+    options: WaitOptions & { clearFence?: boolean },
+  ): Promise<void>;
+  /** The same proof, once: throws why `cluster` does not take writes now. */
+  proveWritable(site: SiteConfig, cluster: ClusterId, options?: CallOptions): Promise<void>;
+  /** Until `cluster`'s standby has replayed WAL up to `lsn`. */
+  waitForReplay(
+    site: SiteConfig,
+    cluster: ClusterId,
+    lsn: string,
+    options: WaitOptions,
+  ): Promise<{ lsn: string }>;
+  /** What committed on `cluster` after `mark` was taken there. */
+  writesSince(
+    site: SiteConfig,
+    cluster: ClusterId,
+    mark: FenceMark,
+    options?: CallOptions,
+  ): Promise<WritesSince>;
+  /** How `standby` follows `primary`, from both sides (the primary's side may be unreachable). */
+  replication(
+    site: SiteConfig,
+    standby: ClusterId,
+    primary: ClusterId,
+    options?: CallOptions,
+  ): Promise<ReplicationState>;
 }
 
 export interface HealthPort {
-  check(url: string): Promise<{ ok: boolean; status?: number; error?: string }>;
+  check(url: string, options?: CallOptions): Promise<{ ok: boolean; status?: number; error?: string }>;
 }
 
 export interface Ports {

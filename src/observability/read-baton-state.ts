@@ -72,6 +72,11 @@ export function createStateReader(options: StateReaderOptions): StateReader {
     return runsInState;
   };
 
+  const readDebts = async (): Promise<Record<string, number>> => {
+    const debts = new Set((await store.debts.list()).map((debt) => debt.site));
+    return Object.fromEntries(topology.sites.map((site) => [site.name, debts.has(site.name) ? 1 : 0]));
+  };
+
   return {
     async read() {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -82,11 +87,11 @@ export function createStateReader(options: StateReaderOptions): StateReader {
         );
       });
       try {
-        const [queueState, runsInState] = await Promise.race([
-          Promise.all([readQueues(), readRuns()]),
+        const [queueState, runsInState, fenceDebt] = await Promise.race([
+          Promise.all([readQueues(), readRuns(), readDebts()]),
           timeout,
         ]);
-        return { queues: queueState, runsInState, approvalsPending: runsInState.proposed };
+        return { queues: queueState, runsInState, approvalsPending: runsInState.proposed, fenceDebt };
       } finally {
         clearTimeout(timer);
       }

@@ -16,6 +16,7 @@ import { newRun } from '../core/runs/new-run.js';
 import type { Clock, Log, Ports } from '../core/ports.js';
 import { runPreflightChecks } from '../core/steps/preflight.js';
 import { BatonError, describeError } from '../errors.js';
+import type { OpenFenceDebt } from '../store/fence-debts.js';
 import type { RunStore } from '../store/run-store.js';
 
 export const CHECKS_QUEUE = 'checks';
@@ -79,16 +80,19 @@ export interface ObservedSite {
   databasePrimary?: string;
   problems: string[];
   openRun?: Run;
+  fenceDebt?: OpenFenceDebt;
 }
 
 export async function observeSite(site: SiteConfig, ports: Ports, store: RunStore): Promise<ObservedSite> {
   const state = await store.site(site.name);
   const openRun = await store.openRun(site.name);
+  const fenceDebt = await store.debts.get(site.name);
   const observed: ObservedSite = {
     site: site.name,
     servingPerBaton: state.serving ?? site.homeCluster,
     problems: [],
     ...(openRun && { openRun }),
+    ...(fenceDebt && { fenceDebt }),
   };
   try {
     observed.servingPerRoute53 = await ports.dns.currentTarget(site);
@@ -135,14 +139,22 @@ export async function measurePreflight(input: {
   const measure = async (): Promise<ProposalPreflight> => {
     const checks = await runPreflightChecks({ site, run, ports });
     let lagBytes: number | null = null;
+    let lagUnknown: string | undefined;
     if (site.database) {
       try {
-        lagBytes = (await ports.database.status(site, run.to)).lagBytes;
+        const target = await ports.database.status(site, run.to);
+        lagBytes = target.lagBytes;
+        // Never "0 B" for a lag nobody could measure: say why, and what the standby had received.
+        if (lagBytes === null && target.inRecovery) {
+          lagUnknown =
+            `${target.lagUnknown ?? `${run.from} could not be read`}; ${run.to} had received up to ` +
+            `${target.receiveLsn ?? target.lsn ?? 'an unknown position'}`;
+        }
       } catch {
         lagBytes = null; // the target-database check already says why
       }
     }
-    return { at: clock.now(), checks, lagBytes };
+    return { at: clock.now(), checks, lagBytes, ...(lagUnknown && { lagUnknown }) };
   };
   try {
     return await Promise.race([measure(), timedOut]);

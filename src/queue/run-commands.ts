@@ -1,7 +1,10 @@
 /**
- * What people (Slack, the CLI) and alerts can do to runs: propose, approve, reject, cancel, retry, skip, abort.
- * Each command changes the run in Redis atomically, then enqueues its next execution segment with a
- * deterministic job id, so a double click or a retried request never starts anything twice.
+ * What people (Slack, the CLI) and alerts can do to runs: propose, approve, reject, cancel, retry, skip, abort, and
+ * accept the split-brain risk. Each command changes the run in Redis atomically, then enqueues its next execution
+ * segment with a deterministic job id, so a double click or a retried request never starts anything twice.
+ *
+ * Retry, Skip, Abort and acceptRisk take the segment the person saw (a button carries it): a command decided on a
+ * message the run has moved on from is refused as out of date (see core/policy/stale-segment.ts).
  */
 import type { Queue } from 'bullmq';
 import type { SiteConfig, Topology } from '../config/topology.js';
@@ -11,6 +14,10 @@ import { newRun } from '../core/runs/new-run.js';
 import type { StepTuning } from '../core/plans/build-plan.js';
 import { buildPlan } from '../core/plans/build-plan.js';
 import { approveRun, requiredApprovals } from '../core/policy/approvals.js';
+import type { BreakGlassAct, VoteOutcome } from '../core/policy/break-glass-votes.js';
+import { voteAcceptRisk, voteSkip } from '../core/policy/break-glass-votes.js';
+import { isStaleSegment, movedOnText } from '../core/policy/stale-segment.js';
+import { pastPointOfNoReturn } from '../core/runs/point-of-no-return.js';
 import { transitionRun } from '../core/runs/transition-run.js';
 import type { Clock } from '../core/ports.js';
 import { BatonError, isBatonError } from '../errors.js';
@@ -30,6 +37,14 @@ export interface ProposeRequest {
   trigger?: RunTrigger;
 }
 
+/** One vote of a break-glass act: whether it took effect, and how many distinct approvers have asked. */
+export interface BreakGlassVoteResult {
+  run: Run;
+  applied: boolean;
+  count: number;
+  required: number;
+}
+
 export interface RunCommandsOptions {
   store: RunStore;
   queue: Queue<RunJobData>;
@@ -38,6 +53,17 @@ export interface RunCommandsOptions {
   /** Whether an actor may approve; user groups are resolved by the Slack layer. Default: listed users only. */
   isApprover?: (actor: Actor) => Promise<boolean>;
   tuning?: StepTuning;
+}
+
+/** Abort undoes nothing once promotion was requested: say so, and what to do instead. */
+function refuseAbortPastPointOfNoReturn(run: Run): void {
+  const step = pastPointOfNoReturn(run);
+  if (!step) return;
+  throw new BatonError(
+    'past-point-of-no-return',
+    `Run ${run.id} is past the point of no return (${step.title.replace(/ — .*$/, '')} was requested), so Abort ` +
+      'would undo nothing. Retry the failed step to finish the run, or Skip it with break-glass approvals.',
+  );
 }
 
 export class RunCommands {
@@ -75,6 +101,7 @@ export class RunCommands {
       { serving: await this.serving(site) },
       tuning,
     );
+    await this.refuseOntoUnfencedSide(site.name, plan.to);
     const run = {
       ...newRun({
         id: await store.nextRunId(),
@@ -108,7 +135,11 @@ export class RunCommands {
       });
       if (!outcome.ok) {
         if (outcome.code === 'expired') await this.expire(runId);
-        if (outcome.code === 'not-approver' || outcome.code === 'self-approval') {
+        if (
+          outcome.code === 'not-approver' ||
+          outcome.code === 'self-approval' ||
+          outcome.code === 'same-os-account'
+        ) {
           await store.recordAudit(
             current,
             { action: 'approval-refused', actor, detail: outcome.code },
@@ -117,6 +148,8 @@ export class RunCommands {
         }
         throw new BatonError(outcome.code, outcome.reason);
       }
+      // The last approval starts the run: a debt may have opened since it was proposed.
+      if (outcome.complete) await this.refuseOntoUnfencedSide(current.site, current.to);
       let saved: Run;
       try {
         saved = await store.save(outcome.run, {
@@ -153,8 +186,8 @@ export class RunCommands {
   }
 
   /** Paused run: try the failed step(s) again. */
-  retry(runId: string, actor: Actor): Promise<Run> {
-    return this.resume(runId, actor, 'retry', (run) => {
+  retry(runId: string, actor: Actor, expectedSegment?: number): Promise<Run> {
+    return this.resume(runId, actor, 'retry', expectedSegment, (run) => {
       const steps = { ...run.steps };
       for (const step of Object.values(steps)) {
         if (step.status === 'failed') steps[step.id] = { ...step, status: 'pending', error: undefined };
@@ -167,74 +200,59 @@ export class RunCommands {
    * Paused run: skip the failed step(s). Break-glass: takes effect when `breakGlass.required` distinct approvers
    * have asked for it; until then each request is recorded and counted.
    */
-  async skip(
-    runId: string,
-    actor: Actor,
-  ): Promise<{ run: Run; applied: boolean; count: number; required: number }> {
-    const { store, clock, topology } = this.options;
-    if (!(await this.isApprover(actor))) {
-      throw new BatonError('not-approver', 'Skipping a step is break-glass: only approvers can ask for it');
-    }
-    const required = requiredApprovals({ force: true }, topology.approvals);
-    let applied = false;
-    let count = 0;
-    const run = await store.mutate(
-      runId,
-      (current) => {
-        if (current.state !== 'paused')
-          throw new BatonError('not-paused', `Run ${runId} is ${current.state}, not paused`);
-        const now = clock.now();
-        const skips = current.timeline.filter(
-          (e) => e.event === 'skip-requested' && e.detail === `segment ${current.segment}`,
-        );
-        const voters = new Set(skips.map((e) => `${e.actor?.type}:${e.actor?.id}`));
-        voters.add(`${actor.type}:${actor.id}`);
-        count = voters.size;
-        const requested = {
-          ...current,
-          updatedAt: now,
-          timeline: [
-            ...current.timeline,
-            { at: now, event: 'skip-requested', actor, detail: `segment ${current.segment}` },
-          ],
-        };
-        applied = count >= required;
-        if (!applied) return requested;
-        const steps = { ...current.steps };
-        for (const step of Object.values(steps)) {
-          if (step.status === 'failed') steps[step.id] = { ...step, status: 'skipped', skippedBy: actor };
-        }
-        return {
-          ...transitionRun(requested, 'running', { at: now, actor, reason: 'skip' }),
-          steps,
-          segment: current.segment + 1,
-        };
-      },
-      () => ({ action: applied ? 'run-skip' : 'skip-requested', actor, detail: `${count} of ${required}` }),
-    );
-    if (applied) await this.enqueue(run);
-    return { run, applied, count, required };
+  skip(runId: string, actor: Actor, expectedSegment?: number): Promise<BreakGlassVoteResult> {
+    return this.breakGlassVote(runId, actor, 'skip', expectedSegment);
+  }
+
+  /**
+   * Paused run that the split-brain guard stopped (a failed step's code is a split-brain code): accept the risk that
+   * the old primary still takes writes. Break-glass like Skip: takes effect when `breakGlass.required` distinct
+   * approvers have asked in this segment; then the run records the accepted risk, the guarded step goes back to
+   * pending and the run resumes.
+   */
+  acceptRisk(runId: string, actor: Actor, expectedSegment?: number): Promise<BreakGlassVoteResult> {
+    return this.breakGlassVote(runId, actor, 'accept-risk', expectedSegment);
   }
 
   /**
    * Paused or running run: undo reversible steps (up to the point of no return) and stop. Only approvers may,
    * from any surface (button, `/failover cancel` of a running run, the CLI).
    */
-  async abort(runId: string, actor: Actor): Promise<Run> {
+  async abort(runId: string, actor: Actor, expectedSegment?: number): Promise<Run> {
     const { store, clock } = this.options;
     if (!(await this.isApprover(actor))) {
       throw new BatonError('not-approver', 'Only approvers can abort a run');
     }
     const run = await store.mutate(
       runId,
-      (current) => ({
-        ...transitionRun(current, 'aborting', { at: clock.now(), actor, reason: 'abort requested' }),
-        segment: current.segment + 1,
-      }),
+      (current) => {
+        assertCurrentSegment(current, expectedSegment);
+        refuseAbortPastPointOfNoReturn(current);
+        return {
+          ...transitionRun(current, 'aborting', { at: clock.now(), actor, reason: 'abort requested' }),
+          segment: current.segment + 1,
+        };
+      },
       () => ({ action: 'run-abort', actor }),
     );
     await this.enqueue(run);
     return run;
+  }
+
+  /**
+   * A run onto a cluster that still owes its fence is refused: its database may be a writable primary that was never
+   * fenced, and its data may have diverged. The reconciler pays the debt the moment the cluster answers.
+   */
+  private async refuseOntoUnfencedSide(site: string, to: string): Promise<void> {
+    const debt = await this.options.store.debts.get(site);
+    if (!debt || debt.cluster !== to) return;
+    throw new BatonError(
+      'fence-debt-open',
+      `${site} cannot move to ${to}: ${to} still owes its fence (fence debt from run ${debt.runId}: ${debt.reason}). ` +
+        `Baton fences ${to} the moment it answers and says so in the incident channel; if ${to} is gone for good, ` +
+        `rebuild it as a standby of the serving side — the debt is paid when it answers as one. /failover status ` +
+        'shows the debt.',
+    );
   }
 
   /** Adds the run's current segment job; BullMQ ignores a second add with the same id. */
@@ -251,6 +269,7 @@ export class RunCommands {
     runId: string,
     actor: Actor,
     action: string,
+    expectedSegment: number | undefined,
     steps: (run: Run) => Run['steps'],
   ): Promise<Run> {
     const { store, clock } = this.options;
@@ -260,6 +279,7 @@ export class RunCommands {
     const run = await store.mutate(
       runId,
       (current) => {
+        assertCurrentSegment(current, expectedSegment);
         if (current.state !== 'paused')
           throw new BatonError('not-paused', `Run ${runId} is ${current.state}, not paused`);
         return {
@@ -272,6 +292,65 @@ export class RunCommands {
     );
     await this.enqueue(run);
     return run;
+  }
+
+  /** One vote of a break-glass act (core/policy/break-glass-votes.ts); enqueues the run when it takes effect. */
+  private async breakGlassVote(
+    runId: string,
+    actor: Actor,
+    act: BreakGlassAct,
+    expectedSegment: number | undefined,
+  ): Promise<BreakGlassVoteResult> {
+    const { store, clock, topology } = this.options;
+    if (!(await this.isApprover(actor))) {
+      throw new BatonError(
+        'not-approver',
+        act === 'skip'
+          ? 'Skipping a step is break-glass: only approvers can ask for it'
+          : 'Accepting the split-brain risk is break-glass: only approvers can ask for it',
+      );
+    }
+    const required = requiredApprovals({ force: true }, topology.approvals);
+    let outcome: Extract<VoteOutcome, { ok: true }> | undefined;
+    let refused: Run | undefined;
+    const vote = store.mutate(
+      runId,
+      (current) => {
+        assertCurrentSegment(current, expectedSegment);
+        const context = { required, now: clock.now() };
+        const result =
+          act === 'skip' ? voteSkip(current, actor, context) : voteAcceptRisk(current, actor, context);
+        if (!result.ok) {
+          refused = current;
+          throw new BatonError(result.code, result.reason);
+        }
+        outcome = result;
+        return result.run;
+      },
+      (next) => {
+        const count = `${outcome?.count ?? 0} of ${required}`;
+        if (act === 'skip')
+          return { action: outcome?.applied ? 'run-skip' : 'skip-requested', actor, detail: count };
+        const accepted = next.acceptedRisks?.at(-1);
+        return outcome?.applied
+          ? { action: 'split-brain-risk-accepted', actor, detail: `${count}: ${accepted?.detail ?? ''}` }
+          : { action: 'split-brain-risk-vote', actor, detail: count };
+      },
+    );
+    const run = await vote.catch(async (error: unknown) => {
+      // A second vote from one OS account is worth keeping: the audit shows who tried it.
+      if (refused && isBatonError(error) && error.code === 'same-os-account') {
+        await store.recordAudit(
+          refused,
+          { action: 'break-glass-vote-refused', actor, detail: `${act}: ${error.code}` },
+          clock.now(),
+        );
+      }
+      throw error;
+    });
+    const applied = outcome?.applied ?? false;
+    if (applied) await this.enqueue(run);
+    return { run, applied, count: outcome?.count ?? 0, required };
   }
 
   private async decide(
@@ -291,4 +370,15 @@ export class RunCommands {
       () => ({ action: `run-${to}`, actor, detail: reason }),
     );
   }
+}
+
+/** Refuses a command decided on a message the run has moved on from (`stale-message`). */
+function assertCurrentSegment(run: Run, expectedSegment: number | undefined): void {
+  if (!isStaleSegment(run, expectedSegment)) return;
+  throw new BatonError(
+    'stale-message',
+    `This message is out of date: run ${run.id} has moved on since ` +
+      `(${movedOnText(run, { state: (state) => state, actor: (actor) => actor.id })}). ` +
+      'Use the newest message in the thread.',
+  );
 }

@@ -16,6 +16,7 @@ import { STEPS } from '../core/steps/index.js';
 import type { StepSettings } from '../core/steps/step.js';
 import { DEFAULT_STEP_SETTINGS } from '../core/steps/step.js';
 import { BatonError, describeError } from '../errors.js';
+import type { FenceDebtStore } from '../store/fence-debts.js';
 import type { RunStore } from '../store/run-store.js';
 import type { RunJobData } from './queues.js';
 import { expireIfDue } from './expire-proposal.js';
@@ -29,6 +30,8 @@ export interface RunWorkerOptions {
   /** BullMQ key prefix (default "bull"). */
   bullPrefix?: string;
   store: RunStore;
+  /** Where runs open fence debts (the old side could not be fenced). */
+  debts: FenceDebtStore;
   topology: Topology;
   ports: Ports;
   clock: Clock;
@@ -96,6 +99,9 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
           assertLease: async () => {
             if ((await options.connection.get(lease.lockKey)) !== lease.token)
               throw new LeaseLostError(run.id);
+          },
+          openFenceDebt: async (debt) => {
+            if (!(await options.debts.open(debt, lease))) throw new LeaseLostError(run.id);
           },
         },
         shouldStop: () => stopping,

@@ -14,6 +14,10 @@ import type { Server } from 'node:https';
 import type { Socket } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { stringify } from 'yaml';
+import { CnpgOperator } from './kube-cnpg-operator.js';
+import type { CnpgClusterObject, CnpgRecord, StandInCnpgCluster } from './kube-cnpg-operator.js';
+
+export type { CnpgClusterObject, StandInCnpgCluster } from './kube-cnpg-operator.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options and the public handle
@@ -32,19 +36,6 @@ export interface StandInWorkload {
 export interface StandInNode {
   name: string;
   ready: boolean;
-}
-
-export interface StandInCnpgCluster {
-  namespace: string;
-  name: string;
-  /** A replica cluster (`spec.replica.enabled: true`) following `source`; default false (a primary cluster). */
-  replica?: boolean;
-  /** PostgreSQL instances (default 1). */
-  instances?: number;
-  /** The external cluster a replica follows (default `<name>-origin`). */
-  source?: string;
-  /** How long the "operator" takes to promote or demote once spec.replica changes (default 0). */
-  switchAfterMs?: number;
 }
 
 export interface StandInClusterOptions {
@@ -131,32 +122,6 @@ export interface RequestRecord {
   body?: unknown;
 }
 
-/** A CloudNativePG `postgresql.cnpg.io/v1` `Cluster` object as served. */
-export interface CnpgClusterObject {
-  apiVersion: 'postgresql.cnpg.io/v1';
-  kind: 'Cluster';
-  metadata: ObjectMeta;
-  spec: {
-    instances: number;
-    replica?: { enabled?: boolean; source?: string; primary?: string; self?: string };
-    [field: string]: unknown;
-  };
-  status: {
-    instances: number;
-    readyInstances: number;
-    phase: string;
-    phaseReason?: string;
-    currentPrimary: string;
-    targetPrimary: string;
-    currentPrimaryTimestamp?: string;
-    timelineID: number;
-    instanceNames: string[];
-    instancesReportedState: Record<string, { isPrimary: boolean; timeLineID: number }>;
-    conditions: Condition[];
-    [field: string]: unknown;
-  };
-}
-
 export interface KubeApiServer {
   readonly clusterIds: readonly string[];
   /** `https://127.0.0.1:<port>` of a cluster's API server. */
@@ -210,15 +175,6 @@ interface ObjectMeta {
   creationTimestamp: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
-  [field: string]: unknown;
-}
-
-interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
   [field: string]: unknown;
 }
 
@@ -398,13 +354,6 @@ interface NodeRecord {
   transitionAt: string;
 }
 
-interface CnpgRecord {
-  object: CnpgClusterObject;
-  switchAfterMs: number;
-  /** When a pending promotion or demotion completes. */
-  switchAt: number | null;
-}
-
 interface Faults {
   latencyMs: number;
   failures: (InjectedFailure & { remaining: number })[];
@@ -420,6 +369,8 @@ interface ClusterState {
   nodes: NodeRecord[];
   workloads: WorkloadRecord[];
   cnpg: CnpgRecord[];
+  /** The CloudNativePG operator: one for every API server, as replica clusters span Kubernetes clusters. */
+  cnpgOperator: CnpgOperator;
   podSeq: number;
   faults: Faults;
   server: Server;
@@ -431,82 +382,7 @@ const timestamp = (ms = Date.now()): string => new Date(ms).toISOString().replac
 
 const nextRevision = (state: ClusterState): string => String(++state.revision);
 
-const isReplicaSpec = (object: CnpgClusterObject): boolean => {
-  // CloudNativePG's Cluster.IsReplica: an explicit `enabled` wins; otherwise the distributed topology compares
-  // `self` (default: the Cluster's name) with `primary`.
-  const replica = object.spec.replica;
-  if (!replica) return false;
-  if (replica.enabled !== undefined) return replica.enabled;
-  return (replica.self || object.metadata.name) !== replica.primary;
-};
-
-const CNPG_HEALTHY = 'Cluster in healthy state';
-const CNPG_PROMOTING = 'Promoting to primary cluster';
-
-function readyCondition(ready: boolean, now: number): Condition {
-  return ready
-    ? {
-        type: 'Ready',
-        status: 'True',
-        reason: 'ClusterIsReady',
-        message: 'Cluster is Ready',
-        lastTransitionTime: timestamp(now),
-      }
-    : {
-        type: 'Ready',
-        status: 'False',
-        reason: 'ClusterIsNotReady',
-        message: 'Cluster Is Not Ready',
-        lastTransitionTime: timestamp(now),
-      };
-}
-
-function newCnpgObject(spec: StandInCnpgCluster, revision: string): CnpgClusterObject {
-  const instances = spec.instances ?? 1;
-  const names = Array.from({ length: instances }, (_, i) => `${spec.name}-${i + 1}`);
-  const primary = names[0] ?? `${spec.name}-1`;
-  const now = Date.now();
-  const replica = spec.replica ?? false;
-  return {
-    apiVersion: 'postgresql.cnpg.io/v1',
-    kind: 'Cluster',
-    metadata: {
-      name: spec.name,
-      namespace: spec.namespace,
-      uid: randomUUID(),
-      resourceVersion: revision,
-      generation: 1,
-      creationTimestamp: timestamp(now),
-    },
-    spec: {
-      instances,
-      imageName: 'ghcr.io/cloudnative-pg/postgresql:16.4',
-      storage: { size: '1Gi' },
-      ...(replica && { replica: { enabled: true, source: spec.source ?? `${spec.name}-origin` } }),
-      ...(replica && {
-        externalClusters: [{ name: spec.source ?? `${spec.name}-origin`, connectionParameters: {} }],
-      }),
-    },
-    status: {
-      instances,
-      readyInstances: instances,
-      phase: CNPG_HEALTHY,
-      currentPrimary: primary,
-      targetPrimary: primary,
-      currentPrimaryTimestamp: timestamp(now),
-      timelineID: 1,
-      instanceNames: names,
-      instancesReportedState: Object.fromEntries(
-        names.map((name) => [name, { isPrimary: !replica && name === primary, timeLineID: 1 }]),
-      ),
-      conditions: [readyCondition(true, now)],
-      writeService: `${spec.name}-rw`,
-      readService: `${spec.name}-r`,
-    },
-  };
-}
-
-/** Applies the passage of time: pods becoming Ready, CloudNativePG finishing a promotion. */
+/** Applies the passage of time: pods becoming Ready, the CloudNativePG operator acting on what it was asked. */
 function settle(state: ClusterState, now = Date.now()): void {
   for (const workload of state.workloads) {
     const status = JSON.stringify(workloadStatus(workload, now));
@@ -515,29 +391,7 @@ function settle(state: ClusterState, now = Date.now()): void {
       workload.resourceVersion = nextRevision(state);
     }
   }
-  for (const record of state.cnpg) {
-    if (record.switchAt === null || now < record.switchAt) continue;
-    record.switchAt = null;
-    const { object } = record;
-    const replica = isReplicaSpec(object);
-    const primary = object.status.currentPrimary;
-    object.status.phase = CNPG_HEALTHY;
-    delete object.status.phaseReason;
-    if (!replica) {
-      // A promotion starts a new timeline on the new primary.
-      object.status.timelineID += 1;
-      object.status.currentPrimaryTimestamp = timestamp(now);
-    }
-    for (const [name, reported] of Object.entries(object.status.instancesReportedState)) {
-      reported.isPrimary = !replica && name === primary;
-      reported.timeLineID = object.status.timelineID;
-    }
-    object.status.conditions = [
-      ...object.status.conditions.filter((c) => c.type !== 'Ready'),
-      readyCondition(true, now),
-    ];
-    object.metadata.resourceVersion = nextRevision(state);
-  }
+  state.cnpgOperator.reconcile(now);
 }
 
 function podReady(pod: PodState, now: number): boolean {
@@ -1419,6 +1273,7 @@ const DEFAULT_USER = 'system:serviceaccount:baton:baton';
 function initialState(
   id: string,
   options: StandInClusterOptions,
+  cnpgOperator: CnpgOperator,
 ): Omit<ClusterState, 'server' | 'port' | 'sockets'> {
   const created = timestamp();
   const state: Omit<ClusterState, 'server' | 'port' | 'sockets'> = {
@@ -1429,6 +1284,7 @@ function initialState(
     nodes: [],
     workloads: [],
     cnpg: [],
+    cnpgOperator,
     podSeq: 0,
     faults: { latencyMs: 0, failures: [], denials: [], outage: null },
   };
@@ -1467,11 +1323,7 @@ function initialState(
     state.workloads.push(workload);
   }
   for (const spec of options.cnpgClusters ?? []) {
-    state.cnpg.push({
-      object: newCnpgObject(spec, bump()),
-      switchAfterMs: spec.switchAfterMs ?? 0,
-      switchAt: null,
-    });
+    state.cnpg.push(cnpgOperator.add(id, spec, bump));
   }
   return state;
 }
@@ -1482,6 +1334,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
   const clusters = new Map<string, ClusterState>();
   const log: RequestRecord[] = [];
   const timers = new Set<NodeJS.Timeout>();
+  const cnpgOperator = new CnpgOperator();
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -1512,7 +1365,12 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
 
   for (const [id, clusterOptions] of Object.entries(options.clusters)) {
     const server = createServer({ key: keyPem, cert: certPem });
-    const state: ClusterState = { ...initialState(id, clusterOptions), server, port: 0, sockets: new Set() };
+    // The same object, not a copy: the operator's records bump this state's resourceVersions.
+    const state: ClusterState = Object.assign(initialState(id, clusterOptions, cnpgOperator), {
+      server,
+      port: 0,
+      sockets: new Set<Socket>(),
+    });
     // Registered before the TLS handshake listener, so a reset happens before any byte is answered.
     server.prependListener('connection', (socket: Socket) => {
       if (state.faults.outage === 'reset') {
@@ -1977,28 +1835,16 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
       status: before.status,
     });
     if (isDeepStrictEqual(after, before)) return structuredClone(before);
+    // The validating webhook runs on dry runs too (sideEffects: None).
+    const denial = state.cnpgOperator.admit(before, after);
+    if (denial) throw statusError(422, 'Invalid', denial.message, denial.details);
     if (request.query.get('dryRun') === 'All') return after;
-    const now = Date.now();
     if (!isDeepStrictEqual(after.spec, before.spec))
       after.metadata.generation = (before.metadata.generation ?? 1) + 1;
-    const wasReplica = isReplicaSpec(before);
-    const isReplica = isReplicaSpec(after);
-    if (wasReplica !== isReplica) {
-      // The operator notices the topology change; the designated primary is promoted (or demoted) after a while.
-      after.status = structuredClone(before.status);
-      after.status.phase = isReplica ? 'Switchover in progress' : CNPG_PROMOTING;
-      after.status.phaseReason = isReplica
-        ? 'Demoting to a replica cluster'
-        : 'Replica cluster promotion in progress';
-      after.status.conditions = [
-        ...after.status.conditions.filter((c) => c.type !== 'Ready'),
-        readyCondition(false, now),
-      ];
-      record.switchAt = now + record.switchAfterMs;
-    }
     after.metadata.resourceVersion = nextRevision(state);
     record.object = after;
-    settle(state, now);
+    // The operator acts on the new spec on a later read: the answer to this write still shows the old status.
+    state.cnpgOperator.specWritten(record, Date.now());
     return structuredClone(record.object);
   }
 
@@ -2099,6 +1945,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
       const record = findCnpg(state, namespace, name);
       change(record.object);
       record.object.metadata.resourceVersion = nextRevision(state);
+      state.cnpgOperator.adopt(record);
     },
     setLatency(id, ms) {
       cluster(id).faults.latencyMs = ms;

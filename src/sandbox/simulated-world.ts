@@ -12,10 +12,12 @@ import type {
   DatabasePort,
   DatabaseStatus,
   DnsPort,
+  FenceMark,
   HealthPort,
   Ports,
 } from '../core/ports.js';
-import { workloadKey } from '../core/steps/step.js';
+import { workloadKey, workloadLabel } from '../core/steps/step.js';
+import { waitUntil } from '../core/wait.js';
 import { BatonError } from '../errors.js';
 
 interface SimWorkload {
@@ -26,12 +28,30 @@ interface SimWorkload {
   images: string[];
 }
 
+interface SimDatabase {
+  role: 'primary' | 'standby';
+  readOnly: boolean;
+  /** A primary's written WAL; a standby's replay position is its upstream's minus the world's `lagBytes`. */
+  lsn: number;
+  reachable: boolean;
+  /** Answers, but refuses Baton with this message (too many clients, a rotated password). */
+  refuses?: string;
+  /** A standby's primary, while it streams from it. */
+  upstream?: ClusterId;
+  timeline: number;
+  /** The next transaction id; `commits` are the ids that committed (for writes after a fence). */
+  nextXid: number;
+  commits: number[];
+  /** Promotion was requested and lands at this time. */
+  promoteAt?: number;
+}
+
 interface SimCluster {
   reachable: boolean;
   readyNodes: number;
   healthy: boolean;
   workloads: Record<string, SimWorkload>;
-  db: { role: 'primary' | 'standby'; readOnly: boolean; lsn: number; reachable: boolean };
+  db: SimDatabase;
 }
 
 export interface WorldState {
@@ -50,6 +70,8 @@ export interface WorldState {
 export interface WorldTiming {
   podsReadyAfterMs: number;
   dnsInSyncAfterMs: number;
+  /** How long a requested promotion takes to land (pg_promote, or the operator). */
+  promotionAfterMs: number;
   /** Added to every port call. */
   latencyMs: number;
 }
@@ -114,7 +136,16 @@ export function initialWorldState(
       readyNodes: Math.max(3, site.checks.minReadyNodes),
       healthy: true,
       workloads,
-      db: { role: home ? 'primary' : 'standby', readOnly: false, lsn: 0x3000000, reachable: true },
+      db: {
+        role: home ? 'primary' : 'standby',
+        readOnly: false,
+        lsn: 0x3000000,
+        reachable: true,
+        timeline: 1,
+        nextXid: 750,
+        commits: [],
+        ...(!home && { upstream: site.homeCluster }),
+      },
     };
   }
   return {
@@ -127,7 +158,10 @@ export function initialWorldState(
 }
 
 type Fault =
-  { kind: 'fail'; times: number; error: () => Error } | { kind: 'hang' } | { kind: 'slow'; ms: number };
+  | { kind: 'fail'; times: number; error: () => Error }
+  | { kind: 'fail-after'; times: number; error: () => Error }
+  | { kind: 'hang' }
+  | { kind: 'slow'; ms: number };
 
 const lsnText = (n: number): string =>
   `${Math.floor(n / 2 ** 32)
@@ -175,9 +209,17 @@ export class SimulatedWorld {
     return this.store.update(mutate);
   }
 
-  /** The next `times` calls of `method` (e.g. 'cluster.scaleWorkload') throw. */
+  /**
+   * The next `times` calls of `method` (e.g. 'cluster.scaleWorkload', or 'database.status:east' for one cluster)
+   * throw.
+   */
   fail(method: string, times: number, error: () => Error = () => simError(method)): void {
     this.faults.set(method, { kind: 'fail', times, error });
+  }
+
+  /** The next `times` calls of `method` take effect, then throw (a call that dies after doing its work). */
+  failAfter(method: string, times: number, error: () => Error = () => simError(method)): void {
+    this.faults.set(method, { kind: 'fail-after', times, error });
   }
 
   hang(method: string): void {
@@ -193,16 +235,51 @@ export class SimulatedWorld {
     else this.faults.clear();
   }
 
-  private async enter(method: string): Promise<void> {
+  /** Latency and injected faults before a call; returns what to do after its effect (a `fail-after` fault). */
+  private async enter(method: string, cluster?: ClusterId): Promise<() => void> {
     if (this.timing.latencyMs > 0) await this.clock.sleep(this.timing.latencyMs);
-    const fault = this.faults.get(method);
-    if (!fault) return;
+    const fault =
+      (cluster === undefined ? undefined : this.faults.get(`${method}:${cluster}`)) ??
+      this.faults.get(method);
+    const none = () => undefined;
+    if (!fault) return none;
     if (fault.kind === 'slow') await this.clock.sleep(fault.ms);
     if (fault.kind === 'hang') await new Promise(() => undefined);
     if (fault.kind === 'fail' && fault.times > 0) {
       fault.times -= 1;
       throw fault.error();
     }
+    if (fault.kind === 'fail-after' && fault.times > 0) {
+      fault.times -= 1;
+      return () => {
+        throw fault.error();
+      };
+    }
+    return none;
+  }
+
+  /**
+   * The old primary `id` rebuilt as a streaming standby of the current primary (a new base backup): it follows it on
+   * its timeline, with what it has, and nothing of its own.
+   */
+  async rebuildAsStandby(id: ClusterId): Promise<void> {
+    await this.store.update((state) => rebuildDatabase(state, id));
+  }
+
+  /**
+   * A client commits on `id`'s database whatever its fence says (`SET default_transaction_read_only = off`): its WAL
+   * grows by `bytes` and one more transaction commits there. A test's hostile writer.
+   */
+  async writeAnyway(id: ClusterId, bytes = 120): Promise<void> {
+    await this.store.update((state) => {
+      const db = state.clusters[id]?.db;
+      if (!db || !db.reachable) throw new Error(`${id}'s database is not reachable`);
+      settlePromotion(db, state, this.clock.now());
+      if (db.role !== 'primary') throw new Error(`${id}'s database is a standby`);
+      db.lsn += bytes;
+      db.commits.push(db.nextXid);
+      db.nextXid += 1;
+    });
   }
 
   private buildPorts(): Ports {
@@ -220,22 +297,32 @@ export class SimulatedWorld {
           retriable: true,
         });
       }
+      if (what === 'db' && c.db.refuses !== undefined) {
+        throw new BatonError('database-refused', `${id}'s database refused Baton: ${c.db.refuses}`);
+      }
       return c;
     };
+    /** The database of `id`, with a requested promotion landed if its time has come. */
+    const database = (state: WorldState, id: ClusterId): SimDatabase => {
+      const db = cluster(state, id, 'db').db;
+      settlePromotion(db, state, clock.now());
+      return db;
+    };
     const ready = (w: SimWorkload, now: number): number => (now >= w.readyAt ? w.replicas : w.readyReplicas);
+    const getWorkload: ClusterPort['getWorkload'] = async (_site, id, ref) => {
+      await this.enter('cluster.getWorkload', id);
+      const w = cluster(await store.read(), id).workloads[workloadKey(ref)];
+      return w ? { replicas: w.replicas, readyReplicas: ready(w, clock.now()), images: w.images } : null;
+    };
 
     const clusterPort: ClusterPort = {
       readyNodeCount: async (_site, id) => {
-        await this.enter('cluster.readyNodeCount');
+        await this.enter('cluster.readyNodeCount', id);
         return cluster(await store.read(), id).readyNodes;
       },
-      getWorkload: async (_site, id, ref) => {
-        await this.enter('cluster.getWorkload');
-        const w = cluster(await store.read(), id).workloads[workloadKey(ref)];
-        return w ? { replicas: w.replicas, readyReplicas: ready(w, clock.now()), images: w.images } : null;
-      },
+      getWorkload,
       scaleWorkload: async (_site, id, ref, replicas) => {
-        await this.enter('cluster.scaleWorkload');
+        await this.enter('cluster.scaleWorkload', id);
         await store.update((state) => {
           const w = cluster(state, id).workloads[workloadKey(ref)];
           if (!w) throw new BatonError('workload-missing', `${workloadKey(ref)} not found on ${id}`);
@@ -246,51 +333,179 @@ export class SimulatedWorld {
           state.actions.push(`scale ${id} ${workloadKey(ref)} ${replicas}`);
         });
       },
+      waitForReady: (site, id, ref, replicas, options) =>
+        waitUntil(clock, { pollMs: 250, ...options }, async () => {
+          const status = await getWorkload(site, id, ref, options);
+          if (!status) {
+            throw new BatonError(
+              'workload-missing',
+              `${ref.kind} ${workloadLabel(ref)} does not exist on ${id}`,
+            );
+          }
+          return status.readyReplicas >= replicas
+            ? { done: true, value: status }
+            : {
+                done: false,
+                seen: `${workloadLabel(ref)} on ${id}: ${status.readyReplicas}/${replicas} Ready`,
+              };
+        }),
     };
 
+    const replayOf = (state: WorldState, db: SimDatabase): number => {
+      const upstream = db.upstream ? state.clusters[db.upstream]?.db : undefined;
+      if (db.role !== 'standby' || !upstream) return db.lsn;
+      // A standby follows its upstream's WAL, `lagBytes` behind; promotion freezes what it has.
+      db.lsn = Math.max(0, upstream.lsn - state.lagBytes);
+      return db.lsn;
+    };
     const databaseStatus = (state: WorldState, id: ClusterId): DatabaseStatus => {
-      const db = cluster(state, id, 'db').db;
+      const db = database(state, id);
       if (db.role === 'primary')
         return { inRecovery: false, readOnly: db.readOnly, lagBytes: null, lsn: lsnText(db.lsn) };
-      const primary = Object.values(state.clusters).find((c) => c.db.role === 'primary');
-      const lag = state.lagBytes;
-      const replay = Math.max(0, (primary?.db.lsn ?? db.lsn) - lag);
-      return { inRecovery: true, readOnly: db.readOnly, lagBytes: lag, lsn: lsnText(replay) };
+      const replay = replayOf(state, db);
+      const upstream = db.upstream ? state.clusters[db.upstream] : undefined;
+      const primaryReadable = upstream?.db.reachable && upstream.db.refuses === undefined;
+      return {
+        inRecovery: true,
+        readOnly: db.readOnly,
+        lagBytes: primaryReadable && upstream ? upstream.db.lsn - replay : null,
+        ...(!primaryReadable && { lagUnknown: `${db.upstream ?? 'its primary'} unreachable` }),
+        lsn: lsnText(replay),
+        receiveLsn: lsnText(replay),
+      };
+    };
+    const fenceMark = (state: WorldState, db: SimDatabase): FenceMark => ({
+      lsn: lsnText(replayOf(state, db)),
+      nextXid: String(db.nextXid),
+      openXids: [],
+      prepared: [],
+      endedSessions: 0,
+      standby: db.role === 'standby',
+    });
+    const writable = (db: SimDatabase, id: ClusterId): void => {
+      if (db.role !== 'primary') {
+        throw new BatonError('database-in-recovery', `${id}'s database is still in recovery`, {
+          retriable: true,
+        });
+      }
+      if (db.readOnly) {
+        throw new BatonError(
+          'database-read-only',
+          `${id}'s database is a primary but new transactions are read-only`,
+        );
+      }
     };
     const databasePort: DatabasePort = {
       status: async (_site, id) => {
-        await this.enter('database.status');
-        return databaseStatus(await store.read(), id);
+        const after = await this.enter('database.status', id);
+        const status = await store.update((state) => databaseStatus(state, id));
+        after();
+        return status;
       },
       fence: async (_site, id) => {
-        await this.enter('database.fence');
-        return store.update((state) => {
-          const db = cluster(state, id, 'db').db;
+        const after = await this.enter('database.fence', id);
+        const result = await store.update((state) => {
+          const db = database(state, id);
           db.readOnly = true;
           state.actions.push(`fence ${id}`);
-          return { lsn: lsnText(db.lsn) };
+          return fenceMark(state, db);
         });
+        after();
+        return result;
       },
       unfence: async (_site, id) => {
-        await this.enter('database.unfence');
+        await this.enter('database.unfence', id);
         await store.update((state) => {
-          cluster(state, id, 'db').db.readOnly = false;
+          database(state, id).readOnly = false;
           state.actions.push(`unfence ${id}`);
         });
       },
-      promote: async (_site, id) => {
-        await this.enter('database.promote');
+      requestPromotion: async (_site, id) => {
+        const after = await this.enter('database.requestPromotion', id);
         await store.update((state) => {
-          const db = cluster(state, id, 'db').db;
-          if (db.role === 'primary') throw new BatonError('not-in-recovery', `${id} is already a primary`);
-          db.lsn = Math.max(
-            0,
-            (Object.values(state.clusters).find((c) => c.db.role === 'primary')?.db.lsn ?? db.lsn) -
-              state.lagBytes,
-          );
-          db.role = 'primary';
-          db.readOnly = false;
+          const db = database(state, id);
+          if (db.role === 'primary' || db.promoteAt !== undefined) return;
+          db.promoteAt = clock.now() + timing.promotionAfterMs;
+          settlePromotion(db, state, clock.now());
           state.actions.push(`promote ${id}`);
+        });
+        after();
+      },
+      waitUntilWritable: (_site, id, options) =>
+        waitUntil(clock, { pollMs: 100, ...options }, async () => {
+          await this.enter('database.waitUntilWritable', id);
+          return store.update((state) => {
+            const db = database(state, id);
+            if (db.role !== 'primary') return { done: false, seen: `${id}'s database still in recovery` };
+            if (db.readOnly && options.clearFence) db.readOnly = false;
+            writable(db, id);
+            return { done: true, value: undefined };
+          });
+        }),
+      proveWritable: async (_site, id) => {
+        await this.enter('database.proveWritable', id);
+        await store.update((state) => writable(database(state, id), id));
+      },
+      waitForReplay: (_site, id, lsn, options) =>
+        waitUntil(clock, { pollMs: 100, ...options }, async () => {
+          await this.enter('database.waitForReplay', id);
+          return store.update((state) => {
+            const db = database(state, id);
+            const replay = replayOf(state, db);
+            if (replay >= lsnNumber(lsn)) return { done: true, value: { lsn: lsnText(replay) } };
+            if (db.role === 'primary') {
+              throw new BatonError(
+                'not-a-standby',
+                `${id}'s database left recovery at ${lsnText(replay)}, short of ${lsn}`,
+              );
+            }
+            return {
+              done: false,
+              seen: `${id} replayed up to ${lsnText(replay)}, ${lsnNumber(lsn) - replay} bytes behind ${lsn}`,
+            };
+          });
+        }),
+      writesSince: async (_site, id, mark) => {
+        await this.enter('database.writesSince', id);
+        return store.update((state) => {
+          const db = database(state, id);
+          const from = Number(mark.nextXid);
+          const committed = db.commits.filter(
+            (xid) => xid >= from || mark.openXids.includes(String(xid)),
+          ).length;
+          return { lsn: lsnText(replayOf(state, db)), committed, writers: [] };
+        });
+      },
+      replication: async (_site, standbyId, primaryId) => {
+        await this.enter('database.replication', standbyId);
+        return store.update((state) => {
+          const standby = database(state, standbyId);
+          const replay = replayOf(state, standby);
+          const follows = standby.role === 'standby' && standby.upstream === primaryId;
+          let primary: Awaited<ReturnType<DatabasePort['replication']>>['primary'];
+          try {
+            const p = database(state, primaryId);
+            primary = {
+              inRecovery: p.role !== 'primary',
+              timeline: p.timeline,
+              lsn: lsnText(p.lsn),
+              listsStandby: follows,
+            };
+          } catch (error) {
+            primary = { unreachable: error instanceof Error ? error.message : String(error) };
+          }
+          const upstream = standby.upstream ? state.clusters[standby.upstream]?.db : undefined;
+          const streaming = follows && upstream !== undefined && upstream.reachable;
+          return {
+            standby: {
+              inRecovery: standby.role === 'standby',
+              receiver: streaming ? 'streaming' : null,
+              receivedTimeline: streaming && upstream ? upstream.timeline : null,
+              receiveLsn: lsnText(replay),
+              replayLsn: lsnText(replay),
+            },
+            primary,
+          };
         });
       },
     };
@@ -299,6 +514,12 @@ export class SimulatedWorld {
       const now = clock.now();
       for (const change of Object.values(state.dns.changes))
         if (now >= change.insyncAt) state.dns.resolved = change.to;
+    };
+    const changeStatus: DnsPort['changeStatus'] = async (changeId) => {
+      await this.enter('dns.changeStatus');
+      const change = (await store.read()).dns.changes[changeId];
+      if (!change) throw new BatonError('no-such-change', `Route 53 change ${changeId} not found`);
+      return clock.now() >= change.insyncAt ? 'INSYNC' : 'PENDING';
     };
     const dnsPort: DnsPort = {
       currentTarget: async () => {
@@ -316,11 +537,15 @@ export class SimulatedWorld {
           return { changeId };
         });
       },
-      changeStatus: async (changeId) => {
-        await this.enter('dns.changeStatus');
-        const change = (await store.read()).dns.changes[changeId];
-        if (!change) throw new BatonError('no-such-change', `Route 53 change ${changeId} not found`);
-        return clock.now() >= change.insyncAt ? 'INSYNC' : 'PENDING';
+      changeStatus,
+      waitForInsync: async (changeId, options) => {
+        const started = clock.now();
+        await waitUntil(clock, { pollMs: 2000, ...options }, async () =>
+          (await changeStatus(changeId, options)) === 'INSYNC'
+            ? { done: true, value: undefined }
+            : { done: false, seen: `change ${changeId} PENDING` },
+        );
+        return { waitedMs: clock.now() - started };
       },
       resolveTarget: async () => {
         await this.enter('dns.resolveTarget');
@@ -345,8 +570,45 @@ export class SimulatedWorld {
   }
 }
 
+/** See {@link SimulatedWorld.rebuildAsStandby}; also for callers holding a WorldState (benchmarks). */
+export function rebuildDatabase(state: WorldState, id: ClusterId): void {
+  const entry = Object.entries(state.clusters).find(([other, c]) => other !== id && c.db.role === 'primary');
+  const target = state.clusters[id];
+  if (!entry || !target) throw new Error(`no primary for ${id} to follow`);
+  const [primaryId, primary] = entry;
+  target.db = {
+    ...target.db,
+    role: 'standby',
+    readOnly: false,
+    upstream: primaryId,
+    timeline: primary.db.timeline,
+    lsn: primary.db.lsn,
+    nextXid: primary.db.nextXid,
+    commits: [],
+  };
+  delete target.db.promoteAt;
+}
+
+/** A requested promotion lands: the standby stops following, keeps what it replayed, and starts a new timeline. */
+function settlePromotion(db: SimDatabase, state: WorldState, now: number): void {
+  if (db.promoteAt === undefined || now < db.promoteAt || db.role === 'primary') return;
+  const upstream = db.upstream ? state.clusters[db.upstream]?.db : undefined;
+  if (upstream) db.lsn = Math.max(0, upstream.lsn - state.lagBytes);
+  db.role = 'primary';
+  db.timeline += 1;
+  delete db.upstream;
+  delete db.promoteAt;
+  // Transaction ids carry on from what was replicated; the old primary's later ones are its own.
+  if (upstream) db.nextXid = Math.max(db.nextXid, upstream.nextXid);
+}
+
+function lsnNumber(lsn: string): number {
+  const [hi, lo] = lsn.split('/');
+  return parseInt(hi ?? '0', 16) * 2 ** 32 + parseInt(lo ?? '0', 16);
+}
+
 function withDefaults(timing: Partial<WorldTiming>): WorldTiming {
-  return { podsReadyAfterMs: 0, dnsInSyncAfterMs: 0, latencyMs: 0, ...timing };
+  return { podsReadyAfterMs: 0, dnsInSyncAfterMs: 0, promotionAfterMs: 0, latencyMs: 0, ...timing };
 }
 
 function simError(method: string): Error {

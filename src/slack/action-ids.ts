@@ -13,6 +13,8 @@ export const ACTION_IDS = {
   skipStep: 'skip-step',
   abortRun: 'abort-run',
   startFailback: 'start-failback',
+  /** Break-glass: accept the split-brain risk of a run the promote step's guard paused. */
+  acceptRisk: 'accept-split-brain-risk',
 } as const;
 
 export type ActionId = (typeof ACTION_IDS)[keyof typeof ACTION_IDS];
@@ -22,10 +24,18 @@ const ACTION_ID_VALUES: ReadonlySet<string> = new Set(Object.values(ACTION_IDS))
 /** Narrows an `action_id` from a payload to one of Baton's. */
 export const isActionId = (value: string): value is ActionId => ACTION_ID_VALUES.has(value);
 
-/** What a button carries: the run, its site, and the run version the message showed (to spot stale clicks). */
+/**
+ * What a button carries: the run, its site, and the run's execution `segment` when the message was built. A Retry,
+ * Skip, Abort or Accept-risk click naming another segment than the run's current one is refused as out of date
+ * (RunCommands). The segment rather than the run's `version`: the version changes on every progress save, so an
+ * exact version would refuse legitimate clicks racing a step's progress; the segment changes only when approve,
+ * retry, skip, accepting the risk or abort decided what the run does next. `version` is what messages posted before
+ * this carried: still read, never checked.
+ */
 export interface ActionValue {
   runId: string;
   site: string;
+  segment?: number;
   version?: number;
 }
 
@@ -38,6 +48,9 @@ function problem(value: ActionValue): string | null {
   if (value.version !== undefined && !(Number.isSafeInteger(value.version) && value.version > 0)) {
     return `version ${String(value.version)} is not a positive integer`;
   }
+  if (value.segment !== undefined && !(Number.isSafeInteger(value.segment) && value.segment >= 0)) {
+    return `segment ${String(value.segment)} is not a whole number`;
+  }
   return null;
 }
 
@@ -48,6 +61,7 @@ export function encodeActionValue(value: ActionValue): string {
   const encoded = JSON.stringify({
     runId: value.runId,
     site: value.site,
+    ...(value.segment !== undefined && { segment: value.segment }),
     ...(value.version !== undefined && { version: value.version }),
   });
   if (encoded.length > SLACK_LIMITS.buttonValue) {
@@ -75,12 +89,18 @@ export function decodeActionValue(raw: string): ActionValue {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid('not an object');
   const record = parsed as Record<string, unknown>;
-  const unknownKeys = Object.keys(record).filter((k) => !['runId', 'site', 'version'].includes(k));
+  const unknownKeys = Object.keys(record).filter((k) => !['runId', 'site', 'segment', 'version'].includes(k));
   if (unknownKeys.length) throw invalid(`unknown field ${unknownKeys.join(', ')}`);
-  const { runId, site, version } = record;
+  const { runId, site, segment, version } = record;
   if (typeof runId !== 'string' || typeof site !== 'string') throw invalid('runId and site must be strings');
   if (version !== undefined && typeof version !== 'number') throw invalid('version must be a number');
-  const value: ActionValue = { runId, site, ...(version !== undefined && { version }) };
+  if (segment !== undefined && typeof segment !== 'number') throw invalid('segment must be a number');
+  const value: ActionValue = {
+    runId,
+    site,
+    ...(segment !== undefined && { segment }),
+    ...(version !== undefined && { version }),
+  };
   const bad = problem(value);
   if (bad) throw invalid(bad);
   return value;

@@ -12,6 +12,7 @@ import type { Clock, Log } from '../core/ports.js';
 import { describeError } from '../errors.js';
 import type { Notifier } from '../queue/notify.js';
 import { buildProposalMessage } from './blocks/proposal-message.js';
+import { ANNOUNCED, buildRunAnnouncement } from './blocks/run-announcement.js';
 import { buildStatusMessage } from './blocks/status-message.js';
 import { buildStepReply } from './blocks/step-reply.js';
 import { buildRunSummary } from './blocks/summary-message.js';
@@ -46,6 +47,7 @@ export class RunPublisher {
           run,
           preflight: run.preflight?.checks ?? 'pending',
           lagBytes: run.preflight?.lagBytes ?? null,
+          ...(run.preflight?.lagUnknown && { lagUnknown: run.preflight.lagUnknown }),
           approvalsRequired: requiredApprovals(run, topology.approvals),
           breakGlassRequired: run.force,
           ...(run.trigger && {
@@ -75,6 +77,15 @@ export class RunPublisher {
         threadKey: key,
         message: buildStepReply({ run, stepId: planned.id, now }),
         dedupeId: `${planned.id}-${step.status}-${step.attempts}`,
+      });
+    }
+
+    for (const entry of run.timeline) {
+      if (!ANNOUNCED.has(entry.event)) continue;
+      await notifier.postStatus({
+        channel,
+        key: `announce:${run.id}:${entry.event}:${entry.at}`,
+        message: buildRunAnnouncement({ run, entry }),
       });
     }
 

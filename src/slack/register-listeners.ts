@@ -14,7 +14,7 @@ import type { Notifier } from '../queue/notify.js';
 import type { RunCommands } from '../queue/run-commands.js';
 import type { RunStore } from '../store/run-store.js';
 import { ACTION_IDS, decodeActionValue } from './action-ids.js';
-import type { ClickRefusalCode } from './blocks/ephemeral.js';
+import type { ClickAction, ClickRefusalCode } from './blocks/ephemeral.js';
 import {
   buildClickRefusalMessage,
   buildErrorMessage,
@@ -66,6 +66,17 @@ const CLICK_REFUSALS = new Set<string>([
   'not-proposed',
   'expired',
   'not-paused',
+  'stale-message',
+  'already-voted',
+  'no-split-brain-risk',
+]);
+
+/** Refusals that mean a Slack retry's first delivery already counted (and was answered). */
+const ALREADY_COUNTED = new Set<string>([
+  'already-approved',
+  'not-proposed',
+  'already-voted',
+  'stale-message',
 ]);
 
 function ephemeral(message: SlackMessage): RespondArguments {
@@ -145,14 +156,16 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
           const views = await Promise.all(
             shown.map(async (site) => {
               const openRun = await store.openRun(site.name);
+              const fenceDebt = await store.debts.get(site.name);
               return {
                 site: site.name,
                 servingPerBaton: await commands.serving(site),
                 ...(openRun && { openRun }),
+                ...(fenceDebt && { fenceDebt }),
               };
             }),
           );
-          await ack(ephemeral(buildStatusView({ sites: views })));
+          await ack(ephemeral(buildStatusView({ sites: views, now: clock.now() })));
           await deps.enqueueObserve(
             shown.map((s) => s.name),
             command.response_url,
@@ -260,10 +273,13 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   // Buttons
   // ------------------------------------------------------------------------------------------------------------
   type ClickArgs = SlackActionMiddlewareArgs<BlockButtonAction> & { context: { retryNum?: number } };
-  type ClickAction = 'approve' | 'reject' | 'retry' | 'skip' | 'abort' | 'start a failback for';
 
+  /**
+   * A click handler: `act` gets the button's run and, when the button carries one, the run segment its message
+   * showed; the run commands refuse a click from a segment the run has moved on from (a stale message).
+   */
   const onClick =
-    (action: ClickAction, act: (runId: string, actor: Actor) => Promise<Run | null>) =>
+    (action: ClickAction, act: (runId: string, actor: Actor, segment?: number) => Promise<Run | null>) =>
     async ({ ack, body, action: button, context }: ClickArgs): Promise<void> => {
       await ack();
       const actor: Actor = {
@@ -275,15 +291,15 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       const log = deps.log.child({ action, user: actor.id });
       let runId = '';
       try {
-        runId = decodeActionValue(button.value ?? '').runId;
-        const run = await act(runId, actor);
+        const value = decodeActionValue(button.value ?? '');
+        runId = value.runId;
+        const run = await act(runId, actor, value.segment);
         if (run) await publisher.publish(run);
         log.info({ runId, state: run?.state }, 'click handled');
       } catch (error) {
         const code = error instanceof BatonError ? error.code : '';
         // A Slack retry of a click that already counted: the first delivery answered.
-        if (context.retryNum !== undefined && (code === 'already-approved' || code === 'not-proposed'))
-          return;
+        if (context.retryNum !== undefined && ALREADY_COUNTED.has(code)) return;
         log.warn({ runId, code, err: describeError(error) }, 'click refused');
         const run = runId ? await store.get(runId).catch(() => null) : null;
         const message =
@@ -293,6 +309,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
                 run,
                 approvers: topology.approvals.approvers,
                 action,
+                breakGlassApprovals: requiredApprovals({ force: true }, topology.approvals),
               })
             : buildErrorMessage({ action: `${action} run ${runId || '(unknown)'}`, error });
         if (code === 'not-approver' && action !== 'approve' && run) {
@@ -314,15 +331,22 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   );
   app.action(
     ACTION_IDS.retryStep,
-    onClick('retry', (runId, actor) => commands.retry(runId, actor)),
+    onClick('retry', (runId, actor, segment) => commands.retry(runId, actor, segment)),
   );
   app.action(
     ACTION_IDS.skipStep,
-    onClick('skip', async (runId, actor) => (await commands.skip(runId, actor)).run),
+    onClick('skip', async (runId, actor, segment) => (await commands.skip(runId, actor, segment)).run),
+  );
+  app.action(
+    ACTION_IDS.acceptRisk,
+    onClick(
+      'accept the split-brain risk of',
+      async (runId, actor, segment) => (await commands.acceptRisk(runId, actor, segment)).run,
+    ),
   );
   app.action(
     ACTION_IDS.abortRun,
-    onClick('abort', (runId, actor) => commands.abort(runId, actor)),
+    onClick('abort', (runId, actor, segment) => commands.abort(runId, actor, segment)),
   );
   app.action(
     ACTION_IDS.startFailback,

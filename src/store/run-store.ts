@@ -9,6 +9,7 @@ import { LeaseLostError } from '../core/runs/execute-run.js';
 import type { Actor, Run, RunState } from '../core/model.js';
 import { TERMINAL_STATES } from '../core/model.js';
 import { BatonError } from '../errors.js';
+import { FenceDebtStore } from './fence-debts.js';
 
 const TERMINAL_LIST = [...TERMINAL_STATES].join(',');
 
@@ -65,11 +66,16 @@ export interface Lease {
 }
 
 export class RunStore {
+  /** The sites' fence debts, beside their runs. */
+  readonly debts: FenceDebtStore;
+
   constructor(
     private readonly redis: Redis,
     /** Key prefix, e.g. `baton:`; tests use one per test. */
     private readonly prefix = 'baton:',
-  ) {}
+  ) {
+    this.debts = new FenceDebtStore(redis, prefix);
+  }
 
   private key = {
     run: (id: string) => `${this.prefix}run:${id}`,

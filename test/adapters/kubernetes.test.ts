@@ -1,9 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { KubernetesClusters } from '../../src/adapters/kubernetes.js';
+import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { KubernetesClusters, parseCnpgDemotionToken } from '../../src/adapters/kubernetes.js';
 import type { RetryPolicy } from '../../src/adapters/kubernetes.js';
 import type { SiteConfig } from '../../src/config/topology.js';
 import type { WorkloadRef } from '../../src/core/ports.js';
@@ -200,14 +200,20 @@ describe('KubernetesClusters against the API stand-in', () => {
     const controller = new AbortController();
     const reason = new BatonError('step-timeout', 'scale-up-target timed out', { retriable: true });
     setTimeout(() => controller.abort(reason), 100);
-    await expect(
-      clusters.waitForReady(site, 'west', WEB, 2, {
-        timeoutMs: 10_000,
-        pollMs: 20,
-        signal: controller.signal,
-      }),
-    ).rejects.toBe(reason);
-    await clusters.scaleWorkload(site, 'west', WEB, 1);
+    try {
+      // The abort reason's code and message, plus what the wait last saw when it was cut short in a pause.
+      const error = await rejection(
+        clusters.waitForReady(site, 'west', WEB, 2, {
+          timeoutMs: 10_000,
+          pollMs: 20,
+          signal: controller.signal,
+        }),
+      );
+      expect(error).toMatchObject({ code: 'step-timeout', retriable: true });
+      expect(error.message).toMatch(/^scale-up-target timed out/);
+    } finally {
+      await clusters.scaleWorkload(site, 'west', WEB, 1);
+    }
   });
 
   it('reads again and writes again when the scale write meets a 409 Conflict', async () => {
@@ -370,6 +376,8 @@ describe('KubernetesClusters against the API stand-in', () => {
   it('promotes a Cluster of a distributed topology by naming itself primary', async () => {
     server.updateCnpgCluster('west', 'db', 'pg-dist', (object) => {
       object.spec.replica = { primary: 'pg-east', self: 'pg-dist', source: 'pg-east' };
+      // CloudNativePG's webhook wants every name spec.replica uses among the external clusters.
+      object.spec.externalClusters = [{ name: 'pg-east' }, { name: 'pg-dist' }];
     });
     const result = await clusters.promoteCnpgCluster(
       site,
@@ -473,3 +481,312 @@ describe('KubernetesClusters against the API stand-in', () => {
     expect(logLines.join('\n')).not.toContain(TOKEN);
   });
 });
+
+describe('CloudNativePG switchover against the API stand-in', () => {
+  const EAST_PG = { namespace: 'db', name: 'pg-east' };
+  const WEST_PG = { namespace: 'db', name: 'pg-west' };
+  const WAIT = { pollMs: 20, timeoutMs: 5_000 };
+  let server: KubeApiServer;
+  let clusters: KubernetesClusters;
+
+  /** A distributed topology: pg-east primary, pg-west its replica cluster; plus a plain primary and a standalone replica. */
+  async function start(timing: { switchAfterMs?: number; replayLagMs?: number } = {}): Promise<void> {
+    const operator = { reconcileAfterMs: 20, switchAfterMs: timing.switchAfterMs ?? 80 };
+    server = await startKubeApiServer({
+      clusters: {
+        east: {
+          cnpgClusters: [
+            { ...EAST_PG, distributed: { primary: 'pg-east', source: 'pg-west' }, ...operator },
+            { namespace: 'db', name: 'pg-solo', ...operator },
+          ],
+        },
+        west: {
+          cnpgClusters: [
+            {
+              ...WEST_PG,
+              distributed: { primary: 'pg-east', source: 'pg-east' },
+              replayLagMs: timing.replayLagMs ?? 100,
+              ...operator,
+            },
+            { namespace: 'db', name: 'pg-standby', replica: true, ...operator },
+          ],
+        },
+      },
+    });
+    clusters = new KubernetesClusters({ kubeConfig: load(server.kubeConfig(CONTEXTS)), log, retry: FAST });
+  }
+  afterEach(async () => {
+    await server?.close();
+  });
+
+  const patches = (cluster: string) =>
+    server
+      .requests(cluster)
+      .filter((r) => r.method === 'PATCH')
+      .map((r) => r.body);
+
+  it('switches over with the demotion and promotion tokens, and back again', async () => {
+    await start();
+    const systemId = server.cnpgCluster('east', 'db', 'pg-east').status.systemID;
+    const demoted = await clusters.demoteCnpgCluster(site, 'east', EAST_PG, {
+      newPrimary: 'pg-west',
+      ...WAIT,
+    });
+    expect(demoted.changed).toBe(true);
+    expect(parseCnpgDemotionToken(demoted.demotionToken)).toMatchObject({
+      timeline: 1,
+      redoLsn: '0/5000060',
+      redoWalFile: '000000010000000000000005',
+      systemIdentifier: systemId,
+      operatorVersion: '1.27.0',
+    });
+    expect(patches('east')).toEqual([{ spec: { replica: { primary: 'pg-west' } } }]);
+    // It polled until the token appeared; the phase said "healthy" all along, so only the token tells.
+    const reads = server.requests('east').filter((r) => r.method === 'GET' && r.path.endsWith('/pg-east'));
+    expect(reads.length).toBeGreaterThanOrEqual(3);
+    expect(await clusters.cnpgClusterStatus(site, 'east', EAST_PG)).toMatchObject({
+      replica: true,
+      phase: 'Cluster in healthy state',
+      demotionToken: demoted.demotionToken,
+      demoting: false,
+      primaryReported: false,
+    });
+
+    const promoted = await clusters.promoteCnpgCluster(site, 'west', WEST_PG, {
+      promotionToken: demoted.demotionToken,
+      ...WAIT,
+    });
+    expect(promoted).toMatchObject({
+      changed: true,
+      status: {
+        replica: false,
+        promoted: true,
+        primaryReported: true,
+        lastPromotionToken: demoted.demotionToken,
+      },
+    });
+    expect(patches('west')).toEqual([
+      { spec: { replica: { primary: 'pg-west', promotionToken: demoted.demotionToken } } },
+    ]);
+    expect(server.cnpgCluster('west', 'db', 'pg-west').status.timelineID).toBe(2);
+    // The old primary stopped where the new timeline forked: it follows it, no rebuild.
+    expect(server.cnpgCluster('east', 'db', 'pg-east').status).toMatchObject({
+      timelineID: 2,
+      instancesReportedState: { 'pg-east-1': { isPrimary: false, timeLineID: 2 } },
+    });
+
+    server.clearRequests();
+    const again = await clusters.promoteCnpgCluster(site, 'west', WEST_PG, {
+      promotionToken: demoted.demotionToken,
+      ...WAIT,
+    });
+    expect(again.changed).toBe(false);
+    expect(server.requests('west').map((r) => r.method)).toEqual(['GET']);
+
+    // Back home. The promoted Cluster still carries its token: it goes in the same write (cloudnative-pg #9273).
+    const back = await clusters.demoteCnpgCluster(site, 'west', WEST_PG, { newPrimary: 'pg-east', ...WAIT });
+    expect(patches('west')).toEqual([{ spec: { replica: { primary: 'pg-east', promotionToken: null } } }]);
+    expect(parseCnpgDemotionToken(back.demotionToken)).toMatchObject({
+      timeline: 2,
+      systemIdentifier: systemId,
+    });
+    const home = await clusters.promoteCnpgCluster(site, 'east', EAST_PG, {
+      promotionToken: back.demotionToken,
+      ...WAIT,
+    });
+    expect(home).toMatchObject({ changed: true, status: { promoted: true } });
+    expect(server.cnpgCluster('east', 'db', 'pg-east').status.timelineID).toBe(3);
+  });
+
+  it('demotes idempotently: waits again after a timeout; a demoted Cluster gives its token, unwritten', async () => {
+    await start({ switchAfterMs: 300 });
+    const early = await rejection(
+      clusters.demoteCnpgCluster(site, 'east', EAST_PG, {
+        newPrimary: 'pg-west',
+        pollMs: 20,
+        timeoutMs: 100,
+      }),
+    );
+    expect(early).toMatchObject({ code: 'not-ready', retriable: true });
+    expect(early.message).toContain('has published no demotion token after 100 ms: no demotion token yet');
+    expect(early.message).toContain('"Starting the Replica cluster transition", fenced');
+    expect(early.message).toContain('kubectl cnpg status -n db pg-east');
+
+    const finished = await clusters.demoteCnpgCluster(site, 'east', EAST_PG, {
+      newPrimary: 'pg-west',
+      ...WAIT,
+    });
+    expect(finished.changed).toBe(false);
+    expect(patches('east')).toHaveLength(1);
+
+    server.clearRequests();
+    const again = await clusters.demoteCnpgCluster(site, 'east', EAST_PG, { newPrimary: 'pg-west', ...WAIT });
+    expect(again).toEqual(finished);
+    expect(server.requests('east').map((r) => r.method)).toEqual(['GET']);
+  });
+
+  it('refuses a token that does not parse before writing, and stops when CloudNativePG refuses one', async () => {
+    await start();
+    const garbage = await rejection(
+      clusters.promoteCnpgCluster(site, 'west', WEST_PG, { promotionToken: 'not-a-token', ...WAIT }),
+    );
+    expect(garbage.code).toBe('cnpg-token-invalid');
+    expect(server.requests('west')).toEqual([]);
+
+    await clusters.demoteCnpgCluster(site, 'east', EAST_PG, { newPrimary: 'pg-west', ...WAIT });
+    // Well formed, but from another database: only the instance manager can tell.
+    const foreign = Buffer.from(
+      JSON.stringify({
+        latestCheckpointTimelineID: '1',
+        redoWalFile: '000000010000000000000005',
+        databaseSystemIdentifier: '7000000000000000001',
+        latestCheckpointREDOLocation: '0/5000060',
+        timeOfLatestCheckpoint: 'Tue Apr 30 10:00:00 2024',
+        operatorVersion: '1.27.0',
+      }),
+    ).toString('base64');
+    const started = Date.now();
+    const refused = await rejection(
+      clusters.promoteCnpgCluster(site, 'west', WEST_PG, { promotionToken: foreign, ...WAIT }),
+    );
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(refused).toMatchObject({ code: 'cnpg-token-rejected', retriable: false });
+    expect(refused.message).toContain('Promotion token content is not correct for current instance');
+    expect(refused.message).toContain('system identifier 7000000000000000001');
+    expect(refused.message).toContain('kubectl cnpg status -n db pg-west');
+    expect(await clusters.cnpgClusterStatus(site, 'west', WEST_PG)).toMatchObject({
+      promoted: false,
+      primaryReported: false,
+      phase: 'Cluster is unrecoverable and needs manual intervention',
+    });
+    expect(server.cnpgCluster('west', 'db', 'pg-west').status.timelineID).toBe(1);
+  });
+
+  it('rejects promptly with the signal’s reason when aborted mid-wait, saying what it last saw', async () => {
+    await start({ switchAfterMs: 10_000, replayLagMs: 10_000 });
+    const reason = new BatonError('step-timeout', 'fence-source timed out', { retriable: true });
+    const controller = new AbortController();
+    let abortedAt = 0;
+    // Abort once the adapter has polled the fenced Cluster at least twice after its write.
+    const watch = setInterval(() => {
+      const log = server.requests('east').map((r) => r.method);
+      if (log.slice(log.indexOf('PATCH')).filter((m) => m === 'GET').length >= 3) {
+        clearInterval(watch);
+        abortedAt = Date.now();
+        controller.abort(reason);
+      }
+    }, 5);
+    const demoting = await rejection(
+      clusters.demoteCnpgCluster(site, 'east', EAST_PG, {
+        newPrimary: 'pg-west',
+        pollMs: 20,
+        signal: controller.signal,
+      }),
+    );
+    clearInterval(watch);
+    expect(Date.now() - abortedAt).toBeLessThan(500);
+    expect(demoting).toMatchObject({ code: 'step-timeout', retriable: true, cause: reason });
+    expect(demoting.message).toMatch(/^fence-source timed out — last seen: no demotion token yet, .*fenced/);
+
+    // A read in flight is cut short too; a plain abort rejects with exactly its reason.
+    server.setLatency('west', 2_000);
+    const plain = new AbortController();
+    setTimeout(() => plain.abort(), 100);
+    const cut = await clusters
+      .promoteCnpgCluster(site, 'west', WEST_PG, { signal: plain.signal, pollMs: 20 })
+      .catch((error: unknown) => error);
+    expect(cut).toBe(plain.signal.reason);
+    expect(cut).toMatchObject({ name: 'AbortError' });
+    await server.clearFaults();
+    // Nothing was written: the abort came during the first read.
+    expect(patches('west')).toEqual([]);
+  });
+
+  it('sees the operator act only after the write: the PATCH answer still shows the old status', async () => {
+    await start();
+    // Someone else (kubectl, or an earlier attempt) demotes it with the official client.
+    const custom = load(server.kubeConfig(CONTEXTS)).makeApiClient(CustomObjectsApi);
+    const answer = (await custom.patchNamespacedCustomObject(
+      {
+        group: 'postgresql.cnpg.io',
+        version: 'v1',
+        plural: 'clusters',
+        ...EAST_PG,
+        body: { spec: { replica: { primary: 'pg-west' } } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    )) as { spec: { replica: { primary: string } }; status: Record<string, unknown> };
+    expect(answer.spec.replica.primary).toBe('pg-west');
+    expect(answer.status.demotionToken).toBeUndefined();
+    expect(answer.status.instancesReportedState).toEqual({ 'pg-east-1': { isPrimary: true, timeLineID: 1 } });
+    expect(answer.status.switchReplicaClusterStatus).toEqual({});
+
+    // Baton's demotion finds it under way, writes nothing and waits for the token.
+    const demoted = await clusters.demoteCnpgCluster(site, 'east', EAST_PG, {
+      newPrimary: 'pg-west',
+      ...WAIT,
+    });
+    expect(demoted.changed).toBe(false);
+    expect(parseCnpgDemotionToken(demoted.demotionToken).redoLsn).toBe('0/5000060');
+    expect(patches('east')).toHaveLength(1);
+  });
+
+  it('refuses what CloudNativePG cannot switch over, naming what to do', async () => {
+    await start();
+    const notDistributed = await rejection(
+      clusters.demoteCnpgCluster(
+        site,
+        'east',
+        { namespace: 'db', name: 'pg-solo' },
+        { newPrimary: 'pg-west' },
+      ),
+    );
+    expect(notDistributed.code).toBe('cnpg-not-distributed');
+    expect(notDistributed.message).toContain('replica_cluster/#distributed-topology');
+    const replica = await rejection(
+      clusters.demoteCnpgCluster(site, 'west', WEST_PG, { newPrimary: 'pg-north' }),
+    );
+    expect(replica.code).toBe('cnpg-not-primary');
+    expect(replica.message).toContain('names pg-east as primary, not pg-north');
+    const standalone = await rejection(
+      clusters.promoteCnpgCluster(
+        site,
+        'west',
+        { namespace: 'db', name: 'pg-standby' },
+        { promotionToken: token() },
+      ),
+    );
+    expect(standalone.code).toBe('cnpg-not-distributed');
+    // The webhook's 422, with the field it names.
+    const unknown = await rejection(
+      clusters.demoteCnpgCluster(site, 'east', EAST_PG, { newPrimary: 'pg-north', ...WAIT }),
+    );
+    expect(unknown).toMatchObject({ code: 'cnpg-patch-rejected', retriable: false });
+    expect(unknown.message).toContain(
+      'spec.replicaCluster.primary: Invalid value: "pg-north": External cluster pg-north not found',
+    );
+    expect(unknown.message).toContain('kubectl get cluster -n db pg-east -o yaml');
+    server.updateCnpgCluster('west', 'db', 'pg-west', (object) => {
+      object.spec.replica = { ...object.spec.replica, minApplyDelay: '1h' };
+    });
+    const delayed = await rejection(
+      clusters.promoteCnpgCluster(site, 'west', WEST_PG, { promotionToken: token(), ...WAIT }),
+    );
+    expect(delayed.code).toBe('cnpg-apply-delay');
+    expect(server.requests().filter((r) => r.method === 'PATCH' && r.status < 400)).toEqual([]);
+  });
+});
+
+/** A well-formed token, as CloudNativePG's own parser test builds it (pkg/utils/parser_test.go). */
+function token(): string {
+  return Buffer.from(
+    JSON.stringify({
+      latestCheckpointTimelineID: '3',
+      redoWalFile: '000000010000000000000003',
+      databaseSystemIdentifier: '12345678901234567890123456789012',
+      latestCheckpointREDOLocation: '0/3000CC0',
+      timeOfLatestCheckpoint: '2024-04-30 10:00:00 UTC',
+      operatorVersion: '1.27.0',
+    }),
+  ).toString('base64');
+}

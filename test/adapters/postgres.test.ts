@@ -10,10 +10,8 @@ import { minimalGrants, PostgresDatabases } from '../../src/adapters/postgres.js
 import type { SiteConfig } from '../../src/config/topology.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { RunMode } from '../../src/core/model.js';
+import { compareLsn } from '../../src/core/lsn.js';
 import { runPreflightChecks } from '../../src/core/steps/preflight.js';
-import { promoteTargetDb } from '../../src/core/steps/promote-target-db.js';
-import type { StepContext } from '../../src/core/steps/step.js';
-import { compareLsn, DEFAULT_STEP_SETTINGS } from '../../src/core/steps/step.js';
 import { BatonError } from '../../src/errors.js';
 import type { PostgresNode, PostgresPair } from '../../src/sandbox/postgres-pair.js';
 import { query, startPostgresPair } from '../../src/sandbox/postgres-pair.js';
@@ -48,20 +46,20 @@ function adapter(options: Partial<ConstructorParameters<typeof PostgresDatabases
   });
 }
 
-/** What the runner hands a step; the database is the real adapter, the rest of the world is simulated. */
-function stepContext(mode: RunMode, from: string, to: string): StepContext {
+/** What preflight reads: the database is the real adapter, the rest of the world is simulated. */
+function preflightContext(mode: RunMode, from: string, to: string) {
   const world = SimulatedWorld.inMemory(site, systemClock);
   return {
     site,
-    run: { id: 'r1', kind: 'failover', mode, from, to, force: false },
+    run: { id: 'r1', kind: 'failover' as const, mode, from, to, force: false, segment: 1 },
     ports: { ...world.ports, database: db },
-    clock: systemClock,
-    signal: new AbortController().signal,
-    log,
-    settings: DEFAULT_STEP_SETTINGS,
-    progress: {},
-    checkpoint: async () => undefined,
   };
+}
+
+/** Promotion as the promote step does it: requested, then proved writable. */
+async function promote(adapter: PostgresDatabases, target: SiteConfig, cluster: string): Promise<void> {
+  await adapter.requestPromotion(target, cluster);
+  await adapter.waitUntilWritable(target, cluster, { timeoutMs: 30_000, clearFence: true });
 }
 
 async function connect(url: string): Promise<Client> {
@@ -238,14 +236,13 @@ describe('PostgresDatabases', () => {
       expect(standby.lagBytes).toBeGreaterThan(MiB);
       expect(standby.lagSeconds).toBeGreaterThan(0);
 
-      const ctx = stepContext('planned', 'east', 'west');
-      const checks = await runPreflightChecks(ctx);
+      const checks = await runPreflightChecks(preflightContext('planned', 'east', 'west'));
       expect(checks.find((check) => check.id === 'target-database')).toMatchObject({
         status: 'failed',
-        detail: expect.stringMatching(/^west: standby \d+(\.\d)? MiB behind \(limit 1 MiB\)$/),
+        detail: expect.stringMatching(
+          /^west: standby streaming from east, \d+(\.\d)? MiB behind \(limit 1 MiB\)$/,
+        ),
       });
-      const refused = await batonError(promoteTargetDb.apply(ctx));
-      expect(refused.code).toBe('lag-too-high');
       expect((await db.status(site, 'west')).inRecovery).toBe(true);
 
       // Waiting on a paused standby fails with the reason and the cure.
@@ -264,7 +261,7 @@ describe('PostgresDatabases', () => {
     await db.waitForReplay(site, 'west', lsn as string, { timeoutMs: 10_000 });
     const caughtUp = await db.status(site, 'west');
     expect(caughtUp.lagBytes).toBeLessThan(MiB);
-    const checks = await runPreflightChecks(stepContext('planned', 'east', 'west'));
+    const checks = await runPreflightChecks(preflightContext('planned', 'east', 'west'));
     expect(checks.find((check) => check.id === 'target-database')?.status).toBe('passed');
   });
 
@@ -329,11 +326,12 @@ describe('PostgresDatabases', () => {
     try {
       await waitUntil(async () => load.acked.size >= 60);
 
-      const ctx = stepContext('planned', 'east', 'west');
-      const { lsn } = await db.fence(site, 'east');
-      const replayed = await db.waitForReplay(site, 'west', lsn, { timeoutMs: 10_000, pollMs: 20 });
-      expect(compareLsn(replayed.lsn, lsn)).toBeGreaterThanOrEqual(0);
-      await promoteTargetDb.apply(ctx); // the core step, with its lag and split-brain gates, over this adapter
+      const mark = await db.fence(site, 'east');
+      const replayed = await db.waitForReplay(site, 'west', mark.lsn, { timeoutMs: 10_000, pollMs: 20 });
+      expect(compareLsn(replayed.lsn, mark.lsn)).toBeGreaterThanOrEqual(0);
+      await promote(db, site, 'west');
+      // Nothing committed on the fenced primary after its final position.
+      expect(await db.writesSince(site, 'east', mark)).toMatchObject({ committed: 0 });
       await waitUntil(async () => load.refused >= 3); // the writers kept trying against the fenced primary
     } finally {
       await load.stop();
@@ -358,11 +356,11 @@ describe('PostgresDatabases', () => {
     expect(await db.status(site, 'east')).toMatchObject({ inRecovery: false, readOnly: true }); // fenced, not writable
     await query(roleUrl(west, 'app'), 'INSERT INTO ledger (id, writer) VALUES (1000000, 0)');
 
-    // Promote again: only the proof runs.
-    await db.promote(site, 'west');
+    // Promote again: nothing to request, and the proof holds.
+    await promote(db, site, 'west');
     expect((await db.status(site, 'west')).inRecovery).toBe(false);
     // And the fenced old primary is never "proved" writable behind the operator's back.
-    const fenced = await batonError(db.promote(site, 'east'));
+    const fenced = await batonError(db.proveWritable(site, 'east'));
     expect(fenced.code).toBe('database-read-only');
   });
 
@@ -377,20 +375,23 @@ describe('PostgresDatabases', () => {
       ...site,
       database: { ...(site.database as NonNullable<SiteConfig['database']>), promotion: 'cloudnative-pg' },
     };
-    const missing = await batonError(adapter().promote(cnpgSite, 'east'));
+    const missing = await batonError(adapter().requestPromotion(cnpgSite, 'east'));
     expect(missing.code).toBe('cnpg-promoter-missing');
 
     // The operator promotes asynchronously (as CloudNativePG does); the adapter waits for it and proves writes.
     const promoted: string[] = [];
     const withOperator = adapter({
-      promoteWithCnpg: async (_site, cluster) => {
-        promoted.push(cluster);
-        await query(pair.urls[cluster] as string, 'SELECT pg_promote(false)');
+      cnpg: {
+        demote: () => Promise.reject(new Error('not a switchover')),
+        promote: async (_site, cluster) => {
+          promoted.push(cluster);
+          await query(pair.urls[cluster] as string, 'SELECT pg_promote(false)');
+        },
       },
     });
     const { lsn } = await withOperator.fence(cnpgSite, 'west');
     await withOperator.waitForReplay(cnpgSite, 'east', lsn, { timeoutMs: 10_000 });
-    await withOperator.promote(cnpgSite, 'east');
+    await promote(withOperator, cnpgSite, 'east');
     expect(promoted).toEqual(['east']);
     expect(await withOperator.status(cnpgSite, 'east')).toMatchObject({ inRecovery: false, readOnly: false });
     expect(await ids(east)).toEqual(await ids(west));
@@ -415,11 +416,12 @@ describe('PostgresDatabases', () => {
     expect(unreachable.message).toContain('EAST_DATABASE_URL');
     expect(unreachable.message).toMatch(/connection refused/);
 
-    // Lag from the standby's own positions, the primary being gone.
-    expect(await db.status(site, 'west')).toMatchObject({ inRecovery: true, lagBytes: 0, lagSeconds: 0 });
+    // The primary being gone, the lag is unknown — never the standby's own "0 B" — and what it received is said.
+    const standby = await db.status(site, 'west');
+    expect(standby).toMatchObject({ inRecovery: true, lagBytes: null, lagUnknown: 'east unreachable' });
+    expect(compareLsn(standby.receiveLsn as string, lsn as string)).toBeGreaterThanOrEqual(0);
 
-    const ctx = stepContext('emergency', 'east', 'west');
-    expect(await promoteTargetDb.apply(ctx)).toMatchObject({ sourceDatabase: 'unreachable' });
+    await promote(db, site, 'west');
     expect(await db.status(site, 'west')).toMatchObject({ inRecovery: false, readOnly: false });
     await query(roleUrl(west, 'app'), 'INSERT INTO ledger (id, writer) VALUES (2000001, 0)');
     expect(await ids(west)).toContain(2000000);

@@ -108,7 +108,7 @@ describe('Route53Dns: failover-records', () => {
     expect((await dns.resolveTarget(site)).cluster).toBe('east');
 
     const waited = await dns.waitForInsync(changeId, { timeoutMs: 5000, pollMs: 50 });
-    expect(waited).toBeGreaterThanOrEqual(200);
+    expect(waited.waitedMs).toBeGreaterThanOrEqual(200);
     expect(await dns.resolveTarget(site)).toEqual({ cluster: 'west', answers: ['10.0.2.10'] });
 
     const records = standIn.records(ZONE).filter((record) => record.type === 'A');

@@ -5,6 +5,7 @@
  */
 import { hostname, userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBreakGlass } from '../../src/break-glass/run-break-glass.js';
 import type { StatusReport } from '../../src/break-glass/show-status.js';
 import type { PlanReport } from '../../src/break-glass/show-plan.js';
 import type { RedisProcess } from '../../src/sandbox/processes.js';
@@ -31,6 +32,8 @@ afterAll(async () => {
 });
 
 const ORIGIN = { osUser: userInfo().username, host: hostname() };
+/** Bob's own account: every process this test spawns runs as ORIGIN, so his command runs in this process. */
+const BOB_ORIGIN = { osUser: 'bob', host: 'bastion-2' };
 
 describe('baton propose / approve / status / plan', () => {
   it('proposes and approves from the CLI under Slack’s rules; the run succeeds and the audit names the CLI', async () => {
@@ -63,17 +66,34 @@ describe('baton propose / approve / status / plan', () => {
     );
     expect(stranger?.code).toBe(1);
     expect(stranger?.stderr.trim().split('\n')).toHaveLength(1);
+    // A listed approver typing from the account that proposed it is that account again: one OS account, one approval.
+    const sameAccount = await runCli(['approve', 'r1', '--as', 'U0BOB'], env);
+    expect(sameAccount.code).toBe(1);
+    expect(sameAccount.stderr).toContain(
+      `approvals typed from one OS account (${ORIGIN.osUser}@${ORIGIN.host}) count as one`,
+    );
     expect((await harness.store.require('r1')).state).toBe('proposed');
 
-    const approved = await runCli(['approve', 'r1', '--as', 'U0BOB'], env);
-    expect(approved.code).toBe(0);
-    expect(approved.stdout).toContain(
-      `Approved r1 as U0BOB (CLI, ${ORIGIN.osUser}@${ORIGIN.host}) (1 of 1): the EMERGENCY failover of production`,
+    // Bob, on his own account.
+    const lines: string[] = [];
+    const code = await runBreakGlass(
+      'approve',
+      ['r1', '--as', 'U0BOB'],
+      env,
+      {
+        log: (line) => lines.push(line),
+        error: (line) => lines.push(line),
+      },
+      { origin: BOB_ORIGIN },
+    );
+    expect(code).toBe(0);
+    expect(lines.join('\n')).toContain(
+      `Approved r1 as U0BOB (CLI, ${BOB_ORIGIN.osUser}@${BOB_ORIGIN.host}) (1 of 1): the EMERGENCY failover of production`,
     );
     const done = await waitForState(harness.store, 'r1', ['succeeded', 'paused', 'failed'], 30_000);
     expect(done.state).toBe('succeeded');
     expect(done.requestedBy).toEqual({ type: 'cli', id: 'U0ALICE', origin: ORIGIN });
-    expect(done.approvals.map((a) => a.actor)).toEqual([{ type: 'cli', id: 'U0BOB', origin: ORIGIN }]);
+    expect(done.approvals.map((a) => a.actor)).toEqual([{ type: 'cli', id: 'U0BOB', origin: BOB_ORIGIN }]);
     expect((await harness.world.state()).clusters.west?.workloads['default/Deployment/web']?.replicas).toBe(
       5,
     );
@@ -83,15 +103,13 @@ describe('baton propose / approve / status / plan', () => {
     const rows = audit.map((e) => [e.action, e.actor.id, e.detail ?? ''].join(' '));
     expect(rows[0]).toBe('run-proposed U0ALICE ActiveClusterDown, Slack down');
     // The three refusals ran at the same time: any order.
-    expect(rows.slice(1, -1).sort()).toEqual([
+    expect(rows.slice(1, 4).sort()).toEqual([
       'approval-refused U0ALICE self-approval',
       'approval-refused U0CAROL not-approver',
       'approval-refused U0MALLORY not-approver',
     ]);
-    expect(rows.at(-1)).toBe('run-approved U0BOB 1 of 1');
-    expect(
-      audit.every((e) => e.actor.origin?.osUser === ORIGIN.osUser && e.actor.origin.host === ORIGIN.host),
-    ).toBe(true);
+    expect(rows.slice(4)).toEqual(['approval-refused U0BOB same-os-account', 'run-approved U0BOB 1 of 1']);
+    expect(audit.map((e) => e.actor.origin)).toEqual([...Array<typeof ORIGIN>(5).fill(ORIGIN), BOB_ORIGIN]);
 
     // A finished run is not awaiting approval any more.
     const late = await runCli(['approve', 'r1', '--as', 'U0BOB'], env);
@@ -119,10 +137,10 @@ describe('baton propose / approve / status / plan', () => {
       state: 'succeeded',
       from: 'east',
       to: 'west',
-      approvals: { count: 1, required: 1, by: [{ type: 'cli', id: 'U0BOB', origin: ORIGIN }] },
+      approvals: { count: 1, required: 1, by: [{ type: 'cli', id: 'U0BOB', origin: BOB_ORIGIN }] },
       next: [],
     });
-    expect(last?.steps.map((s) => s.status)).toEqual(Array(7).fill('succeeded'));
+    expect(last?.steps.map((s) => s.status)).toEqual(Array(8).fill('succeeded'));
     expect(last?.steps.every((s) => typeof s.durationMs === 'number')).toBe(true);
   });
 

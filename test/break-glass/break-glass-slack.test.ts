@@ -168,8 +168,9 @@ describe('break-glass CLI and Slack', () => {
     const world = h.world;
     if (!world) throw new Error('the harness has no simulated world');
     const run = await proposeInSlack(h, USERS.dave, 'production ActiveClusterDown');
-    // The promotion keeps failing: the run pauses with east fenced and west scaled up.
-    world.fail('database.promote', 1000);
+    // The split-brain guard keeps failing to read east: the run pauses before the promotion is requested, with
+    // east fenced and west scaled up (after the request, Abort would be refused: nothing could be undone).
+    world.fail('database.writesSince', 1000);
     await h.click(USERS.alice, ACTION_IDS.approve, run.id);
     expect((await waitForState(h.web.store, run.id, ['paused', 'succeeded', 'failed'], 30_000)).state).toBe(
       'paused',

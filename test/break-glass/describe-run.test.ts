@@ -129,7 +129,7 @@ describe('a run as the CLI shows it', () => {
       ['preflight', 'succeeded', 1200],
       ['fence-source', 'succeeded', 3000],
       ['scale-up-target', 'running', 30_000],
-      ['promote-target-db', 'pending', undefined],
+      ['catch-up', 'pending', undefined],
     ]);
     const text = renderRun(view);
     expect(text[0]).toBe('r1  EMERGENCY failover of production, east → west: RUNNING (31 s)');
@@ -169,8 +169,8 @@ describe('a run as the CLI shows it', () => {
     expect(text.split(error)).toHaveLength(2);
     expect(view.next.slice(0, 2)).toEqual([
       'Fix the cause, then try the failed step again: baton retry r1 --as <APPROVER>',
-      "Or stop: baton abort r1 --as <APPROVER>   (Abort undoes nothing: Promote west's database — point of no " +
-        "return already happened, so west's database stays primary and east stays fenced. Abort only stops the run.)",
+      "It cannot be stopped: Abort is refused: Promote west's database was already requested, so nothing can be " +
+        "undone — west's database is (or is becoming) the primary and east stays fenced. Retry to finish the run.",
     ]);
     expect(describeRun(approved, { approvals, now: NOW, runWorkers: 0 }).next).toEqual([
       'Approved; a worker starts it now.',

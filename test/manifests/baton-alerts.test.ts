@@ -65,17 +65,18 @@ describe('baton-alerts.yaml in promtool', () => {
     );
   };
 
-  it('the three contract alerts, with their severities and durations', () => {
+  it('the contract alerts, with their severities and durations', () => {
     expect(rules.map((r) => [r.alert, r.for, r.labels.severity])).toEqual([
       ['BatonNoWorker', '2m', 'critical'],
       ['BatonNotifyBacklog', '5m', 'warning'],
       ['BatonRunPaused', '1m', 'critical'],
+      ['BatonFenceDebt', '1m', 'critical'],
     ]);
   });
 
   it('promtool check rules accepts them', async () => {
     const result = await promtool(['check', 'rules', join(dir, 'rules.yaml')]);
-    expect(result.stderr + result.stdout).toMatch(/SUCCESS: 3 rules found/);
+    expect(result.stderr + result.stdout).toMatch(/SUCCESS: 4 rules found/);
     expect(result.code).toBe(0);
   });
 
@@ -177,6 +178,33 @@ describe('baton-alerts.yaml in promtool', () => {
             alertname: 'BatonRunPaused',
             exp_alerts: [
               { exp_labels: { severity: 'critical' }, exp_annotations: annotations('BatonRunPaused') },
+            ],
+          },
+        ],
+      },
+      {
+        // Both web and worker pods report the gauge; a debt opens at 1m on production, never on shop.
+        interval: '30s',
+        input_series: [
+          { series: 'baton_fence_debt{job="baton", site="production", instance="a"}', values: '0x1 1x10' },
+          { series: 'baton_fence_debt{job="baton", site="production", instance="b"}', values: '0x1 1x10' },
+          { series: 'baton_fence_debt{job="baton", site="shop", instance="a"}', values: '0x12' },
+        ],
+        alert_rule_test: [
+          { eval_time: '1m30s', alertname: 'BatonFenceDebt', exp_alerts: [] },
+          {
+            eval_time: '3m',
+            alertname: 'BatonFenceDebt',
+            exp_alerts: [
+              {
+                exp_labels: { severity: 'critical', site: 'production' },
+                exp_annotations: Object.fromEntries(
+                  Object.entries(annotations('BatonFenceDebt')).map(([k, v]) => [
+                    k,
+                    v.replaceAll('{{ $labels.site }}', 'production'),
+                  ]),
+                ),
+              },
             ],
           },
         ],

@@ -186,7 +186,14 @@ describe('target-cluster RBAC against what the Kubernetes adapter does', () => {
             { ...WEB, replicas: 1, images: ['registry.example/web:1'] },
             { ...QUEUE, replicas: 1, images: ['registry.example/queue:1'] },
           ],
-          cnpgClusters: [{ ...PG, replica: true }],
+          cnpgClusters: [
+            { ...PG, replica: true },
+            {
+              namespace: PG.namespace,
+              name: 'pg-home',
+              distributed: { primary: 'pg-home', source: 'pg-away' },
+            },
+          ],
         },
         west: { nodes: 3 },
       },
@@ -215,6 +222,13 @@ describe('target-cluster RBAC against what the Kubernetes adapter does', () => {
     await clusters.cnpgClusterStatus(site, 'east', PG);
     exercised.add('promoteCnpgCluster');
     await clusters.promoteCnpgCluster(site, 'east', PG, wait);
+    exercised.add('demoteCnpgCluster');
+    await clusters.demoteCnpgCluster(
+      site,
+      'east',
+      { namespace: PG.namespace, name: 'pg-home' },
+      { ...wait, newPrimary: 'pg-away' },
+    );
     requests = server.requests('east');
 
     // A new public method must be exercised here, so that its requests are checked against the RBAC too.
@@ -222,6 +236,7 @@ describe('target-cluster RBAC against what the Kubernetes adapter does', () => {
       'constructor',
       'readWorkload',
       'readCnpg',
+      'cnpgAccess',
       'target',
       'clientsFor',
       'where',

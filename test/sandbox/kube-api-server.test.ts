@@ -4,7 +4,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startKubeApiServer } from '../../src/sandbox/kube-api-server.js';
 import type { KubeApiServer } from '../../src/sandbox/kube-api-server.js';
 
@@ -582,10 +582,20 @@ describe('Kubernetes API stand-in on the wire', () => {
     });
     expect(patched.status).toBe(200);
     expect(patched.json.metadata.generation).toBe(2);
+    // The write changes spec only: the operator acts on it afterwards, as the real reconciler does.
+    expect(patched.json.spec.replica).toEqual({ enabled: false, source: 'pg-west-origin' });
     expect(patched.json.status).toMatchObject({
+      phase: 'Cluster in healthy state',
+      conditions: [{ type: 'Ready', status: 'True' }],
+    });
+    const promoting = await call(server, 'west', 'GET', PG, { token });
+    expect(promoting.json.status).toMatchObject({
       phase: 'Promoting to primary cluster',
       conditions: [{ type: 'Ready', status: 'False', reason: 'ClusterIsNotReady' }],
     });
+    expect(Number(promoting.json.metadata.resourceVersion)).toBeGreaterThan(
+      Number(patched.json.metadata.resourceVersion),
+    );
     await sleep(350);
     const after = await call(server, 'west', 'GET', PG, { token });
     expect(after.json.status).toMatchObject({
@@ -684,6 +694,252 @@ describe('Kubernetes API stand-in on the wire', () => {
       await expect(
         kubectl('--context', 'active-cluster', 'get', 'deploy', 'nope', '-n', 'default'),
       ).rejects.toThrow(/deployments\.apps "nope" not found/);
+    });
+  });
+});
+
+describe('the CloudNativePG operator of the stand-in', () => {
+  const EAST = '/apis/postgresql.cnpg.io/v1/namespaces/db/clusters/pg-east';
+  const WEST = '/apis/postgresql.cnpg.io/v1/namespaces/db/clusters/pg-west';
+  const MERGE = 'application/merge-patch+json';
+  let server: KubeApiServer;
+
+  beforeEach(async () => {
+    const timing = { reconcileAfterMs: 40, switchAfterMs: 120 };
+    server = await startKubeApiServer({
+      clusters: {
+        east: {
+          cnpgClusters: [
+            {
+              namespace: 'db',
+              name: 'pg-east',
+              distributed: { primary: 'pg-east', source: 'pg-west' },
+              ...timing,
+            },
+          ],
+        },
+        west: {
+          cnpgClusters: [
+            {
+              namespace: 'db',
+              name: 'pg-west',
+              distributed: { primary: 'pg-east', source: 'pg-east' },
+              replayLagMs: 400,
+              ...timing,
+            },
+          ],
+        },
+      },
+    });
+  });
+  afterEach(async () => {
+    await server?.close();
+  });
+
+  const decode = (token: string): Record<string, string> =>
+    JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as Record<string, string>;
+  const condition = (json: { status: { conditions: { type: string }[] } }, type: string) =>
+    json.status.conditions.find((c) => c.type === type);
+
+  it('demotes asynchronously: fences, shuts down, then publishes a pg_controldata token', async () => {
+    const before = await call(server, 'east', 'GET', EAST);
+    expect(before.json.spec.replica).toEqual({ primary: 'pg-east', source: 'pg-west' });
+    expect(before.json.spec.externalClusters.map((c: { name: string }) => c.name)).toEqual([
+      'pg-east',
+      'pg-west',
+    ]);
+    const systemId = before.json.status.systemID;
+    expect(systemId).toMatch(/^\d{19}$/);
+    // The replica cluster is a clone of the same database.
+    expect((await call(server, 'west', 'GET', WEST)).json.status).toMatchObject({
+      systemID: systemId,
+      instancesReportedState: { 'pg-west-1': { isPrimary: false, timeLineID: 1 } },
+    });
+
+    const patched = await call(server, 'east', 'PATCH', EAST, {
+      body: { spec: { replica: { primary: 'pg-west' } } },
+      contentType: MERGE,
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.json.status).toEqual(before.json.status);
+    expect(patched.json.metadata.annotations).toBeUndefined();
+
+    await sleep(60);
+    const fenced = await call(server, 'east', 'GET', EAST);
+    expect(fenced.json.metadata.annotations).toEqual({ 'cnpg.io/fencedInstances': '["*"]' });
+    expect(fenced.json.status).toMatchObject({
+      // The real operator leaves the phase alone while it demotes: only the token says it is done.
+      phase: 'Cluster in healthy state',
+      switchReplicaClusterStatus: { inProgress: true },
+    });
+    expect(fenced.json.status.demotionToken).toBeUndefined();
+    expect(condition(fenced.json, 'ReplicaClusterSwitch')).toMatchObject({
+      status: 'False',
+      message: 'Starting the Replica cluster transition',
+    });
+    expect(condition(fenced.json, 'ReplicaClusterFencing')).toMatchObject({ status: 'True' });
+
+    await sleep(150);
+    const demoted = await call(server, 'east', 'GET', EAST);
+    expect(demoted.json.metadata.annotations).toBeUndefined();
+    expect(demoted.json.status).toMatchObject({
+      switchReplicaClusterStatus: {},
+      instancesReportedState: { 'pg-east-1': { isPrimary: false, timeLineID: 1 } },
+    });
+    expect(condition(demoted.json, 'ReplicaClusterSwitch')).toMatchObject({
+      status: 'True',
+      message: 'Completed the Replica cluster transition',
+    });
+    expect(condition(demoted.json, 'ReplicaClusterFencing')).toBeUndefined();
+    const token = decode(demoted.json.status.demotionToken);
+    expect(Object.keys(token)).toEqual([
+      'latestCheckpointTimelineID',
+      'redoWalFile',
+      'databaseSystemIdentifier',
+      'latestCheckpointREDOLocation',
+      'timeOfLatestCheckpoint',
+      'operatorVersion',
+    ]);
+    expect(token).toMatchObject({
+      latestCheckpointTimelineID: '1',
+      databaseSystemIdentifier: systemId,
+      latestCheckpointREDOLocation: '0/5000060',
+      // Timeline 1, segment 5 of 16 MiB.
+      redoWalFile: '000000010000000000000005',
+      timeOfLatestCheckpoint: expect.stringMatching(/^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}$/),
+    });
+  });
+
+  it('refuses through its webhook what CloudNativePG refuses, with a 422 naming the field', async () => {
+    const refused = async (cluster: string, path: string, replica: Record<string, unknown>) => {
+      const reply = await call(server, cluster, 'PATCH', path, {
+        body: { spec: { replica } },
+        contentType: MERGE,
+      });
+      expect(reply.status).toBe(422);
+      expect(reply.json).toMatchObject({ reason: 'Invalid', details: { kind: 'Cluster' } });
+      return reply.json.message as string;
+    };
+    expect(await refused('east', EAST, { primary: 'pg-north' })).toBe(
+      'admission webhook "vcluster.cnpg.io" denied the request: Cluster.cluster.cnpg.io "pg-east" is invalid: ' +
+        'spec.replicaCluster.primary: Invalid value: "pg-north": External cluster pg-north not found',
+    );
+    expect(await refused('east', EAST, { enabled: true })).toContain(
+      'spec.replicaCluster.enabled: Forbidden: replica mode enabled is not compatible with the primary field',
+    );
+    expect(await refused('west', WEST, { promotionToken: 'e30=' })).toContain(
+      'promotionToken is only allowed for primary clusters',
+    );
+    expect(await refused('west', WEST, { primary: 'pg-west', promotionToken: '***(((|||)))' })).toContain(
+      'Invalid promotionToken format: invalid promotion token (Base64 decoding failed)',
+    );
+    expect(await refused('west', WEST, { primary: 'pg-west', promotionToken: 'e30=' })).toContain(
+      'Invalid promotionToken content: invalid promotion token (LatestCheckpointTimelineID is empty)',
+    );
+    const token = Buffer.from(JSON.stringify({ latestCheckpointTimelineID: '1' })).toString('base64');
+    expect(
+      await refused('west', WEST, { primary: 'pg-west', promotionToken: token, minApplyDelay: '1h' }),
+    ).toContain('minApplyDelay cannot be applied with a promotion token');
+    // Nothing was written.
+    expect((await call(server, 'west', 'GET', WEST)).json.metadata.generation).toBe(1);
+  });
+
+  it('promotes with the token only once the replica has replayed up to it; the old primary follows', async () => {
+    await call(server, 'east', 'PATCH', EAST, {
+      body: { spec: { replica: { primary: 'pg-west' } } },
+      contentType: MERGE,
+    });
+    await sleep(220);
+    const token = (await call(server, 'east', 'GET', EAST)).json.status.demotionToken as string;
+    expect(token).toBeTruthy();
+
+    const patched = await call(server, 'west', 'PATCH', WEST, {
+      body: { spec: { replica: { primary: 'pg-west', promotionToken: token } } },
+      contentType: MERGE,
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.json.status.phase).toBe('Cluster in healthy state');
+    await sleep(140);
+    // The replica replays 400 ms behind: the instance manager waits for the token's LSN.
+    const waiting = await call(server, 'west', 'GET', WEST);
+    expect(waiting.json.status).toMatchObject({
+      phase: 'Promoting to primary cluster',
+      phaseReason: 'Replica cluster promotion in progress',
+      instancesReportedState: { 'pg-west-1': { isPrimary: false, timeLineID: 1 } },
+    });
+    expect(waiting.json.status.lastPromotionToken).toBeUndefined();
+
+    await sleep(300);
+    const promoted = await call(server, 'west', 'GET', WEST);
+    expect(promoted.json.status).toMatchObject({
+      phase: 'Cluster in healthy state',
+      timelineID: 2,
+      lastPromotionToken: token,
+      instancesReportedState: { 'pg-west-1': { isPrimary: true, timeLineID: 2 } },
+      conditions: [{ type: 'Ready', status: 'True' }],
+    });
+    // The demoted primary stopped exactly where the new timeline forked: it follows onto it.
+    expect((await call(server, 'east', 'GET', EAST)).json.status).toMatchObject({
+      timelineID: 2,
+      instancesReportedState: { 'pg-east-1': { isPrimary: false, timeLineID: 2 } },
+    });
+  });
+
+  it('marks a replica unrecoverable on a token of another database, and does not promote it', async () => {
+    const foreign = Buffer.from(
+      JSON.stringify({
+        latestCheckpointTimelineID: '1',
+        redoWalFile: '000000010000000000000005',
+        databaseSystemIdentifier: '7000000000000000001',
+        latestCheckpointREDOLocation: '0/5000060',
+        timeOfLatestCheckpoint: 'Tue Apr 30 10:00:00 2024',
+        operatorVersion: '1.27.0',
+      }),
+    ).toString('base64');
+    const patched = await call(server, 'west', 'PATCH', WEST, {
+      body: { spec: { replica: { primary: 'pg-west', promotionToken: foreign } } },
+      contentType: MERGE,
+    });
+    expect(patched.status).toBe(200);
+    await sleep(160);
+    const refused = await call(server, 'west', 'GET', WEST);
+    expect(refused.json.status).toMatchObject({
+      phase: 'Cluster is unrecoverable and needs manual intervention',
+      phaseReason: 'Promotion token content is not correct for current instance',
+      timelineID: 1,
+      instancesReportedState: { 'pg-west-1': { isPrimary: false } },
+      conditions: [{ type: 'Ready', status: 'False' }],
+    });
+    expect(refused.json.status.lastPromotionToken).toBeUndefined();
+  });
+
+  it('promotes without a token as a failover: the old primary has diverged and cannot follow', async () => {
+    await call(server, 'west', 'PATCH', WEST, {
+      body: { spec: { replica: { primary: 'pg-west' } } },
+      contentType: MERGE,
+    });
+    await sleep(160);
+    expect((await call(server, 'west', 'GET', WEST)).json.status).toMatchObject({
+      phase: 'Cluster in healthy state',
+      timelineID: 2,
+      instancesReportedState: { 'pg-west-1': { isPrimary: true } },
+    });
+    // Two primaries now, as with the real operator: the old one was never told.
+    expect((await call(server, 'east', 'GET', EAST)).json.status.instancesReportedState['pg-east-1']).toEqual(
+      {
+        isPrimary: true,
+        timeLineID: 1,
+      },
+    );
+    await call(server, 'east', 'PATCH', EAST, {
+      body: { spec: { replica: { primary: 'pg-west' } } },
+      contentType: MERGE,
+    });
+    await sleep(600);
+    // Its shutdown checkpoint lies past the fork point of timeline 2: it stays on timeline 1 (it must be rebuilt).
+    expect((await call(server, 'east', 'GET', EAST)).json.status).toMatchObject({
+      timelineID: 1,
+      instancesReportedState: { 'pg-east-1': { isPrimary: false, timeLineID: 1 } },
     });
   });
 });

@@ -13,7 +13,7 @@ function refused(fn: () => unknown): BatonError {
 }
 
 describe('action ids', () => {
-  it('are the six buttons of DESIGN §2, distinct', () => {
+  it('are the buttons of DESIGN §2 and the split-brain risk, distinct', () => {
     expect(Object.values(ACTION_IDS)).toEqual([
       'approve',
       'reject',
@@ -21,6 +21,7 @@ describe('action ids', () => {
       'skip-step',
       'abort-run',
       'start-failback',
+      'accept-split-brain-risk',
     ]);
     expect(isActionId('skip-step')).toBe(true);
     expect(isActionId('deploy')).toBe(false);
@@ -36,6 +37,26 @@ describe('encodeActionValue / decodeActionValue', () => {
       runId: 'r1',
       site: 'a',
     });
+  });
+
+  it('carries the run segment (0 for a proposal), and still reads the version of older messages', () => {
+    const encoded = encodeActionValue({ runId: 'r3', site: 'production', segment: 2 });
+    expect(encoded).toBe('{"runId":"r3","site":"production","segment":2}');
+    expect(decodeActionValue(encoded)).toEqual({ runId: 'r3', site: 'production', segment: 2 });
+    expect(decodeActionValue(encodeActionValue({ runId: 'r3', site: 'production', segment: 0 }))).toEqual({
+      runId: 'r3',
+      site: 'production',
+      segment: 0,
+    });
+    // A message posted before buttons carried the segment: still a valid click, with no segment to check.
+    expect(decodeActionValue('{"runId":"r3","site":"production","version":7}')).toEqual({
+      runId: 'r3',
+      site: 'production',
+      version: 7,
+    });
+    expect(
+      refused(() => decodeActionValue('{"runId":"r3","site":"production","segment":-1}')).message,
+    ).toContain('segment -1');
   });
 
   it('stays far inside Slack’s 2000 characters for the longest legal site', () => {

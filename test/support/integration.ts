@@ -20,6 +20,7 @@ import { RunCommands } from '../../src/queue/run-commands.js';
 import { EXAMPLE_TOPOLOGY } from '../../src/sandbox/lab.js';
 import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
 import type { WorldTiming } from '../../src/sandbox/simulated-world.js';
+import { FenceDebtStore } from '../../src/store/fence-debts.js';
 import { RunStore } from '../../src/store/run-store.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -43,6 +44,7 @@ export interface Harness {
   worldKey: string;
   redis: Redis;
   store: RunStore;
+  debts: FenceDebtStore;
   queue: Queue<RunJobData>;
   commands: RunCommands;
   topology: Topology;
@@ -65,6 +67,7 @@ export async function createHarness(
   if (!site) throw new Error('no site');
   await SimulatedWorld.resetInRedis(redis, worldKey, site);
   const store = new RunStore(redis, storePrefix);
+  const debts = new FenceDebtStore(redis, storePrefix);
   const queue = new Queue<RunJobData>(RUNS_QUEUE, { connection: redis, prefix: bullPrefix });
   const commands = new RunCommands({
     store,
@@ -77,6 +80,7 @@ export async function createHarness(
   return {
     prefix,
     storePrefix,
+    debts,
     bullPrefix,
     worldKey,
     redis,
@@ -196,8 +200,5 @@ export function waitForStep(
 
 /** The world as the operator would rebuild it before a failback: the old primary becomes a standby again. */
 export async function rebuildAsStandby(world: SimulatedWorld, cluster: string): Promise<void> {
-  await world.change((s) => {
-    const c = s.clusters[cluster];
-    if (c) c.db = { ...c.db, role: 'standby', readOnly: false };
-  });
+  await world.rebuildAsStandby(cluster);
 }

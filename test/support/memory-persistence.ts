@@ -3,7 +3,7 @@
  * version, JSON round trip, lease), without Redis. It can be told to lose its lease after a number of saves or
  * lease checks, or when a save matches a predicate (a worker that crashes right after that write).
  */
-import type { Run } from '../../src/core/model.js';
+import type { FenceDebt, Run } from '../../src/core/model.js';
 import type { AuditEvent, RunPersistence } from '../../src/core/runs/execute-run.js';
 import { LeaseLostError } from '../../src/core/runs/execute-run.js';
 import { BatonError } from '../../src/errors.js';
@@ -27,6 +27,8 @@ const roundTrip = (run: Run): Run => JSON.parse(JSON.stringify(run)) as Run;
 
 export class MemoryPersistence implements RunPersistence {
   readonly saves: SavedRun[] = [];
+  /** Fence debts opened, in order (the store merges them per site). */
+  readonly fenceDebts: FenceDebt[] = [];
   leaseChecks = 0;
   private stored: Run;
   private lost = false;
@@ -71,6 +73,11 @@ export class MemoryPersistence implements RunPersistence {
     this.saves.push({ run: roundTrip(next), audit });
     if (this.options.loseLeaseWhen?.(next, audit)) this.lost = true;
     return roundTrip(next);
+  }
+
+  async openFenceDebt(debt: FenceDebt): Promise<void> {
+    if (this.hasLostLease()) throw new LeaseLostError(debt.runId);
+    this.fenceDebts.push(debt);
   }
 
   async assertLease(): Promise<void> {

@@ -85,6 +85,8 @@ export interface SlackHarness {
   world: SimulatedWorld | null;
   topology: Topology;
   redis: Redis;
+  /** This harness's key prefixes in Redis. */
+  prefixes: { store: string; bull: string };
   /** Where Slack POSTs over HTTP (in Socket Mode nothing listens for Slack there: it answers 404). */
   eventsUrl: string;
   /** Baton's HTTP base (`/healthz`, `/readyz`, custom routes), on the installer port in Socket Mode. */
@@ -236,6 +238,7 @@ export async function startSlackHarness(
     world,
     topology,
     redis: workerConnection,
+    prefixes,
     eventsUrl,
     webUrl,
     socketMode,

@@ -72,24 +72,50 @@ export function buildPlan(
       const now = replicasOn(cluster, workloadKey(w));
       return `scale ${workloadLabel(w)} on ${cluster} ${now === undefined ? 'to' : `${now} →`} ${target(w)}${suffix}`;
     });
-  const lag = observed.databases?.[to]?.lagBytes;
-  const lagText = lag === undefined || lag === null ? 'lag unknown' : `lag ${formatBytes(lag)}`;
+  const target = observed.databases?.[to];
+  const lag = target?.lagBytes;
+  // Never "0 B" unread: with the primary out of reach, say what the standby had received instead.
+  const lagText =
+    lag === undefined || lag === null
+      ? `lag unknown${target?.lagUnknown ? `: ${target.lagUnknown}, ${to} had received up to ${target.receiveLsn ?? target.lsn ?? '?'}` : ''}`
+      : `lag ${formatBytes(lag)}`;
 
   const actions: Record<StepId, string[]> = {
     preflight: [
       `check ${to}: at least ${site.checks.minReadyNodes} Ready nodes; ${site.workloads.map(workloadLabel).join(', ')} exist with ${from}'s images`,
-      ...(db ? [`check ${to}'s database is a standby at most ${formatBytes(db.maxLagBytes)} behind`] : []),
+      ...(db
+        ? [
+            `check ${to}'s database is a standby streaming from ${from} on its timeline, at most ` +
+              `${formatBytes(db.maxLagBytes)} behind`,
+          ]
+        : []),
       `check ${site.dns.recordName} points at ${from}` +
         (mode === 'planned' ? ` and ${from} is reachable` : ''),
     ],
     'fence-source': [
-      ...(db ? [`make ${from}'s database read-only and end its client sessions`] : []),
+      ...(db
+        ? [
+            db.promotion === 'cloudnative-pg' && mode === 'planned'
+              ? `demote ${from}'s CloudNativePG Cluster and keep its demotion token`
+              : `make ${from}'s database read-only, end its client sessions and record its final WAL position`,
+          ]
+        : []),
       ...scale(from, (w) => w.standbyReplicas),
       ...(mode === 'emergency' ? ['(best effort: an unreachable side is recorded, not fatal)'] : []),
     ],
-    'catch-up': [`wait until ${to}'s database has replayed ${from}'s final WAL position`],
+    'catch-up': [
+      `wait until ${to}'s database has replayed ${from}'s final WAL position` +
+        (mode === 'emergency' ? ` (when ${from} could be fenced; bounded, shown live)` : ''),
+    ],
     'scale-up-target': scale(to, (w) => w.replicas, ' and wait until Ready'),
-    'promote-target-db': [`promote PostgreSQL on ${to} (${lagText}) and prove it accepts writes`],
+    'promote-target-db': [
+      ...(db
+        ? [
+            `fence ${from} again, let ${to} replay its final position and check nothing committed on ${from} since`,
+          ]
+        : []),
+      `promote PostgreSQL on ${to} (${lagText}) and prove it accepts writes`,
+    ],
     'switch-dns': [describeDnsChange(site, from, to)],
     verify: [
       `resolve ${site.dns.recordName} and expect ${to}'s target`,
@@ -121,11 +147,13 @@ export function buildPlan(
     };
   };
   // Fencing and scaling up touch different clusters, so they run together; promotion waits for both, so the
-  // old primary is read-only and the new side can serve before the point of no return.
+  // old primary is read-only and the new side can serve before the point of no return. Emergency runs catch up too:
+  // a source that could be fenced has a final position, and losing writes only because nobody waited is not a
+  // trade anyone chose.
   const groups: StepId[][] = [
     ['preflight'],
     ['fence-source', 'scale-up-target'],
-    ...(db && mode === 'planned' ? [['catch-up'] as StepId[]] : []),
+    ...(db ? [['catch-up'] as StepId[]] : []),
     ...(db ? [['promote-target-db'] as StepId[]] : []),
     ['switch-dns'],
     ['verify'],
@@ -133,10 +161,15 @@ export function buildPlan(
   ];
 
   const warnings: string[] = [];
-  if (request.force)
-    warnings.push('--force: failing gates will not stop this run (break-glass approvals needed)');
+  if (request.force) {
+    warnings.push(
+      '--force: failing gates will not stop this run (break-glass approvals needed); the split-brain guard still holds',
+    );
+  }
   if (mode === 'emergency' && db) {
-    warnings.push(`Emergency failover: writes not yet replicated to ${to} are lost (${lagText})`);
+    warnings.push(
+      `Emergency failover: if ${from} cannot be fenced, writes not yet replicated to ${to} are lost (${lagText})`,
+    );
   }
   return {
     site: site.name,

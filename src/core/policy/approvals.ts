@@ -1,13 +1,21 @@
 import type { ApprovalsConfig } from '../../config/topology.js';
 import type { Actor, Run } from '../model.js';
-import { sameActor } from '../model.js';
+import { approverMatch } from '../model.js';
 import { transitionRun } from '../runs/transition-run.js';
+import { findSameApprover, sameOsAccountReason } from './identity.js';
 
 export type ApprovalOutcome =
   | { ok: true; run: Run; complete: boolean; count: number; required: number }
   | {
       ok: false;
-      code: 'not-proposed' | 'expired' | 'not-approver' | 'self-approval' | 'already-approved';
+      code:
+        | 'not-proposed'
+        | 'expired'
+        | 'not-approver'
+        | 'self-approval'
+        | 'already-approved'
+        /** Another `--as` typed from an OS account that already approved or proposed: it counts as one. */
+        | 'same-os-account';
       reason: string;
     };
 
@@ -18,7 +26,8 @@ export function requiredApprovals(run: Pick<Run, 'force'>, config: ApprovalsConf
 
 /**
  * One approval click (DESIGN §6): only approvers, never the requester unless allowed, distinct approvers, before
- * expiry. Completes the run's approval when enough have landed.
+ * expiry. Completes the run's approval when enough have landed. "Distinct" and "the requester" follow the one identity
+ * rule (`approverMatch`): the CLI acting as a Slack user is that user, and one OS account is one approver.
  */
 export function approveRun(
   run: Run,
@@ -39,17 +48,45 @@ export function approveRun(
       reason: 'You are not an approver for failovers — ask someone on the SRE rota',
     };
   }
-  if (!config.allowSelfApproval && sameActor(actor, run.requestedBy)) {
+  const required = requiredApprovals(run, config);
+  const asRequester = config.allowSelfApproval ? null : approverMatch(actor, run.requestedBy);
+  if (asRequester === 'same-person') {
     return {
       ok: false,
       code: 'self-approval',
       reason: 'You requested this run; another approver must approve it',
     };
   }
-  if (run.approvals.some((a) => sameActor(a.actor, actor))) {
+  if (asRequester === 'same-os-account') {
+    return {
+      ok: false,
+      code: 'same-os-account',
+      reason: sameOsAccountReason(
+        actor,
+        `${run.requestedBy.id} proposed ${run.id} from it, and the requester may not approve ` +
+          '(approvals.allowSelfApproval is off)',
+        'Another approver must approve',
+      ),
+    };
+  }
+  const earlier = findSameApprover(
+    run.approvals.map((a) => a.actor),
+    actor,
+  );
+  if (earlier?.match === 'same-person') {
     return { ok: false, code: 'already-approved', reason: 'Your approval is already counted' };
   }
-  const required = requiredApprovals(run, config);
+  if (earlier) {
+    return {
+      ok: false,
+      code: 'same-os-account',
+      reason: sameOsAccountReason(
+        actor,
+        `${earlier.earlier.id}'s approval from it is already counted (${run.approvals.length} of ${required})`,
+        'Another approver must approve',
+      ),
+    };
+  }
   const approvals = [...run.approvals, { actor, at: now, breakGlass: run.force }];
   let next: Run = {
     ...run,

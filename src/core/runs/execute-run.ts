@@ -1,10 +1,11 @@
 import type { SiteConfig } from '../../config/topology.js';
 import { BatonError, describeError } from '../../errors.js';
-import type { Actor, PlannedStep, Run, StepId, StepRecord } from '../model.js';
+import type { Actor, FenceDebt, PlannedStep, Run, StepEvent, StepId, StepRecord } from '../model.js';
 import { SYSTEM_ACTOR, allSteps } from '../model.js';
 import type { Clock, Log, Ports } from '../ports.js';
 import type { StepRegistry } from '../steps/index.js';
 import type { StepContext, StepDefinition, StepSettings } from '../steps/step.js';
+import { POINT_OF_NO_RETURN_KEY, pastPointOfNoReturn } from './point-of-no-return.js';
 import { transitionRun } from './transition-run.js';
 
 /** Thrown when another worker owns the run now: this one must not start, or record, anything more. */
@@ -25,6 +26,8 @@ export interface RunPersistence {
   save(run: Run, audit: AuditEvent): Promise<Run>;
   /** Throws LeaseLostError when this worker no longer owns the run. */
   assertLease(): Promise<void>;
+  /** Opens (or widens) the site's fence debt, only while this worker holds its lease. */
+  openFenceDebt(debt: FenceDebt): Promise<void>;
 }
 
 export interface ExecuteRunOptions {
@@ -47,6 +50,9 @@ export interface ExecuteRunOptions {
 export type ExecuteOutcome = 'succeeded' | 'paused' | 'aborted' | 'failed' | 'released' | 'nothing-to-do';
 
 const FINISHED: ReadonlySet<StepRecord['status']> = new Set(['succeeded', 'skipped']);
+
+/** How long a timed-out attempt may take to say what it was waiting for. */
+const ABORT_GRACE_MS = 250;
 
 /**
  * Runs (or resumes) a run from what was persisted: each group's unfinished steps in parallel, each step checking
@@ -161,6 +167,17 @@ class RunEngine {
         detail: step.id,
       });
     };
+    const announce = async (event: StepEvent) => {
+      signal.throwIfAborted();
+      await this.update(
+        (run) => ({
+          ...run,
+          updatedAt: clock.now(),
+          timeline: [...run.timeline, { at: clock.now(), event: event.kind, detail: event.text }],
+        }),
+        { action: event.kind, actor: SYSTEM_ACTOR, detail: event.text },
+      );
+    };
     return {
       site,
       run: this.current,
@@ -173,6 +190,38 @@ class RunEngine {
         return record().progress ?? {};
       },
       checkpoint: save,
+      outputOf: (id) => {
+        const other = this.current.steps[id];
+        if (!other || other.status === 'pending' || other.status === 'skipped') return undefined;
+        return { ...other.progress, ...other.output };
+      },
+      passPointOfNoReturn: async (progress, what) => {
+        signal.throwIfAborted();
+        await this.options.persistence.assertLease();
+        await this.update(
+          this.patchStep(step.id, { progress: { ...progress, [POINT_OF_NO_RETURN_KEY]: clock.now() } }, what),
+          { action: 'point-of-no-return', actor: SYSTEM_ACTOR, detail: `${step.id}: ${what}` },
+        );
+      },
+      openFenceDebt: async (parts) => {
+        signal.throwIfAborted();
+        const run = this.current;
+        await this.options.persistence.openFenceDebt({
+          site: run.site,
+          cluster: run.from,
+          runId: run.id,
+          since: clock.now(),
+          ...parts,
+        });
+        const what = [parts.database && 'database', parts.workloads && 'workloads']
+          .filter(Boolean)
+          .join(' and ');
+        await announce({
+          kind: 'fence-debt-opened',
+          text: `${run.site}: ${run.from}'s ${what} not fenced (${parts.reason}). Baton fences ${run.from} the moment it answers; failback waits until then`,
+        });
+      },
+      announce,
     };
   }
 
@@ -255,8 +304,16 @@ class RunEngine {
     const attempt = work(controller.signal);
     const expired = this.options.clock.sleep(step.timeoutMs, timer.signal).then(async () => {
       controller.abort(timeout);
-      // A step waiting in pollUntil rejects at once with what it was still waiting for; let that message win the race.
-      await this.options.clock.sleep(0);
+      // A wait rejects with what it was still waiting for; a call cut off mid-flight takes a moment to notice (its
+      // socket closes). Give it that moment, so the operator reads "last seen: …" and not only "did not finish".
+      const said = await Promise.race([
+        attempt.then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+        this.options.clock.sleep(ABORT_GRACE_MS).then(() => undefined),
+      ]);
+      if (said instanceof BatonError && said.code === timeout.code) throw said;
       throw timeout;
     });
     try {
@@ -276,23 +333,19 @@ class RunEngine {
   private async abort(): Promise<ExecuteOutcome> {
     const { clock, steps } = this.options;
     const ordered = allSteps(this.current.plan);
-    const ponr = await this.pointOfNoReturnPassed(ordered);
+    const ponr = pastPointOfNoReturn(this.current);
     if (ponr) {
+      // Undoing the fence or the scale-up now would leave the new primary without its old side fenced, or without
+      // capacity. The run can only finish: it pauses where it stands, and Retry (or Skip) goes on.
       const { from, to } = this.current;
-      const record = this.options.site.dns.recordName;
       const reason =
-        `${ponr.title} already happened, so nothing was undone: ${to}'s database stays primary and ${from} stays fenced. ` +
-        `Check where ${record} points (/failover status) and finish the switch by hand or with a new failover; ` +
-        `fail back once ${from} is rebuilt as a standby.`;
+        `Abort refused: ${ponr.title.replace(/ — .*$/, '')} was already requested, so nothing can be undone — ` +
+        `${to}'s database is (or is becoming) the primary and ${from} stays fenced. Retry to finish the run.`;
       await this.update(
-        (run) => transitionRun(run, 'aborted', { at: clock.now(), actor: SYSTEM_ACTOR, reason }),
-        {
-          action: 'run-aborted',
-          actor: SYSTEM_ACTOR,
-          detail: reason,
-        },
+        (run) => transitionRun(run, 'paused', { at: clock.now(), actor: SYSTEM_ACTOR, reason }),
+        { action: 'abort-refused', actor: SYSTEM_ACTOR, detail: reason },
       );
-      return 'aborted';
+      return 'paused';
     }
     const touched = ordered
       .filter(
@@ -341,24 +394,6 @@ class RunEngine {
       detail: reason,
     });
     return to;
-  }
-
-  private async pointOfNoReturnPassed(ordered: PlannedStep[]): Promise<PlannedStep | undefined> {
-    for (const step of ordered.filter((s) => s.pointOfNoReturn)) {
-      const status = this.record(step.id).status;
-      if (status === 'succeeded') return step;
-      if (status === 'pending' || status === 'skipped') continue;
-      // It started: check the world, and when it cannot be checked, assume the worst.
-      try {
-        const done = await this.withTimeout(step, (signal) =>
-          this.options.steps[step.id].isDone(this.context(step, signal)),
-        );
-        if (done) return step;
-      } catch {
-        return step;
-      }
-    }
-    return undefined;
   }
 }
 

@@ -8,7 +8,8 @@ const TRANSITIONS: Readonly<Record<RunState, readonly RunState[]>> = {
   approved: ['running', 'cancelled', 'failed'],
   running: ['succeeded', 'paused', 'failed', 'aborting'],
   paused: ['running', 'aborting', 'failed'],
-  aborting: ['aborted', 'failed'],
+  // paused: Abort arrived after the point of no return; nothing is undone and the run can only go on.
+  aborting: ['aborted', 'failed', 'paused'],
   succeeded: [],
   rejected: [],
   expired: [],

@@ -1,43 +1,53 @@
 import { BatonError } from '../../errors.js';
-import type { StepContext, StepDefinition } from './step.js';
-import { compareLsn, pollUntil } from './step.js';
+import { judgeFollower } from '../follower.js';
+import type { StepDefinition } from './step.js';
+import { fenceMarkOf } from './fence-source.js';
 
-async function replayed(ctx: StepContext, lsn: string): Promise<boolean> {
-  const status = await ctx.ports.database.status(ctx.site, ctx.run.to);
-  return status.lsn !== null && compareLsn(status.lsn, lsn) >= 0;
-}
-
-/** Planned runs: the standby must have replayed the fenced primary's final WAL position (zero data loss). */
+/**
+ * The standby replays the fenced primary's final WAL position before anything is promoted: zero data loss in planned
+ * runs, and in emergency runs whose source could be fenced (losing writes only because nobody waited is not
+ * acceptable). The wait is bounded by the step timeout and shown live; a standby that does not follow the source
+ * is refused at once.
+ */
 export const catchUp: StepDefinition = {
   id: 'catch-up',
   reversible: false,
   pointOfNoReturn: false,
   defaults: { timeoutMs: 120_000, retries: 0 },
-  async isDone(ctx) {
-    const lsn = ctx.progress.lsn;
-    return typeof lsn === 'string' && (await replayed(ctx, lsn));
-  },
+  // Read-only, and the wait returns at once when the position is replayed: always look again.
+  isDone: async () => false,
   async apply(ctx) {
-    const { site, run, ports, clock } = ctx;
-    let lsn = ctx.progress.lsn;
-    if (typeof lsn !== 'string') {
-      const source = await ports.database.status(site, run.from);
-      if (!source.readOnly) {
+    const { site, run, ports, clock, signal } = ctx;
+    const fenceOutput = ctx.outputOf('fence-source');
+    const fence = fenceMarkOf(fenceOutput);
+    if (!fence) {
+      if (run.mode === 'planned') {
         throw new BatonError(
           'source-not-fenced',
-          `${run.from}'s database still accepts writes, so its final WAL position is not final — Retry fence-source`,
+          `${run.from}'s database has no recorded fence, so there is no final position to wait for — Retry fence-source`,
         );
       }
-      if (!source.lsn)
-        throw new BatonError('lsn-unknown', `${run.from}'s database did not report its WAL position`);
-      lsn = source.lsn;
-      await ctx.checkpoint({ lsn });
+      const why = (fenceOutput?.unfenced as string[] | undefined)?.join('; ') ?? 'not fenced';
+      return { skipped: `${run.from} could not be fenced (${why}): there is no final position to wait for` };
     }
+    if (fence.standby) return { skipped: `${run.from}'s database is a standby; it has nothing to replicate` };
+
+    const state = await ports.database.replication(site, run.to, run.from, { signal });
+    const verdict = judgeFollower(state, {
+      standby: run.to,
+      primary: run.from,
+      cnpg: site.database?.promotion === 'cloudnative-pg',
+    });
+    if (verdict.kind === 'broken') throw new BatonError(verdict.code, `${verdict.detail} — ${verdict.fix}`);
+
     const started = clock.now();
-    const target = lsn as string;
-    await pollUntil(ctx, ctx.settings.pollIntervalMs, async () =>
-      (await replayed(ctx, target)) ? true : undefined,
-    );
-    return { lsn: target, waitedMs: clock.now() - started };
+    const replayed = await ports.database.waitForReplay(site, run.to, fence.lsn, {
+      signal,
+      pollMs: ctx.settings.pollIntervalMs,
+      onProgress: (seen) => {
+        ctx.checkpoint({ waiting: seen }).catch(() => undefined);
+      },
+    });
+    return { lsn: fence.lsn, replayed: replayed.lsn, waitedMs: clock.now() - started };
   },
 };

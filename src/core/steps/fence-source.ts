@@ -1,18 +1,23 @@
 import { BatonError, describeError } from '../../errors.js';
-import type { StepContext, StepDefinition } from './step.js';
+import type { FenceMark } from '../ports.js';
+import type { StepDefinition } from './step.js';
 import { recordedBefore, scaleWorkloads, workloadsAt } from './scale-workloads.js';
 
 const standby = (w: { standbyReplicas: number }) => w.standbyReplicas;
 
-async function databaseFenced(ctx: StepContext): Promise<boolean> {
-  if (!ctx.site.database) return true;
-  const status = await ctx.ports.database.status(ctx.site, ctx.run.from);
-  return status.readOnly || status.inRecovery;
+/** The fence mark a fence-source (or promote) output carries, if it is one. */
+export function fenceMarkOf(output: Readonly<Record<string, unknown>> | undefined): FenceMark | undefined {
+  const mark = output?.fence as Partial<FenceMark> | undefined;
+  return mark && typeof mark.lsn === 'string' && typeof mark.nextXid === 'string'
+    ? (mark as FenceMark)
+    : undefined;
 }
 
 /**
  * Stops writes on the old side before anything is promoted, so there is never a second writable primary.
- * Planned: both parts must succeed. Emergency: best effort — an unreachable source is recorded, not fatal.
+ * Planned: both parts must succeed. Emergency: best effort — an unreachable source is recorded, not fatal (the
+ * promote step's guard decides). The database fence runs on every attempt: a read-only flag an earlier attempt
+ * left behind proves nothing about sessions, overrides or the final position.
  */
 export const fenceSource: StepDefinition = {
   id: 'fence-source',
@@ -20,14 +25,15 @@ export const fenceSource: StepDefinition = {
   pointOfNoReturn: false,
   defaults: { timeoutMs: 60_000, retries: 2 },
   async isDone(ctx) {
+    if (ctx.site.database) return false;
     try {
-      return (await databaseFenced(ctx)) && (await workloadsAt(ctx, ctx.run.from, standby, { ready: false }));
+      return await workloadsAt(ctx, ctx.run.from, standby, { ready: false });
     } catch {
       return false; // unreachable: apply decides whether that is fatal
     }
   },
   async apply(ctx) {
-    const { site, run, ports } = ctx;
+    const { site, run, ports, signal } = ctx;
     const output: Record<string, unknown> = {};
     const problems: string[] = [];
     const bestEffort = async (what: string, fn: () => Promise<void>) => {
@@ -38,7 +44,7 @@ export const fenceSource: StepDefinition = {
         // the run changed under us, e.g. aborted).
         if (
           run.mode === 'planned' ||
-          ctx.signal.aborted ||
+          signal.aborted ||
           (error instanceof BatonError && (error.code === 'lease-lost' || error.code === 'run-conflict'))
         ) {
           throw error;
@@ -46,10 +52,15 @@ export const fenceSource: StepDefinition = {
         problems.push(`${what}: ${describeError(error)}`);
       }
     };
-    if (site.database) {
+    const database = site.database;
+    if (database) {
+      // CloudNativePG switchover: demote the source Cluster; its token lets the target be promoted without loss.
+      const demote = database.promotion === 'cloudnative-pg' && run.mode === 'planned';
       await bestEffort(`${run.from} database`, async () => {
-        if (await databaseFenced(ctx)) return;
-        output.lsn = (await ports.database.fence(site, run.from)).lsn;
+        output.fence = await ports.database.fence(site, run.from, {
+          signal,
+          ...(demote && { demoteTo: run.to }),
+        });
       });
     }
     await bestEffort(`${run.from} workloads`, async () => {
@@ -59,9 +70,9 @@ export const fenceSource: StepDefinition = {
     return output;
   },
   async isUndone(ctx) {
-    const { site, run, ports } = ctx;
+    const { site, run, ports, signal } = ctx;
     if (site.database) {
-      const status = await ports.database.status(site, run.from);
+      const status = await ports.database.status(site, run.from, { signal });
       if (status.readOnly) return false;
     }
     return workloadsAt(
@@ -72,10 +83,8 @@ export const fenceSource: StepDefinition = {
     );
   },
   async undo(ctx) {
-    const { site, run, ports } = ctx;
-    if (site.database && (await ports.database.status(site, run.from)).readOnly) {
-      await ports.database.unfence(site, run.from);
-    }
+    const { site, run, ports, signal } = ctx;
+    if (site.database) await ports.database.unfence(site, run.from, { signal });
     await scaleWorkloads(
       ctx,
       run.from,

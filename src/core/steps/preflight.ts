@@ -1,4 +1,5 @@
 import { BatonError, describeError } from '../../errors.js';
+import { judgeFollower } from '../follower.js';
 import type { StepContext, StepDefinition } from './step.js';
 import { formatBytes, workloadLabel } from './step.js';
 
@@ -21,14 +22,15 @@ async function attempt<T>(
  * Planned runs need the source side healthy too; emergency runs only note that it is unreachable.
  */
 export async function runPreflightChecks(
-  ctx: Pick<StepContext, 'site' | 'run' | 'ports'>,
+  ctx: Pick<StepContext, 'site' | 'run' | 'ports'> & { signal?: AbortSignal },
 ): Promise<PreflightCheck[]> {
   const { site, run, ports } = ctx;
+  const call = ctx.signal ? { signal: ctx.signal } : {};
   const { from, to } = run;
   const checks: PreflightCheck[] = [];
   const min = site.checks.minReadyNodes;
 
-  const nodes = await attempt(() => ports.cluster.readyNodeCount(site, to));
+  const nodes = await attempt(() => ports.cluster.readyNodeCount(site, to, call));
   checks.push(
     !nodes.ok
       ? {
@@ -45,7 +47,7 @@ export async function runPreflightChecks(
           },
   );
 
-  const sourceReachable = await attempt(() => ports.cluster.readyNodeCount(site, from));
+  const sourceReachable = await attempt(() => ports.cluster.readyNodeCount(site, from, call));
   checks.push(
     sourceReachable.ok
       ? { id: 'source-reachable', status: 'passed', detail: `${from}: Kubernetes API answers` }
@@ -62,7 +64,7 @@ export async function runPreflightChecks(
 
   for (const workload of site.workloads) {
     const id = `workload ${workloadLabel(workload)}`;
-    const target = await attempt(() => ports.cluster.getWorkload(site, to, workload));
+    const target = await attempt(() => ports.cluster.getWorkload(site, to, workload, call));
     if (!target.ok) {
       checks.push({ id, status: 'failed', detail: `${to}: could not read it (${target.error})` });
       continue;
@@ -72,7 +74,7 @@ export async function runPreflightChecks(
       continue;
     }
     const source = sourceReachable.ok
-      ? await attempt(() => ports.cluster.getWorkload(site, from, workload))
+      ? await attempt(() => ports.cluster.getWorkload(site, from, workload, call))
       : null;
     const sourceImages = source?.ok && source.value ? source.value.images : null;
     const drift = sourceImages && sourceImages.join(',') !== target.value.images.join(',');
@@ -91,29 +93,9 @@ export async function runPreflightChecks(
     );
   }
 
-  if (site.database) {
-    const limit = site.database.maxLagBytes;
-    const db = await attempt(() => ports.database.status(site, to));
-    if (!db.ok) {
-      checks.push({ id: 'target-database', status: 'failed', detail: `${to}: cannot connect (${db.error})` });
-    } else if (!db.value.inRecovery) {
-      checks.push({
-        id: 'target-database',
-        status: 'failed',
-        detail: `${to}: database is a primary, not a standby — rebuild it as a standby of ${from} first`,
-      });
-    } else if (db.value.lagBytes === null) {
-      checks.push({ id: 'target-database', status: 'warning', detail: `${to}: standby, lag unknown` });
-    } else {
-      checks.push({
-        id: 'target-database',
-        status: db.value.lagBytes <= limit ? 'passed' : 'failed',
-        detail: `${to}: standby ${formatBytes(db.value.lagBytes)} behind (limit ${formatBytes(limit)})`,
-      });
-    }
-  }
+  if (site.database) checks.push(await databaseCheck(ctx, call));
 
-  const dns = await attempt(() => ports.dns.currentTarget(site));
+  const dns = await attempt(() => ports.dns.currentTarget(site, call));
   checks.push(
     !dns.ok
       ? {
@@ -132,6 +114,46 @@ export async function runPreflightChecks(
   return checks;
 }
 
+/**
+ * The target database must be a standby that follows the source: streaming from it, on its timeline, listed by it,
+ * and not ahead of it (signed lag: a standby ahead has diverged). With the source unreachable only the standby's side
+ * is known, and the lag is "unknown", never 0 B.
+ */
+async function databaseCheck(
+  ctx: Pick<StepContext, 'site' | 'run' | 'ports'>,
+  call: { signal?: AbortSignal },
+): Promise<PreflightCheck> {
+  const { site, run, ports } = ctx;
+  const { from, to } = run;
+  const database = site.database;
+  if (!database) throw new Error('databaseCheck needs a database');
+  const id = 'target-database';
+  const limit = database.maxLagBytes;
+  const state = await attempt(() => ports.database.replication(site, to, from, call));
+  if (!state.ok) return { id, status: 'failed', detail: `${to}: cannot connect (${state.error})` };
+  const verdict = judgeFollower(state.value, {
+    standby: to,
+    primary: from,
+    cnpg: database.promotion === 'cloudnative-pg',
+  });
+  switch (verdict.kind) {
+    case 'broken':
+      return { id, status: 'failed', detail: `${verdict.detail} — ${verdict.fix}` };
+    case 'unknown':
+      return {
+        id,
+        status: run.mode === 'planned' ? 'failed' : 'warning',
+        detail: `${to}: standby, lag unknown — ${verdict.detail}`,
+      };
+    case 'follows':
+      return {
+        id,
+        status: verdict.lagBytes <= limit ? 'passed' : 'failed',
+        detail: `${to}: standby streaming from ${from}, ${formatBytes(verdict.lagBytes)} behind (limit ${formatBytes(limit)})`,
+      };
+  }
+}
+
 export const preflight: StepDefinition = {
   id: 'preflight',
   reversible: false,
@@ -141,6 +163,7 @@ export const preflight: StepDefinition = {
   isDone: async () => false,
   async apply(ctx) {
     const checks = await runPreflightChecks(ctx);
+    ctx.signal.throwIfAborted();
     const failed = checks.filter((c) => c.status === 'failed');
     if (failed.length && !ctx.run.force) {
       throw new BatonError(

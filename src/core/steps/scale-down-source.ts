@@ -4,7 +4,10 @@ import { recordedBefore, scaleWorkloads, workloadsAt } from './scale-workloads.j
 
 const standby = (w: { standbyReplicas: number }) => w.standbyReplicas;
 
-/** The old side back to its lean standby size, when it can be reached; an unreachable side is recorded. */
+/**
+ * The old side back to its lean standby size, when it can be reached. An unreachable side becomes a fence debt: Baton
+ * scales it down the moment its API answers again.
+ */
 export const scaleDownSource: StepDefinition = {
   id: 'scale-down-source',
   reversible: true,
@@ -19,11 +22,12 @@ export const scaleDownSource: StepDefinition = {
   },
   async apply(ctx) {
     try {
-      await ctx.ports.cluster.readyNodeCount(ctx.site, ctx.run.from);
+      await ctx.ports.cluster.readyNodeCount(ctx.site, ctx.run.from, { signal: ctx.signal });
     } catch (error) {
-      return {
-        skipped: `${ctx.run.from} unreachable (${describeError(error)}); scale it down when it is back`,
-      };
+      if (ctx.signal.aborted) throw error;
+      const reason = `${ctx.run.from}'s Kubernetes API unreachable (${describeError(error)})`;
+      await ctx.openFenceDebt({ database: false, workloads: true, reason });
+      return { skipped: `${reason}; Baton scales it down when it answers again` };
     }
     return { scaled: await scaleWorkloads(ctx, ctx.run.from, standby, { waitReady: false }) };
   },

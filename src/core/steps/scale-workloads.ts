@@ -1,7 +1,7 @@
 import { BatonError } from '../../errors.js';
 import type { ClusterId } from '../../config/topology.js';
 import type { StepContext } from './step.js';
-import { pollUntil, workloadKey, workloadLabel } from './step.js';
+import { workloadKey, workloadLabel } from './step.js';
 
 /**
  * Shared by the steps that scale: sets each workload of `cluster` to the replica count `desired` gives it, only
@@ -13,11 +13,11 @@ export async function scaleWorkloads(
   desired: (w: StepContext['site']['workloads'][number]) => number,
   options: { waitReady: boolean },
 ): Promise<Record<string, { from: number; to: number }>> {
-  const { site, ports } = ctx;
+  const { site, ports, signal } = ctx;
   const changes: Record<string, { from: number; to: number }> = {};
   const before: Record<string, number> = { ...((ctx.progress.before as Record<string, number>) ?? {}) };
   for (const workload of site.workloads) {
-    const status = await ports.cluster.getWorkload(site, cluster, workload);
+    const status = await ports.cluster.getWorkload(site, cluster, workload, { signal });
     if (!status) {
       throw new BatonError(
         'workload-missing',
@@ -31,34 +31,25 @@ export async function scaleWorkloads(
       before[key] = status.replicas;
       await ctx.checkpoint({ ...ctx.progress, before });
     }
-    await ports.cluster.scaleWorkload(site, cluster, workload, target);
+    await ports.cluster.scaleWorkload(site, cluster, workload, target, { signal });
     changes[workloadLabel(workload)] = { from: status.replicas, to: target };
   }
   if (options.waitReady) await waitReady(ctx, cluster, desired);
   return changes;
 }
 
+/** Each workload of `cluster` Ready at the count `desired` gives it, within the step's timeout. */
 async function waitReady(
   ctx: StepContext,
   cluster: ClusterId,
   desired: (w: StepContext['site']['workloads'][number]) => number,
 ): Promise<void> {
-  let waiting = '';
-  await pollUntil(
-    ctx,
-    ctx.settings.pollIntervalMs,
-    async () => {
-      for (const workload of ctx.site.workloads) {
-        const status = await ctx.ports.cluster.getWorkload(ctx.site, cluster, workload);
-        if (!status || status.readyReplicas < desired(workload)) {
-          waiting = `${workloadLabel(workload)} on ${cluster}: ${status?.readyReplicas ?? 0}/${desired(workload)} Ready`;
-          return undefined;
-        }
-      }
-      return true;
-    },
-    () => waiting,
-  );
+  for (const workload of ctx.site.workloads) {
+    await ctx.ports.cluster.waitForReady(ctx.site, cluster, workload, desired(workload), {
+      signal: ctx.signal,
+      pollMs: ctx.settings.pollIntervalMs,
+    });
+  }
 }
 
 /** True when every workload on `cluster` has spec.replicas equal to what `desired` gives (and Ready, if asked). */
@@ -69,7 +60,7 @@ export async function workloadsAt(
   options: { ready: boolean },
 ): Promise<boolean> {
   for (const workload of ctx.site.workloads) {
-    const status = await ctx.ports.cluster.getWorkload(ctx.site, cluster, workload);
+    const status = await ctx.ports.cluster.getWorkload(ctx.site, cluster, workload, { signal: ctx.signal });
     if (!status || status.replicas !== desired(workload)) return false;
     if (options.ready && status.readyReplicas < desired(workload)) return false;
   }

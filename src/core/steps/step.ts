@@ -1,6 +1,5 @@
-import { BatonError } from '../../errors.js';
 import type { SiteConfig, WorkloadConfig } from '../../config/topology.js';
-import type { Run, StepId } from '../model.js';
+import type { FenceDebt, Run, StepEvent, StepId } from '../model.js';
 import type { Clock, Log, Ports } from '../ports.js';
 
 export interface StepSettings {
@@ -14,7 +13,7 @@ export const DEFAULT_STEP_SETTINGS: StepSettings = { pollIntervalMs: 500, dnsPol
 
 export interface StepContext {
   site: SiteConfig;
-  run: Readonly<Pick<Run, 'id' | 'kind' | 'mode' | 'from' | 'to' | 'force'>>;
+  run: Readonly<Pick<Run, 'id' | 'kind' | 'mode' | 'from' | 'to' | 'force' | 'segment' | 'acceptedRisks'>>;
   ports: Ports;
   clock: Clock;
   /** Aborted when the attempt times out; long waits must pass it on. */
@@ -25,6 +24,17 @@ export interface StepContext {
   progress: Readonly<Record<string, unknown>>;
   /** Persists intermediate progress now, so a resumed step does not repeat an external action. */
   checkpoint(progress: Record<string, unknown>): Promise<void>;
+  /** What an earlier step of this run recorded (output over progress); undefined when it never ran or was skipped. */
+  outputOf(id: StepId): Readonly<Record<string, unknown>> | undefined;
+  /**
+   * Persists `progress` and marks the point of no return as passed, before the call that crosses it: from then on
+   * Abort undoes nothing and the run can only finish or pause. `what` is the timeline's line.
+   */
+  passPointOfNoReturn(progress: Record<string, unknown>, what: string): Promise<void>;
+  /** The old side stays unfenced: Baton fences it the moment it answers, and failback waits until then. */
+  openFenceDebt(debt: Pick<FenceDebt, 'database' | 'workloads' | 'reason'>): Promise<void>;
+  /** Tells people now, in the channel and the audit (data loss, a breached fence). */
+  announce(event: StepEvent): Promise<void>;
 }
 
 /**
@@ -49,32 +59,6 @@ export const workloadKey = (w: Pick<WorkloadConfig, 'namespace' | 'kind' | 'name
 export const workloadLabel = (w: Pick<WorkloadConfig, 'namespace' | 'name'>): string =>
   `${w.namespace}/${w.name}`;
 
-/**
- * Polls `check` until it returns a value, or the signal aborts (the runner's timeout); then the error says what
- * was still awaited, from `waitingFor`.
- */
-export async function pollUntil<T>(
-  ctx: Pick<StepContext, 'clock' | 'signal'>,
-  intervalMs: number,
-  check: () => Promise<T | undefined>,
-  waitingFor?: () => string,
-): Promise<T> {
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    try {
-      await ctx.clock.sleep(intervalMs, ctx.signal);
-    } catch (reason) {
-      const detail = waitingFor?.();
-      if (!detail || !(reason instanceof BatonError)) throw reason;
-      throw new BatonError(reason.code, `${reason.message} — last seen: ${detail}`, {
-        retriable: reason.retriable,
-        cause: reason,
-      });
-    }
-  }
-}
-
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
@@ -85,15 +69,4 @@ export function formatBytes(bytes: number): string {
   }
   const rounded = unit === 0 || value >= 10 ? Math.round(value) : Math.round(value * 10) / 10;
   return `${rounded} ${units[unit]}`;
-}
-
-/** Compares PostgreSQL LSNs of the form `16/B374D848`. */
-export function compareLsn(a: string, b: string): number {
-  const value = (lsn: string): bigint => {
-    const [hi, lo] = lsn.split('/');
-    if (hi === undefined || lo === undefined) throw new Error(`not an LSN: ${lsn}`);
-    return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
-  };
-  const diff = value(a) - value(b);
-  return diff === 0n ? 0 : diff > 0n ? 1 : -1;
 }

@@ -1,14 +1,5 @@
 import type { ClusterId } from '../../config/topology.js';
 import type { StepContext, StepDefinition } from './step.js';
-import { pollUntil } from './step.js';
-
-async function waitInSync(ctx: StepContext, changeId: string): Promise<number> {
-  const started = ctx.clock.now();
-  await pollUntil(ctx, ctx.settings.dnsPollIntervalMs, async () =>
-    (await ctx.ports.dns.changeStatus(changeId)) === 'INSYNC' ? true : undefined,
-  );
-  return ctx.clock.now() - started;
-}
 
 /** Submits the change only if Route 53 does not already serve `cluster`, then waits for INSYNC. */
 async function pointAt(
@@ -16,14 +7,20 @@ async function pointAt(
   cluster: ClusterId,
   progressKey: string,
 ): Promise<Record<string, unknown>> {
+  const { signal } = ctx;
   let changeId = ctx.progress[progressKey];
   if (typeof changeId !== 'string') {
-    if ((await ctx.ports.dns.currentTarget(ctx.site)) === cluster) return { alreadyPointing: cluster };
-    changeId = (await ctx.ports.dns.switchTo(ctx.site, cluster)).changeId;
+    if ((await ctx.ports.dns.currentTarget(ctx.site, { signal })) === cluster)
+      return { alreadyPointing: cluster };
+    changeId = (await ctx.ports.dns.switchTo(ctx.site, cluster, { signal })).changeId;
     await ctx.checkpoint({ ...ctx.progress, [progressKey]: changeId });
   }
   const id = changeId as string;
-  return { changeId: id, inSyncAfterMs: await waitInSync(ctx, id) };
+  const { waitedMs } = await ctx.ports.dns.waitForInsync(id, {
+    signal,
+    pollMs: ctx.settings.dnsPollIntervalMs,
+  });
+  return { changeId: id, inSyncAfterMs: waitedMs };
 }
 
 export const switchDns: StepDefinition = {
@@ -32,12 +29,16 @@ export const switchDns: StepDefinition = {
   pointOfNoReturn: false,
   defaults: { timeoutMs: 180_000, retries: 2 },
   async isDone(ctx) {
-    if ((await ctx.ports.dns.currentTarget(ctx.site)) !== ctx.run.to) return false;
+    const { signal } = ctx;
+    if ((await ctx.ports.dns.currentTarget(ctx.site, { signal })) !== ctx.run.to) return false;
     const changeId = ctx.progress.changeId;
-    return typeof changeId !== 'string' || (await ctx.ports.dns.changeStatus(changeId)) === 'INSYNC';
+    return (
+      typeof changeId !== 'string' || (await ctx.ports.dns.changeStatus(changeId, { signal })) === 'INSYNC'
+    );
   },
   apply: (ctx) => pointAt(ctx, ctx.run.to, 'changeId'),
-  isUndone: async (ctx) => (await ctx.ports.dns.currentTarget(ctx.site)) === ctx.run.from,
+  isUndone: async (ctx) =>
+    (await ctx.ports.dns.currentTarget(ctx.site, { signal: ctx.signal })) === ctx.run.from,
   async undo(ctx) {
     await pointAt(ctx, ctx.run.from, 'undoChangeId');
   },

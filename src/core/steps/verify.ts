@@ -1,7 +1,12 @@
+import { rpoIn } from '../rpo.js';
+import { waitUntil } from '../wait.js';
 import type { StepDefinition } from './step.js';
-import { pollUntil } from './step.js';
+import { measureDataLoss, rpoEvidenceOf } from './measure-data-loss.js';
 
-/** Users reach the target: the record resolves to it and its health URL answers 2xx. Read-only. */
+/**
+ * Users reach the target: the record resolves to it and its health URL answers 2xx. Read-only. Then the old primary
+ * is read once more, so writes that slipped past its fence after the promotion are counted in the RPO.
+ */
 export const verify: StepDefinition = {
   id: 'verify',
   reversible: false,
@@ -9,29 +14,25 @@ export const verify: StepDefinition = {
   defaults: { timeoutMs: 180_000, retries: 1 },
   isDone: async () => false,
   async apply(ctx) {
-    const { site, run, ports, clock } = ctx;
+    const { site, run, ports, clock, signal } = ctx;
     const started = clock.now();
-    let last = '';
     const url = site.clusters[run.to]?.healthUrl ?? '';
-    const result = await pollUntil(
-      ctx,
-      ctx.settings.dnsPollIntervalMs,
-      async () => {
-        const resolved = await ports.dns.resolveTarget(site);
-        if (resolved.cluster !== run.to) {
-          last = `${site.dns.recordName} resolves to ${resolved.answers.join(', ') || 'nothing'}`;
-          ctx.log.debug({ answers: resolved.answers }, 'DNS not on target yet');
-          return undefined;
-        }
-        const health = await ports.health.check(url);
-        if (!health.ok) {
-          last = `${url} answered ${health.status ?? health.error}`;
-          return undefined;
-        }
-        return { answers: resolved.answers, healthStatus: health.status };
-      },
-      () => last,
-    );
-    return { ...result, verifiedAfterMs: clock.now() - started };
+    const result = await waitUntil(clock, { signal, pollMs: ctx.settings.dnsPollIntervalMs }, async () => {
+      const resolved = await ports.dns.resolveTarget(site, { signal });
+      if (resolved.cluster !== run.to) {
+        ctx.log.debug({ answers: resolved.answers }, 'DNS not on target yet');
+        return {
+          done: false,
+          seen: `${site.dns.recordName} resolves to ${resolved.answers.join(', ') || 'nothing'}`,
+        };
+      }
+      const health = await ports.health.check(url, { signal });
+      if (!health.ok) return { done: false, seen: `${url} answered ${health.status ?? health.error}` };
+      return { done: true, value: { answers: resolved.answers, healthStatus: health.status } };
+    });
+    const promoted = ctx.outputOf('promote-target-db');
+    const evidence = rpoEvidenceOf(promoted);
+    const rpo = evidence ? await measureDataLoss(ctx, evidence, rpoIn(promoted)) : null;
+    return { ...result, verifiedAfterMs: clock.now() - started, ...(rpo && { rpo }) };
   },
 };

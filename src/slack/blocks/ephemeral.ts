@@ -5,6 +5,8 @@
 import type { KnownBlock } from '@slack/types';
 import type { Principals } from '../../config/topology.js';
 import type { Run, RunKind } from '../../core/model.js';
+import { segmentVoters } from '../../core/policy/break-glass-votes.js';
+import { movedOnText } from '../../core/policy/stale-segment.js';
 import { describeError, isBatonError } from '../../errors.js';
 import { context, section } from './elements.js';
 import { actorText, approversText, lastEvent, plural, slackDate } from './format.js';
@@ -96,9 +98,30 @@ export function buildRefusalMessage(input: RefusalInput): SlackMessage {
   return fitMessage({ text, blocks: [section(text)] });
 }
 
-/** Why a button click did not count (the codes of approveRun, plus run-commands' `not-paused`). */
+/**
+ * Why a button click did not count: the codes of approveRun, and run-commands' `not-paused`, `stale-message` (the
+ * button's segment is not the run's), `already-voted` and `no-split-brain-risk` (break-glass votes).
+ */
 export type ClickRefusalCode =
-  'not-approver' | 'self-approval' | 'already-approved' | 'not-proposed' | 'expired' | 'not-paused';
+  | 'not-approver'
+  | 'self-approval'
+  | 'already-approved'
+  | 'not-proposed'
+  | 'expired'
+  | 'not-paused'
+  | 'stale-message'
+  | 'already-voted'
+  | 'no-split-brain-risk';
+
+/** What a click tries to do, as the verb of "Only approvers can … run r1". */
+export type ClickAction =
+  | 'approve'
+  | 'reject'
+  | 'retry'
+  | 'skip'
+  | 'abort'
+  | 'start a failback for'
+  | 'accept the split-brain risk of';
 
 export interface ClickRefusalInput {
   code: ClickRefusalCode;
@@ -106,7 +129,9 @@ export interface ClickRefusalInput {
   /** Who may approve, named when the clicker is not one of them. */
   approvers: Principals;
   /** What the click tried to do (default `approve`). */
-  action?: 'approve' | 'reject' | 'retry' | 'skip' | 'abort' | 'start a failback for';
+  action?: ClickAction;
+  /** Approvals a break-glass act needs (the topology's `breakGlass.required`), for "1 of 2". */
+  breakGlassApprovals?: number;
 }
 
 /** The ephemeral explanation for a click that changed nothing. */
@@ -142,6 +167,34 @@ export function buildClickRefusalMessage(input: ClickRefusalInput): SlackMessage
     case 'not-paused':
       text = `Run ${id} is *${run.state}*, not paused: Retry, Skip and Abort act only on a paused run. Nothing changed.`;
       break;
+    case 'stale-message':
+      text =
+        `This message is out of date: run ${id} has moved on since ` +
+        `(${movedOnText(run, { state: (state) => `*${state}*`, actor: actorText })}). ` +
+        'Use the newest message in the thread.';
+      break;
+    case 'already-voted': {
+      const risk = action === 'accept the split-brain risk of';
+      const count = segmentVoters(run, risk ? 'accept-risk' : 'skip').length;
+      const of =
+        input.breakGlassApprovals === undefined
+          ? `${count} so far`
+          : `${count} of ${input.breakGlassApprovals}`;
+      text =
+        `👍 Your request to ${risk ? 'accept the split-brain risk' : 'skip the failed step'} of run ${id} is already ` +
+        `counted (${of}). Another approver must ask too.`;
+      break;
+    }
+    case 'no-split-brain-risk': {
+      const failed = Object.values(run.steps).filter((s) => s.status === 'failed');
+      const where = failed.length
+        ? ` at ${failed.map((s) => `${escapeText(s.id)}${s.errorCode ? ` (\`${escapeText(s.errorCode)}\`)` : ''}`).join(', ')}`
+        : '';
+      text =
+        `Run ${id} is ${run.state === 'paused' ? 'paused' : `*${run.state}*`}${where}, not by the split-brain guard: ` +
+        'there is no split-brain risk to accept. Retry, Skip or Abort it instead.';
+      break;
+    }
   }
   return fitMessage({ text, blocks: [section(text)] });
 }
@@ -166,10 +219,15 @@ export interface ErrorInput {
 /** "Baton could not …: why. What to do." For errors a person caused or can work around. */
 export function buildErrorMessage(input: ErrorInput): SlackMessage {
   const message = truncateText(escapeText(describeError(input.error).trim() || 'unknown error'), 1500);
+  // "Try again" only for what may pass: a refusal that will not change on its own already says what to do.
   const next =
     input.next ??
-    'Try again in a moment. If it keeps failing, check Baton with `/failover status`, or use the break-glass CLI (`baton status`).';
-  const text = `⚠️ Baton could not ${escapeText(input.action)}: ${message}${/[.!?]$/.test(message) ? '' : '.'} ${escapeText(next)}`;
+    (isBatonError(input.error) && !input.error.retriable
+      ? ''
+      : 'Try again in a moment. If it keeps failing, check Baton with `/failover status`, or use the break-glass CLI (`baton status`).');
+  const text =
+    `⚠️ Baton could not ${escapeText(input.action)}: ${message}${/[.!?]$/.test(message) ? '' : '.'}` +
+    (next ? ` ${escapeText(next)}` : '');
   const blocks: KnownBlock[] = [section(text)];
   if (isBatonError(input.error)) blocks.push(context([`error code \`${escapeText(input.error.code)}\``]));
   return fitMessage({ text, blocks });

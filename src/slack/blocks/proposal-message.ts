@@ -42,6 +42,8 @@ export interface ProposalMessageInput {
   preflight: PreflightCheck[] | 'pending';
   /** The target standby's measured replication lag; null when it could not be measured. */
   lagBytes: number | null;
+  /** Why it could not be measured, and what the standby had received. */
+  lagUnknown?: string;
   approvalsRequired: number;
   /** The approvals are break-glass approvals (--force). */
   breakGlassRequired: boolean;
@@ -108,7 +110,7 @@ export function buildProposalMessage(input: ProposalMessageInput): SlackMessage 
         button({
           actionId: ACTION_IDS.approve,
           text: run.force ? 'Approve (break-glass)' : 'Approve',
-          value: encodeActionValue({ runId: run.id, site: run.site, version: run.version }),
+          value: encodeActionValue({ runId: run.id, site: run.site, segment: run.segment }),
           style: 'primary',
           confirm: {
             title: `Approve ${label}?`,
@@ -120,7 +122,7 @@ export function buildProposalMessage(input: ProposalMessageInput): SlackMessage 
         button({
           actionId: ACTION_IDS.reject,
           text: 'Reject',
-          value: encodeActionValue({ runId: run.id, site: run.site, version: run.version }),
+          value: encodeActionValue({ runId: run.id, site: run.site, segment: run.segment }),
           style: 'danger',
         }),
       ]),
@@ -175,8 +177,9 @@ function dataLossLine(input: ProposalMessageInput): string {
   let loss: string;
   if (!hasDatabase) loss = 'none from a database (this site has no database)';
   else if (run.mode === 'planned') loss = 'none (planned switchover waits for the standby)';
-  else if (lagBytes === null) loss = `*unknown* — ${escapeText(run.to)}'s standby lag could not be measured`;
-  else loss = `up to *${formatBytes(lagBytes)}* of WAL (${escapeText(run.to)}'s standby lag when measured)`;
+  else if (lagBytes === null) {
+    loss = `*unknown* — ${input.lagUnknown ? escapeText(input.lagUnknown) : `${escapeText(run.to)}'s standby lag could not be measured`}`;
+  } else loss = `up to *${formatBytes(lagBytes)}* of WAL (${escapeText(run.to)}'s standby lag when measured)`;
   return `*Expected data loss:* ${loss}`;
 }
 

@@ -5,7 +5,8 @@
  */
 import type { Plan, PlannedStep, Run, StepRecord } from '../../core/model.js';
 import { allSteps } from '../../core/model.js';
-import { formatBytes } from '../../core/steps/step.js';
+import { formatRpo, rpoIn } from '../../core/rpo.js';
+import { pastPointOfNoReturn } from '../../core/runs/point-of-no-return.js';
 import { STEP_ICONS, actorText, formatDuration, plural } from './format.js';
 import { capList, escapeText, moreNote, truncateText } from './limits.js';
 
@@ -33,7 +34,7 @@ function numbered(plan: Plan): { step: PlannedStep; n: number; parallel: boolean
   );
 }
 
-const PONR_NOTE = '_⛔ Point of no return: once this succeeds, Abort undoes nothing._';
+const PONR_NOTE = '_⛔ Point of no return: once promotion is requested, Abort undoes nothing._';
 
 /** The plan as mrkdwn lines per group: each step's title and its concrete actions, parallel steps and the point of no return marked. */
 export function planGroupLines(plan: Plan): string[][] {
@@ -95,8 +96,18 @@ function outputSummary(
     }
     case 'fence-source': {
       const parts: string[] = [];
-      const lsn = str(out.lsn);
-      if (lsn) parts.push(`${escapeText(run.from)} database read-only at ${escapeText(lsn)}`);
+      const fence = record(out.fence);
+      const lsn = str(fence?.lsn);
+      if (fence?.promotionToken)
+        parts.push(`${escapeText(run.from)} demoted (CloudNativePG token at ${escapeText(lsn ?? '?')})`);
+      else if (lsn)
+        parts.push(`${escapeText(run.from)} database read-only, final position ${escapeText(lsn)}`);
+      const prepared = Array.isArray(fence?.prepared) ? fence.prepared.map(record) : [];
+      if (prepared.length) {
+        parts.push(
+          `⚠️ prepared transactions survive the fence: ${escapeText(prepared.map((p) => `${str(p?.gid)} (${str(p?.owner)})`).join(', '))}`,
+        );
+      }
       const scaled = scaledText(out.scaled);
       if (scaled) parts.push(scaled);
       const unfenced = Array.isArray(out.unfenced) ? out.unfenced.filter((u) => typeof u === 'string') : [];
@@ -104,6 +115,8 @@ function outputSummary(
       return parts.join('; ') || undefined;
     }
     case 'catch-up': {
+      const skipped = str(out.skipped);
+      if (skipped) return `⚠️ ${escapeText(skipped)}`;
       const lsn = str(out.lsn);
       const waited = num(out.waitedMs);
       return lsn
@@ -117,12 +130,13 @@ function outputSummary(
     case 'promote-target-db': {
       const skipped = str(out.skipped);
       if (skipped) return escapeText(skipped);
-      const lag = num(out.lagBytes);
-      const source = str(out.sourceDatabase);
+      const rpo = rpoIn(out);
+      const source = str(out.source);
       return (
         `${escapeText(run.to)} promoted` +
-        (lag === undefined ? '' : ` (lag ${formatBytes(lag)})`) +
-        (source === 'unreachable' ? `; old primary ${escapeText(run.from)} was unreachable` : '')
+        (rpo ? ` · RPO ${rpo.kind === 'lost' ? '🚨 ' : ''}${formatRpo(rpo)}` : '') +
+        (source === 'unreachable' ? `; old primary ${escapeText(run.from)} was unreachable` : '') +
+        (source === 'risk-accepted' ? `; split-brain risk accepted` : '')
       );
     }
     case 'switch-dns': {
@@ -157,8 +171,7 @@ function progressSummary(step: PlannedStep, rec: StepRecord): string | undefined
   if (step.id === 'switch-dns' && str(progress.changeId)) {
     return `waiting for DNS change ${escapeText(str(progress.changeId) ?? '')} to be INSYNC`;
   }
-  if (step.id === 'catch-up' && str(progress.lsn))
-    return `waiting for replay to ${escapeText(str(progress.lsn) ?? '')}`;
+  if (step.id === 'catch-up' && str(progress.waiting)) return escapeText(str(progress.waiting) ?? '');
   if (step.id === 'scale-up-target') return 'waiting until Ready';
   return undefined;
 }
@@ -228,29 +241,36 @@ export function stepStatusGroups(run: Run, now: number): string[][] {
 }
 
 /**
- * What Abort does now, as execute-run's abort does it: nothing once the point of no return has passed, otherwise it
- * undoes the reversible steps that ran, newest first.
+ * What Abort does now, as execute-run's abort does it: refused once promotion was requested (the point of no return
+ * is checkpointed before the request, so there is no "maybe"), otherwise it undoes the reversible steps that ran,
+ * newest first.
  */
 export function abortEffect(run: Run): string {
-  const steps = allSteps(run.plan);
-  const ponr = steps.find((s) => s.pointOfNoReturn && stepRecord(run, s.id).status === 'succeeded');
+  const ponr = pastPointOfNoReturn(run);
   if (ponr) {
     return (
-      `Abort undoes nothing: ${escapeText(ponr.title)} already happened, so ${escapeText(run.to)}'s database stays ` +
-      `primary and ${escapeText(run.from)} stays fenced. Abort only stops the run.`
+      `Abort is refused: ${escapeText(ponr.title.replace(/ — .*$/, ''))} was already requested, so nothing can be ` +
+      `undone — ${escapeText(run.to)}'s database is (or is becoming) the primary and ${escapeText(run.from)} stays ` +
+      'fenced. Retry to finish the run.'
     );
   }
-  const touched = steps
+  const touched = allSteps(run.plan)
     .filter((s) => s.reversible && ['succeeded', 'failed', 'running'].includes(stepRecord(run, s.id).status))
     .reverse()
     .map((s) => escapeText(s.title));
-  const uncertain = steps.find(
-    (s) => s.pointOfNoReturn && ['running', 'failed'].includes(stepRecord(run, s.id).status),
-  );
-  const undo = touched.length
+  return touched.length
     ? `Abort undoes ${touched.join(', then ')} and stops.`
     : 'Abort stops the run; nothing has changed yet.';
-  return uncertain
-    ? `Abort first checks whether ${escapeText(uncertain.title)} happened; if it did, nothing is undone. Otherwise: ${undo}`
-    : undo;
+}
+
+/**
+ * What accepting the split-brain risk means for this run, in one sentence: the words of the Accept button's confirm
+ * dialog, the runbook and the CLI.
+ */
+export function splitBrainConsequence(run: Pick<Run, 'from' | 'to'>): string {
+  const from = escapeText(run.from);
+  return (
+    `${from}'s database may still take writes; promoting ${escapeText(run.to)} makes two primaries, and writes on ` +
+    `${from} after now are lost`
+  );
 }

@@ -3,8 +3,9 @@
  * its icon, duration and what it did, and — when a person must act — the buttons for it.
  */
 import type { KnownBlock } from '@slack/types';
-import type { Actor, Run } from '../../core/model.js';
+import type { Run } from '../../core/model.js';
 import { TERMINAL_STATES, allSteps } from '../../core/model.js';
+import { segmentVoters, splitBrainFailures } from '../../core/policy/break-glass-votes.js';
 import { ACTION_IDS, encodeActionValue } from '../action-ids.js';
 import { actions, button, context, header, section } from './elements.js';
 import {
@@ -22,7 +23,8 @@ import {
 } from './format.js';
 import type { SlackMessage } from './limits.js';
 import { escapeText, fitMessage, truncateText } from './limits.js';
-import { abortEffect, stepRecord, stepStatusGroups } from './run-lines.js';
+import { pastPointOfNoReturn } from '../../core/runs/point-of-no-return.js';
+import { abortEffect, splitBrainConsequence, stepRecord, stepStatusGroups } from './run-lines.js';
 
 export interface StatusMessageInput {
   run: Run;
@@ -60,24 +62,46 @@ const reasonText = (run: Run): string =>
 
 function footer(input: StatusMessageInput): KnownBlock[] {
   const { run } = input;
-  const value = encodeActionValue({ runId: run.id, site: run.site, version: run.version });
+  // The segment, not the version: see ActionValue. A click from an older segment's message is refused as stale.
+  const value = encodeActionValue({ runId: run.id, site: run.site, segment: run.segment });
   const cancel = `To stop it: \`/${run.kind} cancel ${escapeText(run.id)}\` (aborts the run)`;
   switch (run.state) {
     case 'paused': {
       const required = input.breakGlassApprovals;
       const needs = required === undefined ? 'break-glass approvals' : plural(required, 'approval');
-      const voters = skipVoters(run);
+      const of = (count: number) => (required === undefined ? '' : ` (${count} of ${required})`);
+      const skipVoters = segmentVoters(run, 'skip');
+      const splitBrain = splitBrainFailures(run).length > 0;
       const lines = [
         `⏸️ *Paused:* ${reasonText(run)}`,
         `*Retry step* runs the failed step again. *Skip step* is break-glass: it continues as if the step succeeded, ` +
           `once ${needs} ask for it.`,
-        abortEffect(run),
       ];
-      if (voters.length) {
+      if (splitBrain) {
         lines.push(
-          `Skip requested by ${actorsText(voters)}${required === undefined ? '' : ` (${voters.length} of ${required})`}`,
+          `🔀 *Split-brain guard:* ${escapeText(run.from)}'s database may still take writes, so ${escapeText(run.to)} ` +
+            `was not promoted. Fix it (fence ${escapeText(run.from)}, or make sure it is down), then *Retry step*; ` +
+            `or, break-glass, *Accept split-brain risk* once ${needs} ask for it.`,
         );
       }
+      lines.push(abortEffect(run));
+      if (skipVoters.length)
+        lines.push(`Skip requested by ${actorsText(skipVoters)}${of(skipVoters.length)}`);
+      const riskVoters = splitBrain ? segmentVoters(run, 'accept-risk') : [];
+      if (riskVoters.length)
+        lines.push(`Split-brain risk accepted by ${actorsText(riskVoters)}${of(riskVoters.length)}`);
+      const acceptRisk = button({
+        actionId: ACTION_IDS.acceptRisk,
+        text: `Accept split-brain risk (break-glass, ${needs})`,
+        value,
+        style: 'danger',
+        confirm: {
+          title: 'Accept the split-brain risk?',
+          text: `${splitBrainConsequence(run)}. Break-glass: it takes effect once ${needs} ask for it.`,
+          confirm: 'Accept the risk',
+          deny: 'Keep paused',
+        },
+      });
       return [
         section(lines),
         actions(`status-${run.id}-v${run.version}`, [
@@ -92,18 +116,24 @@ function footer(input: StatusMessageInput): KnownBlock[] {
               confirm: 'Ask to skip',
             },
           }),
-          button({
-            actionId: ACTION_IDS.abortRun,
-            text: 'Abort',
-            value,
-            style: 'danger',
-            confirm: {
-              title: 'Abort the run?',
-              text: abortEffect(run),
-              confirm: 'Abort',
-              deny: 'Keep paused',
-            },
-          }),
+          ...(splitBrain ? [acceptRisk] : []),
+          // Past the point of no return Abort would undo nothing: the run can only finish, so no button.
+          ...(pastPointOfNoReturn(run)
+            ? []
+            : [
+                button({
+                  actionId: ACTION_IDS.abortRun,
+                  text: 'Abort',
+                  value,
+                  style: 'danger',
+                  confirm: {
+                    title: 'Abort the run?',
+                    text: abortEffect(run),
+                    confirm: 'Abort',
+                    deny: 'Keep paused',
+                  },
+                }),
+              ]),
         ]),
       ];
     }
@@ -142,20 +172,6 @@ function footer(input: StatusMessageInput): KnownBlock[] {
   }
 }
 
-/** Approvers who asked to skip in the current segment (run-commands records them as `skip-requested`). */
-function skipVoters(run: Run): Actor[] {
-  const seen = new Set<string>();
-  const voters: Actor[] = [];
-  for (const entry of run.timeline) {
-    if (entry.event !== 'skip-requested' || entry.detail !== `segment ${run.segment}` || !entry.actor)
-      continue;
-    const key = `${entry.actor.type}:${entry.actor.id}`;
-    if (!seen.has(key)) voters.push(entry.actor);
-    seen.add(key);
-  }
-  return voters;
-}
-
 function fallbackText(run: Run, elapsed: number | undefined): string {
   const steps = allSteps(run.plan);
   const what = `${runLabelTitle(run)} of ${escapeText(run.site)} (${escapeText(run.id)}, ${escapeText(run.from)} → ${escapeText(run.to)})`;
@@ -168,7 +184,7 @@ function fallbackText(run: Run, elapsed: number | undefined): string {
       return `${what}: running, ${done}/${steps.length} steps done${current.length ? ` — now: ${current.join(', ')}` : ''}.`;
     }
     case 'paused':
-      return `${what} PAUSED at ${titles('failed').join(', ') || 'a step'}: ${reasonText(run)} — Retry, Skip or Abort.`;
+      return `${what} PAUSED at ${titles('failed').join(', ') || 'a step'}: ${reasonText(run)} — ${pausedChoices(run)}.`;
     case 'succeeded':
       return `${what} succeeded: ${escapeText(run.to)} serves ${escapeText(run.site)}${elapsed === undefined ? '' : ` after ${formatDuration(elapsed)}`}.`;
     case 'aborted':
@@ -177,4 +193,13 @@ function fallbackText(run: Run, elapsed: number | undefined): string {
     default:
       return `${what}: ${run.state}.`;
   }
+}
+
+/** What a person can click on a paused run, as in its buttons. */
+export function pausedChoices(run: Pick<Run, 'plan' | 'steps'>): string {
+  const choices = ['Retry', 'Skip'];
+  if (splitBrainFailures(run).length) choices.push('Accept split-brain risk (break-glass)');
+  // Past the point of no return the run can only finish: Abort is not offered.
+  if (!pastPointOfNoReturn(run)) choices.push('Abort');
+  return `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`;
 }

@@ -4,7 +4,7 @@
  */
 import type { KnownBlock } from '@slack/types';
 import type { Run, StepId } from '../../core/model.js';
-import { allSteps } from '../../core/model.js';
+import { allSteps, isSplitBrainCode } from '../../core/model.js';
 import { BatonError } from '../../errors.js';
 import { section } from './elements.js';
 import { STEP_ICONS, actorText, formatDuration, plural, runLabelTitle } from './format.js';
@@ -58,7 +58,12 @@ export function buildStepReply(input: StepReplyInput): SlackMessage {
   if (progress.length) blocks.push(section(['*Progress saved*', ...progress]));
   if (run.state === 'paused' && rec.status === 'failed') {
     blocks.push(
-      section('Next: *Retry step*, *Skip step* (break-glass) or *Abort* on the status message above.'),
+      section(
+        isSplitBrainCode(rec.errorCode)
+          ? 'Next: *Retry step* once the old side is fenced or down, *Accept split-brain risk* (break-glass), ' +
+              '*Skip step* (break-glass) or *Abort* on the status message above.'
+          : 'Next: *Retry step*, *Skip step* (break-glass) or *Abort* on the status message above.',
+      ),
     );
   }
 
@@ -91,7 +96,16 @@ function outputLines(output: Record<string, unknown> | undefined): string[] {
 
 function keyValueLines(values: Record<string, unknown> | undefined): string[] {
   if (!values) return [];
-  const entries = Object.entries(values).filter(([, v]) => v !== undefined);
+  // One level of nesting reads as `fence.lsn: 0/3000060` rather than a line of JSON.
+  const entries = Object.entries(values)
+    .filter(([, v]) => v !== undefined)
+    .flatMap(([key, value]): [string, unknown][] =>
+      isPlainRecord(value) && valueText(value).startsWith('{')
+        ? Object.entries(value)
+            .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
+            .map(([sub, v]) => [`${key}.${sub}`, v])
+        : [[key, value]],
+    );
   const { shown, hidden } = capList(entries, LIST_ENTRIES);
   const lines = shown.map(
     ([key, value]) => `• ${escapeText(key)}: ${truncateText(escapeText(valueText(value)), VALUE_LENGTH)}`,
@@ -99,6 +113,9 @@ function keyValueLines(values: Record<string, unknown> | undefined): string[] {
   if (hidden) lines.push(`• ${moreNote(hidden)}`);
   return lines;
 }
+
+const isPlainRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Scalars as they are, `{from, to}` maps as `a 1 → 5`, anything else as compact JSON. */
 function valueText(value: unknown): string {

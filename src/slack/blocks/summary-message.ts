@@ -5,6 +5,8 @@
 import type { KnownBlock } from '@slack/types';
 import type { PlannedStep, Run, TimelineEntry } from '../../core/model.js';
 import { allSteps } from '../../core/model.js';
+import type { Rpo } from '../../core/rpo.js';
+import { formatRpo, rpoOf } from '../../core/rpo.js';
 import { formatBytes } from '../../core/steps/step.js';
 import { header, section } from './elements.js';
 import {
@@ -29,6 +31,14 @@ export interface RunSummaryInput {
 
 const DETAIL_LENGTH = 200;
 
+/** "Data loss (RPO): 0 B (proved) — …", loud when writes were lost. */
+export function rpoLine(rpo: Rpo): string {
+  const detail = truncateText(escapeText(rpo.detail), DETAIL_LENGTH);
+  return rpo.kind === 'lost'
+    ? `:rotating_light: *Data loss (RPO): ${formatRpo(rpo)}* — ${detail}`
+    : `*Data loss (RPO):* ${formatRpo(rpo)} — ${detail}`;
+}
+
 /** Builds the finished run's summary. */
 export function buildRunSummary(input: RunSummaryInput): SlackMessage {
   const { run, alertFiredAt } = input;
@@ -43,6 +53,8 @@ export function buildRunSummary(input: RunSummaryInput): SlackMessage {
       ? `*Recovery time:* *${formatDuration(recovery.ms)}* from ${recovery.from} to verified`
       : `*Recovery time:* not recovered — the run ${run.state === 'succeeded' ? 'did not verify' : `is ${run.state}`}`,
   ];
+  const rpo = rpoOf(run);
+  if (rpo) facts.push(rpoLine(rpo));
   if (run.state === 'succeeded' && run.kind === 'failover') {
     facts.push(
       `*Failback is available:* \`/failback ${escapeText(run.site)}\` once ${escapeText(run.from)} is healthy ` +
@@ -135,6 +147,8 @@ function describeEntry(
       return `⏸️ Paused${detail(entry)}`;
     case 'skip-requested':
       return `⏭️ Skip requested${by(entry)}`;
+    case 'split-brain-risk-vote':
+      return `🔀 Accepting the split-brain risk asked${by(entry)}`;
     case 'aborting':
       return `↩️ Abort requested${by(entry)}`;
     case 'succeeded':

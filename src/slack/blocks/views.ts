@@ -10,6 +10,8 @@ import {
   STATE_ICONS,
   actorText,
   formatDuration,
+  formatMinutes,
+  lastEvent,
   runElapsed,
   runLabel,
   runLabelTitle,
@@ -31,6 +33,19 @@ export interface SiteStatus {
   /** A one-line description of any disagreement between Baton and the sources of truth. */
   disagreement?: string;
   openRun?: Run;
+  /** What the old side of a run still owes (it could not be fenced); Baton fences it the moment it answers. */
+  fenceDebt?: FenceDebtView;
+}
+
+/** An open fence debt, as status shows it. */
+export interface FenceDebtView {
+  cluster: string;
+  runId: string;
+  since: number;
+  database: boolean;
+  workloads: boolean;
+  reason: string;
+  lastError?: string;
 }
 
 /** Runs shown by history. */
@@ -39,8 +54,11 @@ export const HISTORY_LENGTH = 10;
 const known = (value: string | undefined): string =>
   value === undefined ? '_unknown_' : `*${escapeText(value)}*`;
 
-/** The answer to `/failover status`: per site, who serves according to Baton, Route 53 and PostgreSQL, and any open run. */
-export function buildStatusView(input: { sites: readonly SiteStatus[] }): SlackMessage {
+/**
+ * The answer to `/failover status`: per site, who serves according to Baton, Route 53 and PostgreSQL, and any open
+ * run. With `now`, a paused run says how long it has been paused (a paused run holds its site).
+ */
+export function buildStatusView(input: { sites: readonly SiteStatus[]; now?: number }): SlackMessage {
   const blocks: KnownBlock[] = [header('Baton status')];
   const summaries: string[] = [];
   for (const s of input.sites) {
@@ -49,25 +67,47 @@ export function buildStatusView(input: { sites: readonly SiteStatus[] }): SlackM
         ` · database primary: ${known(s.databasePrimary)}`,
     ];
     if (s.disagreement) lines.push(`⚠️ ${truncateText(escapeText(s.disagreement), 500)}`);
-    lines.push(s.openRun ? openRunLine(s.openRun) : 'No open run.');
+    if (s.fenceDebt) lines.push(fenceDebtLine(s.fenceDebt));
+    lines.push(s.openRun ? openRunLine(s.openRun, input.now) : 'No open run.');
     blocks.push(section(lines));
     summaries.push(
       `${escapeText(s.site)}: ${escapeText(s.servingPerRoute53 ?? s.servingPerBaton)} serves` +
         (s.disagreement ? ' (disagreement!)' : '') +
-        (s.openRun ? `, run ${escapeText(s.openRun.id)} ${s.openRun.state}` : ''),
+        (s.fenceDebt ? `, ${escapeText(s.fenceDebt.cluster)} owes its fence` : '') +
+        (s.openRun
+          ? `, run ${escapeText(s.openRun.id)} ${s.openRun.state}${pausedFor(s.openRun, input.now)}`
+          : ''),
     );
   }
   if (!input.sites.length) blocks.push(section('No sites are configured.'));
   return fitMessage({ text: summaries.join('; ') || 'Baton status: no sites', blocks });
 }
 
-function openRunLine(run: Run): string {
+function fenceDebtLine(debt: FenceDebtView): string {
+  const owes = [debt.database && 'its database read-only', debt.workloads && 'its workloads at standby size']
+    .filter(Boolean)
+    .join(' and ');
+  return (
+    `🚧 *Fence debt:* ${escapeText(debt.cluster)} still owes ${owes} (run \`${escapeText(debt.runId)}\`, since ` +
+    `${slackDate(debt.since, 'datetime')}: ${truncateText(escapeText(debt.reason), 300)}). Baton fences it the moment ` +
+    `it answers${debt.lastError ? ` — last try: ${truncateText(escapeText(debt.lastError), 200)}` : ''}. ` +
+    `Failback to ${escapeText(debt.cluster)} is refused until then.`
+  );
+}
+
+/** ` for 45 min` while `run` is paused and the time is known, else nothing. */
+function pausedFor(run: Run, now: number | undefined): string {
+  if (run.state !== 'paused' || now === undefined) return '';
+  return ` for ${formatMinutes(now - (lastEvent(run, 'paused')?.at ?? run.updatedAt))}`;
+}
+
+function openRunLine(run: Run, now: number | undefined): string {
   const current = allSteps(run.plan).filter((s) =>
     ['running', 'failed'].includes(stepRecord(run, s.id).status),
   );
   return (
     `${STATE_ICONS[run.state]} Open run \`${escapeText(run.id)}\`: ${runLabel(run)} ${escapeText(run.from)} → ${escapeText(run.to)}, ` +
-    `*${run.state}*${current.length ? ` at ${current.map((s) => escapeText(s.title)).join(', ')}` : ''}` +
+    `*${run.state}*${pausedFor(run, now)}${current.length ? ` at ${current.map((s) => escapeText(s.title)).join(', ')}` : ''}` +
     ` — requested by ${actorText(run.requestedBy)} at ${slackDate(run.createdAt, 'datetime')}`
   );
 }

@@ -26,7 +26,7 @@ const stepOf = (plan: Plan, id: StepId) => {
 };
 
 describe('buildPlan: failover', () => {
-  it('plans an emergency failover from the serving cluster to the other one, without catch-up', () => {
+  it('plans an emergency failover from the serving cluster to the other one, catching up when it can', () => {
     const plan = buildPlan({ kind: 'failover' }, site, { serving: 'east' });
     expect(plan).toMatchObject({
       site: 'production',
@@ -38,13 +38,17 @@ describe('buildPlan: failover', () => {
     expect(groupIds(plan)).toEqual([
       ['preflight'],
       ['fence-source', 'scale-up-target'],
+      ['catch-up'],
       ['promote-target-db'],
       ['switch-dns'],
       ['verify'],
       ['scale-down-source'],
     ]);
     expect(plan.warnings).toEqual([
-      'Emergency failover: writes not yet replicated to west are lost (lag unknown)',
+      'Emergency failover: if east cannot be fenced, writes not yet replicated to west are lost (lag unknown)',
+    ]);
+    expect(stepOf(plan, 'catch-up').actions).toEqual([
+      "wait until west's database has replayed east's final WAL position (when east could be fenced; bounded, shown live)",
     ]);
     expect(stepOf(plan, 'fence-source').actions).toContain(
       '(best effort: an unreachable side is recorded, not fatal)',
@@ -81,7 +85,7 @@ describe('buildPlan: failover', () => {
   it('warns about break-glass approvals on --force', () => {
     const plan = buildPlan({ kind: 'failover', force: true }, site, { serving: 'east' });
     expect(plan.warnings[0]).toBe(
-      '--force: failing gates will not stop this run (break-glass approvals needed)',
+      '--force: failing gates will not stop this run (break-glass approvals needed); the split-brain guard still holds',
     );
   });
 
@@ -202,11 +206,32 @@ describe('buildPlan: actions', () => {
   it('names the database target and its lag', () => {
     const plan = buildPlan({ kind: 'failover' }, site, observedEast);
     expect(stepOf(plan, 'promote-target-db').actions).toEqual([
+      'fence east again, let west replay its final position and check nothing committed on east since',
       'promote PostgreSQL on west (lag 2 KiB) and prove it accepts writes',
     ]);
     expect(plan.warnings).toEqual([
-      'Emergency failover: writes not yet replicated to west are lost (lag 2 KiB)',
+      'Emergency failover: if east cannot be fenced, writes not yet replicated to west are lost (lag 2 KiB)',
     ]);
+  });
+
+  it('never says "0 B" for a lag it could not measure: it names what the standby had received', () => {
+    const plan = buildPlan({ kind: 'failover' }, site, {
+      serving: 'east',
+      databases: {
+        west: {
+          inRecovery: true,
+          readOnly: false,
+          lagBytes: null,
+          lagUnknown: 'east unreachable',
+          lsn: '0/3000000',
+          receiveLsn: '0/3000060',
+        },
+      },
+    });
+    expect(stepOf(plan, 'promote-target-db').actions[1]).toBe(
+      'promote PostgreSQL on west (lag unknown: east unreachable, west had received up to 0/3000060) and prove it ' +
+        'accepts writes',
+    );
   });
 
   it('describes the exact DNS change for each strategy', () => {
@@ -240,23 +265,26 @@ describe('renderPlan', () => {
     expect(renderPlan(plan)).toEqual([
       '1. Preflight checks on west',
       "   - check west: at least 3 Ready nodes; default/web exist with east's images",
-      "   - check west's database is a standby at most 1 MiB behind",
+      "   - check west's database is a standby streaming from east on its timeline, at most 1 MiB behind",
       '   - check app.example.com points at east',
       '2. Fence east (in parallel)',
-      "   - make east's database read-only and end its client sessions",
+      "   - make east's database read-only, end its client sessions and record its final WAL position",
       '   - scale default/web on east 5 → 1',
       '   - (best effort: an unreachable side is recorded, not fatal)',
       '3. Scale up west (in parallel)',
       '   - scale default/web on west 1 → 5 and wait until Ready',
-      "4. Promote west's database — point of no return",
+      "4. Wait for west's database to catch up",
+      "   - wait until west's database has replayed east's final WAL position (when east could be fenced; bounded, shown live)",
+      "5. Promote west's database — point of no return",
+      '   - fence east again, let west replay its final position and check nothing committed on east since',
       '   - promote PostgreSQL on west (lag 2 KiB) and prove it accepts writes',
-      '5. Switch app.example.com to west',
+      '6. Switch app.example.com to west',
       '   - Route 53 Z1234567890ABC: one change batch making app.example.com A PRIMARY → west ' +
         '(passive-cluster, passive-lb.elb.amazonaws.com) and SECONDARY → east',
-      '6. Verify users reach west',
+      '7. Verify users reach west',
       "   - resolve app.example.com and expect west's target",
       '   - GET https://passive.example.com/health expects 2xx',
-      '7. Scale down east',
+      '8. Scale down east',
       '   - scale default/web on east 5 → 1 (if reachable)',
     ]);
   });

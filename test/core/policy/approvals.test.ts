@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ApprovalsConfig } from '../../../src/config/topology.js';
-import type { Run } from '../../../src/core/model.js';
+import type { Actor, Run } from '../../../src/core/model.js';
 import type { ApprovalOutcome } from '../../../src/core/policy/approvals.js';
 import { approveRun, requiredApprovals } from '../../../src/core/policy/approvals.js';
 import { ALICE, BOB, CAROL, exampleSite, exampleTopology, proposedRun } from '../../support/core-fixtures.js';
@@ -108,5 +108,56 @@ describe('requiredApprovals', () => {
     expect(requiredApprovals({ force: false }, config)).toBe(1);
     expect(requiredApprovals({ force: true }, config)).toBe(2);
     expect(requiredApprovals({ force: true }, { ...config, required: 3 })).toBe(3);
+  });
+});
+
+describe('approveRun: one OS account gives one approval', () => {
+  const bastion = { osUser: 'root', host: 'bastion-1' };
+  const cli = (id: string, origin = bastion): Actor => ({ type: 'cli', id, origin });
+  const two = { ...config, required: 2 };
+
+  it('counts two --as ids typed from one OS account as one, and says why and what to do', () => {
+    const first = accepted(approve(run, cli('U0ALICE'), { config: two }));
+    const second = approve(first.run, cli('U0BOB'), { config: two, now: now + 1 });
+    expect(second).toMatchObject({ ok: false, code: 'same-os-account' });
+    expect(second.ok || second.reason).toBe(
+      'approvals typed from one OS account (root@bastion-1) count as one, whatever --as says: ' +
+        "U0ALICE's approval from it is already counted (1 of 2). Another approver must approve from their own " +
+        'OS account, or in Slack',
+    );
+    // From another account, or from Slack, the second approval counts.
+    expect(
+      accepted(approve(first.run, cli('U0BOB', { osUser: 'bob', host: 'bastion-1' }), { config: two })),
+    ).toMatchObject({
+      complete: true,
+      count: 2,
+    });
+    expect(accepted(approve(first.run, BOB, { config: two }))).toMatchObject({ complete: true, count: 2 });
+  });
+
+  it('holds for break-glass (--force) approvals too', () => {
+    const forced = proposedRun(site, { request: { kind: 'failover', force: true } });
+    const first = accepted(approve(forced, cli('U0ALICE')));
+    expect(approve(first.run, cli('U0BOB'))).toMatchObject({ ok: false, code: 'same-os-account' });
+    expect(first.run.state).toBe('proposed');
+  });
+
+  it('a proposal typed from an OS account cannot be approved from that account under another --as', () => {
+    const fromCli = { ...run, requestedBy: cli('U0CAROL') };
+    const outcome = approve(fromCli, cli('U0ALICE'));
+    expect(outcome).toMatchObject({ ok: false, code: 'same-os-account' });
+    expect(outcome.ok || outcome.reason).toContain('U0CAROL proposed r1 from it');
+    expect(accepted(approve(fromCli, ALICE)).complete).toBe(true);
+    expect(
+      accepted(approve(fromCli, cli('U0ALICE'), { config: { ...config, allowSelfApproval: true } })).complete,
+    ).toBe(true);
+  });
+
+  it('the CLI acting as a Slack user who approved is that user: already approved', () => {
+    const first = accepted(approve(run, BOB, { config: two }));
+    expect(approve(first.run, cli('U0BOB'), { config: two })).toMatchObject({
+      ok: false,
+      code: 'already-approved',
+    });
   });
 });

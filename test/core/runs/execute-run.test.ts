@@ -15,9 +15,14 @@ import {
 
 const WEB = 'default/Deployment/web';
 
-/** Every mutating call of a complete emergency or planned failover east → west, each exactly once. */
+/**
+ * Every mutating call of a complete emergency or planned failover east → west, each exactly once — but the fence,
+ * which runs twice by design: in fence-source, and again in the split-brain guard just before promotion, so the final
+ * position is as late as possible.
+ */
 const FAILOVER_ACTIONS = [
   'dns west',
+  'fence east',
   'fence east',
   `scale east ${WEB} 1`,
   `scale west ${WEB} 5`,
@@ -67,6 +72,7 @@ describe('executeRun: happy path', () => {
       ['preflight', 'succeeded', 1],
       ['fence-source', 'succeeded', 1],
       ['scale-up-target', 'succeeded', 1],
+      ['catch-up', 'succeeded', 1],
       ['promote-target-db', 'succeeded', 1],
       ['switch-dns', 'succeeded', 1],
       ['verify', 'succeeded', 1],
@@ -109,23 +115,26 @@ describe('executeRun: happy path', () => {
 describe('executeRun: retries and pauses', () => {
   it('retries a step that fails once and then succeeds', async () => {
     const h = harness();
-    h.world.fail('cluster.scaleWorkload', 1);
+    h.world.fail('cluster.scaleWorkload:west', 1);
     const { outcome, run, persistence } = await h.execute(approvedRun(h.site));
 
     expect(outcome).toBe('succeeded');
-    // fence-source reads and fences the database first, so scale-up-target's scale call is the first to fail.
     expect(step(run, 'scale-up-target')).toMatchObject({ status: 'succeeded', attempts: 2 });
     expect(step(run, 'fence-source').attempts).toBe(1);
     expect(step(run, 'fence-source').output).not.toHaveProperty('unfenced');
     expect(persistence.auditTrail).toContain(
-      'step-retry scale-up-target: cluster.scaleWorkload failed (injected)',
+      'step-retry scale-up-target: cluster.scaleWorkload:west failed (injected)',
     );
     expect((await h.actions()).sort()).toEqual(FAILOVER_ACTIONS);
   });
 
   it('pauses on a non-retriable error, then Retry finishes without repeating completed steps', async () => {
     const h = harness();
-    h.world.fail('database.promote', 1, neverRetry('promote-refused', 'pg_promote() returned false'));
+    h.world.fail(
+      'database.requestPromotion',
+      1,
+      neverRetry('promote-refused', 'pg_promote() returned false'),
+    );
     const first = await h.execute(approvedRun(h.site));
 
     expect(first.outcome).toBe('paused');
@@ -231,18 +240,21 @@ describe('executeRun: timed-out attempts', () => {
 describe('executeRun: abort', () => {
   it('before the point of no return undoes scale-up-target, then fence-source', async () => {
     const h = harness();
-    // The standby falls behind after preflight passed, so promotion refuses.
-    const first = await h.execute(approvedRun(h.site), {
-      onChange: (run) => {
-        if (run.steps.preflight?.status === 'succeeded') {
-          void h.world.change((s) => {
-            s.lagBytes = 10_000_000;
-          });
-        }
+    // The standby falls behind after preflight passed, so catch-up never reaches east's final position.
+    const first = await h.execute(
+      approvedRun(h.site, { tuning: tuning({ 'catch-up': { timeoutMs: 100, retries: 0 } }) }),
+      {
+        onChange: (run) => {
+          if (run.steps.preflight?.status === 'succeeded') {
+            void h.world.change((s) => {
+              s.lagBytes = 10_000_000;
+            });
+          }
+        },
       },
-    });
+    );
     expect(first.outcome).toBe('paused');
-    expect(step(first.run, 'promote-target-db').errorCode).toBe('lag-too-high');
+    expect(step(first.run, 'catch-up').errorCode).toBe('step-timeout');
     const before = await h.actions();
 
     const { outcome, run } = await h.execute(aborting(first.run));
@@ -253,7 +265,8 @@ describe('executeRun: abort', () => {
       preflight: 'succeeded',
       'fence-source': 'undone',
       'scale-up-target': 'undone',
-      'promote-target-db': 'failed',
+      'catch-up': 'failed',
+      'promote-target-db': 'pending',
       'switch-dns': 'pending',
       verify: 'pending',
       'scale-down-source': 'pending',
@@ -275,7 +288,7 @@ describe('executeRun: abort', () => {
     expect(again.outcome).toBe('nothing-to-do');
   });
 
-  it('after promotion undoes nothing and explains why', async () => {
+  it('after promotion undoes nothing: the run pauses, and Retry finishes it', async () => {
     const h = harness();
     h.world.fail('dns.switchTo', 1, neverRetry('route53-denied', 'Route 53 denied ChangeResourceRecordSets'));
     const first = await h.execute(approvedRun(h.site));
@@ -284,18 +297,46 @@ describe('executeRun: abort', () => {
     const before = await h.actions();
 
     const { outcome, run } = await h.execute(aborting(first.run));
-    expect(outcome).toBe('aborted');
+    expect(outcome).toBe('paused');
     expect(run.stateReason).toBe(
-      "Promote west's database — point of no return already happened, so nothing was undone: west's database stays " +
-        'primary and east stays fenced. Check where app.example.com points (/failover status) and finish the switch ' +
-        'by hand or with a new failover; fail back once east is rebuilt as a standby.',
+      "Abort refused: Promote west's database was already requested, so nothing can be undone — west's database " +
+        'is (or is becoming) the primary and east stays fenced. Retry to finish the run.',
     );
     expect(await h.actions()).toEqual(before);
     expect(Object.values(run.steps).some((s) => s.status === 'undone')).toBe(false);
     expect((await h.world.state()).clusters.west?.db.role).toBe('primary');
+
+    const finished = await h.execute(retried(run));
+    expect(finished.outcome).toBe('succeeded');
+    expect((await h.world.state()).dns.serving).toBe('west');
   });
 
-  it('treats a promotion that started and cannot be checked as done', async () => {
+  it('counts a promotion whose request was checkpointed as past the point of no return, unreadable or not', async () => {
+    const h = harness();
+    const run = approvedRun(h.site);
+    const crashed: Run = {
+      ...transitionRun(run, 'running', { at: Date.now() }),
+      steps: {
+        ...run.steps,
+        preflight: { id: 'preflight', status: 'succeeded', attempts: 1 },
+        'promote-target-db': {
+          id: 'promote-target-db',
+          status: 'running',
+          attempts: 1,
+          progress: { pointOfNoReturnAt: Date.now() },
+        },
+      },
+    };
+    await h.world.change((s) => {
+      if (s.clusters.west) s.clusters.west.db.reachable = false;
+    });
+    const { outcome, run: aborted } = await h.execute(aborting(crashed));
+    expect(outcome).toBe('paused');
+    expect(aborted.stateReason).toMatch(/^Abort refused: /);
+    expect(await h.actions()).toEqual([]);
+  });
+
+  it('undoes a promotion step that started but never checkpointed its request: it made no call', async () => {
     const h = harness();
     const run = approvedRun(h.site);
     const crashed: Run = {
@@ -306,12 +347,9 @@ describe('executeRun: abort', () => {
         'promote-target-db': { id: 'promote-target-db', status: 'running', attempts: 1 },
       },
     };
-    await h.world.change((s) => {
-      if (s.clusters.west) s.clusters.west.db.reachable = false;
-    });
     const { outcome, run: aborted } = await h.execute(aborting(crashed));
     expect(outcome).toBe('aborted');
-    expect(aborted.stateReason).toContain('point of no return already happened');
+    expect(aborted.stateReason).toBe('Nothing had changed');
     expect(await h.actions()).toEqual([]);
   });
 
@@ -389,7 +427,8 @@ describe('executeRun: resuming after a crash', () => {
     expect(outcome).toBe('succeeded');
     expect(step(run, 'scale-up-target').output).toEqual({ alreadyDone: true });
     expect(persistence.auditTrail).not.toContain('step-started preflight');
-    expect((await h.actions()).sort()).toEqual(FAILOVER_ACTIONS);
+    // fence-source had not finished when the worker died: the new attempt fences again, as every attempt must.
+    expect((await h.actions()).sort()).toEqual([...FAILOVER_ACTIONS, 'fence east'].sort());
   });
 
   it('does not re-submit a DNS change whose id was checkpointed', async () => {
@@ -500,6 +539,7 @@ describe('executeRun: leases and stopping', () => {
       preflight: 'succeeded',
       'fence-source': 'succeeded',
       'scale-up-target': 'succeeded',
+      'catch-up': 'pending',
       'promote-target-db': 'pending',
       'switch-dns': 'pending',
       verify: 'pending',
@@ -521,7 +561,7 @@ describe('executeRun: modes and gates', () => {
     );
     expect(outcome).toBe('succeeded');
     expect(step(run, 'catch-up')).toMatchObject({ status: 'succeeded', output: { lsn: '0/3000000' } });
-    expect(step(run, 'fence-source').output).toMatchObject({ lsn: '0/3000000' });
+    expect(step(run, 'fence-source').output).toMatchObject({ fence: { lsn: '0/3000000', nextXid: '750' } });
     expect((await h.actions()).sort()).toEqual(FAILOVER_ACTIONS);
   });
 
@@ -538,7 +578,10 @@ describe('executeRun: modes and gates', () => {
     );
     expect(first.outcome).toBe('paused');
     expect(step(first.run, 'catch-up')).toMatchObject({ status: 'failed', errorCode: 'step-timeout' });
-    expect(step(first.run, 'catch-up').progress).toEqual({ lsn: '0/3000000' });
+    // Shown live while it waits.
+    expect(step(first.run, 'catch-up').progress).toEqual({
+      waiting: 'west replayed up to 0/2FFF000, 4096 bytes behind 0/3000000',
+    });
     expect(await h.actions()).not.toContain('promote west');
 
     await h.world.change((s) => {
@@ -549,13 +592,32 @@ describe('executeRun: modes and gates', () => {
     expect((await h.actions()).sort()).toEqual(FAILOVER_ACTIONS);
   });
 
-  it('pauses a planned failover at fence-source when the source database is unreachable', async () => {
+  it('pauses a planned failover at preflight when the source database is unreachable: lag is unknown', async () => {
     const h = harness();
     await h.world.change((s) => {
       if (s.clusters.east) s.clusters.east.db.reachable = false;
     });
     const { outcome, run } = await h.execute(
       approvedRun(h.site, { request: { kind: 'failover', mode: 'planned' } }),
+    );
+    expect(outcome).toBe('paused');
+    expect(run.stateReason).toContain('west: standby, lag unknown — east could not be read');
+    expect(await h.actions()).toEqual([]);
+  });
+
+  it('pauses a planned failover at fence-source when the source database becomes unreachable', async () => {
+    const h = harness();
+    const { outcome, run } = await h.execute(
+      approvedRun(h.site, { request: { kind: 'failover', mode: 'planned' } }),
+      {
+        onChange: (current) => {
+          if (current.steps.preflight?.status === 'succeeded') {
+            void h.world.change((s) => {
+              if (s.clusters.east) s.clusters.east.db.reachable = false;
+            });
+          }
+        },
+      },
     );
     expect(outcome).toBe('paused');
     expect(step(run, 'fence-source')).toMatchObject({
@@ -574,7 +636,7 @@ describe('executeRun: modes and gates', () => {
       s.clusters.east.reachable = false;
       s.clusters.east.db.reachable = false;
     });
-    const { outcome, run } = await h.execute(approvedRun(h.site));
+    const { outcome, run, persistence } = await h.execute(approvedRun(h.site));
     expect(outcome).toBe('succeeded');
     expect(step(run, 'fence-source').output).toEqual({
       unfenced: [
@@ -583,10 +645,62 @@ describe('executeRun: modes and gates', () => {
       ],
     });
     expect(step(run, 'scale-down-source').output).toMatchObject({
-      skipped: expect.stringContaining('east unreachable'),
+      skipped: expect.stringContaining("east's Kubernetes API unreachable"),
     });
-    expect(step(run, 'promote-target-db').output).toMatchObject({ sourceDatabase: 'unreachable' });
+    expect(step(run, 'promote-target-db').output).toMatchObject({
+      source: 'unreachable',
+      rpo: { kind: 'unknown', detail: expect.stringContaining('west had received up to 0/3000000') },
+    });
     expect((await h.actions()).sort()).toEqual(['dns west', 'promote west', `scale west ${WEB} 5`]);
+    // East owes its fence: the database and the workloads, fenced the moment it answers.
+    expect(persistence.fenceDebts).toMatchObject([
+      { site: 'production', cluster: 'east', runId: 'r1', database: true, workloads: false },
+      { site: 'production', cluster: 'east', runId: 'r1', database: false, workloads: true },
+    ]);
+    expect(run.timeline.filter((e) => e.event === 'fence-debt-opened')).toHaveLength(2);
+  });
+
+  it('refuses to promote a standby too far behind when catch-up was skipped', async () => {
+    const h = harness();
+    await h.world.change((s) => {
+      s.lagBytes = 10_000_000; // never replayed
+    });
+    const run = approvedRun(h.site, { request: { kind: 'failover', force: true } });
+    const skipped: Run = {
+      ...run,
+      steps: {
+        ...run.steps,
+        'catch-up': { id: 'catch-up', status: 'skipped', attempts: 1, skippedBy: ALICE },
+      },
+    };
+    const { outcome, run: paused } = await h.execute(skipped);
+    expect(outcome).toBe('succeeded'); // --force overrides the lag gate…
+    expect(step(paused, 'promote-target-db').output).toMatchObject({ rpo: { kind: 'lost' } }); // …and says what it cost
+
+    // Without --force, a standby that fell behind after preflight is not promoted.
+    const h2 = harness();
+    const plain = approvedRun(h2.site);
+    const { outcome: refused, run: stopped } = await h2.execute(
+      {
+        ...plain,
+        steps: {
+          ...plain.steps,
+          'catch-up': { id: 'catch-up', status: 'skipped', attempts: 1, skippedBy: ALICE },
+        },
+      },
+      {
+        onChange: (current) => {
+          if (current.steps.preflight?.status === 'succeeded') {
+            void h2.world.change((s) => {
+              s.lagBytes = 10_000_000;
+            });
+          }
+        },
+      },
+    );
+    expect(refused).toBe('paused');
+    expect(step(stopped, 'promote-target-db').errorCode).toBe('lag-too-high');
+    expect(await h2.actions()).not.toContain('promote west');
   });
 
   it('pauses at preflight with preflight-failed when the target has too few Ready nodes', async () => {

@@ -10,7 +10,7 @@ const LEGAL: Record<RunState, RunState[]> = {
   approved: ['running', 'cancelled', 'failed'],
   running: ['succeeded', 'paused', 'failed', 'aborting'],
   paused: ['running', 'aborting', 'failed'],
-  aborting: ['aborted', 'failed'],
+  aborting: ['aborted', 'failed', 'paused'],
   succeeded: [],
   rejected: [],
   expired: [],

@@ -125,6 +125,55 @@ describe('buildClickRefusalMessage', () => {
     });
     expect(message.text).toMatch(/^🚫 Only approvers can skip run `r1`/);
   });
+
+  it('stale-message: the message is out of date, what the run did since, and where to look', () => {
+    const paused = pausedAfterPromotion();
+    const retried = { ...move(paused, 'running', 160, BOB, 'retry'), segment: paused.segment + 1 };
+    const message = buildClickRefusalMessage({
+      code: 'stale-message',
+      run: retried,
+      approvers: approvals.approvers,
+      action: 'skip',
+    });
+    expect(message.text).toBe(
+      'This message is out of date: run `r1` has moved on since (now *running*, retried by <@U0BOB>). ' +
+        'Use the newest message in the thread.',
+    );
+  });
+
+  it('already-voted: the vote is counted, how many so far, and that another approver must ask', () => {
+    const paused = pausedAfterPromotion();
+    const run = {
+      ...paused,
+      timeline: [
+        ...paused.timeline,
+        { at: paused.updatedAt, event: 'skip-requested', actor: ALICE, detail: `segment ${paused.segment}` },
+      ],
+    };
+    const message = buildClickRefusalMessage({
+      code: 'already-voted',
+      run,
+      approvers: approvals.approvers,
+      action: 'skip',
+      breakGlassApprovals: 2,
+    });
+    expect(message.text).toBe(
+      '👍 Your request to skip the failed step of run `r1` is already counted (1 of 2). Another approver must ask too.',
+    );
+  });
+
+  it('no-split-brain-risk: what paused the run instead, and what to do', () => {
+    const message = buildClickRefusalMessage({
+      code: 'no-split-brain-risk',
+      run: pausedAfterPromotion(),
+      approvers: approvals.approvers,
+      action: 'accept the split-brain risk of',
+    });
+    expect(message.text).toBe(
+      'Run `r1` is paused at switch-dns (`route53-throttled`), not by the split-brain guard: there is no ' +
+        'split-brain risk to accept. Retry, Skip or Abort it instead.',
+    );
+  });
 });
 
 describe('buildErrorMessage', () => {

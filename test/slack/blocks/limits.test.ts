@@ -320,7 +320,7 @@ describe('every builder stays inside Slack limits for huge inputs', () => {
       'reject',
     ]);
     const paused = buildStatusMessage({ run: hugeRun('paused'), now: at(5000), breakGlassApprovals: 2 });
-    expect(buttonsOf(paused).map((b) => b.action_id)).toEqual(['retry-step', 'skip-step', 'abort-run']);
+    expect(buttonsOf(paused).map((b) => b.action_id)).toEqual(['retry-step', 'skip-step']); // past promotion: no Abort
   });
 
   it('says how much was left out instead of failing', () => {

@@ -88,6 +88,16 @@ const done = (
     `${id} succeeded`,
   );
 
+/** A fence of east as the adapter returns it. */
+export const FENCE = {
+  lsn: '0/3000060',
+  nextXid: '750',
+  openXids: [],
+  prepared: [],
+  endedSessions: 3,
+  standby: false,
+};
+
 /** Approved by Alice at +60 s, started at +62 s. */
 export function startedRun(request?: RunRequest): Run {
   return move(approve(proposal(request), ALICE, 60), 'running', 62, { type: 'system', id: 'baton' });
@@ -98,11 +108,18 @@ export function runningRun(): Run {
   let run = startedRun();
   run = done(run, 'preflight', 62, 64, { checks: PREFLIGHT_OK, overridden: false });
   run = done(run, 'fence-source', 64, 70, {
-    lsn: '0/3000060',
+    fence: FENCE,
     scaled: { 'default/web': { from: 5, to: 1 } },
   });
   run = done(run, 'scale-up-target', 64, 95, { scaled: { 'default/web': { from: 1, to: 5 } } });
-  run = done(run, 'promote-target-db', 95, 98, { lagBytes: 0, sourceDatabase: 'fenced' });
+  run = done(run, 'catch-up', 95, 95, { lsn: '0/3000060', replayed: '0/3000060', waitedMs: 120 });
+  run = done(run, 'promote-target-db', 95, 98, {
+    source: 'fenced',
+    rpo: {
+      kind: 'proved',
+      detail: 'east committed nothing after its fence at 0/3000060, and west had replayed that position',
+    },
+  });
   return step(run, 'switch-dns', {
     status: 'running',
     attempts: 2,
@@ -142,7 +159,7 @@ export function pausedBeforePromotion(): Run {
   let run = startedRun();
   run = done(run, 'preflight', 62, 64, { checks: PREFLIGHT_OK, overridden: false });
   run = done(run, 'fence-source', 64, 70, {
-    lsn: '0/3000060',
+    fence: FENCE,
     scaled: { 'default/web': { from: 5, to: 1 } },
   });
   const error = 'Scale up west did not finish within 300 s — last seen: default/web on west: 2/5 Ready';

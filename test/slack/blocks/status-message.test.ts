@@ -39,39 +39,39 @@ describe('buildStatusMessage', () => {
       '✅ *3. Scale up west* · 31 s · default/web 1 → 5 · 5/5 Ready',
     );
     expect(lineOf(message.blocks, 'Promote')).toBe(
-      "✅ ⛔ *4. Promote west's database — point of no return* · 3 s · west promoted (lag 0 B)",
+      "✅ ⛔ *5. Promote west's database — point of no return* · 3 s · west promoted · RPO 0 B (proved)",
     );
     expect(lineOf(message.blocks, 'Switch')).toBe(
-      '⏳ *5. Switch app.example.com to west* · 12 s · attempt 2 of 2 · waiting for DNS change C0123456789ABC to be INSYNC',
+      '⏳ *6. Switch app.example.com to west* · 12 s · attempt 2 of 2 · waiting for DNS change C0123456789ABC to be INSYNC',
     );
-    expect(lineOf(message.blocks, 'Verify')).toBe('◻️ *6. Verify users reach west*');
+    expect(lineOf(message.blocks, 'Verify')).toBe('◻️ *7. Verify users reach west*');
     expect(message.text).toBe(
-      'EMERGENCY failover of production (r1, east → west): running, 4/7 steps done — now: Switch app.example.com to west.',
+      'EMERGENCY failover of production (r1, east → west): running, 5/8 steps done — now: Switch app.example.com to west.',
     );
   });
 
-  it('paused after the point of no return: reason, Retry / Skip / Abort, Abort undoes nothing', () => {
+  it('paused after the point of no return: reason, Retry / Skip, and no Abort: it would undo nothing', () => {
     const message = buildStatusMessage({ run: pausedAfterPromotion(), now: at(160), breakGlassApprovals: 2 });
     expect(message).toMatchSnapshot();
-    const [retry, skip, abort] = buttons(message.blocks);
+    expect(buttons(message.blocks).map((b) => b.action_id)).toEqual(['retry-step', 'skip-step']);
+    const [retry, skip] = buttons(message.blocks);
     expect(retry).toMatchObject({ action_id: 'retry-step', style: 'primary', text: { text: 'Retry step' } });
     expect(skip).toMatchObject({
       action_id: 'skip-step',
       text: { text: 'Skip step (break-glass, 2 approvals)' },
     });
-    expect(abort).toMatchObject({ action_id: 'abort-run', style: 'danger' });
-    expect(decodeActionValue(abort?.value ?? '')).toMatchObject({ runId: 'r1', site: 'production' });
-    expect(lineOf(message.blocks, 'Abort undoes')).toBe(
-      "Abort undoes nothing: Promote west's database — point of no return already happened, so west's database " +
-        'stays primary and east stays fenced. Abort only stops the run.',
+    expect(decodeActionValue(retry?.value ?? '')).toMatchObject({ runId: 'r1', site: 'production' });
+    expect(lineOf(message.blocks, 'Abort is refused')).toBe(
+      "Abort is refused: Promote west's database was already requested, so nothing can be undone — west's " +
+        'database is (or is becoming) the primary and east stays fenced. Retry to finish the run.',
     );
     expect(lineOf(message.blocks, 'Switch')).toBe(
-      '❌ *5. Switch app.example.com to west* · 52 s · 3 attempts · ' +
+      '❌ *6. Switch app.example.com to west* · 52 s · 3 attempts · ' +
         'Route 53 throttled ChangeResourceRecordSets (Throttling): Rate exceeded',
     );
     expect(message.text).toBe(
       'EMERGENCY failover of production (r1, east → west) PAUSED at Switch app.example.com to west: ' +
-        'switch-dns: Route 53 throttled ChangeResourceRecordSets (Throttling): Rate exceeded — Retry, Skip or Abort.',
+        'switch-dns: Route 53 throttled ChangeResourceRecordSets (Throttling): Rate exceeded — Retry or Skip.',
     );
   });
 
@@ -82,7 +82,7 @@ describe('buildStatusMessage', () => {
     expect(buttons(message.blocks)[1]?.text.text).toBe('Skip step (break-glass, break-glass approvals)');
   });
 
-  it('paused with the promotion itself failed: Abort checks first', () => {
+  it('paused with the promotion failed before it was requested: Abort undoes the reversible steps', () => {
     let run = startedAtPromotion();
     run = step(run, 'promote-target-db', {
       status: 'failed',
@@ -93,10 +93,24 @@ describe('buildStatusMessage', () => {
     });
     run = move(run, 'paused', 120, undefined, 'promote-target-db: connection reset');
     const message = buildStatusMessage({ run, now: at(121) });
-    expect(lineOf(message.blocks, 'Abort first checks')).toBe(
-      "Abort first checks whether Promote west's database — point of no return happened; if it did, nothing is undone. " +
-        'Otherwise: Abort undoes Scale up west, then Fence east and stops.',
-    );
+    expect(lineOf(message.blocks, 'Abort')).toBe('Abort undoes Scale up west, then Fence east and stops.');
+    expect(buttons(message.blocks).map((b) => b.action_id)).toContain('abort-run');
+  });
+
+  it('paused with the promotion requested but not finished: Abort is refused, nothing can be undone', () => {
+    let run = startedAtPromotion();
+    run = step(run, 'promote-target-db', {
+      status: 'failed',
+      attempts: 2,
+      startedAt: at(95),
+      finishedAt: at(120),
+      error: 'west is still in recovery',
+      progress: { pointOfNoReturnAt: at(96) },
+    });
+    run = move(run, 'paused', 120, undefined, 'promote-target-db: west is still in recovery');
+    const message = buildStatusMessage({ run, now: at(121) });
+    expect(lineOf(message.blocks, 'Abort')).toMatch(/^Abort is refused: /);
+    expect(buttons(message.blocks).map((b) => b.action_id)).not.toContain('abort-run');
   });
 
   it('counts skip requests of the current segment', () => {
@@ -114,6 +128,104 @@ describe('buildStatusMessage', () => {
     expect(lineOf(message.blocks, 'Skip requested')).toBe('Skip requested by <@U0ALICE> (1 of 2)');
   });
 
+  it('buttons carry the run segment, so a click on an older message can be told apart', () => {
+    const run = pausedAfterPromotion();
+    const message = buildStatusMessage({
+      run: { ...run, version: 41 },
+      now: at(160),
+      breakGlassApprovals: 2,
+    });
+    for (const b of buttons(message.blocks))
+      expect(decodeActionValue(b.value ?? '')).toEqual({
+        runId: 'r1',
+        site: 'production',
+        segment: run.segment,
+      });
+  });
+
+  it('counts a Slack user and the CLI acting as them as one skip vote, and one OS account as one', () => {
+    let run = pausedAfterPromotion();
+    const detail = `segment ${run.segment}`;
+    const bastion = { osUser: 'root', host: 'bastion-1' };
+    run = {
+      ...run,
+      timeline: [
+        ...run.timeline,
+        {
+          at: at(155),
+          event: 'skip-requested',
+          actor: { type: 'cli', id: 'U0BOB', origin: bastion },
+          detail,
+        },
+        { at: at(156), event: 'skip-requested', actor: BOB, detail },
+        {
+          at: at(157),
+          event: 'skip-requested',
+          actor: { type: 'cli', id: 'U0CAROL', origin: bastion },
+          detail,
+        },
+      ],
+    };
+    const message = buildStatusMessage({ run, now: at(160), breakGlassApprovals: 2 });
+    expect(lineOf(message.blocks, 'Skip requested')).toBe(
+      'Skip requested by <@U0BOB> (break-glass CLI) (1 of 2)',
+    );
+  });
+
+  it('paused by the split-brain guard: Accept split-brain risk, with its consequence, and the votes so far', () => {
+    let run = pausedBySplitBrainGuard();
+    const message = buildStatusMessage({ run, now: at(130), breakGlassApprovals: 2 });
+    expect(message).toMatchSnapshot();
+    expect(buttons(message.blocks).map((b) => b.action_id)).toEqual([
+      'retry-step',
+      'skip-step',
+      'accept-split-brain-risk',
+      'abort-run',
+    ]);
+    const accept = buttons(message.blocks)[2];
+    expect(accept).toMatchObject({
+      style: 'danger',
+      text: { text: 'Accept split-brain risk (break-glass, 2 approvals)' },
+      confirm: {
+        title: { text: 'Accept the split-brain risk?' },
+        text: {
+          text:
+            "east's database may still take writes; promoting west makes two primaries, and writes on east after " +
+            'now are lost. Break-glass: it takes effect once 2 approvals ask for it.',
+        },
+        confirm: { text: 'Accept the risk' },
+        deny: { text: 'Keep paused' },
+        style: 'danger',
+      },
+    });
+    expect(lineOf(message.blocks, 'Split-brain guard')).toBe(
+      "🔀 *Split-brain guard:* east's database may still take writes, so west was not promoted. Fix it (fence east, " +
+        'or make sure it is down), then *Retry step*; or, break-glass, *Accept split-brain risk* once 2 approvals ask for it.',
+    );
+
+    run = {
+      ...run,
+      timeline: [
+        ...run.timeline,
+        { at: at(125), event: 'split-brain-risk-vote', actor: ALICE, detail: `segment ${run.segment}` },
+      ],
+    };
+    const voted = buildStatusMessage({ run, now: at(130), breakGlassApprovals: 2 });
+    expect(lineOf(voted.blocks, 'Split-brain risk accepted by')).toBe(
+      'Split-brain risk accepted by <@U0ALICE> (1 of 2)',
+    );
+  });
+
+  it('a run paused for another reason offers no Accept split-brain risk', () => {
+    const message = buildStatusMessage({
+      run: pausedBeforePromotion(),
+      now: at(710),
+      breakGlassApprovals: 2,
+    });
+    expect(buttons(message.blocks).map((b) => b.action_id)).not.toContain('accept-split-brain-risk');
+    expect(lineOf(message.blocks, 'Split-brain guard')).toBeUndefined();
+  });
+
   it('succeeded failover: took, outputs, and a Start failback button', () => {
     const message = buildStatusMessage({ run: succeededRun(), now: at(200), homeCluster: 'east' });
     expect(message).toMatchSnapshot();
@@ -124,12 +236,12 @@ describe('buildStatusMessage', () => {
       text: { text: '✅ EMERGENCY failover · production: succeeded · took 1 m 20 s' },
     });
     expect(lineOf(message.blocks, 'Switch')).toBe(
-      '✅ *5. Switch app.example.com to west* · 32 s · 2 attempts · DNS change C0123456789ABC INSYNC after 30 s',
+      '✅ *6. Switch app.example.com to west* · 32 s · 2 attempts · DNS change C0123456789ABC INSYNC after 30 s',
     );
     expect(lineOf(message.blocks, 'Verify')).toBe(
-      '✅ *6. Verify users reach west* · 10 s · resolves to 203.0.113.20; health 200',
+      '✅ *7. Verify users reach west* · 10 s · resolves to 203.0.113.20; health 200',
     );
-    expect(lineOf(message.blocks, 'Scale down')).toBe('✅ *7. Scale down east* · 2 s · already done');
+    expect(lineOf(message.blocks, 'Scale down')).toBe('✅ *8. Scale down east* · 2 s · already done');
     expect(message.text).toBe(
       'EMERGENCY failover of production (r1, east → west) succeeded: west serves production after 1 m 20 s.',
     );
@@ -194,4 +306,19 @@ function startedAtPromotion(): Run {
       'switch-dns': { id: 'switch-dns', status: 'pending', attempts: 0 },
     },
   };
+}
+
+/** Paused at the promotion: the split-brain guard found east's database still writable. */
+function pausedBySplitBrainGuard(): Run {
+  let run = startedAtPromotion();
+  const error = "east's database still answers and is writable: promoting west now would make two primaries";
+  run = step(run, 'promote-target-db', {
+    status: 'failed',
+    attempts: 1,
+    startedAt: at(95),
+    finishedAt: at(96),
+    error,
+    errorCode: 'source-still-writable',
+  });
+  return move(run, 'paused', 96, { type: 'system', id: 'baton' }, `promote-target-db: ${error}`);
 }

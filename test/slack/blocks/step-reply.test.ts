@@ -34,7 +34,10 @@ describe('buildStepReply', () => {
 
   it('a finished step: its output as key: value, scale changes readable', () => {
     const message = buildStepReply({ run: succeededRun(), stepId: 'fence-source', now: at(200) });
-    expect(texts(message)).toContain('*Output*\n• lsn: 0/3000060\n• scaled: default/web 5 → 1');
+    expect(texts(message)).toContain(
+      '*Output*\n• fence.lsn: 0/3000060\n• fence.nextXid: 750\n• fence.endedSessions: 3\n• fence.standby: false\n' +
+        '• scaled: default/web 5 → 1',
+    );
     expect(texts(message)).not.toContain('Next:');
   });
 

@@ -54,6 +54,21 @@ describe('buildRunSummary', () => {
     expect(message.text).toBe('EMERGENCY failover of production (r1) aborted.');
   });
 
+  it('the split-brain risk: each vote and the resumption it caused are in the timeline, by whom', () => {
+    const run = succeededRun();
+    const votes = [
+      { at: at(96), event: 'split-brain-risk-vote', actor: ALICE, detail: 'segment 1' },
+      { at: at(97), event: 'split-brain-risk-vote', actor: BOB, detail: 'segment 1' },
+      { at: at(97), event: 'running', actor: BOB, detail: 'split-brain risk accepted' },
+    ];
+    const body = texts(
+      buildRunSummary({ run: { ...run, timeline: [...run.timeline, ...votes] }, now: at(200) }),
+    );
+    expect(body).toContain('🔀 Accepting the split-brain risk asked by <@U0ALICE>');
+    expect(body).toContain('🔀 Accepting the split-brain risk asked by <@U0BOB>');
+    expect(body).toContain('▶️ Resumed by <@U0BOB>: split-brain risk accepted');
+  });
+
   it('a rejected proposal reads as such', () => {
     const run = move(proposal(), 'rejected', 45, BOB, 'rejected');
     const body = texts(buildRunSummary({ run, now: at(50) }));

@@ -40,6 +40,24 @@ describe('buildStatusView', () => {
     );
   });
 
+  it('says how long an open run has been paused', () => {
+    const run = pausedAfterPromotion(); // paused at +150 s
+    const pausedAt = run.updatedAt;
+    const message = buildStatusView({
+      sites: [{ site: 'production', servingPerBaton: 'east', openRun: run }],
+      now: pausedAt + 45 * 60_000 + 20_000,
+    });
+    expect(texts(message)).toContain(
+      'Open run `r1`: EMERGENCY failover east → west, *paused* for 45 min at Switch app.example.com to west',
+    );
+    expect(message.text).toBe('production: east serves, run r1 paused for 45 min');
+    const later = buildStatusView({
+      sites: [{ site: 'production', servingPerBaton: 'east', openRun: run }],
+      now: pausedAt + 2 * 3600_000 + 5 * 60_000,
+    });
+    expect(later.text).toBe('production: east serves, run r1 paused for 2 h 5 min');
+  });
+
   it('no sites', () => {
     expect(buildStatusView({ sites: [] }).text).toBe('Baton status: no sites');
   });
@@ -108,6 +126,8 @@ describe('buildPlanView', () => {
     const plan = buildPlan({ kind: 'failover', force: true }, exampleSite(), { serving: 'east' });
     const body = texts(buildPlanView({ plan }));
     expect(body).toContain('⚠️ --force: failing gates will not stop this run (break-glass approvals needed)');
-    expect(body).toContain('⚠️ Emergency failover: writes not yet replicated to west are lost (lag unknown)');
+    expect(body).toContain(
+      '⚠️ Emergency failover: if east cannot be fenced, writes not yet replicated to west are lost (lag unknown)',
+    );
   });
 });

@@ -1,0 +1,156 @@
+/**
+ * Open fence debts, one per site: the old side a run could not fence, kept until the reconciler has fenced it (or an
+ * approver clears it by hand). A debt is opened by the worker that holds the run's lock, in one script with its
+ * audit entry; the reconciler's bookkeeping (attempts, backoff, what it announced) lives in the same record.
+ */
+import type { Redis } from 'ioredis';
+import type { Actor, FenceDebt } from '../core/model.js';
+import { SYSTEM_ACTOR } from '../core/model.js';
+import type { Lease } from './run-store.js';
+
+export interface OpenFenceDebt extends FenceDebt {
+  attempts: number;
+  /** When the reconciler tries next (backoff while the old side does not answer). */
+  nextAttemptAt: number;
+  /** When Baton told the channel the old side is back and writable. */
+  announcedWritableAt?: number;
+  /** When Baton told the channel the old side answers but refuses it. */
+  announcedRefusedAt?: number;
+  lastError?: string;
+}
+
+/**
+ * Opens or widens the site's debt (a debt is never narrowed here: only the reconciler pays parts of it), only while
+ * the lease holds. KEYS: debt hash, debt index, audit stream, lock key (or ''). ARGV: site, debt JSON, token, audit
+ * fields JSON.
+ */
+const OPEN_DEBT = `
+if KEYS[4] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[3] then return -2 end
+local incoming = cjson.decode(ARGV[2])
+local raw = redis.call('HGET', KEYS[1], 'fenceDebt')
+if raw then
+  local open = cjson.decode(raw)
+  open.database = open.database or incoming.database
+  open.workloads = open.workloads or incoming.workloads
+  if open.runId ~= incoming.runId or not string.find(open.reason, incoming.reason, 1, true) then
+    open.reason = open.reason .. '; ' .. incoming.reason
+  end
+  open.runId = incoming.runId
+  open.nextAttemptAt = incoming.nextAttemptAt
+  incoming = open
+end
+redis.call('HSET', KEYS[1], 'fenceDebt', cjson.encode(incoming))
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', unpack(cjson.decode(ARGV[4])))
+return 1
+`;
+
+export class FenceDebtStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = 'baton:',
+  ) {}
+
+  private key = {
+    site: (site: string) => `${this.prefix}site:${site}`,
+    index: () => `${this.prefix}fence-debts`,
+    audit: () => `${this.prefix}audit`,
+  };
+
+  /** Opens (or widens) `debt`; with a lease only while the worker still holds the run's job lock. */
+  async open(debt: FenceDebt, lease?: Lease): Promise<boolean> {
+    const record: OpenFenceDebt = { ...debt, attempts: 0, nextAttemptAt: debt.since };
+    const result = (await this.redis.eval(
+      OPEN_DEBT,
+      4,
+      this.key.site(debt.site),
+      this.key.index(),
+      this.key.audit(),
+      lease?.lockKey ?? '',
+      debt.site,
+      JSON.stringify(record),
+      lease?.token ?? '',
+      JSON.stringify(auditFields(debt, 'fence-debt-opened', SYSTEM_ACTOR, debt.since, describeDebt(debt))),
+    )) as number;
+    return result === 1;
+  }
+
+  async get(site: string): Promise<OpenFenceDebt | null> {
+    const raw = await this.redis.hget(this.key.site(site), 'fenceDebt');
+    return raw ? (JSON.parse(raw) as OpenFenceDebt) : null;
+  }
+
+  async list(): Promise<OpenFenceDebt[]> {
+    const sites = await this.redis.smembers(this.key.index());
+    const debts = await Promise.all(sites.map((site) => this.get(site)));
+    return debts.filter((d): d is OpenFenceDebt => d !== null).sort((a, b) => a.site.localeCompare(b.site));
+  }
+
+  /**
+   * Read-modify-write of the site's debt (optimistic, WATCH). `change` returns the new record, or null when the debt
+   * is paid (the record goes, with an audit entry). Returns the result, or null when there was no debt.
+   */
+  async update(
+    site: string,
+    change: (debt: OpenFenceDebt) => OpenFenceDebt | null,
+    audit?: { action: string; actor?: Actor; detail: string; at: number },
+  ): Promise<{ before: OpenFenceDebt; after: OpenFenceDebt | null } | null> {
+    const key = this.key.site(site);
+    for (let attempt = 0; attempt < 20; attempt += 1) {
+      await this.redis.watch(key);
+      const before = await this.get(site);
+      if (!before) {
+        await this.redis.unwatch();
+        return null;
+      }
+      const after = change(before);
+      const multi = this.redis.multi();
+      if (after) multi.hset(key, 'fenceDebt', JSON.stringify(after));
+      else multi.hdel(key, 'fenceDebt').srem(this.key.index(), site);
+      if (audit) {
+        multi.xadd(
+          this.key.audit(),
+          'MAXLEN',
+          '~',
+          '100000',
+          '*',
+          ...auditFields(before, audit.action, audit.actor ?? SYSTEM_ACTOR, audit.at, audit.detail),
+        );
+      }
+      if (await multi.exec()) return { before, after };
+    }
+    throw new Error(`fence debt of ${site} is changing too fast`);
+  }
+}
+
+export function describeDebt(
+  debt: Pick<FenceDebt, 'cluster' | 'database' | 'workloads' | 'reason' | 'runId'>,
+): string {
+  const parts = [debt.database && 'database read-only', debt.workloads && 'workloads at standbyReplicas']
+    .filter(Boolean)
+    .join(', ');
+  return `${debt.cluster} owes: ${parts} (run ${debt.runId}: ${debt.reason})`;
+}
+
+function auditFields(
+  debt: Pick<FenceDebt, 'site' | 'runId'>,
+  action: string,
+  actor: Actor,
+  at: number,
+  detail: string,
+): string[] {
+  return [
+    'at',
+    String(at),
+    'action',
+    action,
+    'actor',
+    JSON.stringify(actor),
+    'site',
+    debt.site,
+    'runId',
+    debt.runId,
+    'detail',
+    detail,
+  ];
+}

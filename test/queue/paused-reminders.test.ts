@@ -1,0 +1,209 @@
+/**
+ * A paused run does not hold the site silently: two worker roles on one Redis (one deployment), the Slack stand-in
+ * and a real Redis. A BullMQ job scheduler looks for paused runs, and each paused run's thread gets a reminder at
+ * most once per interval, however many workers run and across restarts; a run that moved on gets none.
+ */
+import { Redis } from 'ioredis';
+import { Queue } from 'bullmq';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createSlackWebClient } from '../../src/adapters/slack-web.js';
+import { systemClock } from '../../src/core/clock.js';
+import type { Run } from '../../src/core/model.js';
+import { SYSTEM_ACTOR } from '../../src/core/model.js';
+import { transitionRun } from '../../src/core/runs/transition-run.js';
+import { createLogger } from '../../src/logger.js';
+import { Notifier } from '../../src/queue/notify.js';
+import { PAUSED_REMINDER_SCHEDULER } from '../../src/queue/paused-reminders.js';
+import { PERIODIC_QUEUE } from '../../src/queue/periodic.js';
+import { startRedis } from '../../src/sandbox/processes.js';
+import type { RedisProcess } from '../../src/sandbox/processes.js';
+import { startSlackApiServer } from '../../src/sandbox/slack-api-server.js';
+import type { SlackApiServer } from '../../src/sandbox/slack-api-server.js';
+import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
+import { RunPublisher, runMessageKey } from '../../src/slack/publish-run.js';
+import type { WorkerRole } from '../../src/worker-role.js';
+import { startWorkerRole } from '../../src/worker-role.js';
+import type { Harness } from '../support/integration.js';
+import { ALICE, createHarness, waitFor } from '../support/integration.js';
+
+const TOKEN = 'xoxb-reminder-test';
+const CHANNEL = 'C0INCIDENTS';
+const EVERY_MS = 1500;
+const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+let redis: RedisProcess;
+let slack: SlackApiServer;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  slack = await startSlackApiServer({ botToken: TOKEN });
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+});
+afterAll(async () => {
+  await slack?.close();
+  await redis?.stop();
+});
+
+async function harness(): Promise<Harness> {
+  const h = await createHarness(redis.url);
+  cleanups.push(() => h.close());
+  return h;
+}
+
+/** One worker role of the deployment, reminding every `everyMs`. */
+async function workerRole(h: Harness, everyMs = EVERY_MS): Promise<WorkerRole> {
+  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const site = h.topology.sites[0];
+  if (!site) throw new Error('no site');
+  const role = await startWorkerRole({
+    topology: h.topology,
+    connection,
+    prefixes: { store: h.storePrefix, bull: h.bullPrefix },
+    ports: SimulatedWorld.inMemory(site, systemClock).ports,
+    slack: createSlackWebClient({ token: TOKEN, apiUrl: slack.apiUrl, log }),
+    clock: systemClock,
+    log,
+    perChannelIntervalMs: 50,
+    pausedReminderEveryMs: everyMs,
+    pausedReminderCheckEveryMs: 100,
+  });
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await role.close();
+    connection.disconnect();
+  };
+  cleanups.push(close);
+  return { ...role, close };
+}
+
+/**
+ * A run paused `minutes` ago at promote-target-db (no job is queued for it: no worker will touch it), with its
+ * status message posted so the reminders have a thread.
+ */
+async function pausedRun(h: Harness, minutes: number): Promise<Run> {
+  const { run } = await h.commands.propose({
+    kind: 'failover',
+    reason: 'ActiveClusterDown',
+    actor: { type: 'slack-user', id: 'U0DAVE' },
+  });
+  const pausedAt = Date.now() - minutes * 60_000;
+  const paused = await h.store.mutate(
+    run.id,
+    (current) => {
+      let next: Run = {
+        ...transitionRun(current, 'approved', { at: pausedAt - 60_000, actor: ALICE }),
+        segment: 1,
+      };
+      next = transitionRun(next, 'running', { at: pausedAt - 50_000, actor: SYSTEM_ACTOR });
+      next = {
+        ...next,
+        steps: {
+          ...next.steps,
+          'promote-target-db': {
+            id: 'promote-target-db',
+            status: 'failed',
+            attempts: 3,
+            error: 'pg_promote() did not finish within 60 s',
+            errorCode: 'step-timeout',
+          },
+        },
+      };
+      return transitionRun(next, 'paused', {
+        at: pausedAt,
+        actor: SYSTEM_ACTOR,
+        reason: 'promote-target-db: pg_promote() did not finish within 60 s',
+      });
+    },
+    () => ({ action: 'run-paused', actor: SYSTEM_ACTOR }),
+  );
+  const notifier = new Notifier({ connection: h.redis, prefix: h.bullPrefix, log });
+  cleanups.push(() => notifier.close());
+  await new RunPublisher({ notifier, topology: h.topology, clock: systemClock, log }).publish(paused);
+  return paused;
+}
+
+/** The reminders posted in the run's thread so far. */
+function reminders(runTs: string) {
+  const message = slack.message(CHANNEL, runTs);
+  return (message?.replies ?? []).filter((r) => r.text.includes('has been paused for'));
+}
+
+async function statusTs(h: Harness, run: Run): Promise<string> {
+  const notifier = new Notifier({ connection: h.redis, prefix: h.bullPrefix, log });
+  cleanups.push(() => notifier.close());
+  return waitFor(
+    'the status message',
+    async () => (await notifier.statusMessage(runMessageKey(run)))?.ts,
+    10_000,
+  );
+}
+
+describe('paused-run reminders', () => {
+  it('remind the thread once per interval across two workers, as one job scheduler', async () => {
+    const h = await harness();
+    const run = await pausedRun(h, 45);
+    await Promise.all([workerRole(h), workerRole(h)]);
+    const ts = await statusTs(h, run);
+
+    const [first] = await waitFor(
+      'the first reminder',
+      async () => (reminders(ts).length ? reminders(ts) : undefined),
+      10_000,
+    );
+    expect(first?.text).toBe(
+      `⏸️ production: run ${run.id} has been paused for 45 min at promote-target-db — pg_promote() did not finish ` +
+        'within 60 s. Retry, Skip or Abort (approvers: <@U0ALICE>, <@U0BOB> or members of <!subteam^S0SRE>)',
+    );
+
+    // Two workers, a pass every 100 ms: still one reminder per interval.
+    const started = first?.postedAt ?? Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 2 * EVERY_MS + 700));
+    const posted = reminders(ts);
+    const window = Date.now() - started;
+    expect(posted.length).toBeGreaterThanOrEqual(2);
+    expect(posted.length).toBeLessThanOrEqual(Math.floor(window / EVERY_MS) + 1);
+    for (let i = 1; i < posted.length; i += 1) {
+      // Claimed EVERY_MS apart; posting through the notify queue may shift each a little.
+      expect((posted[i]?.postedAt ?? 0) - (posted[i - 1]?.postedAt ?? 0)).toBeGreaterThan(EVERY_MS / 2);
+    }
+
+    // One scheduler for the deployment, not one timer per process.
+    const queue = new Queue(PERIODIC_QUEUE, { connection: h.redis, prefix: h.bullPrefix });
+    cleanups.push(() => queue.close());
+    expect(await queue.getJobScheduler(PAUSED_REMINDER_SCHEDULER)).toMatchObject({ every: 100 });
+  });
+
+  it('a restarted deployment does not remind again before the interval; a run that moved on is not reminded', async () => {
+    const everyMs = 6000;
+    const h = await harness();
+    const run = await pausedRun(h, 20);
+    const first = await workerRole(h, everyMs);
+    const ts = await statusTs(h, run);
+    const [reminder] = await waitFor(
+      'the first reminder',
+      async () => (reminders(ts).length ? reminders(ts) : undefined),
+      10_000,
+    );
+    await first.close();
+
+    // A new worker within the interval: the last reminder time lives in Redis, so nothing is posted twice.
+    const second = await workerRole(h, everyMs);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(Date.now() - (reminder?.postedAt ?? 0)).toBeLessThan(everyMs);
+    expect(reminders(ts)).toHaveLength(1);
+
+    // Retried: it runs again (a worker picks it up), and a run that is not paused is not reminded.
+    await h.commands.retry(run.id, ALICE);
+    await new Promise((resolve) =>
+      setTimeout(resolve, everyMs - (Date.now() - (reminder?.postedAt ?? 0)) + 1000),
+    );
+    expect((await h.store.require(run.id)).state).not.toBe('paused');
+    expect(reminders(ts)).toHaveLength(1);
+    await second.close();
+  });
+});
