@@ -44,6 +44,10 @@ interface SimDatabase {
   commits: number[];
   /** Promotion was requested and lands at this time. */
   promoteAt?: number;
+  /** A CloudNativePG demotion in favour of this cluster: it follows it once that one is promoted. */
+  demotedFor?: ClusterId;
+  /** The demotion token it published. */
+  demotionToken?: string;
 }
 
 interface SimCluster {
@@ -402,10 +406,19 @@ export class SimulatedWorld {
         after();
         return status;
       },
-      fence: async (_site, id) => {
+      fence: async (site, id, options) => {
         const after = await this.enter('database.fence', id);
         const result = await store.update((state) => {
           const db = database(state, id);
+          if (options?.demoteTo !== undefined && site.database?.promotion === 'cloudnative-pg') {
+            // CloudNativePG: the source Cluster is demoted (a clean shutdown, then a replica) and publishes a token.
+            const mark = fenceMark(state, db);
+            db.role = 'standby';
+            db.demotedFor = options.demoteTo;
+            db.demotionToken ??= `cnpg-sim:${mark.lsn}:${db.timeline}`;
+            state.actions.push(`demote ${id}`);
+            return { ...mark, promotionToken: db.demotionToken };
+          }
           db.readOnly = true;
           state.actions.push(`fence ${id}`);
           return fenceMark(state, db);
@@ -420,11 +433,20 @@ export class SimulatedWorld {
           state.actions.push(`unfence ${id}`);
         });
       },
-      requestPromotion: async (_site, id) => {
+      requestPromotion: async (_site, id, options) => {
         const after = await this.enter('database.requestPromotion', id);
         await store.update((state) => {
           const db = database(state, id);
           if (db.role === 'primary' || db.promoteAt !== undefined) return;
+          if (options?.promotionToken !== undefined) {
+            const demoted = Object.values(state.clusters).find((c) => c.db.demotedFor === id)?.db;
+            if (!demoted || demoted.demotionToken !== options.promotionToken) {
+              throw new BatonError(
+                'cnpg-token-rejected',
+                `${id}: the promotion token does not match the demoted source's (simulated CloudNativePG)`,
+              );
+            }
+          }
           db.promoteAt = clock.now() + timing.promotionAfterMs;
           settlePromotion(db, state, clock.now());
           state.actions.push(`promote ${id}`);
@@ -598,6 +620,14 @@ function settlePromotion(db: SimDatabase, state: WorldState, now: number): void 
   db.timeline += 1;
   delete db.upstream;
   delete db.promoteAt;
+  // A CloudNativePG Cluster demoted in its favour follows it from now on, without a rebuild.
+  for (const c of Object.values(state.clusters)) {
+    if (c.db.demotedFor === undefined || state.clusters[c.db.demotedFor]?.db !== db) continue;
+    c.db.upstream = c.db.demotedFor;
+    c.db.timeline = db.timeline;
+    delete c.db.demotedFor;
+    delete c.db.demotionToken;
+  }
   // Transaction ids carry on from what was replicated; the old primary's later ones are its own.
   if (upstream) db.nextXid = Math.max(db.nextXid, upstream.nextXid);
 }

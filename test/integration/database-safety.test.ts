@@ -12,7 +12,10 @@ import type { DatabasePort } from '../../src/core/ports.js';
 import { rpoOf } from '../../src/core/rpo.js';
 import { transitionRun } from '../../src/core/runs/transition-run.js';
 import { query } from '../../src/sandbox/postgres-pair.js';
-import { ALICE, BOB, approvedRun, tuning } from '../support/core-fixtures.js';
+import { systemClock } from '../../src/core/clock.js';
+import { measurePreflight } from '../../src/queue/check-jobs.js';
+import { buildProposalMessage } from '../../src/slack/blocks/proposal-message.js';
+import { ALICE, BOB, approvedRun, exampleTopology, proposedRun, tuning } from '../support/core-fixtures.js';
 import type { RealDatabase } from '../support/real-database.js';
 import { connect, ledgerIds, startRealDatabase } from '../support/real-database.js';
 
@@ -363,6 +366,37 @@ describe('unreachable means unreachable', () => {
     );
     expect(persistence.fenceDebts).toMatchObject([{ cluster: 'east', database: true }]);
     expect(await ledgerIds(r.west)).toEqual([1]);
+  });
+});
+
+describe('a proposal never says "0 B" for a lag nobody measured', () => {
+  it('with the source down, the proposal says the lag is unknown and what the standby had received', async () => {
+    const r = await start();
+    await query(r.roleUrl(r.east, 'app'), 'INSERT INTO ledger VALUES (1, 0)');
+    await r.settle();
+    await r.east.kill();
+    const run = proposedRun(r.site);
+    const preflight = await measurePreflight({
+      run,
+      topology: { ...exampleTopology(), sites: [r.site] },
+      ports: r.ports,
+      clock: systemClock,
+      timeoutMs: 20_000,
+    });
+    expect(preflight.lagBytes).toBeNull();
+    expect(preflight.lagUnknown).toMatch(/^east unreachable; west had received up to \d+\/[0-9A-F]+$/);
+    const message = buildProposalMessage({
+      run: { ...run, preflight },
+      preflight: preflight.checks,
+      lagBytes: preflight.lagBytes,
+      ...(preflight.lagUnknown && { lagUnknown: preflight.lagUnknown }),
+      approvalsRequired: 1,
+      breakGlassRequired: false,
+      now: Date.now(),
+    });
+    const text = JSON.stringify(message.blocks);
+    expect(text).toMatch(/Expected data loss:\* \*unknown\* — east unreachable; west had received up to/);
+    expect(text).not.toMatch(/lag 0 B|0 B behind/);
   });
 });
 

@@ -65,6 +65,12 @@ describe('fence debt', () => {
       workloads: true,
     });
 
+    // /failover status shows what east owes.
+    const status = await harness.command(USERS.dave, '/failover', 'status');
+    expect(status.text).toMatch(
+      /Fence debt:\* east still owes its database read-only and its workloads at standby size/,
+    );
+
     // Failback is refused while east owes its fence.
     const failback = await harness.command(USERS.dave, '/failback', 'production');
     const refusal = await waitFor('the failback refusal', async () =>

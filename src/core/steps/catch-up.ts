@@ -32,13 +32,16 @@ export const catchUp: StepDefinition = {
     }
     if (fence.standby) return { skipped: `${run.from}'s database is a standby; it has nothing to replicate` };
 
-    const state = await ports.database.replication(site, run.to, run.from, { signal });
-    const verdict = judgeFollower(state, {
-      standby: run.to,
-      primary: run.from,
-      cnpg: site.database?.promotion === 'cloudnative-pg',
-    });
-    if (verdict.kind === 'broken') throw new BatonError(verdict.code, `${verdict.detail} — ${verdict.fix}`);
+    // A CloudNativePG demotion already made the source a replica: the operator checks the target against the token.
+    if (!fence.promotionToken) {
+      const state = await ports.database.replication(site, run.to, run.from, { signal });
+      const verdict = judgeFollower(state, {
+        standby: run.to,
+        primary: run.from,
+        cnpg: site.database?.promotion === 'cloudnative-pg',
+      });
+      if (verdict.kind === 'broken') throw new BatonError(verdict.code, `${verdict.detail} — ${verdict.fix}`);
+    }
 
     const started = clock.now();
     const replayed = await ports.database.waitForReplay(site, run.to, fence.lsn, {
