@@ -12,7 +12,7 @@ import { SimulatedWorld } from '../src/sandbox/simulated-world.js';
 import { startSlackApiServer } from '../src/sandbox/slack-api-server.js';
 import { blockAction, postToApp, sign, slashCommand } from '../src/sandbox/slack-signer.js';
 import { runMessageKey } from '../src/slack/publish-run.js';
-import { Notifier } from '../src/queue/notify.js';
+import { Notifier } from '../src/queue/notify/index.js';
 import { createLogger } from '../src/logger.js';
 import type { WorkerProcess } from '../test/support/integration.js';
 import { createHarness, spawnWorker, waitFor, waitForState } from '../test/support/integration.js';

@@ -38,20 +38,22 @@ async function main(argv: string[]): Promise<number> {
     case 'sandbox':
     case 'drill': {
       // Quiet unless LOG_LEVEL asks otherwise: the terminal shows what the sandbox prints; Baton logs to a file.
-      const env = parseEnv(process.env);
-      const log = createLogger({ level: env.ok && process.env.LOG_LEVEL ? env.env.logLevel : 'warn' });
+      const env = parseEnv(process.env, { logLevel: 'warn' });
+      if (!env.ok) {
+        out.error(`baton ${command}: ${env.problems.join('; ')}`);
+        return 2;
+      }
+      const log = createLogger({ level: env.env.logLevel });
       const options = {
         log,
         print: out.log,
-        ...(process.env.REDIS_URL && { redisUrl: process.env.REDIS_URL }),
+        ...(env.env.redisUrlGiven && { redisUrl: env.env.redisUrl }),
       };
       if (command === 'drill') return runDrill(options);
-      const port = process.env.BATON_SANDBOX_PORT;
-      if (port !== undefined && !/^\d{1,5}$/.test(port)) {
-        out.error(`BATON_SANDBOX_PORT must be a port number (0: any free port), got ${JSON.stringify(port)}`);
-        return 2;
-      }
-      return runSandbox({ ...options, ...(port !== undefined && { port: Number(port) }) });
+      return runSandbox({
+        ...options,
+        ...(env.env.sandboxPort !== undefined && { port: env.env.sandboxPort }),
+      });
     }
     case 'worker':
     case 'web':

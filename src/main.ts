@@ -6,9 +6,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
 import type { BatonEnv } from './config/env.js';
-import { parseEnv } from './config/env.js';
-import type { ParseTopologyOptions, Topology } from './config/topology.js';
-import { loadTopologyFile } from './config/topology.js';
+import { loadConfig } from './config/load-config.js';
 import { systemClock } from './core/clock.js';
 import type { Log, Ports } from './core/ports.js';
 import { createRedis } from './adapters/redis.js';
@@ -40,12 +38,6 @@ type Env = Record<string, string | undefined>;
 const SHUTDOWN_GRACE_MS = 10_000;
 export type RoleName = 'worker' | 'web' | 'start';
 
-/** `BATON_KEY_PREFIX` lets several Batons (or tests) share one Redis: store keys and BullMQ keys use it. */
-export function keyPrefixes(env: Env): { store: string; bull: string } {
-  const prefix = env.BATON_KEY_PREFIX || 'baton';
-  return { store: `${prefix}:`, bull: prefix === 'baton' ? 'bull' : `${prefix}-bull` };
-}
-
 const ROLE_OPTIONS = {
   simulated: { type: 'boolean', default: false },
   'world-key': { type: 'string' },
@@ -57,22 +49,6 @@ const ROLE_OPTIONS = {
   'stalled-interval-ms': { type: 'string' },
   'slack-interval-ms': { type: 'string' },
 } as const;
-
-/**
- * The environment and the topology file, or one `config-invalid` error listing every problem. The break-glass CLI
- * passes `checkEnv: false`: it never connects to PostgreSQL, so the database URL variables need not be set.
- */
-export async function loadConfig(
-  rawEnv: Env,
-  options: ParseTopologyOptions = {},
-): Promise<{ env: BatonEnv; topology: Topology }> {
-  const parsed = parseEnv(rawEnv);
-  if (!parsed.ok) throw new BatonError('config-invalid', `environment: ${parsed.problems.join('; ')}`);
-  const topology = await loadTopologyFile(parsed.env.batonConfig, rawEnv, options);
-  if (!topology.ok)
-    throw new BatonError('config-invalid', `${parsed.env.batonConfig}: ${topology.problems.join('; ')}`);
-  return { env: parsed.env, topology: topology.topology };
-}
 
 function requireSlack(env: BatonEnv): { botToken: string } {
   if (!env.slackBotToken) {
@@ -87,13 +63,12 @@ function requireSlack(env: BatonEnv): { botToken: string } {
 /** Runs a role until SIGTERM/SIGINT, then shuts it down gracefully (the current step finishes). */
 export async function runRole(role: RoleName, args: string[], rawEnv: Env): Promise<number> {
   const { values } = parseArgs({ args, options: ROLE_OPTIONS });
-  const { env, topology } = await loadConfig(rawEnv, role === 'web' ? { checkEnv: false } : {});
+  const { env, topology, prefixes } = await loadConfig(rawEnv, role === 'web' ? { checkEnv: false } : {});
   const log = createLogger({ level: env.logLevel, base: { role, pid: process.pid } });
   // A library promise nobody awaited (Socket Mode's reconnect can leave one) must not kill a failover in flight.
   process.on('unhandledRejection', (reason) =>
     log.error({ err: String(reason) }, 'unhandled promise rejection'),
   );
-  const prefixes = keyPrefixes(rawEnv);
   const name = `${hostname()}-${process.pid}`;
   /** Run in order at shutdown: the roles (web first: no new requests), their HTTP server, then clients. */
   const closers: (() => Promise<void>)[] = [];

@@ -18,7 +18,7 @@ import type { Clock, Log } from './core/ports.js';
 import { BatonError, describeError } from './errors.js';
 import type { CheckJobData } from './queue/check-jobs.js';
 import { CHECKS_QUEUE, enqueueCheck, enqueuePreflight } from './queue/check-jobs.js';
-import { Notifier } from './queue/notify.js';
+import { Notifier } from './queue/notify/index.js';
 import type { RunJobData } from './queue/queues.js';
 import { RUNS_QUEUE } from './queue/queues.js';
 import { RunCommands } from './queue/run-commands.js';
@@ -100,7 +100,7 @@ export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
     : new RunStore(connection, prefixes.store);
   const runsQueue = new Queue<RunJobData>(RUNS_QUEUE, { connection, prefix: prefixes.bull });
   const checksQueue = new Queue<CheckJobData>(CHECKS_QUEUE, { connection, prefix: prefixes.bull });
-  const notifier = new Notifier({ connection, prefix: prefixes.bull, log });
+  const notifier = new Notifier({ connection, prefix: prefixes.bull, log, clock });
   const publisher = new RunPublisher({ notifier, topology, clock, log });
 
   const readiness = options.readiness ?? new Readiness({ ping: () => connection.ping(), topology });

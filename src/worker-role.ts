@@ -11,8 +11,8 @@ import { requiredApprovals } from './core/policy/approvals.js';
 import type { BatonMetrics } from './metrics.js';
 import { MeteredRunStore } from './observability/metered-run-store.js';
 import { startCheckWorker } from './queue/check-jobs.js';
-import type { NotifyRetryPolicy, NotifySlack } from './queue/notify.js';
-import { Notifier, startNotifyWorker } from './queue/notify.js';
+import type { NotifyRetryPolicy, NotifySlack } from './queue/notify/index.js';
+import { Notifier, startNotifyWorker } from './queue/notify/index.js';
 import { pausedRemindersJob } from './queue/paused-reminders.js';
 import { startPeriodicWork } from './queue/periodic.js';
 import { FENCE_DEBT_PASS_EVERY_MS, reconcileFenceDebts } from './queue/reconcile-fence-debts.js';
@@ -65,7 +65,7 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
   const store = options.metrics
     ? new MeteredRunStore(connection, prefixes.store, options.metrics)
     : new RunStore(connection, prefixes.store);
-  const notifier = new Notifier({ connection, prefix: prefixes.bull, log });
+  const notifier = new Notifier({ connection, prefix: prefixes.bull, log, clock });
   const publisher = new RunPublisher({ notifier, topology, clock, log });
   const onChange = (run: Parameters<RunPublisher['publish']>[0]) => void publisher.publish(run);
 
@@ -136,6 +136,7 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
         prefix: prefixes.bull,
         slack: options.slack,
         log,
+        clock,
         ...(options.name && { name: options.name }),
         ...(options.perChannelIntervalMs !== undefined && {
           perChannelIntervalMs: options.perChannelIntervalMs,

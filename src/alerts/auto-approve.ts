@@ -26,7 +26,7 @@ import type { PrometheusWitnessConfig, SiteConfig, Topology } from '../config/to
 import type { Actor, Run } from '../core/model.js';
 import type { Clock, HealthPort, Log } from '../core/ports.js';
 import { BatonError, describeError } from '../errors.js';
-import type { Notifier } from '../queue/notify.js';
+import type { Notifier } from '../queue/notify/index.js';
 import type { RunJobData } from '../queue/queues.js';
 import { RUNS_QUEUE } from '../queue/queues.js';
 import { RunCommands } from '../queue/run-commands.js';

@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { Script } from '../store/script.js';
 import type { WebhookAlert } from './alertmanager-payload.js';
 
 /** Alert state outlives its run by this much, then Redis forgets it. */
@@ -99,25 +100,6 @@ export interface RecordOptions {
   /** Shortest auto-approval quiet period of the rules that matched (runs only). */
   autoApproveAfterMs?: number;
   now: number;
-}
-
-/** A Lua script run by sha, loaded again when Redis has forgotten it (restart, SCRIPT FLUSH). */
-class Script {
-  private readonly sha: string;
-  constructor(private readonly source: string) {
-    this.sha = createHash('sha1').update(source).digest('hex');
-  }
-
-  async run(redis: Redis, keys: string[], args: string[]): Promise<unknown> {
-    // One array (ioredis flattens it): a storm's 80,000 arguments would overflow a spread call's stack.
-    const all = keys.concat(args);
-    try {
-      return await redis.evalsha(this.sha, keys.length, all);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.includes('NOSCRIPT')) throw error;
-      return redis.eval(this.source, keys.length, all);
-    }
-  }
 }
 
 /**

@@ -12,10 +12,10 @@ import type { Topology } from '../config/topology.js';
 import type { Clock, Log } from '../core/ports.js';
 import { BatonError, describeError } from '../errors.js';
 import { scrubSecrets } from '../logger.js';
-import { keyPrefixes, loadConfig } from '../main.js';
+import { loadConfig } from '../config/load-config.js';
 import type { CheckJobData } from '../queue/check-jobs.js';
 import { CHECKS_QUEUE } from '../queue/check-jobs.js';
-import { NOTIFY_QUEUE, Notifier } from '../queue/notify.js';
+import { NOTIFY_QUEUE, Notifier } from '../queue/notify/index.js';
 import type { RunJobData } from '../queue/queues.js';
 import { RUNS_QUEUE } from '../queue/queues.js';
 import { RunCommands } from '../queue/run-commands.js';
@@ -48,8 +48,7 @@ export async function openBreakGlass(
 ): Promise<BreakGlass> {
   const { log, clock } = options;
   // The CLI never connects to PostgreSQL, so a laptop or bastion without the database URLs can still use it.
-  const { env, topology } = await loadConfig(rawEnv, { checkEnv: false });
-  const prefixes = keyPrefixes(rawEnv);
+  const { env, topology, prefixes } = await loadConfig(rawEnv, { checkEnv: false });
   const redis = await connectRedis(env.redisUrl, options.connectTimeoutMs ?? REDIS_CONNECT_TIMEOUT_MS);
   const store = new RunStore(redis, prefixes.store);
   const queues = {

@@ -1,3 +1,9 @@
+/**
+ * Baton's environment: one zod schema for every variable the processes read (the composition roots pass
+ * `process.env`; nothing else reads it). Empty values count as unset, as `.env` files often hold `NAME=` lines.
+ * Problems name the variable and never echo a value, which may be a secret.
+ */
+import { z } from 'zod';
 import { BatonError } from '../errors.js';
 
 /** pino's level names, in the order of verbosity; `silent` turns logging off. */
@@ -16,6 +22,8 @@ export interface BatonEnv {
   slackApiUrl?: string;
   /** `REDIS_URL` (default `redis://127.0.0.1:6379`). */
   redisUrl: string;
+  /** Whether `REDIS_URL` was set (the sandbox starts a Redis of its own unless it was). */
+  redisUrlGiven: boolean;
   /** `BATON_CONFIG`: path of the topology file (default `./baton.yaml`). */
   batonConfig: string;
   /** `ALERTMANAGER_TOKEN`: bearer token Alertmanager must send to `POST /alertmanager`. */
@@ -28,89 +36,123 @@ export interface BatonEnv {
   kubeconfig?: string;
   /** `AWS_ENDPOINT_URL_ROUTE_53`: the AWS SDK's own Route 53 endpoint override (the sandbox uses it). */
   awsEndpointUrlRoute53?: string;
+  /**
+   * `BATON_KEY_PREFIX` (default `baton`): lets several Batons (or tests) share one Redis; every store key and BullMQ
+   * key is under it.
+   */
+  keyPrefix: string;
+  /** `BATON_SANDBOX_PORT`: the sandbox page's port (0 or unset: any free port). */
+  sandboxPort?: number;
 }
 
 export type ParseEnvResult = { ok: true; env: BatonEnv } | { ok: false; problems: string[] };
 
 const REDIS_PROTOCOLS = ['redis:', 'rediss:', 'redis+sentinel:', 'rediss+sentinel:'];
 
+/** An optional variable: trimmed, empty as unset. */
+const optional = z.preprocess((value) => {
+  if (typeof value !== 'string') return undefined;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}, z.string().optional());
+
+const startingWith = (prefix: string, what: string) =>
+  optional.refine((value) => value === undefined || value.startsWith(prefix), {
+    message: `must be ${what} starting with ${prefix}`,
+  });
+
+function isUrl(value: string, protocols: string[]): boolean {
+  // Sentinel URLs list several host:port pairs, which WHATWG URL parsing rejects; their scheme is enough here.
+  const scheme = /^([a-z][a-z0-9+.-]*:)\/\//i.exec(value)?.[1]?.toLowerCase();
+  if (scheme === undefined || !protocols.includes(scheme)) return false;
+  if (scheme.includes('+sentinel')) return true;
+  try {
+    return protocols.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+const url = (protocols: string[], example: string) =>
+  optional.refine((value) => value === undefined || isUrl(value, protocols), {
+    message: `must be a URL like ${example}`,
+  });
+
+const portNumber = (what: string) =>
+  optional.superRefine((value, ctx) => {
+    if (value === undefined) return;
+    const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+    if (!(port >= 0 && port <= 65_535))
+      ctx.addIssue({ code: 'custom', message: `must be ${what}, got ${JSON.stringify(value)}` });
+  });
+
+const ENV = z.object({
+  SLACK_BOT_TOKEN: startingWith('xoxb-', 'a Slack bot token'),
+  SLACK_SIGNING_SECRET: optional,
+  SLACK_APP_TOKEN: startingWith('xapp-', 'a Slack app-level token'),
+  SLACK_API_URL: url(['http:', 'https:'], 'https://slack.com/api/'),
+  REDIS_URL: url(REDIS_PROTOCOLS, 'redis://127.0.0.1:6379'),
+  BATON_CONFIG: optional,
+  ALERTMANAGER_TOKEN: optional,
+  PORT: portNumber('an integer from 1 to 65535 (or 0: any free port)'),
+  LOG_LEVEL: optional.superRefine((value, ctx) => {
+    if (value !== undefined && !(LOG_LEVELS as readonly string[]).includes(value.toLowerCase()))
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(value.toLowerCase())}`,
+      });
+  }),
+  KUBECONFIG: optional,
+  AWS_ENDPOINT_URL_ROUTE_53: url(['http:', 'https:'], 'http://127.0.0.1:4566'),
+  BATON_KEY_PREFIX: optional.refine(
+    (value) => value === undefined || /^[a-z0-9][a-z0-9_-]{0,40}$/.test(value),
+    {
+      message: 'must be 1–41 lowercase letters, digits, - or _ (it becomes part of every Redis key)',
+    },
+  ),
+  BATON_SANDBOX_PORT: portNumber('a port number (0: any free port)'),
+});
+
 /**
- * Reads Baton's settings from `env` (pass `process.env` from the composition root). Empty values count as unset, as
- * `.env` files often hold `NAME=` lines. Problems name the variable and never echo a value, which may be a secret.
+ * Reads Baton's settings from `env` (pass `process.env` from the composition root). `defaults` changes what an unset
+ * variable means for one command (the sandbox logs only warnings unless LOG_LEVEL asks for more).
  */
-export function parseEnv(env: Record<string, string | undefined>): ParseEnvResult {
-  const problems: string[] = [];
-  const get = (name: string): string | undefined => {
-    const value = env[name]?.trim();
-    return value === undefined || value === '' ? undefined : value;
-  };
-  const prefixed = (name: string, prefix: string, what: string): string | undefined => {
-    const value = get(name);
-    if (value !== undefined && !value.startsWith(prefix))
-      problems.push(`${name}: must be ${what} starting with ${prefix}`);
-    return value;
-  };
-  const url = (name: string, protocols: string[], example: string): string | undefined => {
-    const value = get(name);
-    if (value === undefined) return undefined;
-    // Sentinel URLs list several host:port pairs, which WHATWG URL parsing rejects; their scheme is enough here.
-    const scheme = /^([a-z][a-z0-9+.-]*:)\/\//i.exec(value)?.[1]?.toLowerCase();
-    let ok = scheme !== undefined && protocols.includes(scheme);
-    if (ok && !scheme?.includes('+sentinel')) {
-      try {
-        ok = protocols.includes(new URL(value).protocol);
-      } catch {
-        ok = false;
-      }
-    }
-    if (!ok) problems.push(`${name}: must be a URL like ${example}`);
-    return value;
-  };
-
-  const slackBotToken = prefixed('SLACK_BOT_TOKEN', 'xoxb-', 'a Slack bot token');
-  const slackSigningSecret = get('SLACK_SIGNING_SECRET');
-  const slackAppToken = prefixed('SLACK_APP_TOKEN', 'xapp-', 'a Slack app-level token');
-  const slackApiUrl = url('SLACK_API_URL', ['http:', 'https:'], 'https://slack.com/api/');
-  const redisUrl = url('REDIS_URL', REDIS_PROTOCOLS, 'redis://127.0.0.1:6379') ?? 'redis://127.0.0.1:6379';
-  const awsEndpointUrlRoute53 = url(
-    'AWS_ENDPOINT_URL_ROUTE_53',
-    ['http:', 'https:'],
-    'http://127.0.0.1:4566',
-  );
-
-  let port = 3000;
-  const portText = get('PORT');
-  if (portText !== undefined) {
-    port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
-    if (!(port >= 0 && port <= 65_535)) {
-      problems.push(
-        `PORT: must be an integer from 1 to 65535 (or 0: any free port), got ${JSON.stringify(portText)}`,
-      );
-    }
+export function parseEnv(
+  env: Record<string, string | undefined>,
+  defaults: { logLevel?: LogLevel } = {},
+): ParseEnvResult {
+  const parsed = ENV.safeParse(env);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      problems: parsed.error.issues.map((issue) => `${String(issue.path[0])}: ${issue.message}`),
+    };
   }
-
-  let logLevel: LogLevel = 'info';
-  const levelText = get('LOG_LEVEL')?.toLowerCase();
-  if (levelText !== undefined) {
-    if ((LOG_LEVELS as readonly string[]).includes(levelText)) logLevel = levelText as LogLevel;
-    else
-      problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(levelText)}`);
-  }
-
-  if (problems.length > 0) return { ok: false, problems };
-  const out: BatonEnv = { redisUrl, batonConfig: get('BATON_CONFIG') ?? './baton.yaml', port, logLevel };
-  const optional = {
-    slackBotToken,
-    slackSigningSecret,
-    slackAppToken,
-    slackApiUrl,
-    alertmanagerToken: get('ALERTMANAGER_TOKEN'),
-    kubeconfig: get('KUBECONFIG'),
-    awsEndpointUrlRoute53,
+  const v = parsed.data;
+  const out: BatonEnv = {
+    redisUrl: v.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redisUrlGiven: v.REDIS_URL !== undefined,
+    batonConfig: v.BATON_CONFIG ?? './baton.yaml',
+    port: v.PORT === undefined ? 3000 : Number(v.PORT),
+    logLevel: (v.LOG_LEVEL?.toLowerCase() as LogLevel | undefined) ?? defaults.logLevel ?? 'info',
+    keyPrefix: v.BATON_KEY_PREFIX ?? 'baton',
   };
-  for (const [key, value] of Object.entries(optional) as [keyof typeof optional, string | undefined][]) {
+  const optionalValues = {
+    slackBotToken: v.SLACK_BOT_TOKEN,
+    slackSigningSecret: v.SLACK_SIGNING_SECRET,
+    slackAppToken: v.SLACK_APP_TOKEN,
+    slackApiUrl: v.SLACK_API_URL,
+    alertmanagerToken: v.ALERTMANAGER_TOKEN,
+    kubeconfig: v.KUBECONFIG,
+    awsEndpointUrlRoute53: v.AWS_ENDPOINT_URL_ROUTE_53,
+  };
+  for (const [key, value] of Object.entries(optionalValues) as [
+    keyof typeof optionalValues,
+    string | undefined,
+  ][]) {
     if (value !== undefined) out[key] = value;
   }
+  if (v.BATON_SANDBOX_PORT !== undefined) out.sandboxPort = Number(v.BATON_SANDBOX_PORT);
   return { ok: true, env: out };
 }
 

@@ -11,7 +11,7 @@ import { BatonError } from '../errors.js';
 import type { MeteredQueue, StateSnapshot } from '../metrics.js';
 import { GAUGED_RUN_STATES, METERED_QUEUES, QUEUE_JOB_STATES } from '../metrics.js';
 import { CHECKS_QUEUE } from '../queue/check-jobs.js';
-import { NOTIFY_QUEUE } from '../queue/notify.js';
+import { NOTIFY_QUEUE } from '../queue/notify/index.js';
 import { RUNS_QUEUE } from '../queue/queues.js';
 import { RunStore } from '../store/run-store.js';
 

@@ -16,7 +16,7 @@ import type { Clock, Log } from '../core/ports.js';
 import { buildPausedReminder } from '../slack/blocks/paused-reminder.js';
 import { runMessageKey } from '../slack/publish-run.js';
 import type { RunStore } from '../store/run-store.js';
-import type { Notifier } from './notify.js';
+import type { Notifier } from './notify/index.js';
 import type { PeriodicJob } from './periodic.js';
 
 /** The one job scheduler of the deployment's paused-run reminders (on the periodic queue). */

@@ -16,7 +16,7 @@ import type { FenceDebtMoment } from '../slack/blocks/fence-debt-message.js';
 import { buildFenceDebtMessage } from '../slack/blocks/fence-debt-message.js';
 import type { FenceDebtStore, OpenFenceDebt } from '../store/fence-debts.js';
 import type { RunStore } from '../store/run-store.js';
-import type { Notifier } from './notify.js';
+import type { Notifier } from './notify/index.js';
 
 export const FENCE_DEBT_PASS_EVERY_MS = 1_000;
 const BACKOFF_START_MS = 1_000;

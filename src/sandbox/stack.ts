@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { SiteConfig } from '../config/topology.js';
-import { keyPrefixes } from '../main.js';
+import { keyPrefixes } from '../config/load-config.js';
 import { RunStore } from '../store/run-store.js';
 import type { ClusterMonitoring, FiringAlert } from './cluster-monitoring.js';
 import { startClusterMonitoring } from './cluster-monitoring.js';
@@ -250,7 +250,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         redisUrl = redisProcess.url;
         stops.push(() => redisProcess?.stop() ?? Promise.resolve());
       } else {
-        redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+        redisUrl = 'redis://127.0.0.1:6379';
         if (!(await redisAnswers(redisUrl)))
           throw new Error(
             `redis-server is not installed and no Redis answers at ${redisUrl}: apt-get install -y redis-server`,
@@ -258,7 +258,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       }
     }
     const prefix = redisProcess ? 'baton' : `baton-sandbox-${randomBytes(3).toString('hex')}`;
-    const prefixes = keyPrefixes({ BATON_KEY_PREFIX: prefix });
+    const prefixes = keyPrefixes({ keyPrefix: prefix });
     if (!redisProcess) {
       const url = redisUrl;
       stops.push(() => removeKeys(url, [`${prefixes.store}*`, `${prefixes.bull}:*`]));

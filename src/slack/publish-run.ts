@@ -10,7 +10,7 @@ import { TERMINAL_STATES, allSteps } from '../core/model.js';
 import { requiredApprovals } from '../core/policy/approvals.js';
 import type { Clock, Log } from '../core/ports.js';
 import { describeError } from '../errors.js';
-import type { Notifier } from '../queue/notify.js';
+import type { Notifier } from '../queue/notify/index.js';
 import { buildProposalMessage } from './blocks/proposal-message.js';
 import { ANNOUNCED, buildRunAnnouncement } from './blocks/run-announcement.js';
 import { buildStatusMessage } from './blocks/status-message.js';

@@ -10,7 +10,7 @@ import { buildPlan } from '../core/plans/build-plan.js';
 import { requiredApprovals } from '../core/policy/approvals.js';
 import type { Clock, Log } from '../core/ports.js';
 import { BatonError, describeError } from '../errors.js';
-import type { Notifier } from '../queue/notify.js';
+import type { Notifier } from '../queue/notify/index.js';
 import type { RunCommands } from '../queue/run-commands.js';
 import type { RunStore } from '../store/run-store.js';
 import { ACTION_IDS, decodeActionValue } from './action-ids.js';

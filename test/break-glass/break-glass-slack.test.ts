@@ -8,7 +8,7 @@ import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisProcess } from '../../src/sandbox/processes.js';
 import { startRedis } from '../../src/sandbox/processes.js';
-import { NOTIFY_QUEUE } from '../../src/queue/notify.js';
+import { NOTIFY_QUEUE } from '../../src/queue/notify/index.js';
 import { ACTION_IDS } from '../../src/slack/action-ids.js';
 import { waitFor, waitForState } from '../support/integration.js';
 import type { SlackHarness, SlackHarnessOptions } from '../support/slack-harness.js';

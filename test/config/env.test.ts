@@ -6,9 +6,11 @@ describe('loadEnv', () => {
   it('fills defaults from an empty environment', () => {
     expect(loadEnv({})).toEqual({
       redisUrl: 'redis://127.0.0.1:6379',
+      redisUrlGiven: false,
       batonConfig: './baton.yaml',
       port: 3000,
       logLevel: 'info',
+      keyPrefix: 'baton',
     });
   });
 
@@ -26,6 +28,8 @@ describe('loadEnv', () => {
         LOG_LEVEL: 'DEBUG',
         KUBECONFIG: 'a.yaml:b.yaml',
         AWS_ENDPOINT_URL_ROUTE_53: 'http://127.0.0.1:4566',
+        BATON_KEY_PREFIX: 'team-a',
+        BATON_SANDBOX_PORT: '8099',
         UNRELATED: 'ignored',
       }),
     ).toEqual({
@@ -34,12 +38,33 @@ describe('loadEnv', () => {
       slackAppToken: 'xapp-1-abc',
       slackApiUrl: 'http://127.0.0.1:4000/api/',
       redisUrl: 'rediss://:pw@redis.internal:6380/2',
+      redisUrlGiven: true,
       batonConfig: '/etc/baton/baton.yaml',
       alertmanagerToken: 'am-token',
       port: 8080,
       logLevel: 'debug',
       kubeconfig: 'a.yaml:b.yaml',
       awsEndpointUrlRoute53: 'http://127.0.0.1:4566',
+      keyPrefix: 'team-a',
+      sandboxPort: 8099,
+    });
+  });
+
+  it('refuses a key prefix that would not make a clean Redis key, and a bad sandbox port', () => {
+    expect(parseEnv({ BATON_KEY_PREFIX: 'Team A', BATON_SANDBOX_PORT: 'x' })).toEqual({
+      ok: false,
+      problems: [
+        'BATON_KEY_PREFIX: must be 1–41 lowercase letters, digits, - or _ (it becomes part of every Redis key)',
+        'BATON_SANDBOX_PORT: must be a port number (0: any free port), got "x"',
+      ],
+    });
+  });
+
+  it('lets a command change what an unset variable means', () => {
+    expect(loadEnv({}).logLevel).toBe('info');
+    expect(parseEnv({}, { logLevel: 'warn' })).toMatchObject({ ok: true, env: { logLevel: 'warn' } });
+    expect(parseEnv({ LOG_LEVEL: 'debug' }, { logLevel: 'warn' })).toMatchObject({
+      env: { logLevel: 'debug' },
     });
   });
 

@@ -16,7 +16,7 @@ import { IncidentStore } from '../../src/alerts/incident-store.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { Run } from '../../src/core/model.js';
 import { CHECKS_QUEUE } from '../../src/queue/check-jobs.js';
-import { NOTIFY_QUEUE } from '../../src/queue/notify.js';
+import { NOTIFY_QUEUE } from '../../src/queue/notify/index.js';
 import { RUNS_QUEUE } from '../../src/queue/queues.js';
 import type { AlertmanagerProcess, PostableAlert, PrometheusProcess } from '../../src/sandbox/monitoring.js';
 import {

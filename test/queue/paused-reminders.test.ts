@@ -12,7 +12,7 @@ import type { Run } from '../../src/core/model.js';
 import { SYSTEM_ACTOR } from '../../src/core/model.js';
 import { transitionRun } from '../../src/core/runs/transition-run.js';
 import { createLogger } from '../../src/logger.js';
-import { Notifier } from '../../src/queue/notify.js';
+import { Notifier } from '../../src/queue/notify/index.js';
 import { PAUSED_REMINDER_SCHEDULER } from '../../src/queue/paused-reminders.js';
 import { PERIODIC_QUEUE } from '../../src/queue/periodic.js';
 import { startRedis } from '../../src/sandbox/processes.js';

@@ -14,7 +14,7 @@ import type { Ports } from '../../src/core/ports.js';
 import { createSlackWebClient } from '../../src/adapters/slack-web.js';
 import type { Logger } from '../../src/logger.js';
 import { createLogger } from '../../src/logger.js';
-import type { NotifyRetryPolicy } from '../../src/queue/notify.js';
+import type { NotifyRetryPolicy } from '../../src/queue/notify/index.js';
 import { freePort } from '../../src/sandbox/processes.js';
 import type { SlackApiServer, SlackDelivery, SlackMessage } from '../../src/sandbox/slack-api-server.js';
 import { startSlackApiServer } from '../../src/sandbox/slack-api-server.js';

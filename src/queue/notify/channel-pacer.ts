@@ -1,0 +1,125 @@
+/**
+ * Per-channel pacing of Slack posts, shared by every notify worker process through Redis. Slack allows about one
+ * chat.postMessage a second per channel; the pacer hands out send slots one interval apart, so a job whose slot is
+ * in the future can wait as a delayed job instead of sleeping. A 429 blocks the lane until its Retry-After.
+ *
+ * A lane is a channel, or its updates lane: chat.update is not under chat.postMessage's limit (it is a Tier 3
+ * method), so updates of a message already posted are paced alike in a lane of their own, and a run's status never
+ * waits behind the thread replies queued in its channel.
+ */
+import type { Redis } from 'ioredis';
+import type { Clock } from '../../core/ports.js';
+import { Script } from '../../store/script.js';
+import { STATE_TTL_MS, notifyStateKeys } from './notify-jobs.js';
+import type { NotifyStateKeys, SlotReservation } from './notify-jobs.js';
+
+// --- Lua (KEYS[1] is the lane's hash: next, lastSent, blockedUntil; all times in ms of the pacer's clock) ---
+
+/**
+ * ARGV: now, interval, reserved slot (-1: none), ttl. Returns the job's send slot: its reserved one while valid,
+ * else the next free one (never before a 429's Retry-After), advancing the lane's next free slot by one interval.
+ */
+const TAKE_SLOT = new Script(`
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local reserved = tonumber(ARGV[3])
+local blocked = tonumber(redis.call('HGET', KEYS[1], 'blockedUntil') or '0')
+if reserved >= 0 and reserved >= blocked then return reserved end
+local nextFree = tonumber(redis.call('HGET', KEYS[1], 'next') or '0')
+local slot = math.max(now, nextFree, blocked)
+redis.call('HSET', KEYS[1], 'next', slot + interval)
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return slot
+`);
+
+/**
+ * ARGV: now, interval, ttl. The last check before a send: a slot is reserved ahead of time, and a job that started
+ * late would otherwise send closer than one interval after the send before it. Records the send (0), or returns a
+ * fresh slot to wait for.
+ */
+const CLAIM_SEND = new Script(`
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local last = tonumber(redis.call('HGET', KEYS[1], 'lastSent') or '0')
+local blocked = tonumber(redis.call('HGET', KEYS[1], 'blockedUntil') or '0')
+local earliest = math.max(last + interval, blocked)
+if now >= earliest then
+  redis.call('HSET', KEYS[1], 'lastSent', now)
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return 0
+end
+local nextFree = tonumber(redis.call('HGET', KEYS[1], 'next') or '0')
+local slot = math.max(earliest, nextFree)
+redis.call('HSET', KEYS[1], 'next', slot + interval)
+return slot
+`);
+
+/** ARGV: blocked until, ttl. A later Retry-After extends the block; an earlier one does not shorten it. */
+const BLOCK_LANE = new Script(`
+local untilMs = tonumber(ARGV[1])
+local current = tonumber(redis.call('HGET', KEYS[1], 'blockedUntil') or '0')
+if untilMs > current then redis.call('HSET', KEYS[1], 'blockedUntil', untilMs) end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`);
+
+// --- The pacer ---
+
+/** The lane of chat.update calls in `channel`. */
+export const updatesLane = (channel: string) => `${channel}:updates`;
+
+/** The slot a job reserved in `lane` during this attempt, if it holds one. */
+export function reservedSlot(data: SlotReservation, attempt: number, lane: string): number | undefined {
+  if (data.slot === undefined || data.slotAttempt !== attempt) return undefined;
+  return (data.slotLane ?? lane) === lane ? data.slot : undefined;
+}
+
+export interface ChannelPacerOptions {
+  redis: Redis;
+  /** BullMQ prefix; the lanes live under `<prefix>:notify-state:channel:*`. */
+  prefix: string;
+  /** Minimum spacing of sends in a lane (ms), across every process sharing the prefix. */
+  intervalMs: number;
+  /** Slots are times of this clock; every process sharing a prefix must read the same time. */
+  clock: Clock;
+}
+
+export class ChannelPacer {
+  readonly intervalMs: number;
+  private readonly redis: Redis;
+  private readonly clock: Clock;
+  private readonly keys: NotifyStateKeys;
+
+  constructor(options: ChannelPacerOptions) {
+    this.redis = options.redis;
+    this.clock = options.clock;
+    this.intervalMs = options.intervalMs;
+    this.keys = notifyStateKeys(options.prefix);
+  }
+
+  /**
+   * The send slot of a job in `lane`: `reserved` while it is still valid (a 429 since voids it), else the next free
+   * one. A slot later than `clock.now()` is the job's to wait for; nobody else gets it.
+   */
+  async reserve(lane: string, reserved?: number): Promise<number> {
+    const args = [this.clock.now(), this.intervalMs, reserved ?? -1, STATE_TTL_MS];
+    return Number(await TAKE_SLOT.run(this.redis, [this.keys.lane(lane)], args));
+  }
+
+  /**
+   * Just before a send: undefined when the job may send now (recorded as the lane's last send), else a fresh slot
+   * to wait for (the slot it waited for came too soon after the send before it, or inside a Retry-After).
+   */
+  async claim(lane: string): Promise<number | undefined> {
+    const args = [this.clock.now(), this.intervalMs, STATE_TTL_MS];
+    const later = Number(await CLAIM_SEND.run(this.redis, [this.keys.lane(lane)], args));
+    return later > 0 ? later : undefined;
+  }
+
+  /** A 429: nothing is sent in `lane` for `retryAfterMs`. Returns the end of the block. */
+  async block(lane: string, retryAfterMs: number): Promise<number> {
+    const until = this.clock.now() + retryAfterMs;
+    await BLOCK_LANE.run(this.redis, [this.keys.lane(lane)], [until, STATE_TTL_MS]);
+    return until;
+  }
+}
