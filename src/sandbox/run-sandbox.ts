@@ -82,6 +82,12 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       `  4. Click "Start east's health endpoint" and "Rebuild east's database as a standby", then as dave`,
     );
     print('     type /failback and approve it as bob: traffic comes home with no data lost.');
+    if (started.lab.postgres) {
+      print(
+        `  5. Then the database: "Kill east's database", "Write on east anyway", "Rejoin east as a standby`,
+      );
+      print('     (no rewind)": fence debt, a measured data loss, a refused failback (see docs/sandbox.md).');
+    }
     print(`  Users: ${users}. mallory's clicks are refused.`);
     print('');
     print(`Baton's log: ${started.baton.logFile}. Stop with Ctrl-C: everything above is removed.`);

@@ -20,8 +20,10 @@ import { startClusterMonitoring } from './cluster-monitoring.js';
 import type { Lab } from './lab.js';
 import { startLab } from './lab.js';
 import { MONITORING_INSTALL_HINT, monitoringBinaries } from './monitoring.js';
-import type { PostgresNode, PostgresPair } from './postgres-pair.js';
-import { postgresUnavailable, query } from './postgres-pair.js';
+import type { DatabaseBreaks, DatabaseView, FenceDebtView, LastRunView } from './database-breaks.js';
+import { databaseBreaks, recordsView } from './database-breaks.js';
+import type { PostgresPair } from './postgres-pair.js';
+import { postgresUnavailable } from './postgres-pair.js';
 import { freePort, startRedis, waitForPing } from './processes.js';
 import type { RedisProcess } from './processes.js';
 import type { SlackApiServer } from './slack-api-server.js';
@@ -94,13 +96,6 @@ export interface BatonProcess {
   tail(lines?: number): string;
 }
 
-export interface DatabaseView {
-  role: 'primary' | 'fenced primary' | 'standby' | 'down';
-  /** A standby's distance behind the primary's current position, in bytes. */
-  lagBytes?: number;
-  replayPaused?: boolean;
-}
-
 export interface ClusterView {
   id: string;
   serving: boolean;
@@ -120,15 +115,16 @@ export interface WorldView {
   clusters: ClusterView[];
   alerts: FiringAlert[];
   monitoring: boolean;
+  /** The site's open fence debt: what the old side still owes since a run could not fence it. */
+  fenceDebt: FenceDebtView | null;
+  /** The site's newest run and its measured RPO (null before its promotion). */
+  lastRun: LastRunView | null;
 }
 
-export interface Breaks {
+/** What the page's buttons break: the health endpoint and API here, the database in database-breaks.ts. */
+export interface Breaks extends DatabaseBreaks {
   health(cluster: string, up: boolean): Promise<void>;
   api(cluster: string, up: boolean): Promise<void>;
-  /** Pauses replay on the cluster's standby and writes on the primary until the standby is > `bytes` behind. */
-  lag(cluster: string, on: boolean, bytes?: number): Promise<void>;
-  /** Rebuilds the cluster's database as a standby of the other cluster's (what an operator does before failback). */
-  rebuildStandby(cluster: string): Promise<void>;
 }
 
 export interface Sandbox {
@@ -365,8 +361,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
 
     const apiDown = new Set<string>();
-    const world = sharedForMs(worldView(lab, site, monitoring, apiDown), 400);
-    const breaks = sandboxBreaks(lab, apiDown);
+    const database = databaseBreaks(lab.postgres);
+    const world = sharedForMs(worldView({ lab, site, monitoring, apiDown, database, store }), 400);
+    const breaks = sandboxBreaks(lab, database, apiDown);
     return {
       dir: lab.dir,
       redis: { url: redisUrl, started: redisProcess !== null },
@@ -414,53 +411,21 @@ function sharedForMs<T>(read: () => Promise<T>, ms: number): () => Promise<T> {
   };
 }
 
-async function databaseView(pair: PostgresPair, node: PostgresNode): Promise<DatabaseView> {
-  if (!node.isRunning()) return { role: 'down' };
-  try {
-    const [row] = await query<{ recovery: boolean; ro: string; paused: boolean | null }>(
-      node.url,
-      "select pg_is_in_recovery() as recovery, current_setting('default_transaction_read_only') as ro, " +
-        'case when pg_is_in_recovery() then pg_is_wal_replay_paused() end as paused',
-    );
-    if (!row) return { role: 'down' };
-    if (!row.recovery) return { role: row.ro === 'on' ? 'fenced primary' : 'primary' };
-    const primary = Object.values(pair.nodes).find((n) => n !== node && n.isRunning());
-    let lagBytes: number | undefined;
-    if (primary) {
-      const [head] = await query<{ lsn: string }>(
-        primary.url,
-        'select case when pg_is_in_recovery() then null else pg_current_wal_lsn()::text end as lsn',
-      ).catch(() => []);
-      if (head?.lsn) {
-        const [diff] = await query<{ lag: string }>(
-          node.url,
-          'select greatest(pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn()), 0)::text as lag',
-          [head.lsn],
-        );
-        lagBytes = Number(diff?.lag ?? 0);
-      }
-    }
-    return {
-      role: 'standby',
-      ...(lagBytes !== undefined && { lagBytes }),
-      replayPaused: row.paused === true,
-    };
-  } catch {
-    return { role: 'down' };
-  }
-}
-
-function worldView(
-  lab: Lab<PostgresPair | null>,
-  site: SiteConfig,
-  monitoring: ClusterMonitoring | null,
-  apiDown: ReadonlySet<string>,
-): () => Promise<WorldView> {
+function worldView(parts: {
+  lab: Lab<PostgresPair | null>;
+  site: SiteConfig;
+  monitoring: ClusterMonitoring | null;
+  apiDown: ReadonlySet<string>;
+  database: DatabaseBreaks;
+  store: RunStore;
+}): () => Promise<WorldView> {
+  const { lab, site, monitoring, apiDown, database, store } = parts;
   return async () => {
-    const [dnsAnswer, servedBy, alerts] = await Promise.all([
+    const [dnsAnswer, servedBy, alerts, records] = await Promise.all([
       lab.resolve(),
       lab.servedBy(),
       monitoring ? monitoring.alerts().catch(() => []) : Promise.resolve([]),
+      recordsView(store, site.name),
     ]);
     const clusters = await Promise.all(
       Object.entries(site.clusters).map(async ([id]): Promise<ClusterView> => {
@@ -469,7 +434,6 @@ function worldView(
         })
           .then((r) => (r.ok ? 'up' : 'down'))
           .catch(() => 'down');
-        const node = lab.postgres?.nodes[id];
         return {
           id,
           serving: servedBy === id,
@@ -485,7 +449,7 @@ function worldView(
               readyReplicas: state.readyReplicas,
             };
           }),
-          database: lab.postgres && node ? await databaseView(lab.postgres, node) : null,
+          database: await database.view(id),
         };
       }),
     );
@@ -497,36 +461,21 @@ function worldView(
       clusters,
       alerts,
       monitoring: monitoring !== null,
+      ...records,
     };
   };
 }
 
-function sandboxBreaks(lab: Lab<PostgresPair | null>, apiDown: Set<string>): Breaks {
+function sandboxBreaks(
+  lab: Lab<PostgresPair | null>,
+  database: DatabaseBreaks,
+  apiDown: Set<string>,
+): Breaks {
   const known = (cluster: string) => {
     if (!lab.health[cluster]) throw new Error(`no cluster ${JSON.stringify(cluster)}: use east or west`);
   };
-  const pair = () => {
-    if (!lab.postgres)
-      throw new Error('the sandbox runs without PostgreSQL (its server programs are missing)');
-    return lab.postgres;
-  };
-  /** The writable primary (a fenced old primary is not in recovery either, but read-only). */
-  const primaryOf = async (postgres: PostgresPair): Promise<PostgresNode | undefined> => {
-    let fenced: PostgresNode | undefined;
-    for (const node of Object.values(postgres.nodes)) {
-      if (!node.isRunning()) continue;
-      const [row] = await query<{ recovery: boolean; ro: string }>(
-        node.url,
-        "select pg_is_in_recovery() as recovery, current_setting('default_transaction_read_only') as ro",
-      ).catch(() => []);
-      if (row && !row.recovery) {
-        if (row.ro !== 'on') return node;
-        fenced = node;
-      }
-    }
-    return fenced;
-  };
   return {
+    ...database,
     async health(cluster, up) {
       known(cluster);
       await lab.health[cluster]?.set(up ? true : 'down');
@@ -536,39 +485,6 @@ function sandboxBreaks(lab: Lab<PostgresPair | null>, apiDown: Set<string>): Bre
       await lab.kube.setOutage(cluster, up ? null : 'refused');
       if (up) apiDown.delete(cluster);
       else apiDown.add(cluster);
-    },
-    async lag(cluster, on, bytes = 2 * 1024 * 1024) {
-      known(cluster);
-      const postgres = pair();
-      const node = postgres.nodes[cluster];
-      if (!node) throw new Error(`no database for ${cluster}`);
-      if (!on) {
-        await postgres.resumeReplay(node);
-        return;
-      }
-      const primary = await primaryOf(postgres);
-      if (!primary || primary === node)
-        throw new Error(`${cluster}'s database is not a standby: lag is added to a standby`);
-      await postgres.pauseReplay(node);
-      // Replay is paused; WAL written now piles up unreplayed on the standby.
-      await query(primary.url, 'create table if not exists sandbox_lag (id bigserial primary key, pad text)');
-      const rows = Math.ceil(bytes / 1000) + 100;
-      await query(
-        primary.url,
-        'insert into sandbox_lag (pad) select repeat(md5(g::text), 31) from generate_series(1, $1) g',
-        [rows],
-      );
-    },
-    async rebuildStandby(cluster) {
-      known(cluster);
-      const postgres = pair();
-      const node = postgres.nodes[cluster];
-      const primary = await primaryOf(postgres);
-      if (!node || !primary) throw new Error('no primary database is running to copy from');
-      if (primary === node)
-        throw new Error(`${cluster}'s database is the primary; rebuilding it would lose its data`);
-      await postgres.rebuildAsStandby(node, primary);
-      await postgres.waitForStreaming(node, 30_000);
     },
   };
 }

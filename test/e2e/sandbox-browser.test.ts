@@ -1,8 +1,10 @@
 /**
  * The README's first command, used as a newcomer would: `baton sandbox` runs as a real process, and a real headless
  * Chromium (Debian's, driven by playwright-core) opens the page it prints, types /failover, is refused as an
- * outsider, approves as an approver through the confirmation dialog, watches the run finish and the world move,
- * rebuilds the old primary as a standby, fails back, and finally Ctrl-C leaves nothing listening.
+ * outsider, approves as an approver through the confirmation dialog, watches the run finish and the world move (and
+ * the RPO count a client that wrote on the old primary past its fence), sees a failback onto a diverged standby
+ * refused, rebuilds the old primary as a standby, fails back, sees a fence debt opened and paid, and finally Ctrl-C
+ * leaves nothing listening.
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -93,6 +95,14 @@ const sees = (locator: Locator, text: string | RegExp, timeout = 15_000) =>
   locator.filter({ hasText: text }).first().waitFor({ timeout });
 const role = (id: string, value: string, timeout = 15_000) =>
   cluster(id).locator(`[data-role="${value}"]`).waitFor({ timeout });
+/** Clicks the button `name` on a cluster's card in the world panel. */
+const press = (id: string, name: string) => cluster(id).getByRole('button', { name }).click();
+/** Approves `proposal` as `name` through Slack's confirmation dialog. */
+const approve = async (proposal: Locator, name: string) => {
+  await as(name);
+  await proposal.getByRole('button', { name: 'Approve' }).click();
+  await page.locator('#confirm-ok').click();
+};
 /** The top-level message about a run, by its ts (its text changes as the run goes on). */
 const messageAbout = async (text: string, timeout = 20_000) => {
   const first = channel().locator('li.message', { hasText: text }).last();
@@ -108,7 +118,7 @@ describe('npm run sandbox in a browser', () => {
     expect(output).toMatch(/Prometheus {5}http:\/\/127\.0\.0\.1:\d+/);
   });
 
-  it('types /failover, refuses an outsider, approves through the dialog and shows the run finish', async () => {
+  it('types /failover, refuses an outsider, approves through the dialog; the RPO counts a write past the fence', async () => {
     await sees(page.locator('#dns'), 'east serves');
     await as('dave');
     await type('/failover --planned browser drill');
@@ -121,11 +131,21 @@ describe('npm run sandbox in a browser', () => {
     await page.locator('#confirm-ok').click(); // Slack shows the dialog to anyone; Baton refuses the click
     await sees(page.locator('#ephemerals'), 'Only approvers can approve');
 
+    // verify waits until users reach west: with west's health endpoint stopped, the run holds there while a client
+    // writes on east past its fence, and the RPO that verify measures counts that write.
+    await press('west', "Stop west's health endpoint");
+    await cluster('west').locator('dd.bad', { hasText: 'down' }).waitFor();
     await as('alice');
     await proposal.getByRole('button', { name: 'Approve' }).click();
     await sees(page.locator('#confirm-title'), 'Approve');
     await page.locator('#confirm-ok').click();
+    await role('west', 'primary', 60_000); // promoted: past the split-brain guard
+    await press('east', 'Write on east anyway');
+    await cluster('east').locator('.write-result[data-committed="true"]').waitFor();
+    await press('west', "Start west's health endpoint");
     await sees(proposal, 'succeeded: west serves production', 60_000);
+    await sees(channel(), /Data loss \(RPO\): LOST/);
+    await sees(page.locator('#last-run'), /Data loss \(RPO\): LOST/);
     await sees(page.locator('#dns'), 'west serves');
     await sees(cluster('west'), '5/5 ready');
     await role('east', 'fenced primary');
@@ -135,16 +155,31 @@ describe('npm run sandbox in a browser', () => {
     await sees(proposal.locator('.thread'), 'Promote west');
   }, 120_000);
 
-  it('rebuilds the old primary as a standby and fails back from the page', async () => {
-    await cluster('east').getByRole('button', { name: "Rebuild east's database as a standby" }).click();
-    await role('east', 'standby', 30_000);
+  it('refuses to fail back onto a diverged standby, and fails back once it is rebuilt', async () => {
+    // The wrong way back: east, holding the write west never had, restarted as west's standby as it is.
+    await press('east', 'Rejoin east as a standby (no rewind)');
+    await sees(cluster('east'), 'not streaming — diverged?', 30_000);
     await as('dave');
     await type('/failback coming home');
     const proposal = await messageAbout('coming home');
-    await proposal.getByRole('button', { name: 'Approve' }).waitFor({ timeout: 20_000 });
-    await as('bob');
-    await proposal.getByRole('button', { name: 'Approve' }).click();
-    await page.locator('#confirm-ok').click();
+    // The proposal's preflight names the divergence and the fix; approved anyway, the run stops at preflight.
+    await sees(
+      proposal,
+      /❌ target-database: east's database (has diverged|is not streaming from west)/,
+      30_000,
+    );
+    await sees(proposal, 'pg_rewind');
+    await approve(proposal, 'bob');
+    const retry = proposal.getByRole('button', { name: 'Retry step' });
+    await retry.waitFor({ timeout: 30_000 });
+    await sees(proposal, 'Paused: preflight');
+
+    // The right way back: a new base backup of west; then the same run goes on.
+    await press('east', "Rebuild east's database as a standby");
+    await cluster('east')
+      .locator('[data-role="standby"][data-streaming="true"]')
+      .waitFor({ timeout: 30_000 });
+    await retry.click();
     await sees(proposal, 'succeeded: east serves production', 60_000);
     await sees(page.locator('#dns'), 'east serves');
     await role('east', 'primary');
@@ -179,6 +214,33 @@ describe('npm run sandbox in a browser', () => {
     await cluster('west').getByRole('button', { name: 'Add DB lag on west' }).waitFor({ timeout: 15_000 });
     await cluster('west').locator('dd.good', { hasText: 'up' }).first().waitFor();
   }, 90_000);
+
+  it('opens a fence debt when east cannot be fenced, and pays it the moment east answers', async () => {
+    // East serves, west is its streaming standby (rebuilt by the test above); east's database crashes.
+    await press('east', "Kill east's database");
+    await role('east', 'down');
+    await press('east', "Break east's API");
+    await cluster('east').getByRole('button', { name: "Repair east's API" }).waitFor();
+
+    await as('dave');
+    await type('/failover production east went dark');
+    const proposal = await messageAbout('east went dark');
+    await proposal.getByRole('button', { name: 'Approve' }).waitFor({ timeout: 20_000 });
+    await approve(proposal, 'alice');
+    await sees(proposal, 'succeeded: west serves production', 60_000);
+    await sees(page.locator('#fence-debt'), 'east still owes its database read-only and its workloads');
+    await sees(page.locator('#last-run'), 'Data loss (RPO): unknown');
+
+    // East comes back as it crashed, a writable primary: Baton says so and fences it.
+    await press('east', "Start east's database");
+    await press('east', "Repair east's API");
+    await sees(channel(), 'production: east is back and writable', 30_000);
+    await sees(channel(), 'production: east fenced', 30_000);
+    const text = await channel().innerText();
+    expect(text.indexOf('east is back and writable')).toBeLessThan(text.indexOf('production: east fenced'));
+    await page.locator('#fence-debt .debt').waitFor({ state: 'detached' });
+    await role('east', 'fenced primary');
+  }, 120_000);
 
   it('Ctrl-C stops everything it started', async () => {
     const ports = printedPorts();

@@ -1,8 +1,9 @@
 /**
  * The sandbox's web page: the incident channel as Slack shows it (Baton's Block Kit rendered in the browser), a
  * composer to type `/failover` and `/failback` as one of the sandbox users, buttons that are clicked as that user,
- * and controls that break a cluster. Every command and click reaches Baton as a request signed exactly as Slack
- * signs it (see slack-user.ts); the page itself never talks to Baton.
+ * and controls that break a cluster: its health endpoint, its API, its database, and a client that writes past the
+ * fence. Every command and click reaches Baton as a request signed exactly as Slack signs it (see slack-user.ts); the
+ * page itself never talks to Baton.
  */
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -173,7 +174,8 @@ export async function startConsoleServer(
         if (what === 'health') await sandbox.breaks.health(cluster, !broken);
         else if (what === 'api') await sandbox.breaks.api(cluster, !broken);
         else if (what === 'lag') await sandbox.breaks.lag(cluster, broken);
-        else throw new RequestError(400, 'what must be health, api or lag');
+        else if (what === 'database') await sandbox.breaks.database(cluster, !broken);
+        else throw new RequestError(400, 'what must be health, api, lag or database');
         log.info({ cluster, what, broken }, 'console break');
         send(200, { ok: true });
         return;
@@ -183,6 +185,23 @@ export async function startConsoleServer(
         await sandbox.breaks.rebuildStandby(cluster);
         log.info({ cluster }, 'console rebuilt a standby');
         send(200, { ok: true });
+        return;
+      }
+      case '/api/rejoin-standby': {
+        const cluster = clusterOf(body);
+        await sandbox.breaks.rejoinWithoutRewind(cluster);
+        log.info({ cluster }, 'console rejoined an old primary as a standby without a rewind');
+        send(200, { ok: true });
+        return;
+      }
+      case '/api/write-anyway': {
+        const cluster = clusterOf(body);
+        const write = await sandbox.breaks.writeAnyway(cluster);
+        log.info(
+          { cluster, committed: write.committed, detail: write.detail },
+          'console wrote past the fence',
+        );
+        send(200, write);
         return;
       }
       default:

@@ -155,6 +155,14 @@ function footer(input: StatusMessageInput): KnownBlock[] {
       ];
       const offerFailback = run.kind === 'failover' && input.homeCluster !== run.to;
       if (!offerFailback) return [section(lines)];
+      if (openedFenceDebt(run)) {
+        // Failback onto an unfenced side is refused: say what comes first instead of offering a button.
+        lines.push(
+          `${escapeText(run.from)} still owes its fence: Baton fences it the moment it answers. Then rebuild it as a ` +
+            `standby of ${escapeText(run.to)} and \`/failback ${escapeText(run.site)}\`.`,
+        );
+        return [section(lines)];
+      }
       lines.push(`When ${escapeText(run.from)} is healthy again, fail back (planned, zero data loss):`);
       return [
         section(lines),
@@ -171,6 +179,10 @@ function footer(input: StatusMessageInput): KnownBlock[] {
       return [context([`${STATE_ICONS[run.state]} Not started: the proposal was ${run.state}`])];
   }
 }
+
+/** The run left its old side unfenced (a fence debt), as its timeline says. */
+const openedFenceDebt = (run: Pick<Run, 'timeline'>): boolean =>
+  run.timeline.some((e) => e.event === 'fence-debt-opened');
 
 function fallbackText(run: Run, elapsed: number | undefined): string {
   const steps = allSteps(run.plan);

@@ -57,8 +57,11 @@ export function buildRunSummary(input: RunSummaryInput): SlackMessage {
   if (rpo) facts.push(rpoLine(rpo));
   if (run.state === 'succeeded' && run.kind === 'failover') {
     facts.push(
-      `*Failback is available:* \`/failback ${escapeText(run.site)}\` once ${escapeText(run.from)} is healthy ` +
-        '(planned, zero data loss), or *Start failback* on the status message.',
+      run.timeline.some((e) => e.event === 'fence-debt-opened')
+        ? `*Failback waits:* ${escapeText(run.from)} still owes its fence (Baton fences it the moment it answers); ` +
+            `then rebuild it as a standby and \`/failback ${escapeText(run.site)}\`.`
+        : `*Failback is available:* \`/failback ${escapeText(run.site)}\` once ${escapeText(run.from)} is healthy ` +
+            '(planned, zero data loss), or *Start failback* on the status message.',
     );
   }
   const blocks: KnownBlock[] = [

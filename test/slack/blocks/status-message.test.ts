@@ -255,6 +255,20 @@ describe('buildStatusMessage', () => {
     ).toEqual([]);
   });
 
+  it('no failback button while the old side owes its fence: it says what comes first', () => {
+    const run = succeededRun();
+    const withDebt: Run = {
+      ...run,
+      timeline: [...run.timeline, { at: at(150), event: 'fence-debt-opened', detail: 'east unreachable' }],
+    };
+    const message = buildStatusMessage({ run: withDebt, now: at(200), homeCluster: 'east' });
+    expect(buttons(message.blocks)).toEqual([]);
+    expect(lineOf(message.blocks, 'owes its fence')).toBe(
+      'east still owes its fence: Baton fences it the moment it answers. Then rebuild it as a standby of west and ' +
+        '`/failback production`.',
+    );
+  });
+
   it('aborted: what was undone, no buttons', () => {
     const message = buildStatusMessage({ run: abortedRun(), now: at(800) });
     expect(message).toMatchSnapshot();

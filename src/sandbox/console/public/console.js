@@ -308,10 +308,90 @@ function control(label, action) {
   return button;
 }
 
+const clockTime = (ms) =>
+  new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
+/** What Baton recorded about the site: the open fence debt, and the newest run with its measured RPO. */
+function renderRecords(world) {
+  const debt = world.fenceDebt;
+  const owes = debt
+    ? [debt.database && 'its database read-only', debt.workloads && 'its workloads at standby size']
+        .filter(Boolean)
+        .join(' and ') || 'nothing more'
+    : '';
+  $('fence-debt').innerHTML = debt
+    ? `<div class="debt" data-cluster="${escapeHtml(debt.cluster)}"><strong>🚧 Fence debt:</strong> ` +
+      `${escapeHtml(debt.cluster)} still owes ${escapeHtml(owes)}, since ${clockTime(debt.since)} (run ` +
+      `<code>${escapeHtml(debt.runId)}</code>: ${escapeHtml(debt.reason)}). Baton fences it the moment it answers; ` +
+      `failback waits until then.${debt.lastError ? `<br><span class="muted">Last try: ${escapeHtml(debt.lastError)}</span>` : ''}</div>`
+    : '';
+  const run = world.lastRun;
+  const rpo = run?.rpo;
+  $('last-run').innerHTML = !run
+    ? '<span class="muted">no run yet</span>'
+    : `Run <code>${escapeHtml(run.id)}</code>: ${escapeHtml(run.kind)} ${escapeHtml(run.from)} → ` +
+      `${escapeHtml(run.to)} (${escapeHtml(run.mode)}), ${escapeHtml(run.state)}.<br>` +
+      (rpo
+        ? `<span data-rpo="${rpo.kind}" class="${rpo.kind === 'lost' ? 'bad' : rpo.kind === 'proved' ? 'good' : ''}">` +
+          `Data loss (RPO): ${escapeHtml(rpo.text)}</span> <span class="muted">— ${escapeHtml(rpo.detail)}</span>`
+        : '<span class="muted">Data loss (RPO): not measured (nothing promoted)</span>');
+}
+
+function databaseText(db) {
+  if (!db) return 'none (no PostgreSQL)';
+  if (db.role !== 'standby') return db.role;
+  const paused = db.replayPaused ? ' (replay paused)' : '';
+  if (db.streaming === false) return `standby, not streaming — diverged?${paused}`;
+  return `standby, ${db.lagBytes === undefined ? 'lag unknown' : `${db.lagBytes} bytes behind`}${paused}`;
+}
+
+/** The database's buttons: crash and start it, a client that ignores the fence, and the wrong and right ways back. */
+function databaseControls(c) {
+  const db = c.database;
+  if (!db) return [];
+  const primary = db.role === 'primary' || db.role === 'fenced primary';
+  const oldPrimary = db.role === 'fenced primary' || db.role === 'down';
+  const buttons = [
+    db.role === 'down'
+      ? control(`Start ${c.id}'s database`, () =>
+          post('/api/break', { cluster: c.id, what: 'database', broken: false }),
+        )
+      : control(`Kill ${c.id}'s database`, () =>
+          post('/api/break', { cluster: c.id, what: 'database', broken: true }),
+        ),
+  ];
+  if (primary)
+    buttons.push(control(`Write on ${c.id} anyway`, () => post('/api/write-anyway', { cluster: c.id })));
+  if (db.role === 'standby')
+    buttons.push(
+      db.replayPaused
+        ? control(`Resume replay on ${c.id}`, () =>
+            post('/api/break', { cluster: c.id, what: 'lag', broken: false }),
+          )
+        : control(`Add DB lag on ${c.id}`, () =>
+            post('/api/break', { cluster: c.id, what: 'lag', broken: true }),
+          ),
+    );
+  if (oldPrimary)
+    buttons.push(
+      control(`Rejoin ${c.id} as a standby (no rewind)`, () =>
+        post('/api/rejoin-standby', { cluster: c.id }),
+      ),
+    );
+  if (oldPrimary || (db.role === 'standby' && db.streaming === false))
+    buttons.push(
+      control(`Rebuild ${c.id}'s database as a standby`, () =>
+        post('/api/rebuild-standby', { cluster: c.id }),
+      ),
+    );
+  return buttons;
+}
+
 function renderWorld(world) {
   $('dns').innerHTML =
     `<strong>${escapeHtml(world.record)}</strong> → ${escapeHtml(world.dnsAnswer.join(', ') || 'no answer')}` +
     (world.servedBy ? ` (<span class="good">${escapeHtml(world.servedBy)}</span> serves)` : '');
+  renderRecords(world);
   const box = $('clusters');
   box.replaceChildren();
   for (const c of world.clusters) {
@@ -319,11 +399,7 @@ function renderWorld(world) {
     card.className = `cluster${c.serving ? ' serving' : ''}`;
     card.dataset.cluster = c.id;
     const db = c.database;
-    const dbText = !db
-      ? 'none (no PostgreSQL)'
-      : db.role === 'standby'
-        ? `standby, ${db.lagBytes === undefined ? 'lag unknown' : `${db.lagBytes} bytes behind`}${db.replayPaused ? ' (replay paused)' : ''}`
-        : db.role;
+    const write = db?.lastWrite;
     const cls = (good) => (good ? 'good' : 'bad');
     card.innerHTML =
       `<h4>${escapeHtml(c.id)}${c.home ? ' (home)' : ''}${c.serving ? ' — serving' : ''}</h4><dl>` +
@@ -333,7 +409,13 @@ function renderWorld(world) {
       c.workloads
         .map((w) => `<dt>${escapeHtml(w.name)}</dt><dd>${w.readyReplicas}/${w.replicas} ready</dd>`)
         .join('') +
-      `<dt>database</dt><dd data-role="${db ? db.role : 'none'}">${escapeHtml(dbText)}</dd></dl>`;
+      `<dt>database</dt><dd data-role="${db ? db.role : 'none'}"` +
+      `${db?.streaming === undefined ? '' : ` data-streaming="${db.streaming}"`}` +
+      `${db?.streaming === false ? ' class="bad"' : ''}>${escapeHtml(databaseText(db))}</dd></dl>` +
+      (write
+        ? `<p class="write-result ${cls(!write.committed)}" data-committed="${write.committed}">` +
+          `Write on ${escapeHtml(c.id)} anyway at ${clockTime(write.at)}: ${escapeHtml(write.detail)}</p>`
+        : '');
     const controls = document.createElement('div');
     controls.className = 'controls';
     controls.append(
@@ -351,23 +433,8 @@ function renderWorld(world) {
         : control(`Repair ${c.id}'s API`, () =>
             post('/api/break', { cluster: c.id, what: 'api', broken: false }),
           ),
+      ...databaseControls(c),
     );
-    if (db?.role === 'standby')
-      controls.append(
-        db.replayPaused
-          ? control(`Resume replay on ${c.id}`, () =>
-              post('/api/break', { cluster: c.id, what: 'lag', broken: false }),
-            )
-          : control(`Add DB lag on ${c.id}`, () =>
-              post('/api/break', { cluster: c.id, what: 'lag', broken: true }),
-            ),
-      );
-    if (db && db.role !== 'standby' && db.role !== 'primary')
-      controls.append(
-        control(`Rebuild ${c.id}'s database as a standby`, () =>
-          post('/api/rebuild-standby', { cluster: c.id }),
-        ),
-      );
     card.append(controls);
     box.append(card);
   }
