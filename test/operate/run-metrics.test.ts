@@ -32,6 +32,7 @@ import { sample } from './operate-support.js';
 let redis: RedisProcess;
 let connection: Redis;
 let producer: Redis;
+let storePrefix = '';
 let topology: Topology;
 let metrics: BatonMetrics;
 let worker: WorkerRole;
@@ -44,6 +45,7 @@ beforeAll(async () => {
   redis = await startRedis();
   const prefix = `t${randomUUID().slice(0, 8)}`;
   const prefixes = { store: `${prefix}:`, bull: `${prefix}-bull` };
+  storePrefix = prefixes.store;
   connection = new Redis(redis.url, { maxRetriesPerRequest: null });
   producer = new Redis(redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   topology = await exampleTopology();
@@ -142,5 +144,29 @@ describe('run and step metrics', () => {
     expect(sample(text, 'baton_runs_total', { kind: 'failback', outcome: 'rejected' })).toBe(1);
     expect(sample(text, 'baton_runs_total', { kind: 'failover', outcome: 'rejected' })).toBe(0);
     expect(sample(text, 'baton_approvals_pending')).toBe(0);
+  });
+
+  it('show an open fence debt per site until it is paid', async () => {
+    const store = new MeteredRunStore(producer, storePrefix, metrics);
+    // East's database does not answer, so the worker's reconciler cannot pay the debt behind the test's back.
+    await world.change((s) => {
+      if (s.clusters.east) s.clusters.east.db.reachable = false;
+    });
+    expect(sample(await scrape(), 'baton_fence_debt', { site: 'production' })).toBe(0);
+    await store.debts.open({
+      site: 'production',
+      cluster: 'east',
+      runId: 'r99',
+      since: Date.now(),
+      database: true,
+      workloads: false,
+      reason: 'east unreachable',
+    });
+    expect(sample(await scrape(), 'baton_fence_debt', { site: 'production' })).toBe(1);
+    await store.debts.update('production', () => null);
+    expect(sample(await scrape(), 'baton_fence_debt', { site: 'production' })).toBe(0);
+    await world.change((s) => {
+      if (s.clusters.east) s.clusters.east.db.reachable = true;
+    });
   });
 });
