@@ -17,10 +17,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { systemClock } from '../src/core/clock.js';
 import { RUNS_QUEUE } from '../src/queue/queues.js';
 import type { RunJobData } from '../src/queue/queues.js';
-import { RunCommands } from '../src/queue/run-commands.js';
 import { startLab } from '../src/sandbox/lab.js';
 import { RunStore } from '../src/store/run-store.js';
 import type { RedisProcess } from '../src/sandbox/processes.js';
@@ -29,7 +27,15 @@ import type { SlackApiServer } from '../src/sandbox/slack-api-server.js';
 import { startSlackApiServer } from '../src/sandbox/slack-api-server.js';
 import { postToApp, sign, slashCommand } from '../src/sandbox/slack-signer.js';
 import type { Harness } from '../test/support/integration.js';
-import { ALICE, DB_ENV, ROOT, createHarness, waitFor, waitForState } from '../test/support/integration.js';
+import {
+  ALICE,
+  DB_ENV,
+  ROOT,
+  createHarness,
+  createRunService,
+  waitFor,
+  waitForState,
+} from '../test/support/integration.js';
 import type { Row } from './support.js';
 import { ms, percentile, renderTable, runIfMain, sleep } from './support.js';
 
@@ -135,14 +141,20 @@ async function oneRealFailover(variant: Variant, baseEnv: Record<string, string>
     { ...baseEnv, BATON_KEY_PREFIX: prefix },
   );
   try {
-    const commands = new RunCommands({ store, queue, topology: lab.topology, clock: systemClock });
-    const { run } = await commands.propose({
+    const { service, close } = createRunService({
+      redis: connection,
+      store,
+      bullPrefix: `${prefix}-bull`,
+      topology: lab.topology,
+    });
+    const { run } = await service.propose({
       kind: 'failover',
       mode: 'planned',
       reason: 'cold-start benchmark',
       actor: { type: 'slack-user', id: 'U0DAVE', name: 'dave' },
     });
-    await commands.approve(run.id, ALICE);
+    await service.approve(run.id, ALICE);
+    await close();
     const done = await waitForState(store, run.id, ['succeeded', 'paused', 'failed'], 60_000);
     if (done.state !== 'succeeded')
       throw new Error(`the real failover ended ${done.state}: ${done.stateReason}`);
@@ -245,7 +257,7 @@ async function oneFailover(
       },
       10_000,
     );
-    await harness.commands.approve(run.id, ALICE);
+    await harness.service.approve(run.id, ALICE);
     const done = await waitForState(harness.store, run.id, ['succeeded', 'paused', 'failed'], 30_000);
     if (done.state !== 'succeeded') throw new Error(`the failover ended ${done.state}: ${done.stateReason}`);
     await sleep(1500); // the last Slack updates

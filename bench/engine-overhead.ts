@@ -112,7 +112,7 @@ export async function engineOverhead(): Promise<string> {
         budget: '—',
       },
       {
-        metric: '`commands.approve` call (read, Lua save, queue add)',
+        metric: '`service.approve` call (read, Lua save, queue add)',
         values: [ms(p('approveCallMs', 50), 2), ms(p('approveCallMs', 99), 2)],
         budget: '—',
       },
@@ -198,9 +198,9 @@ interface MeasureOptions {
 async function measureRuns({ h, site, world, waiters, warmup, count }: MeasureOptions): Promise<Sample[]> {
   const samples: Sample[] = [];
   for (let i = 0; i < warmup + count; i += 1) {
-    const serving = await h.commands.serving(site);
+    const serving = await h.service.serving(site);
     const kind = serving === site.homeCluster ? 'failover' : 'failback';
-    const { run } = await h.commands.propose({
+    const { run } = await h.service.propose({
       kind,
       mode: 'planned',
       reason: `engine overhead ${i}`,
@@ -221,7 +221,7 @@ async function measureRuns({ h, site, world, waiters, warmup, count }: MeasureOp
 
     const wall0 = performance.now();
     const t0 = Date.now();
-    await h.commands.approve(run.id, ALICE);
+    await h.service.approve(run.id, ALICE);
     const approveCallMs = performance.now() - wall0;
     const { run: done, at: observedAt } = await finished;
     waiters.delete(run.id);

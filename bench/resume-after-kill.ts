@@ -54,15 +54,15 @@ export async function resumeAfterKill(): Promise<string> {
     let succeeded = 0;
     let tooLate = 0;
     for (let attempt = 0; resumeMs.length < KILLS && attempt < MAX_ATTEMPTS; attempt += 1) {
-      const serving = await harness.commands.serving(site);
+      const serving = await harness.service.serving(site);
       const kind = serving === site.homeCluster ? 'failover' : 'failback';
-      const { run } = await harness.commands.propose({
+      const { run } = await harness.service.propose({
         kind,
         mode: 'planned',
         reason: `resume bench ${attempt}`,
         actor: BOB,
       });
-      await harness.commands.approve(run.id, ALICE);
+      await harness.service.approve(run.id, ALICE);
       runs += 1;
       const steps = allSteps(run.plan).map((s) => s.id);
       const victimStep = steps[Math.floor(Math.random() * steps.length)] as string;

@@ -13,20 +13,20 @@ import { App, LogLevel } from '@slack/bolt';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Topology } from './config/topology.js';
-import type { Run } from './core/model.js';
 import type { Clock, Log } from './core/ports.js';
 import { BatonError, describeError } from './errors.js';
 import type { CheckJobData } from './queue/check-jobs.js';
-import { CHECKS_QUEUE, enqueueCheck, enqueuePreflight } from './queue/check-jobs.js';
+import { CHECKS_QUEUE } from './queue/check-jobs.js';
 import { Notifier } from './queue/notify/index.js';
 import type { RunJobData } from './queue/queues.js';
 import { RUNS_QUEUE } from './queue/queues.js';
-import { RunCommands } from './queue/run-commands.js';
 import type { BatonMetrics } from './metrics.js';
 import { MeteredRunStore } from './observability/metered-run-store.js';
 import { opsRoutes } from './observability/ops-routes.js';
 import { Readiness } from './observability/readiness.js';
 import { closeServer, serveRoutes } from './observability/serve-http.js';
+import { createAuthorizer } from './runs/authorizer.js';
+import { RunService } from './runs/run-service.js';
 import { registerListeners } from './slack/register-listeners.js';
 import { RunPublisher } from './slack/publish-run.js';
 import { SlackDirectory } from './slack/slack-directory.js';
@@ -55,22 +55,18 @@ export interface WebRoleOptions {
   shutdownGraceMs?: number;
 }
 
-/** What extra routes may use: the same store, commands and Slack publishing the listeners use. */
+/** What extra routes may use: the run service the listeners use, and the notifier for their own messages. */
 export interface WebRoleParts {
-  commands: RunCommands;
+  service: RunService;
   store: RunStore;
   notifier: Notifier;
-  publisher: RunPublisher;
-  /** Queues preflight for a new proposal. */
-  enqueuePreflight(run: Run): Promise<void>;
 }
 
 export interface WebRole {
   port: number;
-  commands: RunCommands;
+  service: RunService;
   store: RunStore;
   notifier: Notifier;
-  publisher: RunPublisher;
   close(): Promise<void>;
 }
 
@@ -105,22 +101,22 @@ export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
 
   const readiness = options.readiness ?? new Readiness({ ping: () => connection.ping(), topology });
   const health = opsRoutes({ readiness, ...(options.metrics && { metrics: options.metrics }), log });
-  // Approvers are resolved through Slack user groups, read with the App's own client once the App exists.
+  // Approvers and requesters are resolved through Slack user groups, read with the App's own client once it exists.
   let directory: SlackDirectory | null = null;
-  const commands = new RunCommands({
+  const authorizer = createAuthorizer(topology.approvals, {
+    includes: (principals, userId) =>
+      directory ? directory.includes(principals, userId) : Promise.resolve(principals.users.includes(userId)),
+  });
+  const service = new RunService({
     store,
-    queue: runsQueue,
+    queues: { runs: runsQueue, checks: checksQueue },
+    reporter: publisher,
+    authorizer,
     topology,
     clock,
-    isApprover: async (actor) =>
-      actor.type === 'slack-user' && directory !== null
-        ? directory.includes(topology.approvals.approvers, actor.id)
-        : false,
+    log,
   });
-  const enqueueProposalPreflight = (run: Run) => enqueuePreflight(checksQueue, run);
-  const extra =
-    options.routes?.({ commands, store, notifier, publisher, enqueuePreflight: enqueueProposalPreflight }) ??
-    [];
+  const extra = options.routes?.({ service, store, notifier }) ?? [];
   const routes = [...health, ...extra];
   const common = {
     token: slack.botToken,
@@ -146,20 +142,7 @@ export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
   });
 
   directory = new SlackDirectory(app.client, clock, log);
-  registerListeners(app, {
-    topology,
-    commands,
-    store,
-    directory,
-    notifier,
-    publisher,
-    clock,
-    log,
-    enqueuePreflight: enqueueProposalPreflight,
-    enqueueObserve: (sites, responseUrl) =>
-      enqueueCheck(checksQueue, { type: 'observe', sites, responseUrl }),
-    enqueueDryRun: (request) => enqueueCheck(checksQueue, { type: 'dry-run', ...request }),
-  });
+  registerListeners(app, { service, topology, notifier, clock, log });
 
   let server: Server;
   let port = options.port;
@@ -182,10 +165,9 @@ export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
 
   return {
     port,
-    commands,
+    service,
     store,
     notifier,
-    publisher,
     async close() {
       readiness.stopping();
       const stopBolt = () =>

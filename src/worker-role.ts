@@ -3,23 +3,29 @@
  * through the rate-limited notify queue. Ports are passed in: the real adapters, or the simulated world.
  */
 import type { Redis } from 'ioredis';
-import { startAutoApproval } from './alerts/auto-approve.js';
+import { Queue } from 'bullmq';
+import { autoApprovalJob } from './alerts/auto-approve.js';
 import type { Topology } from './config/topology.js';
 import type { Clock, Log, Ports } from './core/ports.js';
 import type { StepSettings } from './core/steps/step.js';
 import { requiredApprovals } from './core/policy/approvals.js';
 import type { BatonMetrics } from './metrics.js';
 import { MeteredRunStore } from './observability/metered-run-store.js';
-import { startCheckWorker } from './queue/check-jobs.js';
+import type { CheckJobData } from './queue/check-jobs.js';
+import { CHECKS_QUEUE, startCheckWorker } from './queue/check-jobs.js';
 import type { NotifyRetryPolicy, NotifySlack } from './queue/notify/index.js';
 import { Notifier, startNotifyWorker } from './queue/notify/index.js';
 import { pausedRemindersJob } from './queue/paused-reminders.js';
 import { startPeriodicWork } from './queue/periodic.js';
 import { FENCE_DEBT_PASS_EVERY_MS, reconcileFenceDebts } from './queue/reconcile-fence-debts.js';
+import type { RunJobData } from './queue/queues.js';
+import { RUNS_QUEUE } from './queue/queues.js';
 import type { RunWorker, RunWorkerOptions } from './queue/run-worker.js';
 import { startRunWorker } from './queue/run-worker.js';
 import { buildProposalMessage } from './slack/blocks/proposal-message.js';
 import { buildStatusView } from './slack/blocks/views.js';
+import { createAuthorizer } from './runs/authorizer.js';
+import { RunService } from './runs/run-service.js';
 import { RunPublisher } from './slack/publish-run.js';
 import { RunStore } from './store/run-store.js';
 
@@ -56,6 +62,8 @@ export interface WorkerRoleOptions {
 export interface WorkerRole {
   runs: RunWorker;
   store: RunStore;
+  /** The run service this worker acts through (the auto-approval policy, expiry). */
+  service: RunService;
   notifier: Notifier;
   close(): Promise<void>;
 }
@@ -83,7 +91,6 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
     ...(options.settings && { settings: options.settings }),
     ...(options.lock && { lock: options.lock }),
     ...(options.backoff && { backoff: options.backoff }),
-    ...(options.reconcileEveryMs && { reconcileEveryMs: options.reconcileEveryMs }),
     onChange,
   });
   const checks = startCheckWorker({
@@ -148,30 +155,42 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
   await runs.worker.waitUntilReady();
   await runs.reconcile();
 
-  // --- Alert auto-approval (src/alerts/auto-approve.ts): null, and no timer, unless a topology rule enables it. ---
-  const autoApproval = startAutoApproval({
+  // Runs approved by the auto-approval policy go through the same service as everyone's (no Slack directory here:
+  // the worker acts only as the policy, and for Baton's own reconciliation).
+  const runsQueue = new Queue<RunJobData>(RUNS_QUEUE, { connection, prefix: prefixes.bull });
+  const checksQueue = new Queue<CheckJobData>(CHECKS_QUEUE, { connection, prefix: prefixes.bull });
+  const service = new RunService({
+    store,
+    queues: { runs: runsQueue, checks: checksQueue },
+    reporter: publisher,
+    authorizer: createAuthorizer(topology.approvals),
+    topology,
+    clock,
+    log,
+  });
+  const autoApproval = autoApprovalJob({
     connection,
     prefixes,
-    store,
+    service,
     notifier,
-    publish: (run) => publisher.publish(run),
     health: ports.health,
     topology,
     clock,
     log,
     ...(options.autoApproveEveryMs !== undefined && { everyMs: options.autoApproveEveryMs }),
   });
-  // --- end of alert auto-approval ---
 
-  // Periodic work, one job scheduler each for the deployment (src/queue/periodic.ts). A paused run reminds its
-  // thread (src/queue/paused-reminders.ts); an old side that could not be fenced is fenced the moment it answers
-  // (src/queue/reconcile-fence-debts.ts).
+  // Periodic work, one job scheduler each for the deployment (src/queue/periodic.ts): runs without a live job are
+  // re-enqueued and proposals expire; a paused run reminds its thread (src/queue/paused-reminders.ts); an old side
+  // that could not be fenced is fenced the moment it answers (src/queue/reconcile-fence-debts.ts); alert proposals
+  // are auto-approved when a rule says so (src/alerts/auto-approve.ts).
   const periodic = await startPeriodicWork({
     connection,
     bullPrefix: prefixes.bull,
     log,
     ...(options.name && { name: options.name }),
     jobs: [
+      { id: 'reconcile-runs', everyMs: options.reconcileEveryMs ?? 10_000, run: () => runs.reconcile() },
       pausedRemindersJob({
         connection,
         prefixes,
@@ -201,21 +220,24 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
             log: log.child({ component: 'fence-debts' }),
           }),
       },
+      ...(autoApproval ? [autoApproval] : []),
     ],
   });
 
   return {
     runs,
     store,
+    service,
     notifier,
     async close() {
       // Runs first: the current step finishes and its job goes back; then the helpers.
-      await autoApproval?.close();
       await periodic.close();
       await runs.close();
       await checks.close();
       await notify?.close();
       await notifier.close();
+      await runsQueue.close();
+      await checksQueue.close();
     },
   };
 }

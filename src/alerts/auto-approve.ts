@@ -20,18 +20,15 @@
  * approvals are saved atomically, so a second worker finds the run already approved. `startAutoApproval` runs it on
  * a timer.
  */
-import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { PrometheusWitnessConfig, SiteConfig, Topology } from '../config/topology.js';
 import type { Actor, Run } from '../core/model.js';
 import type { Clock, HealthPort, Log } from '../core/ports.js';
 import { BatonError, describeError } from '../errors.js';
 import type { Notifier } from '../queue/notify/index.js';
-import type { RunJobData } from '../queue/queues.js';
-import { RUNS_QUEUE } from '../queue/queues.js';
-import { RunCommands } from '../queue/run-commands.js';
+import type { PeriodicJob } from '../queue/periodic.js';
+import type { RunService } from '../runs/run-service.js';
 import { runMessageKey } from '../slack/publish-run.js';
-import type { RunStore } from '../store/run-store.js';
 import type { WithheldWhy } from './alert-messages.js';
 import {
   buildAutoApprovalWithheldReply,
@@ -102,12 +99,9 @@ export function witnessFor(site: SiteConfig, afterMs: number): Witness | undefin
 }
 
 export interface AutoApproveOptions {
-  store: RunStore;
+  /** The run service: open proposals, the approval (the authorizer admits the policy), publishing, the audit. */
+  service: Pick<RunService, 'openRuns' | 'approve' | 'publish' | 'note'>;
   incidents: IncidentStore;
-  /** Approves as `actor` (RunCommands.approve with an approver check that admits the policy). */
-  approve(runId: string, actor: Actor): Promise<{ run: Run; complete: boolean }>;
-  /** Publishes the run's message after the approval (RunPublisher.publish). */
-  publish(run: Run): Promise<void>;
   notifier: Pick<Notifier, 'postReply'>;
   health: HealthPort;
   topology: Topology;
@@ -124,10 +118,10 @@ export type AutoApprovalOutcome =
 export async function autoApproveDue(
   options: AutoApproveOptions,
 ): Promise<{ runId: string; outcome: AutoApprovalOutcome }[]> {
-  const { store, incidents, topology, clock, log } = options;
+  const { service, incidents, topology, clock, log } = options;
   const slackMs = options.slackMs ?? probeSlackMs(AUTO_APPROVE_EVERY_MS);
   const out: { runId: string; outcome: AutoApprovalOutcome }[] = [];
-  for (const run of await store.runsInState(['proposed'])) {
+  for (const run of await service.openRuns(['proposed'])) {
     if (run.requestedBy.type !== 'alert') continue;
     const outcome = await decide(run).catch((error: unknown) => {
       log.warn({ runId: run.id, site: run.site, err: describeError(error) }, 'auto-approval check failed');
@@ -191,7 +185,7 @@ export async function autoApproveDue(
 
     let approved: { run: Run; complete: boolean };
     try {
-      approved = await options.approve(run.id, AUTO_APPROVAL_ACTOR);
+      approved = await service.approve(run.id, AUTO_APPROVAL_ACTOR);
     } catch (error) {
       if (error instanceof BatonError && SETTLED_CODES.has(error.code)) return 'already-decided';
       throw error;
@@ -219,7 +213,7 @@ export async function autoApproveDue(
         complete: approved.complete,
       }),
     });
-    await options.publish(approved.run);
+    await service.publish(approved.run);
     return 'approved';
   }
 
@@ -231,11 +225,7 @@ export async function autoApproveDue(
     log
       .child({ runId: run.id, site: run.site })
       .info({ witness: why.witness, reason }, 'auto-approval withheld: the witness does not agree');
-    await store.recordAudit(
-      run,
-      { action: 'auto-approval-withheld', actor: AUTO_APPROVAL_ACTOR, detail: reason },
-      now,
-    );
+    await service.note(run, { action: 'auto-approval-withheld', actor: AUTO_APPROVAL_ACTOR, detail: reason });
     await options.notifier.postReply({
       channel: topology.slack.incidentChannel,
       threadKey: runMessageKey(run),
@@ -249,13 +239,12 @@ export async function autoApproveDue(
 export const autoApprovalEnabled = (topology: Topology): boolean =>
   topology.sites.some((site) => site.alerts.some((rule) => rule.autoApprove !== undefined));
 
-export interface StartAutoApprovalOptions {
+export interface AutoApprovalJobOptions {
   /** A worker connection (maxRetriesPerRequest: null). */
   connection: Redis;
   prefixes: { store: string; bull: string };
-  store: RunStore;
+  service: AutoApproveOptions['service'];
   notifier: Pick<Notifier, 'postReply'>;
-  publish(run: Run): Promise<void>;
   health: HealthPort;
   topology: Topology;
   clock: Clock;
@@ -265,62 +254,31 @@ export interface StartAutoApprovalOptions {
   probeSlackMs?: number;
 }
 
-export interface AutoApproval {
-  /** One pass now (the timer calls it too). */
-  tick(): Promise<{ runId: string; outcome: AutoApprovalOutcome }[]>;
-  close(): Promise<void>;
-}
-
 /**
- * Runs {@link autoApproveDue} every `everyMs` (default 5 s) in this worker. Returns null when no rule enables
- * auto-approval: then nothing runs at all.
+ * The periodic job of the auto-approval policy (once per deployment: src/queue/periodic.ts), passing over open alert
+ * proposals every `everyMs` (default 5 s). Null when no rule enables auto-approval: then nothing runs at all.
  */
-export function startAutoApproval(options: StartAutoApprovalOptions): AutoApproval | null {
+export function autoApprovalJob(options: AutoApprovalJobOptions): PeriodicJob | null {
   if (!autoApprovalEnabled(options.topology)) return null;
-  const { connection, prefixes, store, topology, clock } = options;
   const everyMs = options.everyMs ?? AUTO_APPROVE_EVERY_MS;
   const log = options.log.child({ component: 'auto-approval' });
-  const queue = new Queue<RunJobData>(RUNS_QUEUE, { connection, prefix: prefixes.bull });
-  const commands = new RunCommands({
-    store,
-    queue,
-    topology,
-    clock,
-    // This instance approves for the policy only; people approve through Slack.
-    isApprover: async (actor) =>
-      actor.type === AUTO_APPROVAL_ACTOR.type && actor.id === AUTO_APPROVAL_ACTOR.id,
-  });
-  const incidents = new IncidentStore(connection, prefixes.store);
-  let running: Promise<unknown> | null = null;
-  const tick = () =>
-    autoApproveDue({
-      store,
-      incidents,
-      approve: (runId, actor) => commands.approve(runId, actor),
-      publish: options.publish,
-      notifier: options.notifier,
-      health: options.health,
-      topology,
-      clock,
-      log,
-      slackMs: options.probeSlackMs ?? probeSlackMs(everyMs),
-    });
-  const timer = setInterval(() => {
-    if (running) return;
-    running = tick()
-      .catch((error: unknown) => log.warn({ err: describeError(error) }, 'auto-approval pass failed'))
-      .finally(() => {
-        running = null;
-      });
-  }, everyMs);
-  timer.unref();
+  const incidents = new IncidentStore(options.connection, options.prefixes.store);
   log.info({ everyMs }, 'auto-approval policy active');
   return {
-    tick,
-    async close() {
-      clearInterval(timer);
-      await running;
-      await queue.close();
-    },
+    id: 'auto-approval',
+    everyMs,
+    // A proposal is never due at once: the first pass comes one interval in.
+    firstAfterMs: everyMs,
+    run: () =>
+      autoApproveDue({
+        service: options.service,
+        incidents,
+        notifier: options.notifier,
+        health: options.health,
+        topology: options.topology,
+        clock: options.clock,
+        log,
+        slackMs: options.probeSlackMs ?? probeSlackMs(everyMs),
+      }),
   };
 }

@@ -19,7 +19,8 @@ import { TERMINAL_STATES } from '../core/model.js';
 import type { Clock, Log } from '../core/ports.js';
 import { BatonError } from '../errors.js';
 import { runMessageKey } from '../slack/publish-run.js';
-import type { WebRoleParts } from '../web-role.js';
+import type { Notifier } from '../queue/notify/index.js';
+import type { RunService } from '../runs/run-service.js';
 import {
   buildAlertLinkedReply,
   buildAlertNotice,
@@ -32,11 +33,11 @@ import { autoApprovalDueAt, witnessFor } from './auto-approve.js';
 import type { SiteAlerts } from './match-alerts.js';
 import { routeAlerts } from './match-alerts.js';
 
-/** The parts of the web role ingestion uses. */
-export type IngestParts = Pick<
-  WebRoleParts,
-  'commands' | 'store' | 'notifier' | 'publisher' | 'enqueuePreflight'
->;
+/** What ingestion uses: the run service for runs, the notifier for the alerts' own messages. */
+export interface IngestParts {
+  service: RunService;
+  notifier: Pick<Notifier, 'postReply' | 'postStatus'>;
+}
 
 export interface IngestOptions {
   parts: IngestParts;
@@ -148,14 +149,14 @@ export class AlertIngest {
     const first = firstFiring(alerts.propose);
 
     const recordOptions = this.recordOptions(alerts.propose, payload);
-    let run: Run | null = await parts.store.openRun(site.name);
+    let run: Run | null = await parts.service.openRun(site.name);
     let created = false;
     if (!run && first) {
       const last = await incidents.lastRun(site.name, alerts.propose, recordOptions);
       // The same alerts still firing after their run ended (rejected, expired, done) do not propose again.
-      if (!last.hasNew && last.runId) run = await parts.store.get(last.runId);
+      if (!last.hasNew && last.runId) run = await parts.service.get(last.runId);
       if (!run) {
-        ({ created, run } = await parts.commands.propose({
+        ({ created, run } = await parts.service.propose({
           site: site.name,
           kind: 'failover',
           reason: `${first.labels.alertname ?? 'alert'} is firing`,
@@ -166,7 +167,7 @@ export class AlertIngest {
     } else if (!run) {
       // Only resolved alerts: they matter to the run they were recorded against, if it still exists.
       const last = await incidents.lastRun(site.name, [], recordOptions);
-      if (last.runId) run = await parts.store.get(last.runId);
+      if (last.runId) run = await parts.service.get(last.runId);
     }
     if (!run) return undefined;
 
@@ -182,11 +183,10 @@ export class AlertIngest {
         { site: site.name, runId: run.id, alerts: alerts.propose.length, groupKey: payload.groupKey },
         'alert proposed a failover',
       );
-      await parts.enqueuePreflight(run);
       await this.publish(run);
     } else if (raisedByAlert && run.state === 'proposed' && !run.preflight) {
       // The delivery that created it may have failed before queueing preflight; the job id makes this a no-op.
-      await parts.enqueuePreflight(run);
+      await parts.service.ensurePreflight(run);
     }
     if (recorded?.state.pending !== undefined) await this.settleRun(site, run, recorded.state, payload);
 
@@ -263,41 +263,9 @@ export class AlertIngest {
   }
 
   /** Sets or clears `trigger.resolvedAt` on an unapproved alert proposal; returns the run as saved. */
-  private async syncResolvedAt(initial: Run, state: IncidentState): Promise<Run> {
-    const { store } = this.options.parts;
-    let run = initial;
-    for (let attempt = 0; attempt < 10; attempt += 1) {
-      const wanted = state.firing === 0 ? state.resolvedAt : undefined;
-      if (run.state !== 'proposed' || !run.trigger || run.trigger.resolvedAt === wanted) return run;
-      const { resolvedAt: _old, ...rest } = run.trigger;
-      const trigger: RunTrigger = wanted === undefined ? rest : { ...rest, resolvedAt: wanted };
-      const now = this.options.clock.now();
-      try {
-        const saved = await store.save(
-          {
-            ...run,
-            trigger,
-            updatedAt: now,
-            timeline: [
-              ...run.timeline,
-              { at: now, event: wanted === undefined ? 'alert-firing' : 'alert-resolved' },
-            ],
-          },
-          {
-            action: wanted === undefined ? 'alert-firing-again' : 'alert-resolved',
-            actor: alertActorOf(run),
-          },
-        );
-        await this.publish(saved);
-        return saved;
-      } catch (error) {
-        if (!(error instanceof BatonError) || error.code !== 'run-conflict') throw error;
-        run = await store.require(run.id);
-      }
-    }
-    throw new BatonError('run-conflict', `run ${run.id} kept changing while recording the alert; retrying`, {
-      retriable: true,
-    });
+  private syncResolvedAt(run: Run, state: IncidentState): Promise<Run> {
+    const wanted = state.firing === 0 ? state.resolvedAt : undefined;
+    return this.options.parts.service.recordAlertResolved(run.id, wanted, alertActorOf(run));
   }
 
   /** Publishes `run`, and again if it moved meanwhile, so the newest version is the last one queued. */
@@ -305,8 +273,8 @@ export class AlertIngest {
     const { parts } = this.options;
     let published = run;
     for (let round = 0; round < PUBLISH_ROUNDS; round += 1) {
-      await parts.publisher.publish(published);
-      const latest = await parts.store.get(run.id);
+      await parts.service.publish(published);
+      const latest = await parts.service.get(run.id);
       if (!latest || latest.version <= published.version) return;
       published = latest;
     }

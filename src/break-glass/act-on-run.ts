@@ -1,6 +1,6 @@
 /**
  * The break-glass commands that change runs: propose, approve, reject, cancel, retry, abort, accept-risk. Each goes
- * through RunCommands, exactly as a Slack click does (same policy, same atomic save, same audit entry, same
+ * through the run service, exactly as a Slack click does (same policy, same atomic save, same audit entry, same
  * deterministic job), with a CLI actor, then queues the run's Slack message so the channel shows it once Slack
  * answers again. The actor carries the OS account that typed the command: approvals and break-glass votes typed
  * from one account count as one, whatever `--as` says.
@@ -9,7 +9,6 @@ import type { Run } from '../core/model.js';
 import { renderPlan } from '../core/plans/build-plan.js';
 import { requiredApprovals } from '../core/policy/approvals.js';
 import { BatonError } from '../errors.js';
-import { enqueuePreflight } from '../queue/check-jobs.js';
 import { formatDuration, plural, runLabel } from '../slack/blocks/format.js';
 import type { Origin } from './cli-identity.js';
 import { osAccountText } from '../core/policy/identity.js';
@@ -27,7 +26,7 @@ export async function proposeRun(bg: BreakGlass, request: ProposeRequest, origin
   const { topology, configPath } = bg;
   assertRequester(topology.approvals, request.as, configPath);
   const actor = cliActor(request.as, origin);
-  const { created, run } = await bg.commands.propose({
+  const { created, run } = await bg.service.propose({
     ...(request.site !== undefined && { site: request.site }),
     kind: request.kind,
     ...(request.planned && { mode: 'planned' as const }),
@@ -43,8 +42,6 @@ export async function proposeRun(bg: BreakGlass, request: ProposeRequest, origin
         `cancel it with \`baton cancel ${run.id} --as <USER>\``,
     );
   }
-  await enqueuePreflight(bg.queues.checks, run);
-  await bg.publisher.publish(run);
   bg.log.info({ runId: run.id, actor }, 'proposed from the break-glass CLI');
 
   const measured = await waitForPreflight(bg, run, request.waitMs);
@@ -85,7 +82,7 @@ async function waitForPreflight(
     return { note: 'not measured: no worker is connected to Redis (start `baton worker`)' };
   const deadline = Date.now() + waitMs;
   while (Date.now() < deadline) {
-    const current = await bg.store.get(run.id);
+    const current = await bg.service.get(run.id);
     if (current?.preflight) return { preflight: current.preflight };
     if (current?.state !== 'proposed') break;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
@@ -102,13 +99,13 @@ export async function actOnRun(
 ): Promise<string[]> {
   const { runId } = request;
   const actor = cliActor(request.as, origin);
-  const before = await bg.store.require(runId);
+  const before = await bg.service.require(runId);
   let run: Run;
   let lines: string[];
   switch (action) {
     case 'approve': {
       if (before.state !== 'proposed') throw notAwaiting(before);
-      const outcome = await bg.commands.approve(runId, actor);
+      const outcome = await bg.service.approve(runId, actor);
       run = outcome.run;
       if (outcome.complete) {
         lines = [
@@ -130,7 +127,7 @@ export async function actOnRun(
     }
     case 'reject':
       if (before.state !== 'proposed') throw notAwaiting(before);
-      run = await bg.commands.reject(runId, actor, request.reason ?? 'rejected from the break-glass CLI');
+      run = await bg.service.reject(runId, actor, request.reason ?? 'rejected from the break-glass CLI');
       lines = [`Rejected ${run.id} as ${actorPlain(actor)}; ${run.site} is free for another proposal.`];
       break;
     case 'cancel':
@@ -141,24 +138,24 @@ export async function actOnRun(
             `cancelled${before.state === 'running' || before.state === 'paused' ? `; to stop it: baton abort ${runId} --as <APPROVER>` : ''}`,
         );
       }
-      run = await bg.commands.cancel(runId, actor);
+      run = await bg.service.cancel(runId, actor);
       lines = [`Cancelled ${run.id} as ${actorPlain(actor)}.`];
       break;
     case 'retry':
-      run = await bg.commands.retry(runId, actor);
+      run = await bg.service.retry(runId, actor);
       lines = [
         `Retrying the failed step of ${run.id} as ${actorPlain(actor)}. Follow it: baton status ${run.site}`,
       ];
       break;
     case 'abort':
-      run = await bg.commands.abort(runId, actor);
+      run = await bg.service.abort(runId, actor);
       lines = [
         `Aborting ${run.id} as ${actorPlain(actor)}: a worker undoes the reversible steps. ` +
           `Follow it: baton status ${run.site}`,
       ];
       break;
     case 'accept-risk': {
-      const vote = await bg.commands.acceptRisk(runId, actor);
+      const vote = await bg.service.acceptRisk(runId, actor);
       run = vote.run;
       lines = vote.applied
         ? [
@@ -174,7 +171,6 @@ export async function actOnRun(
       break;
     }
   }
-  await bg.publisher.publish(run);
   bg.log.info({ runId, action, actor, state: run.state }, `${action} from the break-glass CLI`);
   return lines;
 }

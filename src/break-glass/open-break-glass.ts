@@ -1,7 +1,7 @@
 /**
  * What every break-glass command works with: the roles' own configuration (REDIS_URL, BATON_KEY_PREFIX,
- * BATON_CONFIG), one Redis connection that fails within seconds instead of retrying forever, and the same store, run
- * commands and Slack publishing the web role uses — so the CLI acts under the same rules, and Slack catches up from
+ * BATON_CONFIG), one Redis connection that fails within seconds instead of retrying forever, and the same run
+ * service and Slack publishing the web role uses — so the CLI acts under the same rules, and Slack catches up from
  * the notify queue when it is back. No Slack token is needed.
  */
 import { Queue } from 'bullmq';
@@ -18,10 +18,10 @@ import { CHECKS_QUEUE } from '../queue/check-jobs.js';
 import { NOTIFY_QUEUE, Notifier } from '../queue/notify/index.js';
 import type { RunJobData } from '../queue/queues.js';
 import { RUNS_QUEUE } from '../queue/queues.js';
-import { RunCommands } from '../queue/run-commands.js';
+import { createAuthorizer } from '../runs/authorizer.js';
+import { RunService } from '../runs/run-service.js';
 import { RunPublisher } from '../slack/publish-run.js';
 import { RunStore } from '../store/run-store.js';
-import { isListedApprover } from './cli-identity.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -30,9 +30,8 @@ export interface BreakGlass {
   /** BATON_CONFIG as given, for messages that name the file to edit. */
   configPath: string;
   redis: Redis;
-  store: RunStore;
-  commands: RunCommands;
-  publisher: RunPublisher;
+  /** The run service the web role uses: the same rules, the same atomic saves, the same messages. */
+  service: RunService;
   queues: { runs: Queue<RunJobData>; checks: Queue<CheckJobData>; notify: Queue };
   clock: Clock;
   log: Log;
@@ -60,21 +59,21 @@ export async function openBreakGlass(
     queue.on('error', (error) => log.warn({ err: describeError(error) }, 'queue error'));
   // Producers give up after a short time box; the CLI can afford longer than a Slack request.
   const notifier = new Notifier({ connection: redis, prefix: prefixes.bull, log, timeoutMs: 2000 });
-  const publisher = new RunPublisher({ notifier, topology, clock, log });
-  const commands = new RunCommands({
+  const service = new RunService({
     store,
-    queue: queues.runs,
+    queues: { runs: queues.runs, checks: queues.checks },
+    reporter: new RunPublisher({ notifier, topology, clock, log }),
+    // No Slack here: CLI operators are the users listed by id.
+    authorizer: createAuthorizer(topology.approvals),
     topology,
     clock,
-    isApprover: async (actor) => actor.type === 'cli' && isListedApprover(topology.approvals, actor.id),
+    log,
   });
   return {
     topology,
     configPath: env.batonConfig,
     redis,
-    store,
-    commands,
-    publisher,
+    service,
     queues,
     clock,
     log,

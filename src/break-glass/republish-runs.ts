@@ -12,11 +12,11 @@ const RECENT_RUNS = 5;
 export async function republishRuns(bg: BreakGlass, runIds: string[]): Promise<string[]> {
   const runs: Run[] = [];
   if (runIds.length) {
-    for (const id of runIds) runs.push(await bg.store.require(id));
+    for (const id of runIds) runs.push(await bg.service.require(id));
   } else {
     for (const site of bg.topology.sites) {
-      const open = await bg.store.openRun(site.name);
-      const recent = await bg.store.history(site.name, RECENT_RUNS);
+      const open = await bg.service.openRun(site.name);
+      const recent = await bg.service.history(site.name, RECENT_RUNS);
       for (const run of [...(open ? [open] : []), ...recent])
         if (!runs.some((r) => r.id === run.id)) runs.push(run);
     }
@@ -24,7 +24,7 @@ export async function republishRuns(bg: BreakGlass, runIds: string[]): Promise<s
   if (!runs.length) return ['No runs to republish.'];
   // Oldest first, so the channel's messages keep the order the runs happened in.
   const ordered = [...runs].sort((a, b) => a.createdAt - b.createdAt);
-  for (const run of ordered) await bg.publisher.publish(run);
+  for (const run of ordered) await bg.service.publish(run);
   bg.log.info({ runs: ordered.map((r) => r.id) }, 'republished to Slack from the break-glass CLI');
   return [
     `Queued the Slack messages of ${ordered.map((r) => `${r.id} (${r.state})`).join(', ')}.`,

@@ -121,7 +121,7 @@ async function explain(error: unknown, args: BreakGlassArgs, bg: BreakGlass | un
     const config = bg?.configPath ?? 'the topology file';
     /** Listed approvers who can still approve the run, when it can be read. */
     const others = async (): Promise<string> => {
-      const run = await bg?.store.get(runId).catch(() => null);
+      const run = await bg?.service.get(runId).catch(() => null);
       const left = run && approvals ? approversLeft(run, approvals) : [];
       return left.length ? ` (${left.join(', ')}): baton approve ${runId} --as <APPROVER>` : '';
     };

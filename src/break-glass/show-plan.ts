@@ -54,14 +54,14 @@ export async function gatherPlan(
     actor: Actor;
   },
 ): Promise<PlanReport> {
-  const site = bg.commands.site(request.site);
-  const serving = await bg.commands.serving(site);
+  const site = bg.service.site(request.site);
+  const serving = await bg.service.serving(site);
   const plan = buildPlan(
     { kind: request.kind, ...(request.planned && { mode: 'planned' as const }), force: request.force },
     site,
     { serving },
   );
-  const open = await bg.store.openRun(site.name);
+  const open = await bg.service.openRun(site.name);
   const measured = await measureOnWorker(
     bg.queues.checks,
     {

@@ -44,7 +44,7 @@ export async function gatherStatus(
   options: { site?: string; runs: number },
 ): Promise<StatusReport> {
   const sites: SiteConfig[] =
-    options.site === undefined ? bg.topology.sites : [bg.commands.site(options.site)];
+    options.site === undefined ? bg.topology.sites : [bg.service.site(options.site)];
   const [runWorkers, checkWorkers, waiting] = await Promise.all([
     countWorkers(bg.queues.runs),
     countWorkers(bg.queues.checks),
@@ -57,9 +57,9 @@ export async function gatherStatus(
   const context = { approvals: bg.topology.approvals, now, runWorkers };
   const siteStatus = async (site: SiteConfig): Promise<SiteStatus> => {
     const [state, open, history] = await Promise.all([
-      bg.store.site(site.name),
-      bg.store.openRun(site.name),
-      bg.store.history(site.name, options.runs + 1),
+      bg.service.siteState(site.name),
+      bg.service.openRun(site.name),
+      bg.service.history(site.name, options.runs + 1),
     ]);
     return {
       site: site.name,

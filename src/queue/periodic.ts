@@ -16,6 +16,8 @@ export interface PeriodicJob {
   /** The scheduler id and job name, e.g. `fence-debts`. */
   id: string;
   everyMs: number;
+  /** The first pass after this long (default: at once). */
+  firstAfterMs?: number;
   run(): Promise<unknown>;
 }
 
@@ -41,7 +43,10 @@ export async function startPeriodicWork(options: {
   for (const job of jobs) {
     await queue.upsertJobScheduler(
       job.id,
-      { every: job.everyMs },
+      {
+        every: job.everyMs,
+        ...(job.firstAfterMs !== undefined && { startDate: Date.now() + job.firstAfterMs }),
+      },
       { name: job.id, data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
     );
   }

@@ -43,8 +43,6 @@ export interface RunWorkerOptions {
   backoff?: { baseMs: number; maxMs: number };
   /** Progress hook (the notify queue producer); never awaited. */
   onChange?: (run: Run) => void;
-  /** How often to look for approved or running runs that have no job (default 10 s). */
-  reconcileEveryMs?: number;
 }
 
 export interface RunWorker {
@@ -53,7 +51,8 @@ export interface RunWorker {
   close(): Promise<void>;
   /**
    * Expires proposals past their expiry, and enqueues jobs for runs that should be executing but have none
-   * (after a crash between save and add). Returns how many jobs it added.
+   * (after a crash between save and add). Returns how many jobs it added. The worker role runs it as periodic work
+   * (once per deployment), and once at start.
    */
   reconcile(): Promise<number>;
 }
@@ -147,12 +146,16 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
 
   const reconcile = async (): Promise<number> => {
     let added = 0;
+    // A site has at most one open run: read each site's, instead of scanning the run history.
+    const open = (
+      await Promise.all(options.topology.sites.map((site) => options.store.openRun(site.name)))
+    ).filter((run): run is Run => run !== null);
     // Unanswered proposals expire here, which also frees their site for the next request.
-    for (const run of await options.store.runsInState(['proposed'])) {
+    for (const run of open.filter((r) => r.state === 'proposed')) {
       const expired = await expireIfDue(options.store, run.id, options.clock.now());
       if (expired?.state === 'expired') options.onChange?.(expired);
     }
-    for (const run of await options.store.runsInState(['approved', 'running', 'aborting'])) {
+    for (const run of open.filter((r) => ['approved', 'running', 'aborting'].includes(r.state))) {
       const jobId = runJobId(run);
       const state = await queue.getJobState(jobId);
       if (state === 'unknown') {
@@ -166,17 +169,12 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
     if (added) log.warn({ added }, 're-enqueued runs that had no live job');
     return added;
   };
-  const timer = setInterval(() => {
-    if (!stopping) reconcile().catch((error) => log.warn({ err: describeError(error) }, 'reconcile failed'));
-  }, options.reconcileEveryMs ?? 10_000);
-  timer.unref();
 
   return {
     worker,
     reconcile,
     async close() {
       stopping = true;
-      clearInterval(timer);
       await worker.close();
       await queue.close();
     },

@@ -1,18 +1,17 @@
 /**
- * Bolt listeners: ack first, then authorize, record and enqueue (STYLE 7). No failover logic lives here; the run
- * commands and the workers do the work, and the notify queue carries every answer that is not the ack itself.
+ * Bolt listeners: transport only (STYLE 7). Each one acks, parses, calls the run service (src/runs/run-service.ts,
+ * the only place that proposes, approves, aborts or reads a run) and renders its answer or refusal; the notify queue
+ * carries every answer that is not the ack itself.
  */
 import type { App, BlockButtonAction, RespondArguments, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { Topology } from '../config/topology.js';
 import type { Actor, Run } from '../core/model.js';
 import { sameActor } from '../core/model.js';
-import { buildPlan } from '../core/plans/build-plan.js';
 import { requiredApprovals } from '../core/policy/approvals.js';
 import type { Clock, Log } from '../core/ports.js';
 import { BatonError, describeError } from '../errors.js';
 import type { Notifier } from '../queue/notify/index.js';
-import type { RunCommands } from '../queue/run-commands.js';
-import type { RunStore } from '../store/run-store.js';
+import type { RunService } from '../runs/run-service.js';
 import { ACTION_IDS, decodeActionValue } from './action-ids.js';
 import type { ClickAction, ClickRefusalCode } from './blocks/ephemeral.js';
 import {
@@ -26,32 +25,12 @@ import { escapeText } from './blocks/limits.js';
 import { buildHistoryView, buildPlanView, buildStatusView } from './blocks/views.js';
 import type { SlashCommand } from './parse-command.js';
 import { parseCommand } from './parse-command.js';
-import type { RunPublisher } from './publish-run.js';
-import type { SlackDirectory } from './slack-directory.js';
-
-export interface DryRunRequest {
-  site: string;
-  kind: Run['kind'];
-  planned: boolean;
-  force: boolean;
-  reason: string;
-  actor: Actor;
-  responseUrl: string;
-}
 
 export interface ListenerDeps {
+  service: RunService;
   topology: Topology;
-  commands: RunCommands;
-  store: RunStore;
-  directory: SlackDirectory;
-  notifier: Notifier;
-  publisher: RunPublisher;
-  /** Queues preflight for a new proposal (a worker runs it; never on the request path). */
-  enqueuePreflight(run: Run): Promise<void>;
-  /** Queues a look at Route 53 and PostgreSQL for `/failover status`, answered on the response_url. */
-  enqueueObserve(sites: string[], responseUrl: string): Promise<void>;
-  /** Queues a dry run: preflight measured by a worker, answered on the response_url. */
-  enqueueDryRun(request: DryRunRequest): Promise<void>;
+  /** Answers on a response_url (ephemeral), through the notify queue. */
+  notifier: Pick<Notifier, 'respond'>;
   clock: Clock;
   log: Log;
 }
@@ -89,7 +68,7 @@ function ephemeral(message: SlackMessage): RespondArguments {
 }
 
 export function registerListeners(app: App, deps: ListenerDeps): void {
-  const { topology, commands, store, directory, notifier, publisher, clock } = deps;
+  const { topology, service, notifier, clock } = deps;
   const sites = topology.sites.map((s) => s.name);
   const channelLink = `<#${topology.slack.incidentChannel}>`;
 
@@ -126,16 +105,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
         return ack(ephemeral(usage()));
       case 'plan': {
         try {
-          const site = commands.site(parsed.site);
-          const plan = buildPlan(
-            {
-              kind: parsed.runKind,
-              ...(parsed.planned && { mode: 'planned' as const }),
-              force: false,
-            },
-            site,
-            { serving: await commands.serving(site) },
-          );
+          const plan = await service.plan(parsed.runKind, parsed.site, parsed.planned);
           return await ack(ephemeral(buildPlanView({ plan })));
         } catch (error) {
           return ack(ephemeral(buildErrorMessage({ action: `plan a ${parsed.runKind}`, error })));
@@ -144,7 +114,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       case 'history':
         try {
           return await ack(
-            ephemeral(buildHistoryView({ site: parsed.site, runs: await store.history(parsed.site) })),
+            ephemeral(buildHistoryView({ site: parsed.site, runs: await service.history(parsed.site) })),
           );
         } catch (error) {
           return ack(ephemeral(buildErrorMessage({ action: `read the history of ${parsed.site}`, error })));
@@ -152,22 +122,10 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       case 'status':
         // Baton's own record at once; a worker asks Route 53 and PostgreSQL and answers on the response_url.
         try {
-          const shown = parsed.site ? [commands.site(parsed.site)] : topology.sites;
-          const views = await Promise.all(
-            shown.map(async (site) => {
-              const openRun = await store.openRun(site.name);
-              const fenceDebt = await store.debts.get(site.name);
-              return {
-                site: site.name,
-                servingPerBaton: await commands.serving(site),
-                ...(openRun && { openRun }),
-                ...(fenceDebt && { fenceDebt }),
-              };
-            }),
-          );
-          await ack(ephemeral(buildStatusView({ sites: views, now: clock.now() })));
-          await deps.enqueueObserve(
-            shown.map((s) => s.name),
+          const records = await service.records(parsed.site);
+          await ack(ephemeral(buildStatusView({ sites: records, now: clock.now() })));
+          await service.observe(
+            records.map((r) => r.site),
             command.response_url,
           );
         } catch (error) {
@@ -177,8 +135,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       case 'cancel': {
         await ack();
         try {
-          const run = await commands.cancel(parsed.runId, actor);
-          void publisher.publish(run);
+          const run = await service.cancel(parsed.runId, actor);
           await answer(command.response_url, {
             text: `Run ${run.id} is now ${run.state}.`,
             blocks: [
@@ -196,20 +153,8 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       case 'propose': {
         await ack();
         try {
-          if (!(await directory.includes(topology.approvals.requesters, actor.id))) {
-            log.warn({}, 'request refused: not a requester');
-            await answer(
-              command.response_url,
-              buildRefusalMessage({
-                kind: parsed.runKind,
-                site: parsed.site,
-                requesters: topology.approvals.requesters,
-              }),
-            );
-            return;
-          }
           if (parsed.flags.dryRun) {
-            await deps.enqueueDryRun({
+            await service.dryRun({
               site: parsed.site,
               kind: parsed.runKind,
               planned: parsed.flags.planned,
@@ -220,7 +165,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
             });
             return;
           }
-          const { created, run } = await commands.propose({
+          const { created, run } = await service.propose({
             site: parsed.site,
             kind: parsed.runKind,
             ...(parsed.flags.planned && { mode: 'planned' as const }),
@@ -235,8 +180,6 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
             sameActor(run.requestedBy, actor) &&
             clock.now() - run.createdAt < RETRY_WINDOW_MS;
           if (created || retried) {
-            await deps.enqueuePreflight(run);
-            await publisher.publish(run);
             const needed = requiredApprovals(run, topology.approvals);
             const text =
               `Proposed ${run.kind} ${run.id} of ${run.site} (${run.from} → ${run.to}) in ${channelLink}. ` +
@@ -256,6 +199,18 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
           }
           log.info({ runId: run.id, created }, 'proposal handled');
         } catch (error) {
+          if (error instanceof BatonError && error.code === 'not-requester') {
+            log.warn({}, 'request refused: not a requester');
+            await answer(
+              command.response_url,
+              buildRefusalMessage({
+                kind: parsed.runKind,
+                site: parsed.site,
+                requesters: topology.approvals.requesters,
+              }),
+            );
+            return;
+          }
           log.warn({ err: describeError(error) }, 'proposal failed');
           await answer(
             command.response_url,
@@ -294,14 +249,13 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
         const value = decodeActionValue(button.value ?? '');
         runId = value.runId;
         const run = await act(runId, actor, value.segment);
-        if (run) await publisher.publish(run);
         log.info({ runId, state: run?.state }, 'click handled');
       } catch (error) {
         const code = error instanceof BatonError ? error.code : '';
         // A Slack retry of a click that already counted: the first delivery answered.
         if (context.retryNum !== undefined && ALREADY_COUNTED.has(code)) return;
         log.warn({ runId, code, err: describeError(error) }, 'click refused');
-        const run = runId ? await store.get(runId).catch(() => null) : null;
+        const run = runId ? await service.get(runId).catch(() => null) : null;
         const message =
           run && CLICK_REFUSALS.has(code)
             ? buildClickRefusalMessage({
@@ -313,9 +267,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
               })
             : buildErrorMessage({ action: `${action} run ${runId || '(unknown)'}`, error });
         if (code === 'not-approver' && action !== 'approve' && run) {
-          await store
-            .recordAudit(run, { action: 'click-refused', actor, detail: `${action}: ${code}` }, clock.now())
-            .catch(() => undefined);
+          await service.recordRefusal(run, actor, `${action}: ${code}`).catch(() => undefined);
         }
         await answer(responseUrl, message);
       }
@@ -323,45 +275,46 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
 
   app.action(
     ACTION_IDS.approve,
-    onClick('approve', async (runId, actor) => (await commands.approve(runId, actor)).run),
+    onClick('approve', async (runId, actor) => (await service.approve(runId, actor)).run),
   );
   app.action(
     ACTION_IDS.reject,
-    onClick('reject', (runId, actor) => commands.reject(runId, actor)),
+    onClick('reject', (runId, actor) => service.reject(runId, actor)),
   );
   app.action(
     ACTION_IDS.retryStep,
-    onClick('retry', (runId, actor, segment) => commands.retry(runId, actor, segment)),
+    onClick('retry', (runId, actor, segment) => service.retry(runId, actor, { expectedSegment: segment })),
   );
   app.action(
     ACTION_IDS.skipStep,
-    onClick('skip', async (runId, actor, segment) => (await commands.skip(runId, actor, segment)).run),
+    onClick(
+      'skip',
+      async (runId, actor, segment) => (await service.skip(runId, actor, { expectedSegment: segment })).run,
+    ),
   );
   app.action(
     ACTION_IDS.acceptRisk,
     onClick(
       'accept the split-brain risk of',
-      async (runId, actor, segment) => (await commands.acceptRisk(runId, actor, segment)).run,
+      async (runId, actor, segment) =>
+        (await service.acceptRisk(runId, actor, { expectedSegment: segment })).run,
     ),
   );
   app.action(
     ACTION_IDS.abortRun,
-    onClick('abort', (runId, actor, segment) => commands.abort(runId, actor, segment)),
+    onClick('abort', (runId, actor, segment) => service.abort(runId, actor, { expectedSegment: segment })),
   );
   app.action(
     ACTION_IDS.startFailback,
     onClick('start a failback for', async (runId, actor) => {
-      const finished = await store.require(runId);
-      if (!(await directory.includes(topology.approvals.requesters, actor.id))) {
-        throw new BatonError('not-approver', 'Only requesters can start a failback');
-      }
-      const { created, run } = await commands.propose({
+      const finished = await service.get(runId);
+      if (!finished) throw new BatonError('run-not-found', `No run ${runId} — see /failover history`);
+      const { run } = await service.propose({
         site: finished.site,
         kind: 'failback',
         reason: `failback after ${finished.kind} ${finished.id}`,
         actor,
       });
-      if (created) await deps.enqueuePreflight(run);
       return run;
     }),
   );

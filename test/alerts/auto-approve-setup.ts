@@ -8,8 +8,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpHealth } from '../../src/adapters/http-health.js';
 import { alertmanagerRoute } from '../../src/alerts/alertmanager-route.js';
-import type { AutoApproval, AutoApprovalOutcome } from '../../src/alerts/auto-approve.js';
-import { startAutoApproval } from '../../src/alerts/auto-approve.js';
+import type { AutoApprovalOutcome } from '../../src/alerts/auto-approve.js';
+import { autoApprovalJob } from '../../src/alerts/auto-approve.js';
 import { IncidentStore } from '../../src/alerts/incident-store.js';
 import type { AutoApproveWitness, Topology } from '../../src/config/topology.js';
 import { systemClock } from '../../src/core/clock.js';
@@ -66,6 +66,12 @@ export const withAutoApproval =
     })),
   });
 
+/** One worker's auto-approval policy: a pass when the test asks for one. */
+export interface AutoApproval {
+  tick(): Promise<{ runId: string; outcome: AutoApprovalOutcome }[]>;
+  close(): Promise<void>;
+}
+
 export interface Setup {
   h: SlackHarness;
   east: HealthEndpoint;
@@ -95,6 +101,8 @@ export async function setupAutoApproval(
   let prefixes = { store: '', bull: '' };
   const h = await startSlackHarness(redisUrl, {
     topology: withAutoApproval(east.url, witness),
+    // The test runs the policies' passes itself, on its own clock.
+    autoApproveEveryMs: 3_600_000,
     routes: (parts, context) => {
       prefixes = context.prefixes;
       return [
@@ -114,12 +122,11 @@ export async function setupAutoApproval(
   if (!worker) throw new Error('the harness has no worker');
   const startPolicy = () => {
     const connection = h.redis.duplicate();
-    const policy = startAutoApproval({
+    const policy = autoApprovalJob({
       connection,
       prefixes,
-      store: worker.store,
+      service: worker.service,
       notifier: worker.notifier,
-      publish: async () => undefined,
       health: new HttpHealth({ timeoutMs: 1_000 }),
       topology: h.topology,
       clock,
@@ -129,13 +136,12 @@ export async function setupAutoApproval(
       probeSlackMs: SLACK_MS,
     });
     if (!policy) throw new Error('auto-approval did not start');
-    let closing: Promise<void> | undefined;
-    const close = () =>
-      (closing ??= policy.close().then(() => {
-        connection.disconnect();
-      }));
+    const close = async () => {
+      connection.disconnect();
+    };
     cleanups.push(close);
-    return { tick: policy.tick, close };
+    const tick = () => policy.run() as Promise<{ runId: string; outcome: AutoApprovalOutcome }[]>;
+    return { tick, close };
   };
   const policy = startPolicy();
   const started = Date.now();
@@ -149,7 +155,8 @@ export async function setupAutoApproval(
     advance: (ms) => {
       offset += ms;
     },
-    pass: async (runId, which = policy) => (await which.tick()).find((o) => o.runId === runId)?.outcome,
+    pass: async (runId, which = policy) =>
+      (await which.tick()).find((o: { runId: string }) => o.runId === runId)?.outcome,
     alert: (status) =>
       fetch(`${h.webUrl}/alertmanager`, {
         method: 'POST',

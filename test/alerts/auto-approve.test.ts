@@ -7,18 +7,14 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AutoApprovalOutcome } from '../../src/alerts/auto-approve.js';
-import {
-  AUTO_APPROVAL_ACTOR,
-  autoApprovalEnabled,
-  startAutoApproval,
-} from '../../src/alerts/auto-approve.js';
+import { AUTO_APPROVAL_ACTOR, autoApprovalEnabled, autoApprovalJob } from '../../src/alerts/auto-approve.js';
 import type { Run } from '../../src/core/model.js';
 import { systemClock } from '../../src/core/clock.js';
 import { createLogger } from '../../src/logger.js';
 import type { RedisProcess } from '../../src/sandbox/processes.js';
 import { startRedis } from '../../src/sandbox/processes.js';
 import { RunStore } from '../../src/store/run-store.js';
-import { exampleTopology, waitFor } from '../support/integration.js';
+import { createRunService, exampleTopology, waitFor } from '../support/integration.js';
 import { USERS } from '../support/slack-harness.js';
 import type { Setup } from './auto-approve-setup.js';
 import { QUIET_MS, SLACK_MS, setupAutoApproval, withAutoApproval } from './auto-approve-setup.js';
@@ -67,12 +63,18 @@ describe('auto-approval', () => {
     expect(autoApprovalEnabled(withAutoApproval('http://127.0.0.1:1/health')(topology))).toBe(true);
     const client = new Redis(redis.url, { maxRetriesPerRequest: null });
     cleanups.push(async () => client.disconnect());
-    const started = startAutoApproval({
+    const { service, close } = createRunService({
+      redis: client,
+      store: new RunStore(client, 'off:'),
+      bullPrefix: 'off-bull',
+      topology,
+    });
+    cleanups.push(close);
+    const started = autoApprovalJob({
       connection: client,
       prefixes: { store: 'off:', bull: 'off-bull' },
-      store: new RunStore(client, 'off:'),
+      service,
       notifier: { postReply: async () => true },
-      publish: async () => undefined,
       health: { check: async () => ({ ok: false }) },
       topology,
       clock: systemClock,

@@ -60,12 +60,12 @@ async function freeSite(): Promise<void> {
 /** A failover paused by the split-brain guard at promote-target-db (no worker runs here). */
 async function pausedBySplitBrainGuard(errorCode = 'source-refuses-baton'): Promise<Run> {
   await freeSite();
-  const { run } = await harness.commands.propose({
+  const { run } = await harness.service.propose({
     kind: 'failover',
     reason: 'ActiveClusterDown',
     actor: DAVE,
   });
-  await harness.commands.approve(run.id, ALICE);
+  await harness.service.approve(run.id, ALICE);
   return harness.store.mutate(
     run.id,
     (current) => {

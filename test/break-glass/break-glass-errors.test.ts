@@ -119,7 +119,7 @@ describe('break-glass errors', () => {
     );
     expect(stranger.code).toBe(1);
     expect(stranger.stderr.trim()).toBe(
-      'baton cancel: Only the requester or an approver can cancel this run',
+      'baton cancel: Only the requester (U0ALICE) or an approver can cancel run r2.',
     );
     const cancelled = await runCli(['cancel', 'r2', '--as', 'U0ALICE'], env);
     expect(cancelled.code).toBe(0);

@@ -8,11 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { systemClock } from '../../src/core/clock.js';
 import type { Actor } from '../../src/core/model.js';
 import { RUNS_QUEUE } from '../../src/queue/queues.js';
 import type { RunJobData } from '../../src/queue/queues.js';
-import { RunCommands } from '../../src/queue/run-commands.js';
+import type { RunService } from '../../src/runs/run-service.js';
 import type { Lab } from '../../src/sandbox/lab.js';
 import { startLab } from '../../src/sandbox/lab.js';
 import { query } from '../../src/sandbox/postgres-pair.js';
@@ -20,7 +19,7 @@ import type { RedisProcess } from '../../src/sandbox/processes.js';
 import { startRedis } from '../../src/sandbox/processes.js';
 import { RunStore } from '../../src/store/run-store.js';
 import type { WorkerProcess } from '../support/integration.js';
-import { spawnWorker, waitFor, waitForState } from '../support/integration.js';
+import { createRunService, spawnWorker, waitFor, waitForState } from '../support/integration.js';
 
 const ALICE: Actor = { type: 'slack-user', id: 'U0ALICE', name: 'alice' };
 const DAVE: Actor = { type: 'slack-user', id: 'U0DAVE', name: 'dave' };
@@ -30,7 +29,8 @@ let lab: Lab;
 let connection: Redis;
 let store: RunStore;
 let queue: Queue<RunJobData>;
-let commands: RunCommands;
+let commands: RunService;
+let closeService: (() => Promise<void>) | undefined;
 const workers: WorkerProcess[] = [];
 const prefix = `e2e${randomUUID().slice(0, 6)}`;
 
@@ -51,7 +51,14 @@ beforeAll(async () => {
   connection = new Redis(redis.url, { maxRetriesPerRequest: null });
   store = new RunStore(connection, `${prefix}:`);
   queue = new Queue<RunJobData>(RUNS_QUEUE, { connection, prefix: `${prefix}-bull` });
-  commands = new RunCommands({ store, queue, topology: lab.topology, clock: systemClock });
+  const made = createRunService({
+    redis: connection,
+    store,
+    bullPrefix: `${prefix}-bull`,
+    topology: lab.topology,
+  });
+  commands = made.service;
+  closeService = made.close;
   for (let i = 0; i < 2; i += 1) {
     const worker = spawnWorker({ prefix, worldKey: '' }, redis.url, ['--poll-ms', '200'], {
       role: 'real-worker',
@@ -67,6 +74,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
+  await closeService?.();
   for (const worker of workers) worker.child.kill('SIGTERM');
   await Promise.all(workers.map((w) => w.exited));
   await queue?.close();

@@ -83,7 +83,7 @@ async function pausedBySplitBrainGuard(h: SlackHarness) {
     },
     () => ({ action: 'run-paused', actor: SYSTEM_ACTOR, detail: SPLIT_BRAIN_ERROR }),
   );
-  await h.web.publisher.publish(run);
+  await h.web.service.publish(run);
   const message = await waitFor('the Accept split-brain risk button', async () => {
     const current = await h.runMessage(run.id);
     return buttonIds(current).includes(ACTION_IDS.acceptRisk) ? current : undefined;

@@ -8,7 +8,6 @@ import { systemClock } from '../../src/core/clock.js';
 import type { Run } from '../../src/core/model.js';
 import { SYSTEM_ACTOR, runJobId } from '../../src/core/model.js';
 import { jobLockKey } from '../../src/queue/queues.js';
-import { RunCommands } from '../../src/queue/run-commands.js';
 import { startRunWorker } from '../../src/queue/run-worker.js';
 import type { RunWorker } from '../../src/queue/run-worker.js';
 import { startRedis } from '../../src/sandbox/processes.js';
@@ -21,6 +20,7 @@ import {
   ALICE,
   BOB,
   createHarness,
+  createRunService,
   spawnWorker,
   waitFor,
   waitForState,
@@ -75,7 +75,7 @@ describe('one run at a time', () => {
     cleanups.push(async () => other.disconnect());
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        h.commands.propose({ kind: 'failover', reason: `request ${i}`, actor: { ...BOB, id: `U0REQ${i}` } }),
+        h.service.propose({ kind: 'failover', reason: `request ${i}`, actor: i % 2 ? BOB : ALICE }),
       ),
     );
     expect(results.filter((r) => r.created)).toHaveLength(1);
@@ -87,16 +87,16 @@ describe('one run at a time', () => {
 
   it('gives one job when the same run is enqueued twice, and one approval wins a double click', async () => {
     const h = await harness();
-    const { run } = await h.commands.propose({ kind: 'failover', reason: 'double click', actor: BOB });
+    const { run } = await h.service.propose({ kind: 'failover', reason: 'double click', actor: BOB });
     const clicks = await Promise.allSettled([
-      h.commands.approve(run.id, ALICE),
-      h.commands.approve(run.id, ALICE),
-      h.commands.approve(run.id, { ...ALICE, id: 'U0BOB2' }),
+      h.service.approve(run.id, ALICE),
+      h.service.approve(run.id, ALICE),
+      h.service.approve(run.id, { ...ALICE, id: 'U0BOB2' }),
     ]);
     expect(clicks.filter((c) => c.status === 'fulfilled')).toHaveLength(1);
     const approved = await h.store.require(run.id);
-    await h.commands.enqueue(approved);
-    await h.commands.enqueue(approved);
+    await h.service.enqueue(approved);
+    await h.service.enqueue(approved);
     const counts = await h.queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(1);
     expect(await h.queue.getJobState(runJobId(approved))).toBe('waiting');
@@ -104,7 +104,7 @@ describe('one run at a time', () => {
 
   it('an approval that races another write to the proposal (its preflight result) still counts', async () => {
     const h = await harness();
-    const { run } = await h.commands.propose({ kind: 'failover', reason: 'race', actor: BOB });
+    const { run } = await h.service.propose({ kind: 'failover', reason: 'race', actor: BOB });
     // A store whose first read hands out the proposal just before the preflight job saves its result over it.
     class PreflightLandsMeanwhile extends RunStore {
       private raced = false;
@@ -121,13 +121,14 @@ describe('one run at a time', () => {
         return stale;
       }
     }
-    const commands = new RunCommands({
+    const racing = createRunService({
+      redis: h.redis,
       store: new PreflightLandsMeanwhile(h.redis, h.storePrefix),
-      queue: h.queue,
+      bullPrefix: h.bullPrefix,
       topology: h.topology,
-      clock: systemClock,
     });
-    const outcome = await commands.approve(run.id, ALICE);
+    const outcome = await racing.service.approve(run.id, ALICE);
+    await racing.close();
     expect(outcome).toMatchObject({ complete: true, count: 1 });
     const saved = await h.store.require(run.id);
     expect(saved.state).toBe('approved');
@@ -137,9 +138,9 @@ describe('one run at a time', () => {
 
   it('releases the site when a run finishes, so the next request creates a new run', async () => {
     const h = await harness();
-    const { run } = await h.commands.propose({ kind: 'failover', reason: 'first', actor: BOB });
-    await h.commands.reject(run.id, ALICE, 'not now');
-    const next = await h.commands.propose({ kind: 'failover', reason: 'second', actor: BOB });
+    const { run } = await h.service.propose({ kind: 'failover', reason: 'first', actor: BOB });
+    await h.service.reject(run.id, ALICE, 'not now');
+    const next = await h.service.propose({ kind: 'failover', reason: 'second', actor: BOB });
     expect(next.created).toBe(true);
     expect(next.run.id).not.toBe(run.id);
   });
@@ -149,18 +150,20 @@ describe('expiry', () => {
   it('refuses a late approval, and the worker expires unanswered proposals and frees the site', async () => {
     const h = await harness();
     const site = h.topology.sites[0]!;
-    const { run } = await h.commands.propose({ kind: 'failover', reason: 'nobody answers', actor: BOB });
+    const { run } = await h.service.propose({ kind: 'failover', reason: 'nobody answers', actor: BOB });
     const later = { ...systemClock, now: () => Date.now() + h.topology.approvals.expiresAfterMs + 1000 };
-    const lateCommands = new RunCommands({
+    const late = createRunService({
+      redis: h.redis,
       store: h.store,
-      queue: h.queue,
+      bullPrefix: h.bullPrefix,
       topology: h.topology,
       clock: later,
     });
-    await expect(lateCommands.approve(run.id, ALICE)).rejects.toMatchObject({ code: 'expired' });
+    await expect(late.service.approve(run.id, ALICE)).rejects.toMatchObject({ code: 'expired' });
+    await late.close();
     expect((await h.store.require(run.id)).state).toBe('expired');
 
-    const second = await h.commands.propose({ kind: 'failover', reason: 'again', actor: BOB });
+    const second = await h.service.propose({ kind: 'failover', reason: 'again', actor: BOB });
     expect(second.created).toBe(true);
     const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
     const worker = startRunWorker({
@@ -190,8 +193,8 @@ describe('Redis restarted mid-run', () => {
     const site = h.topology.sites[0]!;
     const world = SimulatedWorld.inMemory(site, systemClock, { podsReadyAfterMs: 2500, latencyMs: 5 });
     inProcessWorker(h, world);
-    const { run } = await h.commands.propose({ kind: 'failover', reason: 'redis restart', actor: BOB });
-    await h.commands.approve(run.id, ALICE);
+    const { run } = await h.service.propose({ kind: 'failover', reason: 'redis restart', actor: BOB });
+    await h.service.approve(run.id, ALICE);
     await waitForStep(h.store, run.id, 'scale-up-target');
     const auditBefore = (await h.store.audit(100_000)).length;
     await redis.shutdown();
@@ -218,8 +221,8 @@ describe('SIGTERM', () => {
     const flags = ['--pods-ready-ms', '2000', '--latency-ms', '5', '--poll-ms', '50'];
     const first = spawnWorker(h, redis.url, flags);
     cleanups.push(async () => first.child.kill('SIGKILL'));
-    const { run } = await h.commands.propose({ kind: 'failover', reason: 'sigterm', actor: BOB });
-    await h.commands.approve(run.id, ALICE);
+    const { run } = await h.service.propose({ kind: 'failover', reason: 'sigterm', actor: BOB });
+    await h.service.approve(run.id, ALICE);
     await waitForStep(h.store, run.id, 'scale-up-target');
     first.child.kill('SIGTERM');
     const code = await first.exited;
@@ -246,15 +249,15 @@ describe('Abort while a step is running', () => {
     const site = h.topology.sites[0]!;
     const world = SimulatedWorld.inMemory(site, systemClock, { podsReadyAfterMs: 1500, latencyMs: 5 });
     inProcessWorker(h, world);
-    const { run } = await h.commands.propose({ kind: 'failover', reason: 'abort while running', actor: BOB });
-    await h.commands.approve(run.id, ALICE);
+    const { run } = await h.service.propose({ kind: 'failover', reason: 'abort while running', actor: BOB });
+    await h.service.approve(run.id, ALICE);
     // Abort while scale-up-target waits for pods: it has scaled west and has no save due until it finishes.
     await waitFor('west to be scaled up', async () => {
       const current = await h.store.require(run.id);
       const west = (await world.state()).clusters.west?.workloads['default/Deployment/web'];
       return current.steps['fence-source']?.status === 'succeeded' && west?.replicas === 5;
     });
-    await h.commands.abort(run.id, ALICE);
+    await h.service.abort(run.id, ALICE);
 
     const done = await waitForState(h.store, run.id, ['aborted', 'failed'], 30_000);
     expect(done.state, done.stateReason).toBe('aborted');
@@ -279,8 +282,8 @@ describe('a worker that lost its lock', () => {
     const site = h.topology.sites[0]!;
     const world = SimulatedWorld.inMemory(site, systemClock, { podsReadyAfterMs: 1500, latencyMs: 5 });
     inProcessWorker(h, world);
-    const { run } = await h.commands.propose({ kind: 'failover', reason: 'lock lost', actor: BOB });
-    const approved = (await h.commands.approve(run.id, ALICE)).run;
+    const { run } = await h.service.propose({ kind: 'failover', reason: 'lock lost', actor: BOB });
+    const approved = (await h.service.approve(run.id, ALICE)).run;
     await waitForStep(h.store, run.id, 'scale-up-target');
     // Another worker takes the job over: the lock now holds someone else's token.
     const lockKey = jobLockKey(h.bullPrefix, runJobId(approved));

@@ -51,11 +51,11 @@ describe('a worker killed with SIGKILL mid-run', () => {
     const resumeMs: number[] = [];
     for (let i = 0; i < KILLS; i += 1) {
       const site = harness.topology.sites[0]!;
-      const serving = await harness.commands.serving(site);
+      const serving = await harness.service.serving(site);
       const kind = serving === site.homeCluster ? 'failover' : 'failback';
       const before = (await harness.world.state()).actions.length;
-      const { run } = await harness.commands.propose({ kind, reason: `kill test ${i}`, actor: BOB });
-      await harness.commands.approve(run.id, ALICE);
+      const { run } = await harness.service.propose({ kind, reason: `kill test ${i}`, actor: BOB });
+      await harness.service.approve(run.id, ALICE);
       const steps = allSteps(run.plan).map((s) => s.id);
       const victimStep = steps[Math.floor(Math.random() * steps.length)]!;
 
@@ -118,10 +118,10 @@ describe('a worker killed with SIGKILL mid-run', () => {
   it('survives four stalls of one run (maxStalledCount is above 3)', async () => {
     start();
     const site = harness.topology.sites[0]!;
-    const serving = await harness.commands.serving(site);
+    const serving = await harness.service.serving(site);
     const kind = serving === site.homeCluster ? 'failover' : 'failback';
-    const { run } = await harness.commands.propose({ kind, reason: 'four stalls', actor: BOB });
-    await harness.commands.approve(run.id, ALICE);
+    const { run } = await harness.service.propose({ kind, reason: 'four stalls', actor: BOB });
+    await harness.service.approve(run.id, ALICE);
     const jobKey = `${harness.bullPrefix}:runs:${runJobId({ ...run, segment: 1 })}`;
     for (let kill = 0; kill < 4; kill += 1) {
       // Each time, wait for a live worker to own the job and make progress, then kill it.

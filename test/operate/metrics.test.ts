@@ -59,8 +59,8 @@ describe('GET /metrics', () => {
   it('counts a real failover, its steps and Slack rate-limit waits; shows queues, open runs and webhooks', async () => {
     // The run's first status message meets a 429 from Slack: the worker waits Retry-After and posts again.
     slack.faults.rateLimit({ method: 'chat.postMessage', retryAfterS: 1 });
-    const { run } = await harness.commands.propose({ kind: 'failover', reason: 'metrics test', actor: BOB });
-    await harness.commands.approve(run.id, ALICE);
+    const { run } = await harness.service.propose({ kind: 'failover', reason: 'metrics test', actor: BOB });
+    await harness.service.approve(run.id, ALICE);
     const done = await waitForState(harness.store, run.id, ['succeeded', 'paused', 'failed'], 30_000);
     expect(done.state, done.stateReason).toBe('succeeded');
 
@@ -109,7 +109,7 @@ describe('GET /metrics', () => {
 
     // An unanswered proposal shows as pending approval.
     expect(sample(web, 'baton_approvals_pending')).toBe(0);
-    const proposal = await harness.commands.propose({ kind: 'failback', reason: 'pending', actor: BOB });
+    const proposal = await harness.service.propose({ kind: 'failback', reason: 'pending', actor: BOB });
     web = await scrape(webPort);
     expect(sample(web, 'baton_approvals_pending')).toBe(1);
     expect(sample(web, 'baton_runs_in_state', { state: 'proposed' })).toBe(1);

@@ -20,13 +20,13 @@ import type { StateReader } from '../../src/observability/read-baton-state.js';
 import { createStateReader } from '../../src/observability/read-baton-state.js';
 import type { RunJobData } from '../../src/queue/queues.js';
 import { RUNS_QUEUE } from '../../src/queue/queues.js';
-import { RunCommands } from '../../src/queue/run-commands.js';
+import type { RunService } from '../../src/runs/run-service.js';
 import type { RedisProcess } from '../../src/sandbox/processes.js';
 import { startRedis } from '../../src/sandbox/processes.js';
 import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
 import type { WorkerRole } from '../../src/worker-role.js';
 import { startWorkerRole } from '../../src/worker-role.js';
-import { ALICE, BOB, exampleTopology, waitForState } from '../support/integration.js';
+import { ALICE, BOB, createRunService, exampleTopology, waitForState } from '../support/integration.js';
 import { sample } from './operate-support.js';
 
 let redis: RedisProcess;
@@ -37,7 +37,8 @@ let topology: Topology;
 let metrics: BatonMetrics;
 let worker: WorkerRole;
 let world: SimulatedWorld;
-let commands: RunCommands;
+let commands: RunService;
+let closeService: (() => Promise<void>) | undefined;
 let queue: Queue<RunJobData>;
 let reader: StateReader;
 
@@ -70,18 +71,21 @@ beforeAll(async () => {
   });
   // The commands side (the web role's, or the break-glass CLI's), counting into the same registry.
   queue = new Queue<RunJobData>(RUNS_QUEUE, { connection, prefix: prefixes.bull });
-  commands = new RunCommands({
+  const made = createRunService({
+    redis: producer,
     store: new MeteredRunStore(producer, prefixes.store, metrics),
-    queue,
+    bullPrefix: prefixes.bull,
     topology,
-    clock: systemClock,
   });
+  commands = made.service;
+  closeService = made.close;
 });
 
 afterAll(async () => {
   await worker?.close();
   await reader?.close();
   await queue?.close();
+  await closeService?.();
   connection?.disconnect();
   producer?.disconnect();
   await redis?.stop();

@@ -175,8 +175,8 @@ describe('baton worker on SIGTERM', () => {
     processes.push(worker);
     const port = await workerPort(worker);
     await waitReady(port, worker);
-    const { run } = await harness.commands.propose({ kind: 'failover', reason: 'shutdown test', actor: BOB });
-    await harness.commands.approve(run.id, ALICE);
+    const { run } = await harness.service.propose({ kind: 'failover', reason: 'shutdown test', actor: BOB });
+    await harness.service.approve(run.id, ALICE);
     await waitForStep(harness.store, run.id, 'scale-up-target');
 
     worker.child.kill('SIGTERM');
@@ -251,8 +251,8 @@ describe('baton start', () => {
     processes.push(baton);
     await waitReady(port, baton);
 
-    const { run } = await harness.commands.propose({ kind: 'failover', reason: 'start', actor: BOB });
-    await harness.commands.approve(run.id, ALICE);
+    const { run } = await harness.service.propose({ kind: 'failover', reason: 'start', actor: BOB });
+    await harness.service.approve(run.id, ALICE);
     await waitForState(harness.store, run.id, ['succeeded'], 30_000);
     const refusedWebhook = await fetch(`http://127.0.0.1:${port}/alertmanager`, {
       method: 'POST',

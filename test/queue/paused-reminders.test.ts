@@ -86,7 +86,7 @@ async function workerRole(h: Harness, everyMs = EVERY_MS): Promise<WorkerRole> {
  * status message posted so the reminders have a thread.
  */
 async function pausedRun(h: Harness, minutes: number): Promise<Run> {
-  const { run } = await h.commands.propose({
+  const { run } = await h.service.propose({
     kind: 'failover',
     reason: 'ActiveClusterDown',
     actor: { type: 'slack-user', id: 'U0DAVE' },
@@ -198,7 +198,7 @@ describe('paused-run reminders', () => {
     expect(reminders(ts)).toHaveLength(1);
 
     // Retried: it runs again (a worker picks it up), and a run that is not paused is not reminded.
-    await h.commands.retry(run.id, ALICE);
+    await h.service.retry(run.id, ALICE);
     await new Promise((resolve) =>
       setTimeout(resolve, everyMs - (Date.now() - (reminder?.postedAt ?? 0)) + 1000),
     );

@@ -12,16 +12,24 @@ import { Redis } from 'ioredis';
 import { loadTopologyFile } from '../../src/config/topology.js';
 import type { Topology } from '../../src/config/topology.js';
 import { systemClock } from '../../src/core/clock.js';
+import type { Clock } from '../../src/core/ports.js';
 import type { Actor, Run, RunState, StepId, StepStatus } from '../../src/core/model.js';
 import type { StepTuning } from '../../src/core/plans/build-plan.js';
 import { RUNS_QUEUE } from '../../src/queue/queues.js';
 import type { RunJobData } from '../../src/queue/queues.js';
-import { RunCommands } from '../../src/queue/run-commands.js';
+import type { CheckJobData } from '../../src/queue/check-jobs.js';
+import { CHECKS_QUEUE } from '../../src/queue/check-jobs.js';
+import { Notifier } from '../../src/queue/notify/index.js';
+import type { Directory } from '../../src/runs/authorizer.js';
+import { createAuthorizer } from '../../src/runs/authorizer.js';
+import { RunService } from '../../src/runs/run-service.js';
+import { RunPublisher } from '../../src/slack/publish-run.js';
 import { EXAMPLE_TOPOLOGY } from '../../src/sandbox/lab.js';
 import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
 import type { WorldTiming } from '../../src/sandbox/simulated-world.js';
 import { FenceDebtStore } from '../../src/store/fence-debts.js';
 import { RunStore } from '../../src/store/run-store.js';
+import { createLogger } from '../../src/logger.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const DB_ENV = {
@@ -46,10 +54,63 @@ export interface Harness {
   store: RunStore;
   debts: FenceDebtStore;
   queue: Queue<RunJobData>;
-  commands: RunCommands;
+  /** The run service, authorizing Slack users through {@link TEST_DIRECTORY}. */
+  service: RunService;
   topology: Topology;
   world: SimulatedWorld;
   close(): Promise<void>;
+}
+
+/**
+ * Slack user-group membership for tests without Slack: the example topology's requesters (S0ONCALL) and approvers'
+ * group (S0SRE), with the people these tests play.
+ */
+export const TEST_DIRECTORY: Directory = {
+  async includes(principals, userId) {
+    const groups: Record<string, string[]> = {
+      S0ONCALL: ['U0ALICE', 'U0BOB', 'U0DAVE'],
+      S0SRE: ['U0CAROL'],
+    };
+    return (
+      principals.users.includes(userId) || principals.userGroups.some((g) => groups[g]?.includes(userId))
+    );
+  },
+};
+
+/**
+ * The run service as the roles build it, on `redis` under `bullPrefix`, with its store: Slack users authorized
+ * through {@link TEST_DIRECTORY}, messages left waiting in Redis (no notify worker). `close()` closes its queues.
+ */
+export function createRunService(input: {
+  redis: Redis;
+  store: RunStore;
+  bullPrefix: string;
+  topology: Topology;
+  clock?: Clock;
+  tuning?: StepTuning;
+}): { service: RunService; close(): Promise<void> } {
+  const { redis, store, bullPrefix, topology } = input;
+  const clock = input.clock ?? systemClock;
+  const runs = new Queue<RunJobData>(RUNS_QUEUE, { connection: redis, prefix: bullPrefix });
+  const checks = new Queue<CheckJobData>(CHECKS_QUEUE, { connection: redis, prefix: bullPrefix });
+  const log = createLogger({ level: 'silent' });
+  const notifier = new Notifier({ connection: redis, prefix: bullPrefix, log, clock });
+  const service = new RunService({
+    store,
+    queues: { runs, checks },
+    reporter: new RunPublisher({ notifier, topology, clock, log }),
+    authorizer: createAuthorizer(topology.approvals, TEST_DIRECTORY),
+    topology,
+    clock,
+    log,
+    ...(input.tuning && { tuning: input.tuning }),
+  });
+  return {
+    service,
+    async close() {
+      await Promise.all([runs.close(), checks.close(), notifier.close()]);
+    },
+  };
 }
 
 /** One isolated Baton namespace in `redisUrl`: its own key prefix, queue and simulated world. */
@@ -69,11 +130,11 @@ export async function createHarness(
   const store = new RunStore(redis, storePrefix);
   const debts = new FenceDebtStore(redis, storePrefix);
   const queue = new Queue<RunJobData>(RUNS_QUEUE, { connection: redis, prefix: bullPrefix });
-  const commands = new RunCommands({
+  const { service, close: closeService } = createRunService({
+    redis,
     store,
-    queue,
+    bullPrefix,
     topology,
-    clock: systemClock,
     ...(options.tuning && { tuning: options.tuning }),
   });
   const world = SimulatedWorld.inRedis(redis, worldKey, site, systemClock, options.timing);
@@ -86,11 +147,12 @@ export async function createHarness(
     redis,
     store,
     queue,
-    commands,
+    service,
     topology,
     world,
     async close() {
       await queue.close();
+      await closeService();
       redis.disconnect();
     },
   };

@@ -61,6 +61,8 @@ export interface SlackHarnessOptions {
   pollMs?: number;
   /** Start without a worker role (tests of the web role alone). */
   worker?: boolean;
+  /** The worker's own auto-approval passes (default 5 s); tests that run their own passes push it out of the way. */
+  autoApproveEveryMs?: number;
   /**
    * Slack over Socket Mode: the stand-in accepts APP_TOKEN, the web role connects to it, and commands and clicks
    * arrive as envelopes (`deliverCommand`, `deliverClick`). Baton's own routes answer on `web.port`.
@@ -171,6 +173,7 @@ export async function startSlackHarness(
           perChannelIntervalMs: options.perChannelIntervalMs ?? 100,
           notifyRetry: { baseMs: 200, maxMs: 1000, ...options.notifyRetry },
           reconcileEveryMs: 1000,
+          ...(options.autoApproveEveryMs !== undefined && { autoApproveEveryMs: options.autoApproveEveryMs }),
         });
   // Bolt's Socket Mode receiver does not report the port it listens on, so it gets a known free one.
   const web = await startWebRole({

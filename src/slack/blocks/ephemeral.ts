@@ -99,7 +99,7 @@ export function buildRefusalMessage(input: RefusalInput): SlackMessage {
 }
 
 /**
- * Why a button click did not count: the codes of approveRun, and run-commands' `not-paused`, `stale-message` (the
+ * Why a button click did not count: the codes of approveRun, and the run service's `not-paused`, `stale-message` (the
  * button's segment is not the run's), `already-voted` and `no-split-brain-risk` (break-glass votes).
  */
 export type ClickRefusalCode =

@@ -1,5 +1,5 @@
 /**
- * RunCommands on a paused run against a real Redis: break-glass votes (Skip, accepting the split-brain risk) count
+ * the run service on a paused run against a real Redis: break-glass votes (Skip, accepting the split-brain risk) count
  * approvers by the one identity rule, a command carrying a stale segment is refused, and accepting the split-brain
  * risk is its own audited act. No worker runs here: the enqueued segment job is asserted on the queue.
  */
@@ -44,8 +44,8 @@ async function pausedRun(
   errorCode = 'source-still-writable',
   error = SPLIT_BRAIN_ERROR,
 ): Promise<Run> {
-  const { run } = await h.commands.propose({ kind: 'failover', reason: 'ActiveClusterDown', actor: DAVE });
-  await h.commands.approve(run.id, ALICE);
+  const { run } = await h.service.propose({ kind: 'failover', reason: 'ActiveClusterDown', actor: DAVE });
+  await h.service.approve(run.id, ALICE);
   return h.store.mutate(
     run.id,
     (current) => {
@@ -90,10 +90,10 @@ describe('Skip votes count approvers by the one identity rule', () => {
   it('two --as ids typed from one OS account are one vote; the step is not skipped', async () => {
     const h = await harness();
     const run = await pausedRun(h, 'step-timeout', 'timed out');
-    const first = await h.commands.skip(run.id, cli('U0ALICE'));
+    const first = await h.service.skip(run.id, cli('U0ALICE'));
     expect(first).toMatchObject({ applied: false, count: 1, required: 2 });
 
-    const second = await refusal(h.commands.skip(run.id, cli('U0BOB')));
+    const second = await refusal(h.service.skip(run.id, cli('U0BOB')));
     expect(second.code).toBe('same-os-account');
     expect(second.message).toBe(
       'approvals typed from one OS account (root@bastion-1) count as one, whatever --as says: U0ALICE already ' +
@@ -108,7 +108,7 @@ describe('Skip votes count approvers by the one identity rule', () => {
     ]);
 
     // Another approver in Slack completes it.
-    const third = await h.commands.skip(run.id, BOB);
+    const third = await h.service.skip(run.id, BOB);
     expect(third).toMatchObject({ applied: true, count: 2, required: 2 });
     expect(third.run.steps['promote-target-db']?.status).toBe('skipped');
   });
@@ -116,8 +116,8 @@ describe('Skip votes count approvers by the one identity rule', () => {
   it('a Slack user and the CLI acting as that user are one vote', async () => {
     const h = await harness();
     const run = await pausedRun(h, 'step-timeout', 'timed out');
-    await h.commands.skip(run.id, BOB);
-    const again = await refusal(h.commands.skip(run.id, cli('U0BOB')));
+    await h.service.skip(run.id, BOB);
+    const again = await refusal(h.service.skip(run.id, cli('U0BOB')));
     expect(again.code).toBe('already-voted');
     expect(again.message).toContain('already counted (1 of 2)');
     expect((await h.store.require(run.id)).state).toBe('paused');
@@ -130,7 +130,7 @@ describe('commands carrying a stale segment are refused', () => {
     const paused = await pausedRun(h, 'step-timeout', 'timed out');
     const shown = paused.segment;
     // Someone retried, and the run paused again: a new segment.
-    await h.commands.retry(paused.id, BOB, shown);
+    await h.service.retry(paused.id, BOB, { expectedSegment: shown });
     await h.store.mutate(
       paused.id,
       (current) =>
@@ -141,9 +141,9 @@ describe('commands carrying a stale segment are refused', () => {
     expect(before.segment).toBe(shown + 1);
 
     for (const act of [
-      () => h.commands.retry(paused.id, ALICE, shown),
-      () => h.commands.skip(paused.id, ALICE, shown),
-      () => h.commands.abort(paused.id, ALICE, shown),
+      () => h.service.retry(paused.id, ALICE, { expectedSegment: shown }),
+      () => h.service.skip(paused.id, ALICE, { expectedSegment: shown }),
+      () => h.service.abort(paused.id, ALICE, { expectedSegment: shown }),
     ]) {
       const error = await refusal(act());
       expect(error.code).toBe('stale-message');
@@ -156,13 +156,15 @@ describe('commands carrying a stale segment are refused', () => {
     expect(after).toMatchObject({ state: 'paused', segment: before.segment, version: before.version });
 
     // The current segment, or none at all (a message from before segments were carried), still acts.
-    expect((await h.commands.retry(paused.id, ALICE, before.segment)).state).toBe('running');
+    expect((await h.service.retry(paused.id, ALICE, { expectedSegment: before.segment })).state).toBe(
+      'running',
+    );
   });
 
   it('a command without a segment works as before', async () => {
     const h = await harness();
     const paused = await pausedRun(h, 'step-timeout', 'timed out');
-    expect((await h.commands.abort(paused.id, ALICE)).state).toBe('aborting');
+    expect((await h.service.abort(paused.id, ALICE)).state).toBe('aborting');
   });
 });
 
@@ -171,17 +173,17 @@ describe('acceptRisk: accepting the split-brain risk is its own break-glass act'
     const h = await harness();
     const run = await pausedRun(h);
 
-    const vote = await h.commands.acceptRisk(run.id, cli('U0ALICE'), run.segment);
+    const vote = await h.service.acceptRisk(run.id, cli('U0ALICE'), { expectedSegment: run.segment });
     expect(vote).toMatchObject({ applied: false, count: 1, required: 2 });
     expect(vote.run.state).toBe('paused');
     expect(vote.run.acceptedRisks ?? []).toEqual([]);
 
     // The same OS account under another --as does not count.
-    const same = await refusal(h.commands.acceptRisk(run.id, cli('U0BOB'), run.segment));
+    const same = await refusal(h.service.acceptRisk(run.id, cli('U0BOB'), { expectedSegment: run.segment }));
     expect(same.code).toBe('same-os-account');
     expect(same.message).toContain('U0ALICE already asked to accept the split-brain risk from it (1 of 2)');
 
-    const done = await h.commands.acceptRisk(run.id, BOB, run.segment);
+    const done = await h.service.acceptRisk(run.id, BOB, { expectedSegment: run.segment });
     expect(done).toMatchObject({ applied: true, count: 2, required: 2 });
     const after = await h.store.require(run.id);
     expect(after.state).toBe('running');
@@ -209,7 +211,9 @@ describe('acceptRisk: accepting the split-brain risk is its own break-glass act'
 
     // A click on the message from before the acceptance is out of date.
     const late = await refusal(
-      h.commands.acceptRisk(run.id, cli('U0BOB', { osUser: 'bob', host: 'laptop' }), run.segment),
+      h.service.acceptRisk(run.id, cli('U0BOB', { osUser: 'bob', host: 'laptop' }), {
+        expectedSegment: run.segment,
+      }),
     );
     expect(late.code).toBe('stale-message');
     expect(late.message).toContain('now running, split-brain risk accepted by U0BOB');
@@ -218,7 +222,7 @@ describe('acceptRisk: accepting the split-brain risk is its own break-glass act'
   it('refuses a run not paused by the split-brain guard, saying what, why and what to do', async () => {
     const h = await harness();
     const run = await pausedRun(h, 'step-timeout', 'timed out');
-    const error = await refusal(h.commands.acceptRisk(run.id, ALICE));
+    const error = await refusal(h.service.acceptRisk(run.id, ALICE));
     expect(error.code).toBe('no-split-brain-risk');
     expect(error.message).toBe(
       `Run ${run.id} is paused at promote-target-db (step-timeout), not by the split-brain guard: there is no ` +
@@ -230,12 +234,15 @@ describe('acceptRisk: accepting the split-brain risk is its own break-glass act'
   it('refuses someone who is not an approver, and a run that is not paused', async () => {
     const h = await harness();
     const run = await pausedRun(h);
-    const stranger = await refusal(h.commands.acceptRisk(run.id, DAVE));
+    const stranger = await refusal(h.service.acceptRisk(run.id, DAVE));
     expect(stranger.code).toBe('not-approver');
-    expect(stranger.message).toContain('only approvers can ask for it');
+    expect(stranger.message).toBe(
+      'Only approvers can accept the split-brain risk (break-glass). Approvers: U0ALICE, U0BOB, members of S0SRE. ' +
+        'Ask one of them.',
+    );
 
-    await h.commands.abort(run.id, ALICE);
-    const notPaused = await refusal(h.commands.acceptRisk(run.id, BOB));
+    await h.service.abort(run.id, ALICE);
+    const notPaused = await refusal(h.service.acceptRisk(run.id, BOB));
     expect(notPaused.code).toBe('not-paused');
     expect(notPaused.message).toBe(`Run ${run.id} is aborting, not paused`);
   });
