@@ -51,14 +51,21 @@ interface Variant {
   memoryBudget: boolean;
   /** argv before the baton command */
   command: string[];
+  /** argv before a lab command (the simulated worker); absent as the image runs Baton: the image carries no lab. */
+  labCommand?: string[];
   env?: Record<string, string>;
 }
 
 interface Role {
   label: string;
   args: string[];
+  /** Runs through the lab's entry point (test knobs such as --simulated). */
+  lab?: boolean;
   env?: Record<string, string>;
 }
+
+/** The lab's entry point under tsx: the same roles, with the simulated world and test timings. */
+const LAB_TSX = [process.execPath, '--import', 'tsx', 'src/sandbox/lab-cli.ts'];
 
 interface Spawned {
   port: number;
@@ -85,7 +92,10 @@ const memoryBudget = (variant: Variant, value: number): Pick<Row, 'budget' | 'pa
 async function spawnRole(variant: Variant, role: Role, env: Record<string, string>): Promise<Spawned> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(variant.command[0] as string, [...variant.command.slice(1), ...role.args], {
+  const command = role.lab ? variant.labCommand : variant.command;
+  if (!command)
+    throw new Error(`${role.label} runs only through the lab, which ${variant.label} does not carry`);
+  const child = spawn(command[0] as string, [...command.slice(1), ...role.args], {
     cwd: ROOT,
     env: { ...env, ...variant.env, ...role.env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -228,9 +238,14 @@ async function oneFailover(
   const harness = await createHarness(redisUrl);
   const env = { ...baseEnv, BATON_KEY_PREFIX: harness.prefix };
   const web = await spawnRole(variant, { label: 'web', args: ['web'] }, env);
+  // The simulated worker runs the failover; as the image runs Baton it comes from the lab under tsx, unmeasured.
   const worker = await spawnRole(
-    variant,
-    { label: 'worker', args: ['worker', '--simulated', '--world-key', harness.worldKey, '--poll-ms', '50'] },
+    { ...variant, labCommand: variant.labCommand ?? LAB_TSX },
+    {
+      label: 'worker',
+      lab: true,
+      args: ['worker', '--simulated', '--world-key', harness.worldKey, '--poll-ms', '50'],
+    },
     env,
   );
   try {
@@ -294,7 +309,11 @@ export async function coldStart(): Promise<string> {
     };
     const roles: Role[] = [
       { label: 'web', args: ['web'] },
-      { label: 'worker --simulated', args: ['worker', '--simulated', '--world-key', harness.worldKey] },
+      {
+        label: 'worker --simulated',
+        lab: true,
+        args: ['worker', '--simulated', '--world-key', harness.worldKey],
+      },
       {
         label: 'worker (real adapters)',
         args: ['worker'],
@@ -306,7 +325,14 @@ export async function coldStart(): Promise<string> {
     // BENCH_COLD_START_IMAGE_ONLY=1 skips the tsx rows (quicker, when tuning the image's settings).
     const variants: Variant[] = process.env.BENCH_COLD_START_IMAGE_ONLY
       ? []
-      : [{ label: 'tsx', memoryBudget: false, command: [process.execPath, '--import', 'tsx', 'src/cli.ts'] }];
+      : [
+          {
+            label: 'tsx',
+            memoryBudget: false,
+            command: [process.execPath, '--import', 'tsx', 'src/cli.ts'],
+            labCommand: LAB_TSX,
+          },
+        ];
     if (built.cli) {
       variants.push({
         label: 'as the image runs it',
@@ -321,7 +347,7 @@ export async function coldStart(): Promise<string> {
     for (const variant of variants) {
       // Warm-up: tsx compiles on first use and caches; the samples measure a restart, as a pod restart would be.
       await (await spawnRole(variant, roles[0] as Role, env)).stop();
-      for (const role of roles) {
+      for (const role of roles.filter((r) => !r.lab || variant.labCommand)) {
         const ready: number[] = [];
         const rss: number[] = [];
         for (let i = 0; i < SAMPLES; i += 1) {
@@ -349,7 +375,7 @@ export async function coldStart(): Promise<string> {
       const real = await oneRealFailover(variant, env, redis.url);
       for (const [label, value] of [
         ['web', after.web],
-        ['worker --simulated', after.worker],
+        ...(variant.labCommand ? [['worker --simulated', after.worker] as const] : []),
         ['worker (real adapters, lab)', real],
       ] as const) {
         memoryRows.push({

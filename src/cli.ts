@@ -3,11 +3,7 @@
  */
 import { runBreakGlass } from './break-glass/run-break-glass.js';
 import { runCheckConfig } from './config/check-config.js';
-import { parseEnv } from './config/env.js';
-import { createLogger } from './logger.js';
-import { runDrill } from './sandbox/drill.js';
-import { runSandbox } from './sandbox/run-sandbox.js';
-import { runRole } from './main.js';
+import { runRole } from './roles/run-role.js';
 
 const USAGE = `usage: baton <command> [options]
 
@@ -15,9 +11,7 @@ Commands:
   check-config [FILE]   validate a topology file (default $BATON_CONFIG or ./baton.yaml) and summarize it
   start                 web and worker in one process
   web                   the web role: Slack (HTTP or Socket Mode), health
-  worker [--simulated]  the worker role: runs, checks and Slack messages (--simulated: a world held in Redis)
-  sandbox               the whole of Baton on this machine, driven from a web page (Ctrl-C stops it)
-  drill                 the failover test: kill the serving cluster's health, fail over on the alert, fail back
+  worker                the worker role: runs, checks and Slack messages
   help                  this text
 
 Break-glass, for when Slack is down (same Redis, same approval rules; USER is a Slack user id listed in the
@@ -35,30 +29,16 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'check-config':
       return runCheckConfig(args, process.env, out);
-    case 'sandbox':
-    case 'drill': {
-      // Quiet unless LOG_LEVEL asks otherwise: the terminal shows what the sandbox prints; Baton logs to a file.
-      const env = parseEnv(process.env, { logLevel: 'warn' });
-      if (!env.ok) {
-        out.error(`baton ${command}: ${env.problems.join('; ')}`);
-        return 2;
-      }
-      const log = createLogger({ level: env.env.logLevel });
-      const options = {
-        log,
-        print: out.log,
-        ...(env.env.redisUrlGiven && { redisUrl: env.env.redisUrl }),
-      };
-      if (command === 'drill') return runDrill(options);
-      return runSandbox({
-        ...options,
-        ...(env.env.sandboxPort !== undefined && { port: env.env.sandboxPort }),
-      });
-    }
     case 'worker':
     case 'web':
     case 'start':
-      return runRole(command, args, process.env);
+      if (args.length) {
+        out.error(
+          `baton ${command}: takes no arguments (configuration comes from the environment), got ${args.join(' ')}`,
+        );
+        return 2;
+      }
+      return runRole(command, process.env);
     case 'status':
     case 'plan':
     case 'propose':

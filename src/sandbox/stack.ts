@@ -185,7 +185,7 @@ async function removeKeys(url: string, patterns: string[]): Promise<void> {
 function startBaton(env: Record<string, string>, port: number, logFile: string): Promise<BatonProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'start', '--poll-ms', '250'],
+    ['--import', 'tsx', join(ROOT, 'src/sandbox/lab-cli.ts'), 'start', '--poll-ms', '250'],
     { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const file = createWriteStream(logFile);

@@ -575,14 +575,14 @@ function classify(command: DocCommand): Classification | null {
   if (code === 'npm run sandbox')
     return tested(
       'test/e2e/sandbox-browser.test.ts',
-      [{ needle: "'src/cli.ts', 'sandbox'" }],
-      npmScript('sandbox', 'src/cli.ts sandbox'),
+      [{ needle: "'src/sandbox/lab-cli.ts', 'sandbox'" }],
+      npmScript('sandbox', 'src/sandbox/lab-cli.ts sandbox'),
     );
   if (code === 'npm run drill')
     return tested(
       'test/e2e/drill.test.ts',
-      [{ needle: "'src/cli.ts', 'drill'" }],
-      npmScript('drill', 'src/cli.ts drill'),
+      [{ needle: "'src/sandbox/lab-cli.ts', 'drill'" }],
+      npmScript('drill', 'src/sandbox/lab-cli.ts drill'),
     );
   if (code === 'npm run build')
     return tested('test/manifests/dockerfile.test.ts', [{ needle: 'npm run build' }]);

@@ -24,8 +24,8 @@ import type { RunService } from '../../src/runs/run-service.js';
 import type { RedisProcess } from '../../src/sandbox/processes.js';
 import { startRedis } from '../../src/sandbox/processes.js';
 import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
-import type { WorkerRole } from '../../src/worker-role.js';
-import { startWorkerRole } from '../../src/worker-role.js';
+import type { WorkerRole } from '../../src/roles/worker-role.js';
+import { startWorkerRole } from '../../src/roles/worker-role.js';
 import { ALICE, BOB, createRunService, exampleTopology, waitForState } from '../support/integration.js';
 import { sample } from './operate-support.js';
 

@@ -217,7 +217,7 @@ describe('baton start', () => {
       [
         '--import',
         'tsx',
-        'src/cli.ts',
+        'src/sandbox/lab-cli.ts',
         'start',
         '--simulated',
         '--world-key',

@@ -21,8 +21,8 @@ import { startSlackApiServer } from '../../src/sandbox/slack-api-server.js';
 import type { SlackApiServer } from '../../src/sandbox/slack-api-server.js';
 import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
 import { RunPublisher, runMessageKey } from '../../src/slack/publish-run.js';
-import type { WorkerRole } from '../../src/worker-role.js';
-import { startWorkerRole } from '../../src/worker-role.js';
+import type { WorkerRole } from '../../src/roles/worker-role.js';
+import { startWorkerRole } from '../../src/roles/worker-role.js';
 import type { Harness } from '../support/integration.js';
 import { ALICE, createHarness, waitFor } from '../support/integration.js';
 

@@ -178,7 +178,8 @@ export interface WorkerProcess {
 }
 
 /**
- * Starts `baton worker --simulated` (or `baton web`) as a real process (node --import tsx, so a kill reaches the
+ * Starts `baton worker --simulated` (or `baton web`) through the lab entry point (src/sandbox/lab-cli.ts: the same
+ * runRole as `baton`, with test knobs) as a real process (node --import tsx, so a kill reaches the
  * process itself).
  */
 export function spawnWorker(
@@ -194,7 +195,7 @@ export function spawnWorker(
       : role === 'web'
         ? ['web']
         : ['worker'];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args, ...flags], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/sandbox/lab-cli.ts', ...args, ...flags], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,

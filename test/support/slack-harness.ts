@@ -29,10 +29,10 @@ import {
 import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
 import type { WorldTiming } from '../../src/sandbox/simulated-world.js';
 import { runMessageKey } from '../../src/slack/publish-run.js';
-import type { WebRole, WebRoleParts } from '../../src/web-role.js';
-import { startWebRole } from '../../src/web-role.js';
-import type { WorkerRole } from '../../src/worker-role.js';
-import { startWorkerRole } from '../../src/worker-role.js';
+import type { WebRole, WebRoleParts } from '../../src/roles/web-role.js';
+import { startWebRole } from '../../src/roles/web-role.js';
+import type { WorkerRole } from '../../src/roles/worker-role.js';
+import { startWorkerRole } from '../../src/roles/worker-role.js';
 import { exampleTopology, waitFor } from './integration.js';
 
 export const BOT_TOKEN = 'xoxb-test-bot-token';

@@ -1,33 +1,33 @@
 /**
  * Role wiring: config → logger → Redis → adapters → roles. `baton worker`, `baton web` and `baton start` (both in
- * one process) share it. `--simulated` swaps the real adapters for the simulated world (tests and benchmarks).
+ * one process) share it. The production CLI passes no overrides; the lab's entry point may swap the adapters for
+ * the simulated world and shorten the worker's timings (tests, benchmarks and the sandbox), through the same code.
  */
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
-import type { BatonEnv } from './config/env.js';
-import { loadConfig } from './config/load-config.js';
-import { systemClock } from './core/clock.js';
-import type { Log, Ports } from './core/ports.js';
-import { createRedis } from './adapters/redis.js';
-import { createSlackWebClient } from './adapters/slack-web.js';
-import { BatonError } from './errors.js';
-import { createLogger } from './logger.js';
-import { createMetrics, registerStateGauges } from './metrics.js';
-import { opsRoutes } from './observability/ops-routes.js';
-import { createStateReader } from './observability/read-baton-state.js';
-import { Readiness } from './observability/readiness.js';
-import type { HttpServerHandle } from './observability/serve-http.js';
-import { closeServer, serveRoutes } from './observability/serve-http.js';
+import type { BatonEnv } from '../config/env.js';
+import { loadConfig } from '../config/load-config.js';
+import { systemClock } from '../core/clock.js';
+import type { Topology } from '../config/topology.js';
+import type { Log, Ports } from '../core/ports.js';
+import { createRedis } from '../adapters/redis.js';
+import { createSlackWebClient } from '../adapters/slack-web.js';
+import { BatonError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { createMetrics, registerStateGauges } from '../metrics.js';
+import { opsRoutes } from '../observability/ops-routes.js';
+import { createStateReader } from '../observability/read-baton-state.js';
+import { Readiness } from '../observability/readiness.js';
+import type { HttpServerHandle } from '../observability/serve-http.js';
+import { closeServer, serveRoutes } from '../observability/serve-http.js';
 import type { WebRole } from './web-role.js';
-import type { WorkerRole } from './worker-role.js';
+import type { WorkerRole, WorkerRoleOptions } from './worker-role.js';
 
 // Each role imports only what it runs: the Kubernetes client alone is about 130 MB of resident memory and most of a
-// second of start-up, which the web role never needs; Bolt is the web role's, the simulated world the tests'.
+// second of start-up, which the web role never needs; Bolt is the web role's.
 const lazy = {
-  createPorts: async () => (await import('./adapters/create-ports.js')).createPorts,
-  alertmanagerRoute: async () => (await import('./alerts/alertmanager-route.js')).alertmanagerRoute,
-  SimulatedWorld: async () => (await import('./sandbox/simulated-world.js')).SimulatedWorld,
+  createPorts: async () => (await import('../adapters/create-ports.js')).createPorts,
+  alertmanagerRoute: async () => (await import('../alerts/alertmanager-route.js')).alertmanagerRoute,
   startWebRole: async () => (await import('./web-role.js')).startWebRole,
   startWorkerRole: async () => (await import('./worker-role.js')).startWorkerRole,
 };
@@ -38,17 +38,14 @@ type Env = Record<string, string | undefined>;
 const SHUTDOWN_GRACE_MS = 10_000;
 export type RoleName = 'worker' | 'web' | 'start';
 
-const ROLE_OPTIONS = {
-  simulated: { type: 'boolean', default: false },
-  'world-key': { type: 'string' },
-  'latency-ms': { type: 'string', default: '0' },
-  'pods-ready-ms': { type: 'string', default: '0' },
-  'dns-insync-ms': { type: 'string', default: '0' },
-  'poll-ms': { type: 'string' },
-  'lock-duration-ms': { type: 'string' },
-  'stalled-interval-ms': { type: 'string' },
-  'slack-interval-ms': { type: 'string' },
-} as const;
+/** What the lab's entry point may change; production passes none. */
+export interface RoleOverrides {
+  /** Ports instead of the real adapters (the simulated world), built on the worker's Redis connection. */
+  ports?: (parts: { connection: WorkerConnection; topology: Topology; storePrefix: string }) => Ports;
+  /** Shorter polling, locks and Slack spacing, so tests do not wait for production's timings. */
+  worker?: Pick<WorkerRoleOptions, 'settings' | 'lock' | 'perChannelIntervalMs'>;
+}
+type WorkerConnection = WorkerRoleOptions['connection'];
 
 function requireSlack(env: BatonEnv): { botToken: string } {
   if (!env.slackBotToken) {
@@ -61,8 +58,7 @@ function requireSlack(env: BatonEnv): { botToken: string } {
 }
 
 /** Runs a role until SIGTERM/SIGINT, then shuts it down gracefully (the current step finishes). */
-export async function runRole(role: RoleName, args: string[], rawEnv: Env): Promise<number> {
-  const { values } = parseArgs({ args, options: ROLE_OPTIONS });
+export async function runRole(role: RoleName, rawEnv: Env, overrides: RoleOverrides = {}): Promise<number> {
   const { env, topology, prefixes } = await loadConfig(rawEnv, role === 'web' ? { checkEnv: false } : {});
   const log = createLogger({ level: env.logLevel, base: { role, pid: process.pid } });
   // A library promise nobody awaited (Socket Mode's reconnect can leave one) must not kill a failover in flight.
@@ -117,28 +113,14 @@ export async function runRole(role: RoleName, args: string[], rawEnv: Env): Prom
       connection.on('error', (error) => log.warn({ err: error.message }, 'redis connection error'));
       closers.push(async () => connection.disconnect());
       let ports: Ports;
-      if (values.simulated) {
-        const site = topology.sites[0];
-        if (!site) throw new BatonError('config-invalid', 'no sites');
-        const SimulatedWorld = await lazy.SimulatedWorld();
-        ports = SimulatedWorld.inRedis(
-          connection,
-          values['world-key'] ?? `${prefixes.store}world`,
-          site,
-          systemClock,
-          {
-            latencyMs: Number(values['latency-ms']),
-            podsReadyAfterMs: Number(values['pods-ready-ms']),
-            dnsInSyncAfterMs: Number(values['dns-insync-ms']),
-          },
-        ).ports;
+      if (overrides.ports) {
+        ports = overrides.ports({ connection, topology, storePrefix: prefixes.store });
       } else {
         const createPorts = await lazy.createPorts();
         const real = createPorts({ env, rawEnv, topology, log });
         ports = real.ports;
         closers.push(real.close);
       }
-      const poll = values['poll-ms'] === undefined ? undefined : Number(values['poll-ms']);
       const startWorkerRole = await lazy.startWorkerRole();
       workerRole = await startWorkerRole({
         topology,
@@ -156,12 +138,7 @@ export async function runRole(role: RoleName, args: string[], rawEnv: Env): Prom
         clock: systemClock,
         log,
         name,
-        ...(poll !== undefined && { settings: { pollIntervalMs: poll, dnsPollIntervalMs: poll } }),
-        lock: {
-          ...(values['lock-duration-ms'] && { lockDuration: Number(values['lock-duration-ms']) }),
-          ...(values['stalled-interval-ms'] && { stalledInterval: Number(values['stalled-interval-ms']) }),
-        },
-        ...(values['slack-interval-ms'] && { perChannelIntervalMs: Number(values['slack-interval-ms']) }),
+        ...overrides.worker,
         metrics,
       });
       if (!env.slackBotToken)

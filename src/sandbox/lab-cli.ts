@@ -1,0 +1,126 @@
+/**
+ * The lab's entry point: the sandbox, the drill, and Baton's roles with test knobs (a simulated world instead of the
+ * real adapters, shorter polling and locks). It runs the same `runRole` as `baton`, so what the tests and the
+ * sandbox exercise is the production wiring; the production CLI and image carry none of this.
+ *
+ *   lab sandbox | drill
+ *   lab worker|web|start [--simulated [--world-key K] [--latency-ms N] [--pods-ready-ms N] [--dns-insync-ms N]]
+ *                        [--poll-ms N] [--lock-duration-ms N] [--stalled-interval-ms N] [--slack-interval-ms N]
+ */
+import { parseArgs } from 'node:util';
+import { parseEnv } from '../config/env.js';
+import { systemClock } from '../core/clock.js';
+import { createLogger } from '../logger.js';
+import type { RoleOverrides } from '../roles/run-role.js';
+import { runRole } from '../roles/run-role.js';
+import { runDrill } from './drill.js';
+import { runSandbox } from './run-sandbox.js';
+import { SimulatedWorld } from './simulated-world.js';
+
+const ROLE_OPTIONS = {
+  simulated: { type: 'boolean', default: false },
+  'world-key': { type: 'string' },
+  'latency-ms': { type: 'string', default: '0' },
+  'pods-ready-ms': { type: 'string', default: '0' },
+  'dns-insync-ms': { type: 'string', default: '0' },
+  'poll-ms': { type: 'string' },
+  'lock-duration-ms': { type: 'string' },
+  'stalled-interval-ms': { type: 'string' },
+  'slack-interval-ms': { type: 'string' },
+} as const;
+
+type Out = { log: (line: string) => void; error: (line: string) => void };
+
+/** The overrides the knobs ask for; numbers are checked, so a typo fails instead of meaning 0. */
+function roleOverrides(args: string[]): RoleOverrides {
+  const { values } = parseArgs({ args, options: ROLE_OPTIONS, strict: true });
+  const number = (name: keyof typeof ROLE_OPTIONS): number | undefined => {
+    const raw = values[name];
+    if (raw === undefined || typeof raw === 'boolean') return undefined;
+    const parsed = Number(raw);
+    if (!Number.isFinite(parsed) || parsed < 0)
+      throw new Error(`--${name} must be a number of ms, got ${raw}`);
+    return parsed;
+  };
+  const poll = number('poll-ms');
+  const lockDuration = number('lock-duration-ms');
+  const stalledInterval = number('stalled-interval-ms');
+  const slackInterval = number('slack-interval-ms');
+  const timings = {
+    latencyMs: number('latency-ms') ?? 0,
+    podsReadyAfterMs: number('pods-ready-ms') ?? 0,
+    dnsInSyncAfterMs: number('dns-insync-ms') ?? 0,
+  };
+  const worldKey = values['world-key'];
+  return {
+    ...(values.simulated && {
+      ports: ({ connection, topology, storePrefix }) => {
+        const site = topology.sites[0];
+        if (!site) throw new Error('the topology has no sites');
+        return SimulatedWorld.inRedis(
+          connection,
+          worldKey ?? `${storePrefix}world`,
+          site,
+          systemClock,
+          timings,
+        ).ports;
+      },
+    }),
+    worker: {
+      ...(poll !== undefined && { settings: { pollIntervalMs: poll, dnsPollIntervalMs: poll } }),
+      ...((lockDuration !== undefined || stalledInterval !== undefined) && {
+        lock: {
+          ...(lockDuration !== undefined && { lockDuration }),
+          ...(stalledInterval !== undefined && { stalledInterval }),
+        },
+      }),
+      ...(slackInterval !== undefined && { perChannelIntervalMs: slackInterval }),
+    },
+  };
+}
+
+async function main(argv: string[], out: Out): Promise<number> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'sandbox':
+    case 'drill': {
+      // Quiet unless LOG_LEVEL asks otherwise: the terminal shows what the sandbox prints; Baton logs to a file.
+      const env = parseEnv(process.env, { logLevel: 'warn' });
+      if (!env.ok) {
+        out.error(`${command}: ${env.problems.join('; ')}`);
+        return 2;
+      }
+      const log = createLogger({ level: env.env.logLevel });
+      const options = {
+        log,
+        print: out.log,
+        ...(env.env.redisUrlGiven && { redisUrl: env.env.redisUrl }),
+      };
+      if (command === 'drill') return runDrill(options);
+      return runSandbox({
+        ...options,
+        ...(env.env.sandboxPort !== undefined && { port: env.env.sandboxPort }),
+      });
+    }
+    case 'worker':
+    case 'web':
+    case 'start':
+      return runRole(command, process.env, roleOverrides(args));
+    default:
+      out.error(`lab: unknown command "${command ?? ''}" (sandbox, drill, worker, web or start)`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2), {
+  log: (line) => console.log(line),
+  error: (line) => console.error(line),
+}).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`lab: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  },
+);
