@@ -8,7 +8,7 @@ import type { Job, Queue } from 'bullmq';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { SiteConfig, Topology } from '../config/topology.js';
+import type { Topology } from '../config/topology.js';
 import type { ProposalPreflight, Run } from '../core/model.js';
 import { SYSTEM_ACTOR } from '../core/model.js';
 import { buildPlan } from '../core/plans/build-plan.js';
@@ -16,7 +16,8 @@ import { newRun } from '../core/runs/new-run.js';
 import type { Clock, Log, Ports } from '../core/ports.js';
 import { runPreflightChecks } from '../core/steps/preflight.js';
 import { BatonError, describeError } from '../errors.js';
-import type { OpenFenceDebt } from '../store/fence-debts.js';
+import type { SiteObservation } from '../runs/observe-site.js';
+import { observeSite } from '../runs/observe-site.js';
 import type { RunStore } from '../store/run-store.js';
 
 export const CHECKS_QUEUE = 'checks';
@@ -68,52 +69,6 @@ export async function enqueueCheck(
   data: Exclude<CheckJobData, { type: 'preflight' }>,
 ): Promise<void> {
   await queue.add(data.type, data, { ...JOB_OPTIONS, attempts: 1 });
-}
-
-/** What Route 53 and PostgreSQL say about a site right now. */
-export interface ObservedSite {
-  site: string;
-  servingPerBaton: string;
-  /** Undefined when Route 53 could not be read. */
-  servingPerRoute53?: string | null;
-  /** The cluster whose database is primary (and writable); undefined when unknown. */
-  databasePrimary?: string;
-  problems: string[];
-  openRun?: Run;
-  fenceDebt?: OpenFenceDebt;
-}
-
-export async function observeSite(site: SiteConfig, ports: Ports, store: RunStore): Promise<ObservedSite> {
-  const state = await store.site(site.name);
-  const openRun = await store.openRun(site.name);
-  const fenceDebt = await store.debts.get(site.name);
-  const observed: ObservedSite = {
-    site: site.name,
-    servingPerBaton: state.serving ?? site.homeCluster,
-    problems: [],
-    ...(openRun && { openRun }),
-    ...(fenceDebt && { fenceDebt }),
-  };
-  try {
-    observed.servingPerRoute53 = await ports.dns.currentTarget(site);
-  } catch (error) {
-    observed.problems.push(`Route 53: ${describeError(error)}`);
-  }
-  if (site.database) {
-    const primaries: string[] = [];
-    for (const cluster of Object.keys(site.clusters)) {
-      try {
-        const status = await ports.database.status(site, cluster);
-        if (!status.inRecovery && !status.readOnly) primaries.push(cluster);
-      } catch (error) {
-        observed.problems.push(`${cluster} database: ${describeError(error)}`);
-      }
-    }
-    if (primaries.length === 1) observed.databasePrimary = primaries[0];
-    if (primaries.length > 1)
-      observed.problems.push(`both databases accept writes (${primaries.join(', ')})`);
-  }
-  return observed;
 }
 
 /** Runs the gates and measures the target standby's lag; never throws for a gate, only for Redis trouble. */
@@ -187,7 +142,7 @@ export interface CheckWorkerOptions {
   /** A dry run was measured: answer the requester. `run` is transient (never stored). */
   onDryRun?: (run: Run, responseUrl: string) => Promise<void>;
   /** `/failover status` was observed: answer the asker. */
-  onObserved?: (sites: ObservedSite[], responseUrl: string) => Promise<void>;
+  onObserved?: (sites: SiteObservation[], responseUrl: string) => Promise<void>;
 }
 
 export function startCheckWorker(options: CheckWorkerOptions): { close(): Promise<void> } {

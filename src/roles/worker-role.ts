@@ -25,6 +25,7 @@ import { startRunWorker } from '../queue/run-worker.js';
 import { buildProposalMessage } from '../slack/blocks/proposal-message.js';
 import { buildStatusView } from '../slack/blocks/views.js';
 import { createAuthorizer } from '../runs/authorizer.js';
+import { sourcesOfTruth } from '../runs/observe-site.js';
 import { RunService } from '../runs/run-service.js';
 import { RunPublisher } from '../slack/publish-run.js';
 import { RunStore } from '../store/run-store.js';
@@ -127,11 +128,9 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
           sites: sites.map((s) => ({
             site: s.site,
             servingPerBaton: s.servingPerBaton,
-            ...(s.servingPerRoute53 && { servingPerRoute53: s.servingPerRoute53 }),
-            ...(s.databasePrimary && { databasePrimary: s.databasePrimary }),
+            truth: sourcesOfTruth(s),
             ...(s.openRun && { openRun: s.openRun }),
             ...(s.fenceDebt && { fenceDebt: s.fenceDebt }),
-            ...(disagreement(s) && { disagreement: disagreement(s) }),
           })),
         }),
       });
@@ -240,20 +239,4 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
       await checksQueue.close();
     },
   };
-}
-
-/** One line saying where Baton's record and the sources of truth disagree, if they do. */
-function disagreement(site: {
-  servingPerBaton: string;
-  servingPerRoute53?: string | null;
-  databasePrimary?: string;
-  problems: string[];
-}): string | undefined {
-  const parts = [...site.problems];
-  if (site.servingPerRoute53 === null) parts.push('Route 53 points at neither cluster');
-  else if (site.servingPerRoute53 && site.servingPerRoute53 !== site.servingPerBaton)
-    parts.push(`Route 53 sends users to ${site.servingPerRoute53}, Baton records ${site.servingPerBaton}`);
-  if (site.databasePrimary && site.databasePrimary !== site.servingPerBaton)
-    parts.push(`the database primary is on ${site.databasePrimary}, Baton records ${site.servingPerBaton}`);
-  return parts.length ? parts.join('; ') : undefined;
 }

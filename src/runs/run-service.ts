@@ -13,11 +13,10 @@ import type { Actor, Plan, Run, RunMode, RunTrigger } from '../core/model.js';
 import { sameActor } from '../core/model.js';
 import type { StepTuning } from '../core/plans/build-plan.js';
 import { buildPlan } from '../core/plans/build-plan.js';
-import { approveRun, requiredApprovals } from '../core/policy/approvals.js';
-import type { BreakGlassAct, VoteOutcome } from '../core/policy/break-glass-votes.js';
-import { voteAcceptRisk, voteSkip } from '../core/policy/break-glass-votes.js';
+import { approveRun } from '../core/policy/approvals.js';
+import type { BreakGlassAct } from '../core/policy/break-glass-votes.js';
 import type { Clock, Log } from '../core/ports.js';
-import { abortRun, cancelRun, refuseStale, rejectRun, retryRun } from '../core/runs/decide-run.js';
+import { abortRun, cancelRun, rejectRun, retryRun } from '../core/runs/decide-run.js';
 import { newRun } from '../core/runs/new-run.js';
 import { BatonError, isBatonError } from '../errors.js';
 import type { CheckJobData } from '../queue/check-jobs.js';
@@ -29,6 +28,10 @@ import type { AuditEvent } from '../core/runs/execute-run.js';
 import type { OpenFenceDebt } from '../store/fence-debts.js';
 import type { RunStore } from '../store/run-store.js';
 import type { Authorizer } from './authorizer.js';
+import type { BreakGlassVoteResult } from './break-glass-vote.js';
+import { castBreakGlassVote } from './break-glass-vote.js';
+
+export type { BreakGlassVoteResult } from './break-glass-vote.js';
 
 export interface ProposeRequest {
   site?: string;
@@ -39,14 +42,6 @@ export interface ProposeRequest {
   actor: Actor;
   /** The alert behind an incident proposal. */
   trigger?: RunTrigger;
-}
-
-/** One vote of a break-glass act: whether it took effect, and how many distinct approvers have asked. */
-export interface BreakGlassVoteResult {
-  run: Run;
-  applied: boolean;
-  count: number;
-  required: number;
 }
 
 /** Where a run's messages go (Slack through the notify queue); never throws, never waits on Slack. */
@@ -452,61 +447,17 @@ export class RunService {
     return run;
   }
 
-  /** One vote of a break-glass act (core/policy/break-glass-votes.ts); enqueues the run when it takes effect. */
+  /** One vote of a break-glass act (./break-glass-vote.ts); enqueues the run when it takes effect. */
   private async breakGlassVote(
     runId: string,
     actor: Actor,
     act: BreakGlassAct,
     options: DecisionOptions,
   ): Promise<BreakGlassVoteResult> {
-    const { store, clock, topology, authorizer } = this.options;
-    await authorizer.require(
-      actor,
-      'approve',
-      act === 'skip' ? 'ask to skip a step (break-glass)' : 'accept the split-brain risk (break-glass)',
-    );
-    const required = requiredApprovals({ force: true }, topology.approvals);
-    let outcome: Extract<VoteOutcome, { ok: true }> | undefined;
-    let refused: Run | undefined;
-    const vote = store.mutate(
-      runId,
-      (current) => {
-        refuseStale(current, options.expectedSegment);
-        const context = { required, now: clock.now() };
-        const result =
-          act === 'skip' ? voteSkip(current, actor, context) : voteAcceptRisk(current, actor, context);
-        if (!result.ok) {
-          refused = current;
-          throw new BatonError(result.code, result.reason);
-        }
-        outcome = result;
-        return result.run;
-      },
-      (next): AuditEvent => {
-        const count = `${outcome?.count ?? 0} of ${required}`;
-        if (act === 'skip')
-          return { action: outcome?.applied ? 'run-skip' : 'skip-requested', actor, detail: count };
-        const accepted = next.acceptedRisks?.at(-1);
-        return outcome?.applied
-          ? { action: 'split-brain-risk-accepted', actor, detail: `${count}: ${accepted?.detail ?? ''}` }
-          : { action: 'split-brain-risk-vote', actor, detail: count };
-      },
-    );
-    const run = await vote.catch(async (error: unknown) => {
-      // A second vote from one OS account is worth keeping: the audit shows who tried it.
-      if (refused && isBatonError(error) && error.code === 'same-os-account') {
-        await store.recordAudit(
-          refused,
-          { action: 'break-glass-vote-refused', actor, detail: `${act}: ${error.code}` },
-          clock.now(),
-        );
-      }
-      throw error;
-    });
-    const applied = outcome?.applied ?? false;
-    if (applied) await this.enqueue(run);
-    await this.publish(run);
-    return { run, applied, count: outcome?.count ?? 0, required };
+    const result = await castBreakGlassVote(this.options, { runId, actor, act, ...options });
+    if (result.applied) await this.enqueue(result.run);
+    await this.publish(result.run);
+    return result;
   }
 
   /**

@@ -4,6 +4,8 @@
  */
 import type { KnownBlock } from '@slack/types';
 import type { Plan, Run } from '../../core/model.js';
+import type { Reading } from '../../core/reading.js';
+import type { SourcesOfTruth } from '../../runs/observe-site.js';
 import { TERMINAL_STATES, allSteps } from '../../core/model.js';
 import { context, header, section } from './elements.js';
 import {
@@ -26,12 +28,8 @@ export interface SiteStatus {
   site: string;
   /** The cluster Baton's own record says serves. */
   servingPerBaton: string;
-  /** Where Route 53 points now; undefined when it could not be read. */
-  servingPerRoute53?: string;
-  /** The cluster whose PostgreSQL is primary; undefined when unknown or the site has no database. */
-  databasePrimary?: string;
-  /** A one-line description of any disagreement between Baton and the sources of truth. */
-  disagreement?: string;
+  /** What Route 53 and PostgreSQL say now; absent in the first answer, while a worker reads them. */
+  truth?: SourcesOfTruth;
   openRun?: Run;
   /** What the old side of a run still owes (it could not be fenced); Baton fences it the moment it answers. */
   fenceDebt?: FenceDebtView;
@@ -51,8 +49,19 @@ export interface FenceDebtView {
 /** Runs shown by history. */
 export const HISTORY_LENGTH = 10;
 
-const known = (value: string | undefined): string =>
-  value === undefined ? '_unknown_' : `*${escapeText(value)}*`;
+/** A source's answer in the status line: the cluster, what "none" means there, or that it could not be read. */
+const shown = (reading: Reading<string | null>, none: string): string =>
+  !reading.ok ? '_unreadable_' : reading.value === null ? `_${none}_` : `*${escapeText(reading.value)}*`;
+
+/** Baton's record, then each source of truth as read (or "reading…" while a worker reads them). */
+function servingLine(s: SiteStatus): string {
+  const head = `*${escapeText(s.site)}* — serving: *${escapeText(s.servingPerBaton)}* per Baton`;
+  if (!s.truth) return `${head} · Route 53 and PostgreSQL: _reading…_`;
+  const database = s.truth.databasePrimary
+    ? ` · database primary: ${shown(s.truth.databasePrimary, 'none writable')}`
+    : '';
+  return `${head} · ${shown(s.truth.route53, 'neither cluster')} per Route 53${database}`;
+}
 
 /**
  * The answer to `/failover status`: per site, who serves according to Baton, Route 53 and PostgreSQL, and any open
@@ -62,17 +71,22 @@ export function buildStatusView(input: { sites: readonly SiteStatus[]; now?: num
   const blocks: KnownBlock[] = [header('Baton status')];
   const summaries: string[] = [];
   for (const s of input.sites) {
-    const lines = [
-      `*${escapeText(s.site)}* — serving: ${known(s.servingPerBaton)} per Baton · ${known(s.servingPerRoute53)} per Route 53` +
-        ` · database primary: ${known(s.databasePrimary)}`,
-    ];
-    if (s.disagreement) lines.push(`⚠️ ${truncateText(escapeText(s.disagreement), 500)}`);
+    const lines = [servingLine(s)];
+    for (const line of s.truth?.unreadable ?? [])
+      lines.push(`❓ Could not read ${truncateText(escapeText(line), 300)}`);
+    const disagreement = s.truth?.disagreement;
+    if (disagreement) lines.push(`⚠️ ${truncateText(escapeText(disagreement), 500)}`);
     if (s.fenceDebt) lines.push(fenceDebtLine(s.fenceDebt));
     lines.push(s.openRun ? openRunLine(s.openRun, input.now) : 'No open run.');
     blocks.push(section(lines));
+    const route53 = s.truth?.route53;
+    const serves = route53?.ok && route53.value ? route53.value : s.servingPerBaton;
     summaries.push(
-      `${escapeText(s.site)}: ${escapeText(s.servingPerRoute53 ?? s.servingPerBaton)} serves` +
-        (s.disagreement ? ' (disagreement!)' : '') +
+      `${escapeText(s.site)}: ${escapeText(serves)} serves` +
+        (disagreement ? ' (disagreement!)' : '') +
+        (s.truth?.unreadable.length
+          ? ` (could not read ${s.truth.unreadable.map((line) => escapeText(line.split(':')[0] ?? line)).join(', ')})`
+          : '') +
         (s.fenceDebt ? `, ${escapeText(s.fenceDebt.cluster)} owes its fence` : '') +
         (s.openRun
           ? `, run ${escapeText(s.openRun.id)} ${s.openRun.state}${pausedFor(s.openRun, input.now)}`

@@ -28,6 +28,7 @@ import { buildProposalMessage } from '../../../src/slack/blocks/proposal-message
 import { buildStatusMessage } from '../../../src/slack/blocks/status-message.js';
 import { buildStepReply } from '../../../src/slack/blocks/step-reply.js';
 import { buildRunSummary } from '../../../src/slack/blocks/summary-message.js';
+import { read } from '../../../src/core/reading.js';
 import { buildHistoryView, buildPlanView, buildStatusView } from '../../../src/slack/blocks/views.js';
 import { STEP_IDS } from '../../../src/core/model.js';
 import { exampleSite, exampleTopology, proposedRun } from '../../support/core-fixtures.js';
@@ -291,8 +292,7 @@ describe('every builder stays inside Slack limits for huge inputs', () => {
           sites: Array.from({ length: 60 }, (_, i) => ({
             site: `site-${i}`,
             servingPerBaton: 'east',
-            servingPerRoute53: 'west',
-            disagreement: HUGE_ERROR,
+            truth: { route53: read('west'), unreadable: [HUGE_ERROR], disagreement: HUGE_ERROR },
             openRun: hugeRun('paused'),
           })),
         }),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Run } from '../../../src/core/model.js';
+import { read, unreadable } from '../../../src/core/reading.js';
 import { buildPlan } from '../../../src/core/plans/build-plan.js';
 import { buildHistoryView, buildPlanView, buildStatusView } from '../../../src/slack/blocks/views.js';
 import { exampleSite } from '../../support/core-fixtures.js';
@@ -16,12 +17,24 @@ describe('buildStatusView', () => {
         {
           site: 'production',
           servingPerBaton: 'east',
-          servingPerRoute53: 'west',
-          databasePrimary: 'west',
-          disagreement: 'Baton says east serves, Route 53 points at west — check before acting',
+          truth: {
+            route53: read('west'),
+            databasePrimary: read('west'),
+            unreadable: [],
+            disagreement: 'Baton says east serves, Route 53 points at west — check before acting',
+          },
           openRun: pausedAfterPromotion(),
         },
-        { site: 'payments', servingPerBaton: 'east', servingPerRoute53: 'east' },
+        {
+          site: 'payments',
+          servingPerBaton: 'east',
+          truth: {
+            route53: read('east'),
+            databasePrimary: unreadable('east could not be read'),
+            unreadable: ['east database: connection refused'],
+          },
+        },
+        { site: 'billing', servingPerBaton: 'east' },
       ],
     });
     expect(message).toMatchSnapshot();
@@ -33,10 +46,15 @@ describe('buildStatusView', () => {
     expect(body).toContain(
       'Open run `r1`: EMERGENCY failover east → west, *paused* at Switch app.example.com to west',
     );
-    expect(body).toContain('database primary: _unknown_');
+    expect(body).toContain(
+      '*payments* — serving: *east* per Baton · *east* per Route 53 · database primary: _unreadable_',
+    );
+    expect(body).toContain('❓ Could not read east database: connection refused');
+    expect(body).toContain('*billing* — serving: *east* per Baton · Route 53 and PostgreSQL: _reading…_');
+    expect(body).not.toContain('unknown');
     expect(body).toContain('No open run.');
     expect(message.text).toBe(
-      'production: west serves (disagreement!), run r1 paused; payments: east serves',
+      'production: west serves (disagreement!), run r1 paused; payments: east serves (could not read east database); billing: east serves',
     );
   });
 
