@@ -1,9 +1,8 @@
 import type { ClusterId, SiteConfig } from '../../config/topology.js';
 import { BatonError } from '../../errors.js';
 import type { Plan, PlannedStep, RunKind, RunMode, StepId } from '../model.js';
-import type { DatabaseStatus, WorkloadStatus } from '../ports.js';
 import { STEPS } from '../steps/index.js';
-import { formatBytes, workloadKey, workloadLabel } from '../steps/step.js';
+import { formatBytes, workloadLabel } from '../steps/step.js';
 
 export interface RunRequest {
   kind: RunKind;
@@ -12,12 +11,14 @@ export interface RunRequest {
   force?: boolean;
 }
 
-/** What Baton saw before planning. Anything missing is planned from the topology alone. */
+/**
+ * Where the site is served from: all a plan needs besides the topology. What the world measures (the standby's lag,
+ * the replicas running) is the preflight's, stored on the run and shown beside the plan, so a plan never claims a
+ * number nobody read.
+ */
 export interface ObservedState {
-  /** The cluster serving now (Route 53 is the truth; Baton's own record when it cannot be read). */
+  /** The cluster serving now (Baton's own record). */
   serving: ClusterId;
-  workloads?: Partial<Record<ClusterId, Record<string, WorkloadStatus | null>>>;
-  databases?: Partial<Record<ClusterId, DatabaseStatus | null>>;
 }
 
 /** Per-step overrides of timeouts and retries (tests and the sandbox use short ones). */
@@ -66,19 +67,8 @@ export function buildPlan(
   }
 
   const db = site.database;
-  const replicasOn = (cluster: ClusterId, key: string) => observed.workloads?.[cluster]?.[key]?.replicas;
   const scale = (cluster: ClusterId, target: (w: SiteConfig['workloads'][number]) => number, suffix = '') =>
-    site.workloads.map((w) => {
-      const now = replicasOn(cluster, workloadKey(w));
-      return `scale ${workloadLabel(w)} on ${cluster} ${now === undefined ? 'to' : `${now} →`} ${target(w)}${suffix}`;
-    });
-  const target = observed.databases?.[to];
-  const lag = target?.lagBytes;
-  // Never "0 B" unread: with the primary out of reach, say what the standby had received instead.
-  const lagText =
-    lag === undefined || lag === null
-      ? `lag unknown${target?.lagUnknown ? `: ${target.lagUnknown}, ${to} had received up to ${target.receiveLsn ?? target.lsn ?? '?'}` : ''}`
-      : `lag ${formatBytes(lag)}`;
+    site.workloads.map((w) => `scale ${workloadLabel(w)} on ${cluster} to ${target(w)}${suffix}`);
 
   const actions: Record<StepId, string[]> = {
     preflight: [
@@ -114,7 +104,7 @@ export function buildPlan(
             `fence ${from} again, let ${to} replay its final position and check nothing committed on ${from} since`,
           ]
         : []),
-      `promote PostgreSQL on ${to} (${lagText}) and prove it accepts writes`,
+      `promote PostgreSQL on ${to} and prove it accepts writes`,
     ],
     'switch-dns': [describeDnsChange(site, from, to)],
     verify: [
@@ -168,7 +158,8 @@ export function buildPlan(
   }
   if (mode === 'emergency' && db) {
     warnings.push(
-      `Emergency failover: if ${from} cannot be fenced, writes not yet replicated to ${to} are lost (${lagText})`,
+      `Emergency failover: if ${from} cannot be fenced, writes not yet replicated to ${to} are lost (the preflight ` +
+        `measures how far behind ${to} is)`,
     );
   }
   return {

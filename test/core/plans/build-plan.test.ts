@@ -2,21 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { SiteConfig } from '../../../src/config/topology.js';
 import type { Plan, StepId } from '../../../src/core/model.js';
 import { allSteps } from '../../../src/core/model.js';
-import type { ObservedState } from '../../../src/core/plans/build-plan.js';
 import { buildPlan, otherCluster, renderPlan } from '../../../src/core/plans/build-plan.js';
 import { STEPS } from '../../../src/core/steps/index.js';
 import { exampleSite, siteWithoutDatabase, refusal } from '../../support/core-fixtures.js';
 
 const site = exampleSite();
-const WEB = 'default/Deployment/web';
-const workload = (replicas: number) => ({ replicas, readyReplicas: replicas, images: ['app:1'] });
-
-/** What Baton would observe before a failover from east: 5 serving on east, 1 on west, west 2 KiB behind. */
-const observedEast: ObservedState = {
-  serving: 'east',
-  workloads: { east: { [WEB]: workload(5) }, west: { [WEB]: workload(1) } },
-  databases: { west: { inRecovery: true, readOnly: false, lagBytes: 2048, lsn: '0/3000000' } },
-};
 
 const groupIds = (plan: Plan): StepId[][] => plan.groups.map((group) => group.map((step) => step.id));
 const stepOf = (plan: Plan, id: StepId) => {
@@ -45,7 +35,8 @@ describe('buildPlan: failover', () => {
       ['scale-down-source'],
     ]);
     expect(plan.warnings).toEqual([
-      'Emergency failover: if east cannot be fenced, writes not yet replicated to west are lost (lag unknown)',
+      'Emergency failover: if east cannot be fenced, writes not yet replicated to west are lost (the preflight ' +
+        'measures how far behind west is)',
     ]);
     expect(stepOf(plan, 'catch-up').actions).toEqual([
       "wait until west's database has replayed east's final WAL position (when east could be fenced; bounded, shown live)",
@@ -185,53 +176,26 @@ describe('buildPlan: steps', () => {
 });
 
 describe('buildPlan: actions', () => {
-  it('shows observed replica counts as from → to', () => {
-    const plan = buildPlan({ kind: 'failover' }, site, observedEast);
-    expect(stepOf(plan, 'scale-up-target').actions).toEqual([
-      'scale default/web on west 1 → 5 and wait until Ready',
-    ]);
-    expect(stepOf(plan, 'fence-source').actions).toContain('scale default/web on east 5 → 1');
-    expect(stepOf(plan, 'scale-down-source').actions).toEqual([
-      'scale default/web on east 5 → 1 (if reachable)',
-    ]);
-  });
-
-  it('shows only the target count when replicas were not observed', () => {
+  it('scales to the topology’s counts', () => {
     const plan = buildPlan({ kind: 'failover' }, site, { serving: 'east' });
     expect(stepOf(plan, 'scale-up-target').actions).toEqual([
       'scale default/web on west to 5 and wait until Ready',
     ]);
+    expect(stepOf(plan, 'scale-down-source').actions).toEqual([
+      'scale default/web on east to 1 (if reachable)',
+    ]);
   });
 
-  it('names the database target and its lag', () => {
-    const plan = buildPlan({ kind: 'failover' }, site, observedEast);
+  it('names the database target and claims no lag: measuring it is the preflight’s', () => {
+    const plan = buildPlan({ kind: 'failover' }, site, { serving: 'east' });
     expect(stepOf(plan, 'promote-target-db').actions).toEqual([
       'fence east again, let west replay its final position and check nothing committed on east since',
-      'promote PostgreSQL on west (lag 2 KiB) and prove it accepts writes',
+      'promote PostgreSQL on west and prove it accepts writes',
     ]);
     expect(plan.warnings).toEqual([
-      'Emergency failover: if east cannot be fenced, writes not yet replicated to west are lost (lag 2 KiB)',
+      'Emergency failover: if east cannot be fenced, writes not yet replicated to west are lost (the preflight ' +
+        'measures how far behind west is)',
     ]);
-  });
-
-  it('never says "0 B" for a lag it could not measure: it names what the standby had received', () => {
-    const plan = buildPlan({ kind: 'failover' }, site, {
-      serving: 'east',
-      databases: {
-        west: {
-          inRecovery: true,
-          readOnly: false,
-          lagBytes: null,
-          lagUnknown: 'east unreachable',
-          lsn: '0/3000000',
-          receiveLsn: '0/3000060',
-        },
-      },
-    });
-    expect(stepOf(plan, 'promote-target-db').actions[1]).toBe(
-      'promote PostgreSQL on west (lag unknown: east unreachable, west had received up to 0/3000060) and prove it ' +
-        'accepts writes',
-    );
   });
 
   it('describes the exact DNS change for each strategy', () => {
@@ -261,7 +225,7 @@ describe('buildPlan: actions', () => {
 
 describe('renderPlan', () => {
   it('numbers the steps in order, marks parallel ones and lists their actions', () => {
-    const plan = buildPlan({ kind: 'failover' }, site, observedEast);
+    const plan = buildPlan({ kind: 'failover' }, site, { serving: 'east' });
     expect(renderPlan(plan)).toEqual([
       '1. Preflight checks on west',
       "   - check west: at least 3 Ready nodes; default/web exist with east's images",
@@ -269,15 +233,15 @@ describe('renderPlan', () => {
       '   - check app.example.com points at east',
       '2. Fence east (in parallel)',
       "   - make east's database read-only, end its client sessions and record its final WAL position",
-      '   - scale default/web on east 5 → 1',
+      '   - scale default/web on east to 1',
       '   - (best effort: an unreachable side is recorded, not fatal)',
       '3. Scale up west (in parallel)',
-      '   - scale default/web on west 1 → 5 and wait until Ready',
+      '   - scale default/web on west to 5 and wait until Ready',
       "4. Wait for west's database to catch up",
       "   - wait until west's database has replayed east's final WAL position (when east could be fenced; bounded, shown live)",
       "5. Promote west's database — point of no return",
       '   - fence east again, let west replay its final position and check nothing committed on east since',
-      '   - promote PostgreSQL on west (lag 2 KiB) and prove it accepts writes',
+      '   - promote PostgreSQL on west and prove it accepts writes',
       '6. Switch app.example.com to west',
       '   - Route 53 Z1234567890ABC: one change batch making app.example.com A PRIMARY → west ' +
         '(passive-cluster, passive-lb.elb.amazonaws.com) and SECONDARY → east',
@@ -285,7 +249,7 @@ describe('renderPlan', () => {
       "   - resolve app.example.com and expect west's target",
       '   - GET https://passive.example.com/health expects 2xx',
       '8. Scale down east',
-      '   - scale default/web on east 5 → 1 (if reachable)',
+      '   - scale default/web on east to 1 (if reachable)',
     ]);
   });
 });

@@ -195,7 +195,7 @@ describe('buildProposalMessage', () => {
       .filter((t) => /^\*Plan\*|^_Steps|^\*\d|^⛔/.test(t));
     expect(plan.join('\n')).toContain('_Steps 2–3 run in parallel:_');
     expect(plan.join('\n')).toContain(
-      "⛔ *5. Promote west's database — point of no return*\n• fence east again, let west replay its final position and check nothing committed on east since\n• promote PostgreSQL on west (lag unknown) and prove it accepts writes\n_⛔ Point of no return",
+      "⛔ *5. Promote west's database — point of no return*\n• fence east again, let west replay its final position and check nothing committed on east since\n• promote PostgreSQL on west and prove it accepts writes\n_⛔ Point of no return",
     );
   });
 });

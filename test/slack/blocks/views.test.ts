@@ -125,16 +125,12 @@ describe('buildHistoryView', () => {
 describe('buildPlanView', () => {
   it('the steps with their actions, warnings, and how to propose', () => {
     const site = exampleSite();
-    const plan = buildPlan({ kind: 'failover', mode: 'planned' }, site, {
-      serving: 'east',
-      workloads: { west: { 'default/Deployment/web': { replicas: 1, readyReplicas: 1, images: ['web:1'] } } },
-      databases: { west: { inRecovery: true, readOnly: true, lagBytes: 0, lsn: '0/3000060' } },
-    });
+    const plan = buildPlan({ kind: 'failover', mode: 'planned' }, site, { serving: 'east' });
     const message = buildPlanView({ plan });
     expect(message).toMatchSnapshot();
     const body = texts(message);
     expect(body).toContain('*3. Scale up west* ⇉');
-    expect(body).toContain('scale default/web on west 1 → 5 and wait until Ready');
+    expect(body).toContain('scale default/web on west to 5 and wait until Ready');
     expect(body).toContain('*4. Wait for west');
     expect(body).toContain('/failover production --planned &lt;reason&gt;');
     expect(message.text).toBe('Plan: planned failover of production, east → west, 8 steps. Nothing runs.');
@@ -145,7 +141,7 @@ describe('buildPlanView', () => {
     const body = texts(buildPlanView({ plan }));
     expect(body).toContain('⚠️ --force: failing gates will not stop this run (break-glass approvals needed)');
     expect(body).toContain(
-      '⚠️ Emergency failover: if east cannot be fenced, writes not yet replicated to west are lost (lag unknown)',
+      '⚠️ Emergency failover: if east cannot be fenced, writes not yet replicated to west are lost (the preflight measures how far behind west is)',
     );
   });
 });
