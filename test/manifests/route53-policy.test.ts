@@ -1,9 +1,9 @@
 /**
  * manifests/iam/route53-policy.json allows exactly the Route 53 API calls the adapter sends, found by reading
- * src/adapters/route53.ts for `new XxxCommand(`: when the adapter starts calling something new, this fails until
- * the policy (and docs/adapters.md) say so. Every statement is scoped to resources, never `*`.
+ * src/adapters/route53.ts and src/adapters/route53/ for `new XxxCommand(`: when the adapter starts calling something
+ * new, this fails until the policy (and docs/adapters.md) say so. Every statement is scoped to resources, never `*`.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './support.js';
@@ -18,13 +18,22 @@ interface Statement {
 
 const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
 
+/** The adapter's source: its entry and every file of its folder, joined. */
+async function adapterSource(): Promise<string> {
+  const folder = 'src/adapters/route53';
+  const files = (await readdir(join(ROOT, folder))).filter((name) => name.endsWith('.ts')).sort();
+  const paths = ['src/adapters/route53.ts', ...files.map((name) => `${folder}/${name}`)];
+  const sources = await Promise.all(paths.map((path) => readFile(join(ROOT, path), 'utf8')));
+  return sources.join('\n');
+}
+
 async function policy(): Promise<{ Version: string; Statement: Statement[] }> {
   return JSON.parse(await readFile(join(ROOT, 'manifests/iam/route53-policy.json'), 'utf8'));
 }
 
 /** The IAM actions behind the SDK commands the adapter constructs. */
 async function actionsCalled(): Promise<string[]> {
-  const source = await readFile(join(ROOT, 'src/adapters/route53.ts'), 'utf8');
+  const source = await adapterSource();
   const commands = [...source.matchAll(/\bnew\s+([A-Z][A-Za-z0-9]*)Command\s*\(/g)].map(
     (m) => `route53:${m[1]}`,
   );
@@ -70,14 +79,14 @@ describe('the Route 53 IAM policy', () => {
     ]);
     expect(conditions?.['route53:ChangeResourceRecordSetsRecordTypes']).toEqual(['A']);
     // The adapter sends nothing but UPSERTs.
-    const source = await readFile(join(ROOT, 'src/adapters/route53.ts'), 'utf8');
+    const source = await adapterSource();
     const actions = [...source.matchAll(/\bAction:\s*'([A-Z]+)'/g)].map((m) => m[1]);
     expect(new Set(actions)).toEqual(new Set(['UPSERT']));
   });
 
   it("matches the adapter's own list of actions and docs/adapters.md", async () => {
     const called = await actionsCalled();
-    const source = await readFile(join(ROOT, 'src/adapters/route53.ts'), 'utf8');
+    const source = await adapterSource();
     const union = /export type Route53Action =([^;]+);/.exec(source)?.[1] ?? '';
     const declared = [...union.matchAll(/'([A-Za-z0-9]+)'/g)].map((m) => `route53:${m[1]}`).sort();
     expect(declared).toEqual(called);
