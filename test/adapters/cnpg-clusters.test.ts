@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cnpgStatus, parseCnpgDemotionToken } from '../../src/adapters/cnpg-clusters.js';
+import { cnpgStatus } from '../../src/adapters/kubernetes/cnpg-status.js';
+import { parseCnpgDemotionToken } from '../../src/adapters/kubernetes/cnpg-token.js';
 import { BatonError } from '../../src/errors.js';
 
 const encode = (content: unknown): string => Buffer.from(JSON.stringify(content)).toString('base64');

@@ -1,0 +1,171 @@
+/**
+ * Baton's ClusterPort on the real Kubernetes API, through @kubernetes/client-node 1.x: ready nodes, workload
+ * status, scaling through the scale subresource, waiting for readiness, and the CloudNativePG switchover and
+ * failover. One API client set per kubeconfig context; TLS is verified with the kubeconfig's CA, as kubectl does.
+ * Every request has a timeout and is retried (429, 5xx, resets, timeouts; 409 for writes) with jittered backoff;
+ * failures become BatonErrors whose messages say what to do next. This class only resolves the cluster and
+ * delegates; each job has its own file in this folder.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClusterId, SiteConfig } from '../../config/topology.js';
+import { systemClock } from '../../core/clock.js';
+import type {
+  CallOptions,
+  Clock,
+  ClusterPort,
+  Log,
+  WaitOptions,
+  WorkloadRef,
+  WorkloadStatus,
+} from '../../core/ports.js';
+import { createCnpgAccess, readCnpgCluster } from './cnpg-access.js';
+import { demoteCnpg } from './cnpg-demote.js';
+import type { DemoteCnpgOptions } from './cnpg-demote.js';
+import { promoteCnpg } from './cnpg-promote.js';
+import type { PromoteCnpgOptions } from './cnpg-promote.js';
+import { cnpgStatus } from './cnpg-status.js';
+import type { CnpgClusterRef, CnpgClusterStatus } from './cnpg-status.js';
+import { KubeClients } from './kube-clients.js';
+import { loadKubeConfig } from './kube-config.js';
+import type { KubeRequestPolicy, RetryPolicy } from './kube-retry.js';
+import { countReadyNodes } from './nodes.js';
+import { readWorkload, scaleWorkload, waitForWorkloadReady } from './workloads.js';
+
+export interface KubernetesClustersOptions {
+  kubeConfig: KubeConfig;
+  log: Log;
+  /** Per HTTP request (default 10 s). */
+  requestTimeoutMs?: number;
+  retry?: RetryPolicy;
+  /** Time for polling and backoff (default: the wall clock). */
+  clock?: Clock;
+  /** Randomness for backoff jitter, in [0, 1) (default Math.random). */
+  random?: () => number;
+}
+
+/** The Kubernetes clusters of every site, behind Baton's ClusterPort. */
+export class KubernetesClusters implements ClusterPort {
+  private readonly clients: KubeClients;
+  private readonly requests: KubeRequestPolicy;
+
+  constructor(options: KubernetesClustersOptions) {
+    this.clients = new KubeClients(options.kubeConfig);
+    this.requests = {
+      log: options.log.child({ component: 'kubernetes' }),
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      retry: options.retry ?? { attempts: 4, baseDelayMs: 200 },
+      clock: options.clock ?? systemClock,
+      random: options.random ?? Math.random,
+    };
+  }
+
+  /**
+   * Loads the kubeconfig at `kubeconfigPath` (the value of KUBECONFIG: one path, or several joined by the path
+   * delimiter, merged as kubectl merges them), or, without one, the in-cluster service account.
+   */
+  static fromEnvironment(options: {
+    kubeconfigPath?: string;
+    log: Log;
+    requestTimeoutMs?: number;
+    retry?: RetryPolicy;
+  }): KubernetesClusters {
+    return new KubernetesClusters({ ...options, kubeConfig: loadKubeConfig(options.kubeconfigPath) });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // ClusterPort
+  // -------------------------------------------------------------------------------------------------------------
+
+  async readyNodeCount(site: SiteConfig, cluster: ClusterId, call: CallOptions = {}): Promise<number> {
+    return countReadyNodes(this.requests, this.clients.target(site, cluster), call.signal);
+  }
+
+  async getWorkload(
+    site: SiteConfig,
+    cluster: ClusterId,
+    workload: WorkloadRef,
+    call: CallOptions = {},
+  ): Promise<WorkloadStatus | null> {
+    const found = await readWorkload(
+      this.requests,
+      this.clients.target(site, cluster),
+      workload,
+      call.signal,
+    );
+    return found?.status ?? null;
+  }
+
+  async scaleWorkload(
+    site: SiteConfig,
+    cluster: ClusterId,
+    workload: WorkloadRef,
+    replicas: number,
+    call: CallOptions = {},
+  ): Promise<void> {
+    return scaleWorkload(this.requests, this.clients.target(site, cluster), workload, replicas, call.signal);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Beyond the port: used by the composition root and the cloudnative-pg promotion
+  // -------------------------------------------------------------------------------------------------------------
+
+  /**
+   * Resolves once the controller has seen the latest spec and `readyReplicas ≥ replicas`. Bounded by the signal (the
+   * step's timeout) or `timeoutMs` (`not-ready`); either way the error says what it last saw.
+   */
+  async waitForReady(
+    site: SiteConfig,
+    cluster: ClusterId,
+    workload: WorkloadRef,
+    replicas: number,
+    options: WaitOptions,
+  ): Promise<WorkloadStatus> {
+    return waitForWorkloadReady(
+      this.requests,
+      this.clients.target(site, cluster),
+      workload,
+      replicas,
+      options,
+    );
+  }
+
+  /** Reads a CloudNativePG `Cluster` and says whether it is still a replica or already a healthy primary. */
+  async cnpgClusterStatus(
+    site: SiteConfig,
+    cluster: ClusterId,
+    ref: CnpgClusterRef,
+    signal?: AbortSignal,
+  ): Promise<CnpgClusterStatus> {
+    return cnpgStatus(await readCnpgCluster(this.requests, this.clients.target(site, cluster), ref, signal));
+  }
+
+  /**
+   * Demotes the primary CloudNativePG Cluster of a distributed topology in favour of `newPrimary` (merge patch
+   * `spec.replica.primary`) and waits until the operator publishes `status.demotionToken`, which the new primary's
+   * promotion must carry. Idempotent: a Cluster already demoted returns its token with `changed: false`.
+   */
+  async demoteCnpgCluster(
+    site: SiteConfig,
+    cluster: ClusterId,
+    ref: CnpgClusterRef,
+    options: DemoteCnpgOptions,
+  ): Promise<{ demotionToken: string; changed: boolean }> {
+    return demoteCnpg(createCnpgAccess(this.requests, this.clients.target(site, cluster), ref), options);
+  }
+
+  /**
+   * Promotes a CloudNativePG replica Cluster and waits until the operator reports a healthy, Ready primary. With
+   * `promotionToken` (the demoted primary's token) it is the documented switchover: `spec.replica.primary: <self>`
+   * and `spec.replica.promotionToken` in one patch. Without, a failover (`spec.replica.enabled: false`, or
+   * `primary: <self>` in a distributed topology). A Cluster that is already a primary is left alone. Bounded by the
+   * signal, and by `timeoutMs` when given. Resolves whether this call changed it.
+   */
+  async promoteCnpgCluster(
+    site: SiteConfig,
+    cluster: ClusterId,
+    ref: CnpgClusterRef,
+    options: PromoteCnpgOptions,
+  ): Promise<{ changed: boolean; status: CnpgClusterStatus }> {
+    return promoteCnpg(createCnpgAccess(this.requests, this.clients.target(site, cluster), ref), options);
+  }
+}

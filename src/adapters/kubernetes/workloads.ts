@@ -1,0 +1,167 @@
+/**
+ * Deployments and StatefulSets: reading their status, scaling them through the scale subresource, and waiting until
+ * they are Ready.
+ */
+import type { V1Scale } from '@kubernetes/client-node';
+import type { WaitOptions, WorkloadRef, WorkloadStatus } from '../../core/ports.js';
+import { waitUntil } from '../../core/wait.js';
+import { BatonError, isBatonError } from '../../errors.js';
+import { formatMs } from './format-ms.js';
+import { describeTarget } from './kube-clients.js';
+import type { Target } from './kube-clients.js';
+import type { Operation } from './kube-errors.js';
+import { sendWithRetry } from './kube-retry.js';
+import type { KubeRequestPolicy } from './kube-retry.js';
+import { kubeWaitOptions } from './kube-wait.js';
+
+/** A workload's status and whether its controller has seen its latest spec. */
+export interface ReadWorkload {
+  status: WorkloadStatus;
+  generation: number;
+  observedGeneration: number;
+}
+
+/** Reads a Deployment or StatefulSet; null when it does not exist. */
+export async function readWorkload(
+  policy: KubeRequestPolicy,
+  target: Target,
+  workload: WorkloadRef,
+  signal?: AbortSignal,
+): Promise<ReadWorkload | null> {
+  const request = { name: workload.name, namespace: workload.namespace };
+  const { apps } = target.clients;
+  const operation: Operation = {
+    verb: 'get',
+    group: 'apps',
+    resource: workload.kind === 'Deployment' ? 'deployments' : 'statefulsets',
+    object: `${workload.kind} ${workload.namespace}/${workload.name}`,
+    namespace: workload.namespace,
+    name: workload.name,
+    write: false,
+  };
+  try {
+    const object = await sendWithRetry(
+      policy,
+      target,
+      operation,
+      (options) =>
+        workload.kind === 'Deployment'
+          ? apps.readNamespacedDeployment(request, options)
+          : apps.readNamespacedStatefulSet(request, options),
+      { signal },
+    );
+    return {
+      status: {
+        replicas: object.spec?.replicas ?? 1,
+        // The API omits zero counts.
+        readyReplicas: object.status?.readyReplicas ?? 0,
+        images: (object.spec?.template?.spec?.containers ?? []).map((c) => c.image ?? ''),
+      },
+      generation: object.metadata?.generation ?? 0,
+      observedGeneration: object.status?.observedGeneration ?? 0,
+    };
+  } catch (error) {
+    if (isBatonError(error) && error.code === 'not-found') return null;
+    throw error;
+  }
+}
+
+/**
+ * Sets a workload's replicas through its scale subresource, writing back the `resourceVersion` it read; no write
+ * when the count is already right.
+ */
+export async function scaleWorkload(
+  policy: KubeRequestPolicy,
+  target: Target,
+  workload: WorkloadRef,
+  replicas: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const { site, cluster } = target;
+  const object = `${workload.kind} ${workload.namespace}/${workload.name}`;
+  const resource = `${workload.kind === 'Deployment' ? 'deployments' : 'statefulsets'}/scale`;
+  const scope = { group: 'apps', resource, object, namespace: workload.namespace, name: workload.name };
+  const request = { name: workload.name, namespace: workload.namespace };
+  const { apps } = target.clients;
+  // A stale resourceVersion (someone else scaled in between) is answered by reading again, not by resending.
+  for (let round = 1; ; round += 1) {
+    const scale = await sendWithRetry(
+      policy,
+      target,
+      { ...scope, verb: 'get', write: false },
+      (options) =>
+        workload.kind === 'Deployment'
+          ? apps.readNamespacedDeploymentScale(request, options)
+          : apps.readNamespacedStatefulSetScale(request, options),
+      { signal },
+    );
+    const from = scale.spec?.replicas ?? 0;
+    if (from === replicas) return;
+    const body: V1Scale = { ...scale, spec: { ...scale.spec, replicas } };
+    try {
+      await sendWithRetry(
+        policy,
+        target,
+        { ...scope, verb: 'update', write: true },
+        (options) =>
+          workload.kind === 'Deployment'
+            ? apps.replaceNamespacedDeploymentScale({ ...request, body }, options)
+            : apps.replaceNamespacedStatefulSetScale({ ...request, body }, options),
+        { retryConflicts: false, signal },
+      );
+      policy.log.info({ site: site.name, cluster, workload: object, from, to: replicas }, 'scaled workload');
+      return;
+    } catch (error) {
+      if (!(isBatonError(error) && error.code === 'cluster-conflict') || round >= policy.retry.attempts)
+        throw error;
+      policy.log.debug(
+        { site: site.name, cluster, workload: object, round },
+        'scale conflict; reading again',
+      );
+    }
+  }
+}
+
+/**
+ * Resolves once the controller has seen the latest spec and `readyReplicas ≥ replicas`. Bounded by the signal (the
+ * step's timeout) or `timeoutMs` (`not-ready`); either way the error says what it last saw.
+ */
+export async function waitForWorkloadReady(
+  policy: KubeRequestPolicy,
+  target: Target,
+  workload: WorkloadRef,
+  replicas: number,
+  options: WaitOptions,
+): Promise<WorkloadStatus> {
+  const label = `${workload.kind} ${workload.namespace}/${workload.name}`;
+  return waitUntil(
+    policy.clock,
+    kubeWaitOptions(
+      options,
+      (seen) =>
+        new BatonError(
+          'not-ready',
+          `${label} on ${target.cluster}: ${seen} after ${formatMs(options.timeoutMs ?? 0)} — look at its pods ` +
+            `(kubectl -n ${workload.namespace} get pods, describe): image pulls, scheduling, readiness probes; ` +
+            'Retry when they are Ready',
+          { retriable: true },
+        ),
+    ),
+    async () => {
+      const found = await readWorkload(policy, target, workload, options.signal);
+      if (!found) {
+        throw new BatonError(
+          'workload-missing',
+          `${label} does not exist on ${describeTarget(target)} — create it there (same images as the other side), then Retry`,
+        );
+      }
+      if (found.status.readyReplicas >= replicas && found.observedGeneration >= found.generation) {
+        return { done: true, value: found.status };
+      }
+      return {
+        done: false,
+        seen: `${found.status.readyReplicas}/${replicas} Ready (spec.replicas ${found.status.replicas})`,
+      };
+    },
+  );
+}
