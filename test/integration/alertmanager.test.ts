@@ -31,15 +31,18 @@ import type { SlackMessage } from '../../src/sandbox/slack-api-server.js';
 import { ROOT, waitFor } from '../support/integration.js';
 import type { SlackHarness } from '../support/slack-harness.js';
 import { CHANNEL, USERS, buttonIds, startSlackHarness } from '../support/slack-harness.js';
+import { skipWhenMissing } from '../support/skip-when-missing.js';
 
 const TOKEN = 'test-alertmanager-token-6c1f0e9b2d7a4c58';
 const SMALL_LIMIT = 64 * 1024;
 const binaries = await monitoringBinaries();
-const missing = [!binaries.alertmanager && 'Alertmanager', !binaries.prometheus && 'Prometheus'].filter(
-  Boolean,
+const skipRealMonitoring = skipWhenMissing(
+  'the real Prometheus and Alertmanager tests',
+  [!binaries.alertmanager && 'Alertmanager', !binaries.prometheus && 'Prometheus'].filter(
+    (name) => name !== false,
+  ),
+  MONITORING_INSTALL_HINT,
 );
-if (missing.length)
-  console.warn(`Skipping the real-${missing.join('/')} tests: not installed; ${MONITORING_INSTALL_HINT}`);
 
 interface Baton {
   h: SlackHarness;
@@ -196,7 +199,7 @@ function payload(
   };
 }
 
-describe.skipIf(missing.length > 0)('with real Prometheus and Alertmanager', () => {
+describe.skipIf(skipRealMonitoring)('with real Prometheus and Alertmanager', () => {
   it('Prometheus sees the active cluster’s health endpoint die → a proposal in Slack; it comes back → “resolved”', async () => {
     const baton = await startBaton();
     const am = await startReplica(baton, ['alertname', 'site']);

@@ -20,10 +20,10 @@ import {
 import type { RedisProcess } from '../../src/sandbox/processes.js';
 import { startRedis } from '../../src/sandbox/processes.js';
 import { waitFor } from '../support/integration.js';
+import { skipWhenMissing } from '../support/skip-when-missing.js';
 import { QUIET_MS, setupAutoApproval } from '../alerts/auto-approve-setup.js';
 
 const hasPrometheus = (await monitoringBinaries()).prometheus !== null;
-if (!hasPrometheus) console.warn(`Skipping the real-Prometheus witness tests: ${MONITORING_INSTALL_HINT}`);
 
 /** What Prometheus scrapes for east: metrics while `up`, 503 otherwise (then Prometheus records `up` 0). */
 interface Target {
@@ -98,7 +98,13 @@ async function setTargetUp(up: boolean): Promise<void> {
   );
 }
 
-describe.skipIf(!hasPrometheus)('auto-approval witness: a real Prometheus', () => {
+describe.skipIf(
+  skipWhenMissing(
+    'the real-Prometheus witness tests',
+    hasPrometheus ? [] : ['Prometheus'],
+    MONITORING_INSTALL_HINT,
+  ),
+)('auto-approval witness: a real Prometheus', () => {
   it('agrees only when every series of the query is 0; no data, a bad query or a 1 do not agree', async () => {
     await setTargetUp(true);
     expect(await ask()).toEqual({

@@ -80,6 +80,21 @@ function ignoredByDockerignore(patterns: string[], path: string): boolean {
 
 const execArray = (args: string): string[] => JSON.parse(args) as string[];
 
+/** The production CLI from source (as `npm start` runs it), with no Baton configuration in its environment. */
+async function runCli(args: string[]): Promise<{ code: number; stderr: string }> {
+  return run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH },
+    timeout: 30_000,
+  }).then(
+    ({ stderr }) => ({ code: 0, stderr }),
+    (error: { code?: number | string; stderr?: string }) => ({
+      code: typeof error.code === 'number' ? error.code : -1,
+      stderr: error.stderr ?? String(error),
+    }),
+  );
+}
+
 describe('the Dockerfile', () => {
   let stages: Stage[];
   let dockerignore: string[];
@@ -186,7 +201,6 @@ describe('the Dockerfile', () => {
     };
     expect(script).toBe(`${build.compilerOptions.outDir}/cli.js`);
     expect(existsSync(join(ROOT, build.compilerOptions.rootDir, 'cli.ts'))).toBe(true);
-    const cli = await readFile(join(ROOT, 'src/cli.ts'), 'utf8');
     const roles = [
       'start',
       ...['baton-web', 'baton-worker'].flatMap((name) => {
@@ -197,8 +211,20 @@ describe('the Dockerfile', () => {
       }),
     ];
     expect(execArray(final.instructions.find((i) => i.keyword === 'CMD')?.args ?? '[]')).toEqual(['start']);
-    for (const role of roles) expect(cli).toContain(`case '${role}':`);
-  });
+    // The CLI itself says whether it knows a role: a role given an argument is refused as a role (exit 2, "takes
+    // no arguments") before anything connects, where an unknown word is refused as an unknown command.
+    const answers = await Promise.all(roles.map((role) => runCli([role, '--not-an-option'])));
+    roles.forEach((role, i) => {
+      expect(answers[i], role).toMatchObject({
+        code: 2,
+        stderr: expect.stringMatching(`^baton ${role}: takes no arguments`),
+      });
+    });
+    expect(await runCli(['not-a-role', '--not-an-option'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('unknown command'),
+    });
+  }, 60_000);
 });
 
 describe('the compiled entrypoint (what the image runs)', () => {

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startKubeApiServer } from '../../src/sandbox/kube-api-server.js';
 import type { KubeApiServer } from '../../src/sandbox/kube-api-server.js';
+import { skipWhenMissing } from '../support/skip-when-missing.js';
 
 const execFileAsync = promisify(execFile);
 const hasKubectl = await execFileAsync('kubectl', ['version', '--client'], { timeout: 10_000 }).then(
@@ -643,6 +644,7 @@ describe('Kubernetes API stand-in on the wire', () => {
   });
 
   describe('through kubectl', () => {
+    const skipKubectl = skipWhenMissing('the kubectl tests', hasKubectl ? [] : ['kubectl']);
     let dir: string;
     let kubeconfig: string;
     const kubectl = async (...args: string[]) =>
@@ -665,7 +667,7 @@ describe('Kubernetes API stand-in on the wire', () => {
       if (dir) await rm(dir, { recursive: true, force: true });
     });
 
-    it.skipIf(!hasKubectl)('gets nodes of each context', async () => {
+    it.skipIf(skipKubectl)('gets nodes of each context', async () => {
       expect(await kubectl('--context', 'active-cluster', 'get', 'nodes')).toMatch(
         /east-node-1[\s\S]*east-node-3/,
       );
@@ -673,14 +675,14 @@ describe('Kubernetes API stand-in on the wire', () => {
       expect(west.trim().split('\n')).toEqual(['node/w1', 'node/w2']);
     });
 
-    it.skipIf(!hasKubectl)('gets a Deployment as JSON', async () => {
+    it.skipIf(skipKubectl)('gets a Deployment as JSON', async () => {
       const web = JSON.parse(
         await kubectl('--context', 'active-cluster', 'get', 'deploy', 'web', '-n', 'default', '-o', 'json'),
       );
       expect(web).toMatchObject({ kind: 'Deployment', metadata: { name: 'web' }, spec: { replicas: 2 } });
     });
 
-    it.skipIf(!hasKubectl)('scales a Deployment through the scale subresource', async () => {
+    it.skipIf(skipKubectl)('scales a Deployment through the scale subresource', async () => {
       expect(
         await kubectl('--context', 'active-cluster', 'scale', 'deploy/web', '-n', 'default', '--replicas=3'),
       ).toContain('deployment.apps/web scaled');

@@ -19,6 +19,7 @@ import { loadTopologyFile } from '../../src/config/topology.js';
 import type { SiteConfig } from '../../src/config/topology.js';
 import { route53SeedFor, startRoute53ApiServer } from '../../src/sandbox/route53-api-server.js';
 import type { Route53StandIn, Route53StandInOptions } from '../../src/sandbox/route53-api-server.js';
+import { skipWhenMissing } from '../support/skip-when-missing.js';
 
 const run = promisify(execFile);
 const CREDENTIALS = { accessKeyId: 'AKIDSTANDIN', secretAccessKey: 'stand-in-secret' };
@@ -689,7 +690,12 @@ describe('Route 53 stand-in: DNS answers', () => {
   });
 
   const digInstalled = spawnSync('dig', ['-v'], { stdio: 'ignore' }).error === undefined;
-  it.skipIf(!digInstalled)('answers dig over UDP and TCP', async () => {
+  const skipDig = skipWhenMissing(
+    'the dig test',
+    digInstalled ? [] : ['dig'],
+    'apt-get install -y --no-install-recommends bind9-dnsutils',
+  );
+  it.skipIf(skipDig)('answers dig over UDP and TCP', async () => {
     const { standIn } = await start();
     // Asynchronously: the server runs in this process, so a blocking spawnSync would never get its answer.
     const dig = async (...args: string[]) =>

@@ -1,14 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { Run, StepId, StepRecord } from '../../../src/core/model.js';
+import type { Decision } from '../../../src/core/runs/decide-run.js';
+import { abortRun, retryRun } from '../../../src/core/runs/decide-run.js';
 import { LeaseLostError } from '../../../src/core/runs/execute-run.js';
 import { transitionRun } from '../../../src/core/runs/transition-run.js';
 import { BatonError } from '../../../src/errors.js';
+import type { Harness } from '../../support/core-fixtures.js';
 import { MemoryPersistence } from '../../support/memory-persistence.js';
 import {
   ALICE,
   approvedRun,
   exampleSite,
   harness,
+  refusal,
   siteWithoutDatabase,
   tuning,
 } from '../../support/core-fixtures.js';
@@ -36,25 +40,16 @@ const step = (run: Run, id: StepId): StepRecord => {
 };
 const statuses = (run: Run) => Object.fromEntries(Object.values(run.steps).map((s) => [s.id, s.status]));
 
-/** What RunCommands.retry does: failed steps back to pending, the run running again in a new segment. */
-function retried(run: Run): Run {
-  const steps = { ...run.steps };
-  for (const record of Object.values(steps)) {
-    if (record.status === 'failed') steps[record.id] = { ...record, status: 'pending', error: undefined };
-  }
-  return {
-    ...transitionRun(run, 'running', { at: Date.now(), actor: ALICE, reason: 'retry' }),
-    steps,
-    segment: run.segment + 1,
-  };
-}
+/** Alice deciding now, on the harness's clock, not tied to a message. */
+const byAlice = (h: Pick<Harness, 'clock'>): Decision => ({ actor: ALICE, now: h.clock.now() });
 
-/** What RunCommands.abort does. */
-function aborting(run: Run): Run {
-  return {
-    ...transitionRun(run, 'aborting', { at: Date.now(), actor: ALICE, reason: 'abort requested' }),
-    segment: run.segment + 1,
-  };
+/**
+ * `run` put in aborting past the point of no return, where abortRun refuses (each test checks that it does): a state
+ * no decision produces, to show that the worker refuses to undo anything too.
+ */
+function forcedAborting(run: Run, h: Pick<Harness, 'clock'>): Run {
+  expect(refusal(() => abortRun(run, byAlice(h))).code).toBe('past-point-of-no-return');
+  return transitionRun(run, 'aborting', { at: h.clock.now(), actor: ALICE, reason: 'abort requested' });
 }
 
 const neverRetry = (code: string, message: string) => () =>
@@ -150,7 +145,15 @@ describe('executeRun: retries and pauses', () => {
       'run-paused promote-target-db: pg_promote() returned false',
     );
 
-    const second = await h.execute(retried(first.run));
+    // What the thread shows until a worker takes the new segment: the failed step waiting again, its error gone.
+    const retried = retryRun(first.run, byAlice(h));
+    expect(retried).toMatchObject({ state: 'running', segment: first.run.segment + 1 });
+    expect(step(retried, 'promote-target-db')).toMatchObject({
+      status: 'pending',
+      error: undefined,
+      attempts: 1,
+    });
+    const second = await h.execute(retried);
     expect(second.outcome).toBe('succeeded');
     expect(step(second.run, 'promote-target-db')).toMatchObject({ status: 'succeeded', attempts: 2 });
     expect(step(second.run, 'preflight').attempts).toBe(1);
@@ -180,7 +183,7 @@ describe('executeRun: retries and pauses', () => {
     expect(first.persistence.auditTrail.filter((a) => a.startsWith('step-retry switch-dns'))).toHaveLength(2);
 
     h.world.heal();
-    const second = await h.execute(retried(first.run));
+    const second = await h.execute(retryRun(first.run, byAlice(h)));
     expect(second.outcome).toBe('succeeded');
     expect(step(second.run, 'switch-dns').attempts).toBe(4); // attempts count across segments
     expect((await h.actions()).sort()).toEqual(FAILOVER_ACTIONS);
@@ -207,7 +210,7 @@ describe('executeRun: retries and pauses', () => {
     );
 
     h.world.heal();
-    const second = await h.execute(retried(first.run));
+    const second = await h.execute(retryRun(first.run, byAlice(h)));
     expect(second.outcome).toBe('succeeded');
     expect((await h.actions()).filter((a) => a.startsWith('dns'))).toEqual(['dns west']);
   });
@@ -257,7 +260,9 @@ describe('executeRun: abort', () => {
     expect(step(first.run, 'catch-up').errorCode).toBe('step-timeout');
     const before = await h.actions();
 
-    const { outcome, run } = await h.execute(aborting(first.run));
+    const abort = abortRun(first.run, byAlice(h));
+    expect(abort).toMatchObject({ state: 'aborting', segment: first.run.segment + 1 });
+    const { outcome, run } = await h.execute(abort);
     expect(outcome).toBe('aborted');
     expect(run.state).toBe('aborted');
     expect(run.stateReason).toBe('Undid scale-up-target, fence-source');
@@ -296,7 +301,7 @@ describe('executeRun: abort', () => {
     expect(step(first.run, 'switch-dns').status).toBe('failed');
     const before = await h.actions();
 
-    const { outcome, run } = await h.execute(aborting(first.run));
+    const { outcome, run } = await h.execute(forcedAborting(first.run, h));
     expect(outcome).toBe('paused');
     expect(run.stateReason).toBe(
       "Abort refused: Promote west's database was already requested, so nothing can be undone — west's database " +
@@ -306,7 +311,7 @@ describe('executeRun: abort', () => {
     expect(Object.values(run.steps).some((s) => s.status === 'undone')).toBe(false);
     expect((await h.world.state()).clusters.west?.db.role).toBe('primary');
 
-    const finished = await h.execute(retried(run));
+    const finished = await h.execute(retryRun(run, byAlice(h)));
     expect(finished.outcome).toBe('succeeded');
     expect((await h.world.state()).dns.serving).toBe('west');
   });
@@ -330,7 +335,7 @@ describe('executeRun: abort', () => {
     await h.world.change((s) => {
       if (s.clusters.west) s.clusters.west.db.reachable = false;
     });
-    const { outcome, run: aborted } = await h.execute(aborting(crashed));
+    const { outcome, run: aborted } = await h.execute(forcedAborting(crashed, h));
     expect(outcome).toBe('paused');
     expect(aborted.stateReason).toMatch(/^Abort refused: /);
     expect(await h.actions()).toEqual([]);
@@ -347,7 +352,7 @@ describe('executeRun: abort', () => {
         'promote-target-db': { id: 'promote-target-db', status: 'running', attempts: 1 },
       },
     };
-    const { outcome, run: aborted } = await h.execute(aborting(crashed));
+    const { outcome, run: aborted } = await h.execute(abortRun(crashed, byAlice(h)));
     expect(outcome).toBe('aborted');
     expect(aborted.stateReason).toBe('Nothing had changed');
     expect(await h.actions()).toEqual([]);
@@ -360,7 +365,7 @@ describe('executeRun: abort', () => {
     });
     const first = await h.execute(approvedRun(h.site));
     expect(first.outcome).toBe('paused');
-    const { outcome, run } = await h.execute(aborting(first.run));
+    const { outcome, run } = await h.execute(abortRun(first.run, byAlice(h)));
     expect(outcome).toBe('aborted');
     expect(run.stateReason).toBe('Nothing had changed');
     expect(await h.actions()).toEqual([]);
@@ -396,7 +401,7 @@ describe('executeRun: a site without a database', () => {
     });
     const before = await h.actions();
 
-    const { outcome, run } = await h.execute(aborting(first.run));
+    const { outcome, run } = await h.execute(abortRun(first.run, byAlice(h)));
     expect(outcome).toBe('aborted');
     expect(run.stateReason).toBe('Undid switch-dns, scale-up-target, fence-source');
     expect((await h.actions()).slice(before.length)).toEqual([
@@ -587,7 +592,7 @@ describe('executeRun: modes and gates', () => {
     await h.world.change((s) => {
       s.lagBytes = 0;
     });
-    const second = await h.execute(retried(first.run));
+    const second = await h.execute(retryRun(first.run, byAlice(h)));
     expect(second.outcome).toBe('succeeded');
     expect((await h.actions()).sort()).toEqual(FAILOVER_ACTIONS);
   });
