@@ -5,14 +5,25 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Run } from '../../../src/core/model.js';
+import { abortRun } from '../../../src/core/runs/decide-run.js';
 import { transitionRun } from '../../../src/core/runs/transition-run.js';
 import { BatonError } from '../../../src/errors.js';
-import { ALICE, approvedRun, exampleSite, harness, tuning } from '../../support/core-fixtures.js';
+import type { Harness } from '../../support/core-fixtures.js';
+import { ALICE, approvedRun, exampleSite, harness, refusal, tuning } from '../../support/core-fixtures.js';
 
-const aborting = (run: Run): Run => ({
-  ...transitionRun(run, 'aborting', { at: Date.now(), actor: ALICE, reason: 'abort requested' }),
-  segment: run.segment + 1,
-});
+/**
+ * An Abort that reaches the worker although the run is past the point of no return: the run service refuses it
+ * (checked here), so only a race could deliver it, and the engine must still undo nothing.
+ */
+function abortDespiteRefusal(run: Run, h: Pick<Harness, 'clock'>): Run {
+  expect(refusal(() => abortRun(run, { actor: ALICE, now: h.clock.now() })).code).toBe(
+    'past-point-of-no-return',
+  );
+  return {
+    ...transitionRun(run, 'aborting', { at: h.clock.now(), actor: ALICE, reason: 'abort requested' }),
+    segment: run.segment + 1,
+  };
+}
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -60,7 +71,7 @@ describe('split-brain: promotion is the point of no return from the moment it is
     expect(paused.outcome).toBe('paused');
     expect(paused.run.steps['promote-target-db']?.errorCode).toBe('step-timeout');
 
-    const { run } = await h.execute(aborting(paused.run));
+    const { run } = await h.execute(abortDespiteRefusal(paused.run, h));
     await delay(600); // the promotion that was asked for finishes after all
     expect(await writablePrimaries(h)).toEqual(['west']);
     expect(run.steps['fence-source']?.status).not.toBe('undone');
