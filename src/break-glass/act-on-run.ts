@@ -35,11 +35,13 @@ export async function proposeRun(bg: BreakGlass, request: ProposeRequest, origin
     actor,
   });
   if (!created) {
+    const why = run.stateReason ? ` (${run.stateReason.replace(/[.\s]+$/, '')})` : '';
+    const approvers = [...topology.approvals.approvers.users, ...topology.approvals.approvers.userGroups];
     throw new BatonError(
       'open-run',
-      `${run.site} already has an open run: ${run.kind} ${run.id}, ${run.state}, requested by ` +
-        `${actorPlain(run.requestedBy)}. See it with \`baton status ${run.site}\`; ` +
-        `cancel it with \`baton cancel ${run.id} --as <USER>\``,
+      `${run.site} already has an open run, so nothing new was started: ${run.kind} ${run.id}, ${run.state}${why}, ` +
+        `requested by ${actorPlain(run.requestedBy)}. See it with \`baton status ${run.site}\`; cancel it with ` +
+        `\`baton cancel ${run.id} --as <USER>\` (the requester or an approver: ${approvers.join(', ')})`,
     );
   }
   bg.log.info({ runId: run.id, actor }, 'proposed from the break-glass CLI');

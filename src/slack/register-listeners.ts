@@ -17,6 +17,7 @@ import type { ClickAction, ClickRefusalCode } from './blocks/ephemeral.js';
 import {
   buildClickRefusalMessage,
   buildErrorMessage,
+  buildOpenRunMessage,
   buildRefusalMessage,
   buildUsageMessage,
 } from './blocks/ephemeral.js';
@@ -189,13 +190,15 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
               blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }],
             });
           } else {
-            const text =
-              `${run.site} already has an open run: ${run.kind} ${run.id}, ${run.state}` +
-              ` (requested by <@${run.requestedBy.id}>). See it in ${channelLink}; cancel it with \`/failover cancel ${run.id}\`.`;
-            await answer(command.response_url, {
-              text,
-              blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }],
-            });
+            await answer(
+              command.response_url,
+              buildOpenRunMessage({
+                run,
+                approvers: topology.approvals.approvers,
+                incidentChannel: topology.slack.incidentChannel,
+                now: clock.now(),
+              }),
+            );
           }
           log.info({ runId: run.id, created }, 'proposal handled');
         } catch (error) {

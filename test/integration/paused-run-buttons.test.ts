@@ -220,3 +220,24 @@ describe('Accept split-brain risk', () => {
     expect((await h.web.store.require(run.id)).state).toBe('paused');
   });
 });
+
+describe('a request for a site held by a paused run', () => {
+  it('--force answers in one message: the paused run, what paused it and for how long, who can cancel it', async () => {
+    const h = (harness = await startSlackHarness(redis.url));
+    const { run } = await pausedAtPreflight(h);
+    const ack = await h.command(USERS.carol, '/failover', 'production --force still down');
+    expect(ack.status).toBe(200);
+    const answer = await waitFor('the answer', async () => h.answers(ack.responseUrlId)[0]);
+    expect(answer).toContain(
+      `⛔ production already has an open run, so nothing new was started: \`${run.id}\``,
+    );
+    expect(answer).toMatch(/\*paused\* for (under )?\d+ min: preflight: Preflight failed: /);
+    expect(answer).toContain('Fix it and Retry, or Abort. Decide it in');
+    expect(answer).toContain(
+      `Decide it in <#${CHANNEL}> (Retry, Skip or Abort), or cancel it with \`/failover cancel ${run.id}\``,
+    );
+    expect(answer).toContain(`Who can cancel: <@${USERS.dave}> (the requester) or `);
+    expect(answer).toContain(`<@${USERS.alice}>`);
+    expect(await h.latestRun()).toMatchObject({ id: run.id });
+  });
+});

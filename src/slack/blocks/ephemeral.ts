@@ -9,7 +9,7 @@ import { segmentVoters } from '../../core/policy/break-glass-votes.js';
 import { movedOnText } from '../../core/policy/stale-segment.js';
 import { describeError, isBatonError } from '../../errors.js';
 import { context, section } from './elements.js';
-import { actorText, approversText, lastEvent, plural, slackDate } from './format.js';
+import { actorText, approversText, formatMinutes, lastEvent, plural, runLabel, slackDate } from './format.js';
 import type { SlackMessage } from './limits.js';
 import { escapeText, fitMessage, truncateText } from './limits.js';
 
@@ -231,4 +231,39 @@ export function buildErrorMessage(input: ErrorInput): SlackMessage {
   const blocks: KnownBlock[] = [section(text)];
   if (isBatonError(input.error)) blocks.push(context([`error code \`${escapeText(input.error.code)}\``]));
   return fitMessage({ text, blocks });
+}
+
+export interface OpenRunInput {
+  run: Run;
+  /** Who may cancel besides the requester. */
+  approvers: Principals;
+  incidentChannel: string;
+  now: number;
+}
+
+/**
+ * A request for a site that already has an open run: one message naming that run, what holds it (a paused run says
+ * what paused it and for how long), who can cancel it, and the commands to go on.
+ */
+export function buildOpenRunMessage(input: OpenRunInput): SlackMessage {
+  const { run, now } = input;
+  const id = escapeText(run.id);
+  const since =
+    run.state === 'paused'
+      ? ` for ${formatMinutes(now - (lastEvent(run, 'paused')?.at ?? run.updatedAt))}`
+      : '';
+  const why = run.stateReason
+    ? `: ${truncateText(escapeText(run.stateReason.replace(/[.\s]+$/, '')), 600)}`
+    : '';
+  const next =
+    run.state === 'paused'
+      ? `Decide it in <#${input.incidentChannel}> (Retry, Skip or Abort), or cancel it with \`/failover cancel ${id}\``
+      : run.state === 'proposed'
+        ? `Approve or reject it in <#${input.incidentChannel}>, or cancel it with \`/failover cancel ${id}\``
+        : `Follow it in <#${input.incidentChannel}>; \`/failover status\` shows where it is`;
+  const text =
+    `⛔ ${escapeText(run.site)} already has an open run, so nothing new was started: \`${id}\`, ` +
+    `${runLabel(run)} ${escapeText(run.from)} → ${escapeText(run.to)}, *${run.state}*${since}${why}. ` +
+    `${next}. Who can cancel: ${actorText(run.requestedBy)} (the requester) or ${principalsText(input.approvers)}.`;
+  return fitMessage({ text, blocks: [section(text)] });
 }
