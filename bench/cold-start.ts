@@ -10,13 +10,14 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { keyPrefixes } from '../src/config/load-config.js';
 import { RUNS_QUEUE } from '../src/queue/queues.js';
 import type { RunJobData } from '../src/queue/queues.js';
 import { startLab } from '../src/sandbox/lab.js';
@@ -143,8 +144,10 @@ async function oneRealFailover(variant: Variant, baseEnv: Record<string, string>
   const lab = await startLab({ podReadyAfterMs: 200, insyncAfterMs: 300 });
   const prefix = `bench-real-${Date.now()}`;
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue<RunJobData>(RUNS_QUEUE, { connection, prefix: `${prefix}-bull` });
-  const store = new RunStore(connection, `${prefix}:`);
+  // The prefixes of the worker process it spawns with BATON_KEY_PREFIX=prefix.
+  const prefixes = keyPrefixes({ keyPrefix: prefix });
+  const queue = new Queue<RunJobData>(RUNS_QUEUE, { connection, prefix: prefixes.bull });
+  const store = new RunStore(connection, prefixes.store);
   const worker = await spawnRole(
     variant,
     { label: 'worker (real adapters)', args: ['worker', '--poll-ms', '100'], env: lab.env },
@@ -154,7 +157,7 @@ async function oneRealFailover(variant: Variant, baseEnv: Record<string, string>
     const { service, close } = createRunService({
       redis: connection,
       store,
-      bullPrefix: `${prefix}-bull`,
+      bullPrefix: prefixes.bull,
       topology: lab.topology,
     });
     const { run } = await service.propose({
@@ -222,6 +225,8 @@ async function build(dir: string): Promise<{ cli: string | null; note: string }>
   const cli = join(dir, 'dist/cli.js');
   if (result.status !== 0 || !existsSync(cli))
     return { cli: null, note: `build failed: ${(result.stdout + result.stderr).split('\n')[0] ?? ''}` };
+  // As `npm run build` does: the Lua scripts beside the compiled store (tsc copies no .lua).
+  await cp(join(ROOT, 'src/store/lua'), join(dir, 'dist/store/lua'), { recursive: true });
   await copyFile(join(ROOT, 'package.json'), join(dir, 'package.json'));
   await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   return { cli, note: `built in ${((performance.now() - started) / 1000).toFixed(1)} s` };

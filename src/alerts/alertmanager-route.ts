@@ -37,7 +37,7 @@ export interface AlertmanagerRouteOptions {
   topology: Topology;
   /** The web role's Redis connection (producer settings: fails fast when Redis is down). */
   connection: Redis;
-  /** The store key prefix (`baton:`); alert state lives under `<prefix>alerts:`. */
+  /** The store key prefix (`{baton}:`); alert state lives under `<prefix>alerts:` (see store/keys.ts). */
   prefix: string;
   clock: Clock;
   log: Log;

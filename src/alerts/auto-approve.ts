@@ -35,7 +35,7 @@ import {
   buildAutoApprovedReply,
   describeWithheld,
 } from './alert-messages.js';
-import type { IncidentState } from './incident-store.js';
+import type { IncidentState } from './incident-record.js';
 import { IncidentStore } from './incident-store.js';
 import { judgeProbes } from './judge-probes.js';
 import { queryPrometheusWitness } from './query-prometheus-witness.js';

@@ -3,6 +3,8 @@
  * `config-invalid` error listing every problem. Pure in its inputs: the composition roots pass `process.env`.
  */
 import { BatonError } from '../errors.js';
+import type { KeyPrefixes } from '../store/keys.js';
+import { keyPrefixesOf } from '../store/keys.js';
 import type { BatonEnv } from './env.js';
 import { parseEnv } from './env.js';
 import type { ParseTopologyOptions, Topology } from './topology.js';
@@ -10,15 +12,12 @@ import { loadTopologyFile } from './topology.js';
 
 type Env = Record<string, string | undefined>;
 
-/** Where Baton's keys live in Redis: its store and BullMQ's, both under the key prefix. */
-export interface KeyPrefixes {
-  store: string;
-  bull: string;
-}
-
+/**
+ * Where Baton's keys live in Redis: its store (`{baton}:`) and BullMQ's (`{baton}-bull`), both under the key prefix
+ * and its Redis Cluster hash tag (see store/keys.ts).
+ */
 export function keyPrefixes(env: Pick<BatonEnv, 'keyPrefix'>): KeyPrefixes {
-  const prefix = env.keyPrefix;
-  return { store: `${prefix}:`, bull: prefix === 'baton' ? 'bull' : `${prefix}-bull` };
+  return keyPrefixesOf(env.keyPrefix);
 }
 
 /** The environment alone, or one `config-invalid` error listing every bad variable. */

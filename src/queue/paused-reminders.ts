@@ -15,7 +15,9 @@ import type { Run } from '../core/model.js';
 import type { Clock, Log } from '../core/ports.js';
 import { buildPausedReminder } from '../slack/blocks/paused-reminder.js';
 import { runMessageKey } from '../slack/publish-run.js';
+import { StoreKeys } from '../store/keys.js';
 import type { RunStore } from '../store/run-store.js';
+import { loadScript } from '../store/script.js';
 import type { Notifier } from './notify/index.js';
 import type { PeriodicJob } from './periodic.js';
 
@@ -26,17 +28,11 @@ export const PAUSED_REMINDER_EVERY_MS = 15 * 60_000;
 /** How often a pass looks for due reminders, at most (a reminder is at most this late). */
 const MAX_CHECK_EVERY_MS = 60_000;
 
-/**
- * Claims a run's reminder when it is due: `everyMs` after the run paused and after the last reminder. Returns 1
- * (post it) or 0. KEYS[1] the run's last-reminder key; ARGV now, pausedAt, everyMs, ttlMs.
- */
-const CLAIM_REMINDER = `
-local now = tonumber(ARGV[1])
-local last = tonumber(redis.call('GET', KEYS[1]) or '0')
-if now - math.max(last, tonumber(ARGV[2])) < tonumber(ARGV[3]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4])
-return 1
-`;
+/** Claims a run's reminder when it is due: 1 (post it) or 0 (see claim-reminder.lua). */
+const CLAIM_REMINDER = loadScript('claim-reminder', {
+  keys: ['reminder'],
+  args: ['now', 'pausedAt', 'everyMs', 'ttlMs'],
+});
 
 export interface PausedRemindersOptions {
   /** A worker connection (maxRetriesPerRequest: null). */
@@ -53,10 +49,6 @@ export interface PausedRemindersOptions {
   checkEveryMs?: number;
 }
 
-/** The key of a run's last reminder time, beside the run's own keys. */
-const reminderKey = (prefixes: { store: string }, runId: string) =>
-  `${prefixes.store}paused-reminder:${runId}`;
-
 /** When the run paused: its newest `paused` transition. */
 export function pausedSince(run: Pick<Run, 'timeline' | 'updatedAt'>): number {
   for (let i = run.timeline.length - 1; i >= 0; i -= 1) {
@@ -70,21 +62,22 @@ export function pausedSince(run: Pick<Run, 'timeline' | 'updatedAt'>): number {
 export async function remindPausedRuns(options: PausedRemindersOptions): Promise<string[]> {
   const { connection, prefixes, store, notifier, topology, clock, log } = options;
   const everyMs = options.everyMs ?? PAUSED_REMINDER_EVERY_MS;
+  const keys = new StoreKeys(prefixes.store);
   const reminded: string[] = [];
   for (const run of await store.runsInState(['paused'])) {
     const pausedAt = pausedSince(run);
     const now = clock.now();
     if (now - pausedAt < everyMs) continue;
-    const claimed = await connection.eval(
-      CLAIM_REMINDER,
-      1,
-      reminderKey(prefixes, run.id),
-      now,
-      pausedAt,
-      everyMs,
-      // Long enough to outlive the interval; a run paused for days keeps renewing it.
-      everyMs * 4 + 24 * 3600_000,
-    );
+    const claimed = await CLAIM_REMINDER.run(connection, {
+      keys: { reminder: keys.pausedReminder(run.id) },
+      args: {
+        now,
+        pausedAt,
+        everyMs,
+        // Long enough to outlive the interval; a run paused for days keeps renewing it.
+        ttlMs: everyMs * 4 + 24 * 3600_000,
+      },
+    });
     if (claimed !== 1) continue;
     const queued = await notifier.postReply({
       channel: topology.slack.incidentChannel,

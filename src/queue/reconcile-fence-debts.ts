@@ -15,6 +15,7 @@ import { BatonError, describeError } from '../errors.js';
 import type { FenceDebtMoment } from '../slack/blocks/fence-debt-message.js';
 import { buildFenceDebtMessage } from '../slack/blocks/fence-debt-message.js';
 import type { FenceDebtStore, OpenFenceDebt } from '../store/fence-debts.js';
+import { StoreKeys } from '../store/keys.js';
 import type { RunStore } from '../store/run-store.js';
 import type { Notifier } from './notify/index.js';
 
@@ -50,7 +51,7 @@ export async function reconcileFenceDebts(options: FenceDebtReconcilerOptions): 
   const paid: string[] = [];
   for (const debt of await options.debts.list()) {
     if (debt.nextAttemptAt > options.clock.now()) continue;
-    const lock = `${options.storePrefix}fence-debt-lock:${debt.site}`;
+    const lock = new StoreKeys(options.storePrefix).fenceDebtLock(debt.site);
     const token = `${process.pid}-${Math.random()}`;
     if ((await options.connection.set(lock, token, 'PX', CALL_TIMEOUT_MS * 3, 'NX')) !== 'OK') continue;
     try {

@@ -13,6 +13,7 @@ import { systemClock } from '../core/clock.js';
 import { createLogger } from '../logger.js';
 import type { RoleOverrides } from '../roles/run-role.js';
 import { runRole } from '../roles/run-role.js';
+import { StoreKeys } from '../store/keys.js';
 import { runDrill } from './drill.js';
 import { runSandbox } from './run-sandbox.js';
 import { SimulatedWorld } from './simulated-world.js';
@@ -59,7 +60,7 @@ function roleOverrides(args: string[]): RoleOverrides {
         if (!site) throw new Error('the topology has no sites');
         return SimulatedWorld.inRedis(
           connection,
-          worldKey ?? `${storePrefix}world`,
+          worldKey ?? new StoreKeys(storePrefix).world(),
           site,
           systemClock,
           timings,

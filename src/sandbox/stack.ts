@@ -260,7 +260,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       stops.push(() => removeKeys(url, [`${prefixes.store}*`, `${prefixes.bull}:*`]));
     }
     progress(
-      `Redis          ${redisUrl}${redisProcess ? ' (started for the sandbox, AOF on)' : ` (reused; keys under ${prefix}:)`}`,
+      `Redis          ${redisUrl}${redisProcess ? ' (started for the sandbox, AOF on)' : ` (reused; keys under ${prefixes.store} and ${prefixes.bull}:)`}`,
     );
 
     const noDatabase =

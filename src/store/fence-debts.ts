@@ -6,7 +6,9 @@
 import type { Redis } from 'ioredis';
 import type { Actor, FenceDebt } from '../core/model.js';
 import { SYSTEM_ACTOR } from '../core/model.js';
+import { StoreKeys } from './keys.js';
 import type { Lease } from './run-store.js';
+import { loadScript } from './script.js';
 
 export interface OpenFenceDebt extends FenceDebt {
   attempts: number;
@@ -19,59 +21,42 @@ export interface OpenFenceDebt extends FenceDebt {
   lastError?: string;
 }
 
-/**
- * Opens or widens the site's debt (a debt is never narrowed here: only the reconciler pays parts of it), only while
- * the lease holds. KEYS: debt hash, debt index, audit stream, lock key (or ''). ARGV: site, debt JSON, token, audit
- * fields JSON.
- */
-const OPEN_DEBT = `
-if KEYS[4] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[3] then return -2 end
-local incoming = cjson.decode(ARGV[2])
-local raw = redis.call('HGET', KEYS[1], 'fenceDebt')
-if raw then
-  local open = cjson.decode(raw)
-  open.database = open.database or incoming.database
-  open.workloads = open.workloads or incoming.workloads
-  if open.runId ~= incoming.runId or not string.find(open.reason, incoming.reason, 1, true) then
-    open.reason = open.reason .. '; ' .. incoming.reason
-  end
-  open.runId = incoming.runId
-  open.nextAttemptAt = incoming.nextAttemptAt
-  incoming = open
-end
-redis.call('HSET', KEYS[1], 'fenceDebt', cjson.encode(incoming))
-redis.call('SADD', KEYS[2], ARGV[1])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', unpack(cjson.decode(ARGV[4])))
-return 1
-`;
+/** Opens or widens the site's debt, only while the lease holds (see open-fence-debt.lua). */
+const OPEN_DEBT = loadScript('open-fence-debt', {
+  keys: ['site', 'debts', 'audit', 'lock?'],
+  args: ['siteName', 'debt', 'token', 'auditFields'],
+});
 
 export class FenceDebtStore {
+  private readonly key: StoreKeys;
+
   constructor(
     private readonly redis: Redis,
-    private readonly prefix = 'baton:',
-  ) {}
-
-  private key = {
-    site: (site: string) => `${this.prefix}site:${site}`,
-    index: () => `${this.prefix}fence-debts`,
-    audit: () => `${this.prefix}audit`,
-  };
+    /** Key prefix, e.g. `{baton}:` (see keys.ts). */
+    prefix?: string,
+  ) {
+    this.key = new StoreKeys(prefix);
+  }
 
   /** Opens (or widens) `debt`; with a lease only while the worker still holds the run's job lock. */
   async open(debt: FenceDebt, lease?: Lease): Promise<boolean> {
     const record: OpenFenceDebt = { ...debt, attempts: 0, nextAttemptAt: debt.since };
-    const result = (await this.redis.eval(
-      OPEN_DEBT,
-      4,
-      this.key.site(debt.site),
-      this.key.index(),
-      this.key.audit(),
-      lease?.lockKey ?? '',
-      debt.site,
-      JSON.stringify(record),
-      lease?.token ?? '',
-      JSON.stringify(auditFields(debt, 'fence-debt-opened', SYSTEM_ACTOR, debt.since, describeDebt(debt))),
-    )) as number;
+    const result = (await OPEN_DEBT.run(this.redis, {
+      keys: {
+        site: this.key.site(debt.site),
+        debts: this.key.fenceDebts(),
+        audit: this.key.audit(),
+        ...(lease?.lockKey ? { lock: lease.lockKey } : {}),
+      },
+      args: {
+        siteName: debt.site,
+        debt: JSON.stringify(record),
+        token: lease?.token ?? '',
+        auditFields: JSON.stringify(
+          auditFields(debt, 'fence-debt-opened', SYSTEM_ACTOR, debt.since, describeDebt(debt)),
+        ),
+      },
+    })) as number;
     return result === 1;
   }
 
@@ -81,7 +66,7 @@ export class FenceDebtStore {
   }
 
   async list(): Promise<OpenFenceDebt[]> {
-    const sites = await this.redis.smembers(this.key.index());
+    const sites = await this.redis.smembers(this.key.fenceDebts());
     const debts = await Promise.all(sites.map((site) => this.get(site)));
     return debts.filter((d): d is OpenFenceDebt => d !== null).sort((a, b) => a.site.localeCompare(b.site));
   }
@@ -106,7 +91,7 @@ export class FenceDebtStore {
       const after = change(before);
       const multi = this.redis.multi();
       if (after) multi.hset(key, 'fenceDebt', JSON.stringify(after));
-      else multi.hdel(key, 'fenceDebt').srem(this.key.index(), site);
+      else multi.hdel(key, 'fenceDebt').srem(this.key.fenceDebts(), site);
       if (audit) {
         multi.xadd(
           this.key.audit(),

@@ -10,44 +10,23 @@ import type { Actor, Run, RunState } from '../core/model.js';
 import { TERMINAL_STATES } from '../core/model.js';
 import { BatonError } from '../errors.js';
 import { FenceDebtStore } from './fence-debts.js';
+import { StoreKeys } from './keys.js';
+import { loadScript } from './script.js';
 
 const TERMINAL_LIST = [...TERMINAL_STATES].join(',');
 
-/** Creates the run unless the site has an open one; returns [created, runId]. */
-const CREATE_RUN = `
-local open = redis.call('HGET', KEYS[1], 'openRun')
-if open then
-  local state = redis.call('HGET', ARGV[1] .. 'run:' .. open, 'state')
-  if state and not string.find(',' .. ARGV[6] .. ',', ',' .. state .. ',', 1, true) then
-    return {0, open}
-  end
-end
-redis.call('HSET', KEYS[1], 'openRun', ARGV[2])
-redis.call('HSET', KEYS[2], 'data', ARGV[3], 'version', 1, 'state', ARGV[4])
-redis.call('ZADD', KEYS[3], ARGV[5], ARGV[2])
-redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
-redis.call('XADD', KEYS[5], 'MAXLEN', '~', 100000, '*', unpack(cjson.decode(ARGV[7])))
-return {1, ARGV[2]}
-`;
+const CREATE_RUN = loadScript('create-run', {
+  keys: ['site', 'run', 'siteRuns', 'runs', 'audit', 'openRun?'],
+  args: ['runId', 'data', 'state', 'createdAt', 'terminalStates', 'auditFields', 'openRun'],
+});
 
-/**
- * Saves a run if its version is still the expected one and, for workers, if the BullMQ job lock is still ours.
- * Releases the site's open-run marker on a terminal state, records the serving cluster on success.
- * Returns 1, or -1 version conflict, -2 lease lost, -3 missing.
- */
-const SAVE_RUN = `
-if KEYS[4] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[3] then return -2 end
-local version = redis.call('HGET', KEYS[1], 'version')
-if not version then return -3 end
-if version ~= ARGV[1] then return -1 end
-redis.call('HSET', KEYS[1], 'data', ARGV[2], 'version', tonumber(ARGV[1]) + 1, 'state', ARGV[4])
-if ARGV[5] == '1' and redis.call('HGET', KEYS[2], 'openRun') == ARGV[6] then
-  redis.call('HDEL', KEYS[2], 'openRun')
-end
-if ARGV[7] ~= '' then redis.call('HSET', KEYS[2], 'serving', ARGV[7], 'servingSince', ARGV[8]) end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', unpack(cjson.decode(ARGV[9])))
-return 1
-`;
+const SAVE_RUN = loadScript('save-run', {
+  keys: ['run', 'site', 'audit', 'lock?'],
+  args: ['version', 'data', 'token', 'state', 'terminal', 'runId', 'serving', 'servingSince', 'auditFields'],
+});
+
+/** Creating a run gives up after this many changes of its site's open-run marker under it. */
+const CREATE_ATTEMPTS = 20;
 
 export interface AuditRecord {
   id: string;
@@ -69,22 +48,16 @@ export class RunStore {
   /** The sites' fence debts, beside their runs. */
   readonly debts: FenceDebtStore;
 
+  private readonly key: StoreKeys;
+
   constructor(
     private readonly redis: Redis,
-    /** Key prefix, e.g. `baton:`; tests use one per test. */
-    private readonly prefix = 'baton:',
+    /** Key prefix, e.g. `{baton}:` (see keys.ts); tests use one per test. */
+    prefix?: string,
   ) {
+    this.key = new StoreKeys(prefix);
     this.debts = new FenceDebtStore(redis, prefix);
   }
-
-  private key = {
-    run: (id: string) => `${this.prefix}run:${id}`,
-    site: (site: string) => `${this.prefix}site:${site}`,
-    siteRuns: (site: string) => `${this.prefix}runs:${site}`,
-    runs: () => `${this.prefix}runs`,
-    audit: () => `${this.prefix}audit`,
-    seq: () => `${this.prefix}seq`,
-  };
 
   async nextRunId(): Promise<string> {
     return `r${await this.redis.incr(this.key.seq())}`;
@@ -92,25 +65,36 @@ export class RunStore {
 
   /** Creates `run` unless its site already has an open run; then returns that one instead. */
   async create(run: Run, audit: AuditEvent): Promise<{ created: boolean; run: Run }> {
-    const [created, id] = (await this.redis.eval(
-      CREATE_RUN,
-      5,
-      this.key.site(run.site),
-      this.key.run(run.id),
-      this.key.siteRuns(run.site),
-      this.key.runs(),
-      this.key.audit(),
-      this.prefix,
-      run.id,
-      JSON.stringify({ ...run, version: 1 }),
-      run.state,
-      run.createdAt,
-      TERMINAL_LIST,
-      JSON.stringify(auditFields(run, audit, run.createdAt)),
-    )) as [number, string];
-    const stored = await this.get(id);
-    if (!stored) throw new BatonError('run-missing', `run ${id} vanished while being created`);
-    return { created: created === 1, run: stored };
+    for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt += 1) {
+      // The script checks the marker again; read here only to name the open run's key (see create-run.lua).
+      const open = (await this.redis.hget(this.key.site(run.site), 'openRun')) ?? '';
+      const [created, id] = (await CREATE_RUN.run(this.redis, {
+        keys: {
+          site: this.key.site(run.site),
+          run: this.key.run(run.id),
+          siteRuns: this.key.siteRuns(run.site),
+          runs: this.key.runs(),
+          audit: this.key.audit(),
+          ...(open ? { openRun: this.key.run(open) } : {}),
+        },
+        args: {
+          runId: run.id,
+          data: JSON.stringify({ ...run, version: 1 }),
+          state: run.state,
+          createdAt: run.createdAt,
+          terminalStates: TERMINAL_LIST,
+          auditFields: JSON.stringify(auditFields(run, audit, run.createdAt)),
+          openRun: open,
+        },
+      })) as [number, string];
+      if (created === -1) continue;
+      const stored = await this.get(id);
+      if (!stored) throw new BatonError('run-missing', `run ${id} vanished while being created`);
+      return { created: created === 1, run: stored };
+    }
+    throw new BatonError('run-conflict', `site ${run.site}'s open run is changing too fast; try again`, {
+      retriable: true,
+    });
   }
 
   async get(id: string): Promise<Run | null> {
@@ -131,23 +115,25 @@ export class RunStore {
   async save(run: Run, audit: AuditEvent, lease?: Lease): Promise<Run> {
     const at = run.updatedAt;
     const next: Run = { ...run, version: run.version + 1 };
-    const result = (await this.redis.eval(
-      SAVE_RUN,
-      4,
-      this.key.run(run.id),
-      this.key.site(run.site),
-      this.key.audit(),
-      lease?.lockKey ?? '',
-      String(run.version),
-      JSON.stringify(next),
-      lease?.token ?? '',
-      run.state,
-      TERMINAL_STATES.has(run.state) ? '1' : '0',
-      run.id,
-      run.state === 'succeeded' ? run.to : '',
-      String(at),
-      JSON.stringify(auditFields(run, audit, at)),
-    )) as number;
+    const result = (await SAVE_RUN.run(this.redis, {
+      keys: {
+        run: this.key.run(run.id),
+        site: this.key.site(run.site),
+        audit: this.key.audit(),
+        ...(lease?.lockKey ? { lock: lease.lockKey } : {}),
+      },
+      args: {
+        version: run.version,
+        data: JSON.stringify(next),
+        token: lease?.token ?? '',
+        state: run.state,
+        terminal: TERMINAL_STATES.has(run.state) ? '1' : '0',
+        runId: run.id,
+        serving: run.state === 'succeeded' ? run.to : '',
+        servingSince: at,
+        auditFields: JSON.stringify(auditFields(run, audit, at)),
+      },
+    })) as number;
     if (result === -2) throw new LeaseLostError(run.id);
     if (result === -3) throw new BatonError('run-not-found', `run ${run.id} does not exist`);
     if (result === -1) {

@@ -33,15 +33,8 @@ afterEach(async () => {
 async function start(
   options: SlackHarnessOptions = {},
 ): Promise<{ h: SlackHarness; prefix: string; bull: string }> {
-  let prefixes = { store: '', bull: '' };
-  harness = await startSlackHarness(redis.url, {
-    ...options,
-    routes: (_parts, context) => {
-      prefixes = context.prefixes;
-      return [];
-    },
-  });
-  return { h: harness, prefix: prefixes.store.replace(/:$/, ''), bull: prefixes.bull };
+  harness = await startSlackHarness(redis.url, options);
+  return { h: harness, prefix: harness.keyPrefix, bull: harness.prefixes.bull };
 }
 
 /** A slash command, then the run it created once its preflight shows in the proposal. */

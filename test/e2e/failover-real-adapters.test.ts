@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { keyPrefixes } from '../../src/config/load-config.js';
 import type { Actor } from '../../src/core/model.js';
 import { RUNS_QUEUE } from '../../src/queue/queues.js';
 import type { RunJobData } from '../../src/queue/queues.js';
@@ -49,12 +50,14 @@ beforeAll(async () => {
   redis = await startRedis();
   lab = await startLab({ podReadyAfterMs: 400, insyncAfterMs: 600 });
   connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-  store = new RunStore(connection, `${prefix}:`);
-  queue = new Queue<RunJobData>(RUNS_QUEUE, { connection, prefix: `${prefix}-bull` });
+  // The prefixes of the workers it spawns with BATON_KEY_PREFIX=prefix.
+  const prefixes = keyPrefixes({ keyPrefix: prefix });
+  store = new RunStore(connection, prefixes.store);
+  queue = new Queue<RunJobData>(RUNS_QUEUE, { connection, prefix: prefixes.bull });
   const made = createRunService({
     redis: connection,
     store,
-    bullPrefix: `${prefix}-bull`,
+    bullPrefix: prefixes.bull,
     topology: lab.topology,
   });
   commands = made.service;

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +14,8 @@ import type { KubeObject } from './support.js';
 import { find, kustomize, ROOT } from './support.js';
 
 const run = promisify(execFile);
+/** The Lua scripts (src/store/lua), which the build copies beside the compiled store. */
+const LUA_DIR = 'src/store/lua';
 
 interface Instruction {
   keyword: string;
@@ -244,7 +246,16 @@ describe('the compiled entrypoint (what the image runs)', () => {
     ).catch((error: { stdout?: string }) => {
       throw new Error(`npm run build's compiler failed:\n${error.stdout ?? String(error)}`);
     });
+    // And, as `npm run build` does, the Lua scripts beside the compiled store (tsc copies no .lua).
+    await cp(join(ROOT, LUA_DIR), join(out, 'store/lua'), { recursive: true });
   }, 120_000);
+
+  it('is built by `npm run build` with the Lua scripts beside it', async () => {
+    const { scripts } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(scripts.build).toContain(`'${LUA_DIR}', 'dist/store/lua'`);
+  });
 
   afterAll(async () => {
     if (out) await rm(out, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyPrefixes } from '../../src/config/load-config.js';
 import type { Topology } from '../../src/config/topology.js';
 import { systemClock } from '../../src/core/clock.js';
 import { allSteps } from '../../src/core/model.js';
@@ -45,7 +46,7 @@ let reader: StateReader;
 beforeAll(async () => {
   redis = await startRedis();
   const prefix = `t${randomUUID().slice(0, 8)}`;
-  const prefixes = { store: `${prefix}:`, bull: `${prefix}-bull` };
+  const prefixes = keyPrefixes({ keyPrefix: prefix });
   storePrefix = prefixes.store;
   connection = new Redis(redis.url, { maxRetriesPerRequest: null });
   producer = new Redis(redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });

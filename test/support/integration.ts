@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { keyPrefixes } from '../../src/config/load-config.js';
 import { loadTopologyFile } from '../../src/config/topology.js';
 import type { Topology } from '../../src/config/topology.js';
 import { systemClock } from '../../src/core/clock.js';
@@ -28,6 +29,7 @@ import { EXAMPLE_TOPOLOGY } from '../../src/sandbox/lab.js';
 import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
 import type { WorldTiming } from '../../src/sandbox/simulated-world.js';
 import { FenceDebtStore } from '../../src/store/fence-debts.js';
+import { StoreKeys } from '../../src/store/keys.js';
 import { RunStore } from '../../src/store/run-store.js';
 import { createLogger } from '../../src/logger.js';
 
@@ -119,9 +121,9 @@ export async function createHarness(
   options: { tuning?: StepTuning; timing?: Partial<WorldTiming> } = {},
 ): Promise<Harness> {
   const prefix = `t${randomUUID().slice(0, 8)}`;
-  const storePrefix = `${prefix}:`;
-  const bullPrefix = `${prefix}-bull`;
-  const worldKey = `${prefix}:world`;
+  // The prefixes a `baton` process given BATON_KEY_PREFIX=prefix uses (see spawnWorker).
+  const { store: storePrefix, bull: bullPrefix } = keyPrefixes({ keyPrefix: prefix });
+  const worldKey = new StoreKeys(storePrefix).world();
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const topology = await exampleTopology();
   const site = topology.sites[0];

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CustomRoute } from '@slack/bolt';
 import { Redis } from 'ioredis';
+import { keyPrefixes } from '../../src/config/load-config.js';
 import type { Topology } from '../../src/config/topology.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { Run } from '../../src/core/model.js';
@@ -87,7 +88,8 @@ export interface SlackHarness {
   world: SimulatedWorld | null;
   topology: Topology;
   redis: Redis;
-  /** This harness's key prefixes in Redis. */
+  /** This harness's key prefix (`BATON_KEY_PREFIX` of a CLI sharing its Redis keys) and its prefixes in Redis. */
+  keyPrefix: string;
   prefixes: { store: string; bull: string };
   /** Where Slack POSTs over HTTP (in Socket Mode nothing listens for Slack there: it answers 404). */
   eventsUrl: string;
@@ -136,7 +138,7 @@ export async function startSlackHarness(
   options: SlackHarnessOptions = {},
 ): Promise<SlackHarness> {
   const prefix = `t${randomUUID().slice(0, 8)}`;
-  const prefixes = { store: `${prefix}:`, bull: `${prefix}-bull` };
+  const prefixes = keyPrefixes({ keyPrefix: prefix });
   const base = await exampleTopology();
   const topology = options.topology ? options.topology(base) : base;
   const site = topology.sites[0];
@@ -241,6 +243,7 @@ export async function startSlackHarness(
     world,
     topology,
     redis: workerConnection,
+    keyPrefix: prefix,
     prefixes,
     eventsUrl,
     webUrl,

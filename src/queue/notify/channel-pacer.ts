@@ -9,59 +9,21 @@
  */
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../core/ports.js';
-import { Script } from '../../store/script.js';
-import { STATE_TTL_MS, notifyStateKeys } from './notify-jobs.js';
-import type { NotifyStateKeys, SlotReservation } from './notify-jobs.js';
+import { NotifyKeys } from '../../store/keys.js';
+import { loadScript } from '../../store/script.js';
+import { STATE_TTL_MS } from './notify-jobs.js';
+import type { SlotReservation } from './notify-jobs.js';
 
-// --- Lua (KEYS[1] is the lane's hash: next, lastSent, blockedUntil; all times in ms of the pacer's clock) ---
+// --- Lua (`lane` is the lane's hash: next, lastSent, blockedUntil; all times in ms of the pacer's clock) ---
 
-/**
- * ARGV: now, interval, reserved slot (-1: none), ttl. Returns the job's send slot: its reserved one while valid,
- * else the next free one (never before a 429's Retry-After), advancing the lane's next free slot by one interval.
- */
-const TAKE_SLOT = new Script(`
-local now = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
-local reserved = tonumber(ARGV[3])
-local blocked = tonumber(redis.call('HGET', KEYS[1], 'blockedUntil') or '0')
-if reserved >= 0 and reserved >= blocked then return reserved end
-local nextFree = tonumber(redis.call('HGET', KEYS[1], 'next') or '0')
-local slot = math.max(now, nextFree, blocked)
-redis.call('HSET', KEYS[1], 'next', slot + interval)
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return slot
-`);
+/** The job's send slot: its reserved one while valid, else the next free one. */
+const TAKE_SLOT = loadScript('take-slot', { keys: ['lane'], args: ['now', 'interval', 'reserved', 'ttl'] });
 
-/**
- * ARGV: now, interval, ttl. The last check before a send: a slot is reserved ahead of time, and a job that started
- * late would otherwise send closer than one interval after the send before it. Records the send (0), or returns a
- * fresh slot to wait for.
- */
-const CLAIM_SEND = new Script(`
-local now = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
-local last = tonumber(redis.call('HGET', KEYS[1], 'lastSent') or '0')
-local blocked = tonumber(redis.call('HGET', KEYS[1], 'blockedUntil') or '0')
-local earliest = math.max(last + interval, blocked)
-if now >= earliest then
-  redis.call('HSET', KEYS[1], 'lastSent', now)
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  return 0
-end
-local nextFree = tonumber(redis.call('HGET', KEYS[1], 'next') or '0')
-local slot = math.max(earliest, nextFree)
-redis.call('HSET', KEYS[1], 'next', slot + interval)
-return slot
-`);
+/** The last check before a send: records the send (0), or returns a fresh slot to wait for. */
+const CLAIM_SEND = loadScript('claim-send', { keys: ['lane'], args: ['now', 'interval', 'ttl'] });
 
-/** ARGV: blocked until, ttl. A later Retry-After extends the block; an earlier one does not shorten it. */
-const BLOCK_LANE = new Script(`
-local untilMs = tonumber(ARGV[1])
-local current = tonumber(redis.call('HGET', KEYS[1], 'blockedUntil') or '0')
-if untilMs > current then redis.call('HSET', KEYS[1], 'blockedUntil', untilMs) end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
-`);
+/** A 429: a later Retry-After extends the lane's block; an earlier one does not shorten it. */
+const BLOCK_LANE = loadScript('block-lane', { keys: ['lane'], args: ['blockedUntil', 'ttl'] });
 
 // --- The pacer ---
 
@@ -88,13 +50,13 @@ export class ChannelPacer {
   readonly intervalMs: number;
   private readonly redis: Redis;
   private readonly clock: Clock;
-  private readonly keys: NotifyStateKeys;
+  private readonly keys: NotifyKeys;
 
   constructor(options: ChannelPacerOptions) {
     this.redis = options.redis;
     this.clock = options.clock;
     this.intervalMs = options.intervalMs;
-    this.keys = notifyStateKeys(options.prefix);
+    this.keys = new NotifyKeys(options.prefix);
   }
 
   /**
@@ -102,8 +64,13 @@ export class ChannelPacer {
    * one. A slot later than `clock.now()` is the job's to wait for; nobody else gets it.
    */
   async reserve(lane: string, reserved?: number): Promise<number> {
-    const args = [this.clock.now(), this.intervalMs, reserved ?? -1, STATE_TTL_MS];
-    return Number(await TAKE_SLOT.run(this.redis, [this.keys.lane(lane)], args));
+    const args = {
+      now: this.clock.now(),
+      interval: this.intervalMs,
+      reserved: reserved ?? -1,
+      ttl: STATE_TTL_MS,
+    };
+    return Number(await TAKE_SLOT.run(this.redis, { keys: { lane: this.keys.lane(lane) }, args }));
   }
 
   /**
@@ -111,15 +78,18 @@ export class ChannelPacer {
    * to wait for (the slot it waited for came too soon after the send before it, or inside a Retry-After).
    */
   async claim(lane: string): Promise<number | undefined> {
-    const args = [this.clock.now(), this.intervalMs, STATE_TTL_MS];
-    const later = Number(await CLAIM_SEND.run(this.redis, [this.keys.lane(lane)], args));
+    const args = { now: this.clock.now(), interval: this.intervalMs, ttl: STATE_TTL_MS };
+    const later = Number(await CLAIM_SEND.run(this.redis, { keys: { lane: this.keys.lane(lane) }, args }));
     return later > 0 ? later : undefined;
   }
 
   /** A 429: nothing is sent in `lane` for `retryAfterMs`. Returns the end of the block. */
   async block(lane: string, retryAfterMs: number): Promise<number> {
     const until = this.clock.now() + retryAfterMs;
-    await BLOCK_LANE.run(this.redis, [this.keys.lane(lane)], [until, STATE_TTL_MS]);
+    await BLOCK_LANE.run(this.redis, {
+      keys: { lane: this.keys.lane(lane) },
+      args: { blockedUntil: until, ttl: STATE_TTL_MS },
+    });
     return until;
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The notify queue's names: the queue, its job data, deterministic job ids and the Redis keys of the notify state
- * (kept beside, never inside, BullMQ's `<prefix>:notify:*` keys).
+ * The notify queue's names: the queue, its job data and deterministic job ids. The Redis keys of the notify state are
+ * `NotifyKeys` (store/keys.ts).
  */
 import { createHash } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
@@ -32,21 +32,6 @@ export const notifyJobOptions = (removeOnComplete: JobsOptions['removeOnComplete
 });
 
 const b64 = (value: string) => Buffer.from(value, 'utf8').toString('base64url');
-
-/** Redis keys of the notify state, under `<prefix>:notify-state:*`. */
-export const notifyStateKeys = (prefix: string) => {
-  const base = `${prefix}:notify-state`;
-  return {
-    status: (key: string) => `${base}:status:${key}`,
-    lock: (key: string) => `${base}:lock:${key}`,
-    /** A pacing lane: a channel, or its updates lane. */
-    lane: (lane: string) => `${base}:channel:${lane}`,
-    reply: (threadKey: string, dedupeId: string) => `${base}:reply:${b64(threadKey)}:${b64(dedupeId)}`,
-    /** The thread's replies not yet posted, by when they were asked for: only the oldest may take a slot. */
-    thread: (threadKey: string) => `${base}:thread:${b64(threadKey)}`,
-  };
-};
-export type NotifyStateKeys = ReturnType<typeof notifyStateKeys>;
 
 /** Deterministic job ids (no `:`): one per generation of a status key, one per thread reply. */
 export const statusJobId = (key: string, generation: number) => `status-${b64(key)}-${generation}`;

@@ -6,26 +6,23 @@
  */
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../core/ports.js';
-import { Script } from '../../store/script.js';
-import { REPLY_MARKER_TTL_MS, STATE_TTL_MS, notifyStateKeys } from './notify-jobs.js';
-import type { NotifyStateKeys } from './notify-jobs.js';
+import { NotifyKeys } from '../../store/keys.js';
+import { loadScript } from '../../store/script.js';
+import { REPLY_MARKER_TTL_MS, STATE_TTL_MS } from './notify-jobs.js';
 
-// --- Lua (KEYS[1] is the thread's sorted set of waiting dedupeIds, KEYS[2] the reply's posted marker) ---
+// --- Lua (`thread` is the thread's sorted set of waiting dedupeIds, `reply` the reply's posted marker) ---
 
-/** ARGV: asked at, dedupeId, ttl. Puts a reply in its thread's order, unless it was posted already. */
-const JOIN_THREAD = new Script(`
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 1
-`);
+/** Puts a reply in its thread's order, unless it was posted already. */
+const JOIN_THREAD = loadScript('join-thread', {
+  keys: ['thread', 'reply'],
+  args: ['askedAt', 'dedupeId', 'ttl'],
+});
 
-/** ARGV: dedupeId, marker ttl ('' when not posted). The reply leaves the order; if posted, it is marked. */
-const LEAVE_THREAD = new Script(`
-if ARGV[2] ~= '' then redis.call('SET', KEYS[2], '1', 'PX', ARGV[2]) end
-redis.call('ZREM', KEYS[1], ARGV[1])
-return 1
-`);
+/** The reply leaves the order; if posted, it is marked. */
+const LEAVE_THREAD = loadScript('leave-thread', {
+  keys: ['thread', 'reply'],
+  args: ['dedupeId', 'markerTtl'],
+});
 
 // --- The order ---
 
@@ -40,23 +37,25 @@ export interface ThreadReply {
 }
 
 export class ThreadOrder {
-  private readonly keys: NotifyStateKeys;
+  private readonly keys: NotifyKeys;
 
   constructor(
     private readonly redis: Redis,
     prefix: string,
     private readonly clock: Clock,
   ) {
-    this.keys = notifyStateKeys(prefix);
+    this.keys = new NotifyKeys(prefix);
   }
 
   /** Producer side: the reply takes its place in the thread (a repeat keeps the first place). */
   async join(reply: ThreadReply): Promise<void> {
-    await JOIN_THREAD.run(
-      this.redis,
-      [this.keys.thread(reply.threadKey), this.keys.reply(reply.threadKey, reply.dedupeId)],
-      [reply.createdAt, reply.dedupeId, STATE_TTL_MS],
-    );
+    await JOIN_THREAD.run(this.redis, {
+      keys: {
+        thread: this.keys.thread(reply.threadKey),
+        reply: this.keys.reply(reply.threadKey, reply.dedupeId),
+      },
+      args: { askedAt: reply.createdAt, dedupeId: reply.dedupeId, ttl: STATE_TTL_MS },
+    });
   }
 
   /** Whether a reply with this dedupeId is in Slack already. */
@@ -73,10 +72,12 @@ export class ThreadOrder {
 
   /** The reply is done: posted (and marked, so a repeat posts nothing) or given up. */
   async leave(reply: Pick<ThreadReply, 'threadKey' | 'dedupeId'>, posted: boolean): Promise<void> {
-    await LEAVE_THREAD.run(
-      this.redis,
-      [this.keys.thread(reply.threadKey), this.keys.reply(reply.threadKey, reply.dedupeId)],
-      [reply.dedupeId, posted ? REPLY_MARKER_TTL_MS : ''],
-    );
+    await LEAVE_THREAD.run(this.redis, {
+      keys: {
+        thread: this.keys.thread(reply.threadKey),
+        reply: this.keys.reply(reply.threadKey, reply.dedupeId),
+      },
+      args: { dedupeId: reply.dedupeId, markerTtl: posted ? REPLY_MARKER_TTL_MS : '' },
+    });
   }
 }
