@@ -22,7 +22,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/cli.ts', 'bench/**', 'src/sandbox/**', 'bin/**', 'test/**'],
+    files: ['src/cli.ts', 'bench/**', 'lab/**', 'bin/**', 'test/**'],
     rules: { 'no-console': 'off' },
   },
 );

@@ -8,7 +8,7 @@ import { KubernetesClusters } from '../src/adapters/kubernetes.js';
 import { PostgresDatabases } from '../src/adapters/postgres.js';
 import { Route53Dns } from '../src/adapters/route53.js';
 import { createLogger } from '../src/logger.js';
-import { LAB_AWS, startLab } from '../src/sandbox/lab.js';
+import { LAB_AWS, startLab } from '../lab/sandbox/start-lab.js';
 import type { Row } from './support.js';
 import { ms, percentile, renderTable, runIfMain, sleep } from './support.js';
 

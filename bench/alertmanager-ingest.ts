@@ -9,8 +9,8 @@
 import { createHash } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { freePort, startRedis } from '../src/sandbox/processes.js';
-import { startSlackApiServer } from '../src/sandbox/slack-api-server.js';
+import { freePort, startRedis } from '../lab/processes/processes.js';
+import { startSlackApiServer } from '../lab/slack/slack-api-server.js';
 import type { WorkerProcess } from '../test/support/integration.js';
 import { createHarness, spawnWorker, waitFor } from '../test/support/integration.js';
 import type { Row } from './support.js';

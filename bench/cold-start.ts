@@ -20,13 +20,13 @@ import { Redis } from 'ioredis';
 import { keyPrefixes } from '../src/config/load-config.js';
 import { RUNS_QUEUE } from '../src/queue/queues.js';
 import type { RunJobData } from '../src/queue/queues.js';
-import { startLab } from '../src/sandbox/lab.js';
+import { startLab } from '../lab/sandbox/start-lab.js';
 import { RunStore } from '../src/store/run-store.js';
-import type { RedisProcess } from '../src/sandbox/processes.js';
-import { freePort, startRedis } from '../src/sandbox/processes.js';
-import type { SlackApiServer } from '../src/sandbox/slack-api-server.js';
-import { startSlackApiServer } from '../src/sandbox/slack-api-server.js';
-import { postToApp, sign, slashCommand } from '../src/sandbox/slack-signer.js';
+import type { RedisProcess } from '../lab/processes/processes.js';
+import { freePort, startRedis } from '../lab/processes/processes.js';
+import type { SlackApiServer } from '../lab/slack/slack-api-server.js';
+import { startSlackApiServer } from '../lab/slack/slack-api-server.js';
+import { postToApp, sign, slashCommand } from '../lab/slack/slack-signer.js';
 import type { Harness } from '../test/support/integration.js';
 import {
   ALICE,
@@ -66,7 +66,7 @@ interface Role {
 }
 
 /** The lab's entry point under tsx: the same roles, with the simulated world and test timings. */
-const LAB_TSX = [process.execPath, '--import', 'tsx', 'src/sandbox/lab-cli.ts'];
+const LAB_TSX = [process.execPath, '--import', 'tsx', 'lab/cli.ts'];
 
 interface Spawned {
   port: number;

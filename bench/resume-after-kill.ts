@@ -6,7 +6,7 @@
  */
 import { allSteps, runJobId } from '../src/core/model.js';
 import { RUNS_QUEUE, RUN_WORKER_SETTINGS } from '../src/queue/queues.js';
-import { startRedis } from '../src/sandbox/processes.js';
+import { startRedis } from '../lab/processes/processes.js';
 import type { WorkerProcess } from '../test/support/integration.js';
 import {
   SIM_WORKER_FLAGS,

@@ -7,10 +7,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ACTION_IDS } from '../src/slack/action-ids.js';
-import { freePort, startRedis } from '../src/sandbox/processes.js';
-import { SimulatedWorld } from '../src/sandbox/simulated-world.js';
-import { startSlackApiServer } from '../src/sandbox/slack-api-server.js';
-import { blockAction, postToApp, sign, slashCommand } from '../src/sandbox/slack-signer.js';
+import { freePort, startRedis } from '../lab/processes/processes.js';
+import { SimulatedWorld } from '../lab/simulated-world/simulated-world.js';
+import { startSlackApiServer } from '../lab/slack/slack-api-server.js';
+import { blockAction, postToApp, sign, slashCommand } from '../lab/slack/slack-signer.js';
 import { runMessageKey } from '../src/slack/publish-run.js';
 import { Notifier } from '../src/queue/notify/index.js';
 import { createLogger } from '../src/logger.js';

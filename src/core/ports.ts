@@ -1,6 +1,6 @@
 /**
  * What the steps need from the outside world, and nothing more. The adapters implement these against Kubernetes,
- * Route 53, PostgreSQL and HTTP; the simulated world in src/sandbox implements them in memory or in Redis.
+ * Route 53, PostgreSQL and HTTP; the simulated world in lab/simulated-world implements them in memory or in Redis.
  * Every method may throw a BatonError; `retriable: true` means trying again can help.
  */
 import type { ClusterId, SiteConfig, WorkloadConfig } from '../config/topology.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpHealth } from '../../src/adapters/http-health.js';
-import { freePort } from '../../src/sandbox/processes.js';
+import { freePort } from '../../lab/processes/processes.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 

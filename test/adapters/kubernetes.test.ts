@@ -9,8 +9,8 @@ import type { SiteConfig } from '../../src/config/topology.js';
 import type { WorkloadRef } from '../../src/core/ports.js';
 import { BatonError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
-import { startKubeApiServer } from '../../src/sandbox/kube-api-server.js';
-import type { KubeApiServer, KubeconfigDocument } from '../../src/sandbox/kube-api-server.js';
+import { startKubeApiServer } from '../../lab/kubernetes/kube-api-server.js';
+import type { KubeApiServer, KubeconfigDocument } from '../../lab/kubernetes/kube-api-server.js';
 
 const TOKEN = 'east-bearer-token-123';
 const CONTEXTS = { east: 'active-cluster', west: 'passive-cluster' };

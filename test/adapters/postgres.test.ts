@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL adapter against a real primary and hot standby (src/sandbox/postgres-pair.ts), connected as a
+ * The PostgreSQL adapter against a real primary and hot standby (lab/postgres/postgres-pair.ts), connected as a
  * role that has only the documented minimal grants. The tests run in order and share the pair: switchover,
  * rebuild, failback, rebuild, then an emergency.
  */
@@ -13,9 +13,9 @@ import type { RunMode } from '../../src/core/model.js';
 import { compareLsn } from '../../src/core/lsn.js';
 import { runPreflightChecks } from '../../src/core/steps/preflight.js';
 import { BatonError } from '../../src/errors.js';
-import type { PostgresNode, PostgresPair } from '../../src/sandbox/postgres-pair.js';
-import { query, startPostgresPair } from '../../src/sandbox/postgres-pair.js';
-import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
+import type { PostgresNode, PostgresPair } from '../../lab/postgres/postgres-pair.js';
+import { query, startPostgresPair } from '../../lab/postgres/postgres-pair.js';
+import { SimulatedWorld } from '../../lab/simulated-world/simulated-world.js';
 import { exampleSite, recordingLog } from '../support/core-fixtures.js';
 
 const PASSWORDS = { baton: 'baton-pw-5f0c1e', app: 'app-pw-9d2a7b' };

@@ -3,8 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedis, redisOptions } from '../../src/adapters/redis.js';
-import { freePort, startRedis } from '../../src/sandbox/processes.js';
-import type { RedisProcess } from '../../src/sandbox/processes.js';
+import { freePort, startRedis } from '../../lab/processes/processes.js';
+import type { RedisProcess } from '../../lab/processes/processes.js';
 import { waitFor } from '../support/integration.js';
 
 describe('redisOptions', () => {

@@ -10,9 +10,9 @@ import {
 import { loadTopologyFile } from '../../src/config/topology.js';
 import type { DnsConfig, SiteConfig } from '../../src/config/topology.js';
 import { BatonError } from '../../src/errors.js';
-import { freePort } from '../../src/sandbox/processes.js';
-import { startRoute53ApiServer } from '../../src/sandbox/route53-api-server.js';
-import type { Route53StandIn } from '../../src/sandbox/route53-api-server.js';
+import { freePort } from '../../lab/processes/processes.js';
+import { startRoute53ApiServer } from '../../lab/route53/route53-api-server.js';
+import type { Route53StandIn } from '../../lab/route53/route53-api-server.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/baton.yaml', import.meta.url));
 const DB_ENV = {

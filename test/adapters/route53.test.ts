@@ -7,8 +7,8 @@ import { loadTopologyFile } from '../../src/config/topology.js';
 import type { DnsConfig, SiteConfig } from '../../src/config/topology.js';
 import type { Clock, Log } from '../../src/core/ports.js';
 import { BatonError } from '../../src/errors.js';
-import { route53SeedFor, startRoute53ApiServer } from '../../src/sandbox/route53-api-server.js';
-import type { Route53StandIn, Route53StandInOptions } from '../../src/sandbox/route53-api-server.js';
+import { route53SeedFor, startRoute53ApiServer } from '../../lab/route53/route53-api-server.js';
+import type { Route53StandIn, Route53StandInOptions } from '../../lab/route53/route53-api-server.js';
 
 const CREDENTIALS = { accessKeyId: 'AKIDBATONTEST', secretAccessKey: 'baton-test-secret' };
 const EXAMPLE = fileURLToPath(new URL('../../examples/baton.yaml', import.meta.url));

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { witnessFor } from '../../src/alerts/auto-approve.js';
 import { parseTopology } from '../../src/config/topology.js';
-import { EXAMPLE_TOPOLOGY } from '../../src/sandbox/lab.js';
+import { EXAMPLE_TOPOLOGY } from '../../lab/sandbox/start-lab.js';
 import { DB_ENV } from '../support/integration.js';
 
 const example = () => readFile(EXAMPLE_TOPOLOGY, 'utf8');

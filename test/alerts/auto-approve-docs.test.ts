@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { buildAutoApprovalWithheldReply } from '../../src/alerts/alert-messages.js';
 import { AUTO_APPROVE_EVERY_MS, probeSlackMs } from '../../src/alerts/auto-approve.js';
 import { parseTopology } from '../../src/config/topology.js';
-import { EXAMPLE_TOPOLOGY } from '../../src/sandbox/lab.js';
+import { EXAMPLE_TOPOLOGY } from '../../lab/sandbox/start-lab.js';
 import { DB_ENV, ROOT } from '../support/integration.js';
 
 const doc = (name: string) => readFile(join(ROOT, 'docs', name), 'utf8');

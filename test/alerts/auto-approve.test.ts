@@ -11,8 +11,8 @@ import { AUTO_APPROVAL_ACTOR, autoApprovalEnabled, autoApprovalJob } from '../..
 import type { Run } from '../../src/core/model.js';
 import { systemClock } from '../../src/core/clock.js';
 import { createLogger } from '../../src/logger.js';
-import type { RedisProcess } from '../../src/sandbox/processes.js';
-import { startRedis } from '../../src/sandbox/processes.js';
+import type { RedisProcess } from '../../lab/processes/processes.js';
+import { startRedis } from '../../lab/processes/processes.js';
 import { RunStore } from '../../src/store/run-store.js';
 import { createRunService, exampleTopology, waitFor } from '../support/integration.js';
 import { USERS } from '../support/slack-harness.js';

@@ -3,8 +3,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { WebhookAlert } from '../../src/alerts/alertmanager-payload.js';
 import { IncidentStore } from '../../src/alerts/incident-store.js';
-import type { RedisProcess } from '../../src/sandbox/processes.js';
-import { startRedis } from '../../src/sandbox/processes.js';
+import type { RedisProcess } from '../../lab/processes/processes.js';
+import { startRedis } from '../../lab/processes/processes.js';
 
 const T = 1_700_000_000_000;
 const firing = (fp: string, startsAt = T): WebhookAlert => ({

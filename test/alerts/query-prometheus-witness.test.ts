@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryPrometheusWitness } from '../../src/alerts/query-prometheus-witness.js';
-import { freePort } from '../../src/sandbox/processes.js';
+import { freePort } from '../../lab/processes/processes.js';
 
 let server: Server;
 let url: string;

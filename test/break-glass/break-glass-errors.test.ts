@@ -5,8 +5,8 @@
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RedisProcess } from '../../src/sandbox/processes.js';
-import { freePort, startRedis } from '../../src/sandbox/processes.js';
+import type { RedisProcess } from '../../lab/processes/processes.js';
+import { freePort, startRedis } from '../../lab/processes/processes.js';
 import type { Harness } from '../support/integration.js';
 import { createHarness } from '../support/integration.js';
 import { cliEnv, runCli } from './cli-process.js';

@@ -3,7 +3,7 @@
  * only the environment given here: no Slack token and no database URLs.
  */
 import { spawn } from 'node:child_process';
-import { EXAMPLE_TOPOLOGY } from '../../src/sandbox/lab.js';
+import { EXAMPLE_TOPOLOGY } from '../../lab/sandbox/start-lab.js';
 import { ROOT } from '../support/integration.js';
 
 export interface CliResult {

@@ -27,8 +27,8 @@ import {
 } from '../../src/break-glass/parse-break-glass-args.js';
 import type { BreakGlassCommand } from '../../src/break-glass/parse-break-glass-args.js';
 import { parseTopology } from '../../src/config/topology.js';
-import { startRedis } from '../../src/sandbox/processes.js';
-import type { RedisProcess } from '../../src/sandbox/processes.js';
+import { startRedis } from '../../lab/processes/processes.js';
+import type { RedisProcess } from '../../lab/processes/processes.js';
 import { kustomize, ROOT } from '../manifests/support.js';
 import type { KubeObject } from '../manifests/support.js';
 
@@ -575,14 +575,14 @@ function classify(command: DocCommand): Classification | null {
   if (code === 'npm run sandbox')
     return tested(
       'test/e2e/sandbox-browser.test.ts',
-      [{ needle: "'src/sandbox/lab-cli.ts', 'sandbox'" }],
-      npmScript('sandbox', 'src/sandbox/lab-cli.ts sandbox'),
+      [{ needle: "'lab/cli.ts', 'sandbox'" }],
+      npmScript('sandbox', 'lab/cli.ts sandbox'),
     );
   if (code === 'npm run drill')
     return tested(
       'test/e2e/drill.test.ts',
-      [{ needle: "'src/sandbox/lab-cli.ts', 'drill'" }],
-      npmScript('drill', 'src/sandbox/lab-cli.ts drill'),
+      [{ needle: "'lab/cli.ts', 'drill'" }],
+      npmScript('drill', 'lab/cli.ts drill'),
     );
   if (code === 'npm run build')
     return tested('test/manifests/dockerfile.test.ts', [{ needle: 'npm run build' }]);

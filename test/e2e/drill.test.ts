@@ -8,7 +8,7 @@ import { ROOT } from '../support/integration.js';
 
 describe('npm run drill', () => {
   it('fails over on the alert, fails back, checks DNS, replicas and databases, and prints the timeline', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/sandbox/lab-cli.ts', 'drill'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'lab/cli.ts', 'drill'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME },
       stdio: ['ignore', 'pipe', 'pipe'],

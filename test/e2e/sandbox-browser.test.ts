@@ -40,7 +40,7 @@ const printedPorts = () => [...output.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) =
 
 beforeAll(async () => {
   if (!CHROMIUM) throw new Error('Chromium is not installed: apt-get install -y chromium (.ci/run does)');
-  sandbox = spawn(process.execPath, ['--import', 'tsx', 'src/sandbox/lab-cli.ts', 'sandbox'], {
+  sandbox = spawn(process.execPath, ['--import', 'tsx', 'lab/cli.ts', 'sandbox'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, BATON_SANDBOX_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -257,7 +257,7 @@ describe('npm run sandbox in a browser', () => {
     expect(existsSync(dirname(log ?? ''))).toBe(false);
 
     // A second start works (nothing of the first one is in the way), and stops as cleanly.
-    const again = spawn(process.execPath, ['--import', 'tsx', 'src/sandbox/lab-cli.ts', 'sandbox'], {
+    const again = spawn(process.execPath, ['--import', 'tsx', 'lab/cli.ts', 'sandbox'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, BATON_SANDBOX_PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],

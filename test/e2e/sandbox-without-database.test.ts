@@ -4,9 +4,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findButton } from '../../src/sandbox/drill.js';
-import type { Sandbox } from '../../src/sandbox/stack.js';
-import { startSandbox } from '../../src/sandbox/stack.js';
+import { findButton } from '../../lab/drill/drill.js';
+import type { Sandbox } from '../../lab/sandbox/stack.js';
+import { startSandbox } from '../../lab/sandbox/stack.js';
 import { waitFor } from '../support/integration.js';
 
 let sandbox: Sandbox;

@@ -18,16 +18,20 @@ import type { Run } from '../../src/core/model.js';
 import { CHECKS_QUEUE } from '../../src/queue/check-jobs.js';
 import { NOTIFY_QUEUE } from '../../src/queue/notify/index.js';
 import { RUNS_QUEUE } from '../../src/queue/queues.js';
-import type { AlertmanagerProcess, PostableAlert, PrometheusProcess } from '../../src/sandbox/monitoring.js';
+import type {
+  AlertmanagerProcess,
+  PostableAlert,
+  PrometheusProcess,
+} from '../../lab/processes/monitoring.js';
 import {
   MONITORING_INSTALL_HINT,
   monitoringBinaries,
   startAlertmanager,
   startPrometheus,
-} from '../../src/sandbox/monitoring.js';
-import type { RedisProcess } from '../../src/sandbox/processes.js';
-import { freePort, startRedis } from '../../src/sandbox/processes.js';
-import type { SlackMessage } from '../../src/sandbox/slack-api-server.js';
+} from '../../lab/processes/monitoring.js';
+import type { RedisProcess } from '../../lab/processes/processes.js';
+import { freePort, startRedis } from '../../lab/processes/processes.js';
+import type { SlackMessage } from '../../lab/slack/slack-api-server.js';
 import { ROOT, waitFor } from '../support/integration.js';
 import type { SlackHarness } from '../support/slack-harness.js';
 import { CHANNEL, USERS, buttonIds, startSlackHarness } from '../support/slack-harness.js';

@@ -11,14 +11,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AutoApprovalOutcome } from '../../src/alerts/auto-approve.js';
 import { queryPrometheusWitness } from '../../src/alerts/query-prometheus-witness.js';
 import type { PrometheusWitnessConfig } from '../../src/config/topology.js';
-import type { PrometheusProcess } from '../../src/sandbox/monitoring.js';
+import type { PrometheusProcess } from '../../lab/processes/monitoring.js';
 import {
   MONITORING_INSTALL_HINT,
   monitoringBinaries,
   startPrometheus,
-} from '../../src/sandbox/monitoring.js';
-import type { RedisProcess } from '../../src/sandbox/processes.js';
-import { startRedis } from '../../src/sandbox/processes.js';
+} from '../../lab/processes/monitoring.js';
+import type { RedisProcess } from '../../lab/processes/processes.js';
+import { startRedis } from '../../lab/processes/processes.js';
 import { waitFor } from '../support/integration.js';
 import { skipWhenMissing } from '../support/skip-when-missing.js';
 import { QUIET_MS, setupAutoApproval } from '../alerts/auto-approve-setup.js';

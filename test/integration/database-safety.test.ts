@@ -11,7 +11,7 @@ import type { Run } from '../../src/core/model.js';
 import type { DatabasePort } from '../../src/core/ports.js';
 import { rpoOf } from '../../src/core/rpo.js';
 import { transitionRun } from '../../src/core/runs/transition-run.js';
-import { query } from '../../src/sandbox/postgres-pair.js';
+import { query } from '../../lab/postgres/postgres-pair.js';
 import { systemClock } from '../../src/core/clock.js';
 import { measurePreflight } from '../../src/queue/check-jobs.js';
 import { buildProposalMessage } from '../../src/slack/blocks/proposal-message.js';

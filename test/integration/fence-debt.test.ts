@@ -6,9 +6,9 @@
  * the debt is open. Real Redis, real PostgreSQL, the Slack stand-in, Bolt and the worker role.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RedisProcess } from '../../src/sandbox/processes.js';
-import { startRedis } from '../../src/sandbox/processes.js';
-import { query } from '../../src/sandbox/postgres-pair.js';
+import type { RedisProcess } from '../../lab/processes/processes.js';
+import { startRedis } from '../../lab/processes/processes.js';
+import { query } from '../../lab/postgres/postgres-pair.js';
 import { FenceDebtStore } from '../../src/store/fence-debts.js';
 import { ACTION_IDS } from '../../src/slack/action-ids.js';
 import { waitFor, waitForState } from '../support/integration.js';

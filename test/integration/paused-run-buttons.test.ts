@@ -5,9 +5,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR, allSteps } from '../../src/core/model.js';
-import type { RedisProcess } from '../../src/sandbox/processes.js';
-import { startRedis } from '../../src/sandbox/processes.js';
-import { blockAction, postToApp, sign } from '../../src/sandbox/slack-signer.js';
+import type { RedisProcess } from '../../lab/processes/processes.js';
+import { startRedis } from '../../lab/processes/processes.js';
+import { blockAction, postToApp, sign } from '../../lab/slack/slack-signer.js';
 import { ACTION_IDS } from '../../src/slack/action-ids.js';
 import { waitFor, waitForState } from '../support/integration.js';
 import type { SlackHarness } from '../support/slack-harness.js';

@@ -4,8 +4,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Topology } from '../../src/config/topology.js';
-import type { RedisProcess } from '../../src/sandbox/processes.js';
-import { startRedis } from '../../src/sandbox/processes.js';
+import type { RedisProcess } from '../../lab/processes/processes.js';
+import { startRedis } from '../../lab/processes/processes.js';
 import { ACTION_IDS } from '../../src/slack/action-ids.js';
 import { waitFor, waitForState } from '../support/integration.js';
 import type { SlackHarness, SlackHarnessOptions } from '../support/slack-harness.js';

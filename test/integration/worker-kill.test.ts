@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allSteps, runJobId } from '../../src/core/model.js';
-import { startRedis } from '../../src/sandbox/processes.js';
-import type { RedisProcess } from '../../src/sandbox/processes.js';
+import { startRedis } from '../../lab/processes/processes.js';
+import type { RedisProcess } from '../../lab/processes/processes.js';
 import type { Harness, WorkerProcess } from '../support/integration.js';
 import {
   ALICE,

@@ -16,8 +16,8 @@ import { KubernetesClusters } from '../../src/adapters/kubernetes.js';
 import { parseTopology } from '../../src/config/topology.js';
 import type { SiteConfig } from '../../src/config/topology.js';
 import { createLogger } from '../../src/logger.js';
-import { startKubeApiServer } from '../../src/sandbox/kube-api-server.js';
-import type { KubeApiServer } from '../../src/sandbox/kube-api-server.js';
+import { startKubeApiServer } from '../../lab/kubernetes/kube-api-server.js';
+import type { KubeApiServer } from '../../lab/kubernetes/kube-api-server.js';
 import { find, kustomize, ROOT } from './support.js';
 
 const run = promisify(execFile);

@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../src/adapters/redis.js';
 import { parseEnv } from '../../src/config/env.js';
-import { freePort } from '../../src/sandbox/processes.js';
+import { freePort } from '../../lab/processes/processes.js';
 import type { KubeObject } from './support.js';
 import { find, kustomize } from './support.js';
 

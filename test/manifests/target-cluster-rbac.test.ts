@@ -13,8 +13,8 @@ import { KubernetesClusters } from '../../src/adapters/kubernetes.js';
 import type { SiteConfig } from '../../src/config/topology.js';
 import type { WorkloadRef } from '../../src/core/ports.js';
 import { createLogger } from '../../src/logger.js';
-import { startKubeApiServer } from '../../src/sandbox/kube-api-server.js';
-import type { KubeApiServer, RequestRecord } from '../../src/sandbox/kube-api-server.js';
+import { startKubeApiServer } from '../../lab/kubernetes/kube-api-server.js';
+import type { KubeApiServer, RequestRecord } from '../../lab/kubernetes/kube-api-server.js';
 import type { KubeObject } from './support.js';
 import { find, kustomize, kustomizeComposition, ROOT } from './support.js';
 

@@ -5,11 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allSteps } from '../../src/core/model.js';
-import type { RedisProcess } from '../../src/sandbox/processes.js';
-import { freePort, startRedis } from '../../src/sandbox/processes.js';
-import type { SlackApiServer } from '../../src/sandbox/slack-api-server.js';
-import { startSlackApiServer } from '../../src/sandbox/slack-api-server.js';
-import { postToApp, sign, slashCommand } from '../../src/sandbox/slack-signer.js';
+import type { RedisProcess } from '../../lab/processes/processes.js';
+import { freePort, startRedis } from '../../lab/processes/processes.js';
+import type { SlackApiServer } from '../../lab/slack/slack-api-server.js';
+import { startSlackApiServer } from '../../lab/slack/slack-api-server.js';
+import { postToApp, sign, slashCommand } from '../../lab/slack/slack-signer.js';
 import type { Harness, WorkerProcess } from '../support/integration.js';
 import { ALICE, BOB, createHarness, spawnWorker, waitFor, waitForState } from '../support/integration.js';
 import {

@@ -2,7 +2,7 @@
  * Helpers for the operate tests: Baton's roles as real processes with the Slack stand-in, the port a worker bound
  * (it logs it), and reading samples out of Prometheus' text format.
  */
-import type { SlackApiServer } from '../../src/sandbox/slack-api-server.js';
+import type { SlackApiServer } from '../../lab/slack/slack-api-server.js';
 import type { WorkerProcess } from '../support/integration.js';
 import { waitFor } from '../support/integration.js';
 

@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { closeServer, serveRoutes } from '../../src/observability/serve-http.js';
-import type { RedisProcess } from '../../src/sandbox/processes.js';
-import { freePort, startRedis } from '../../src/sandbox/processes.js';
-import type { SlackApiServer } from '../../src/sandbox/slack-api-server.js';
-import { startSlackApiServer } from '../../src/sandbox/slack-api-server.js';
+import type { RedisProcess } from '../../lab/processes/processes.js';
+import { freePort, startRedis } from '../../lab/processes/processes.js';
+import type { SlackApiServer } from '../../lab/slack/slack-api-server.js';
+import { startSlackApiServer } from '../../lab/slack/slack-api-server.js';
 import type { WorkerProcess } from '../support/integration.js';
 import {
   ALICE,
@@ -217,7 +217,7 @@ describe('baton start', () => {
       [
         '--import',
         'tsx',
-        'src/sandbox/lab-cli.ts',
+        'lab/cli.ts',
         'start',
         '--simulated',
         '--world-key',

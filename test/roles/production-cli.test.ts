@@ -1,6 +1,6 @@
 /**
  * The production CLI carries no test knobs: the simulated world, latency and timing flags belong to the lab's entry
- * point (src/sandbox/lab-cli.ts), so an operator cannot start a worker that fails over a world held in Redis.
+ * point (lab/cli.ts), so an operator cannot start a worker that fails over a world held in Redis.
  */
 import { describe, expect, it } from 'vitest';
 import { cliEnv, runCli } from '../break-glass/cli-process.js';

@@ -5,8 +5,8 @@
  * simulated world with injected faults.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RedisProcess } from '../../src/sandbox/processes.js';
-import { startRedis } from '../../src/sandbox/processes.js';
+import type { RedisProcess } from '../../lab/processes/processes.js';
+import { startRedis } from '../../lab/processes/processes.js';
 import { sourcesOfTruth } from '../../src/runs/observe-site.js';
 import { read, unreadable } from '../../src/core/reading.js';
 import { waitFor } from '../support/integration.js';

@@ -8,8 +8,8 @@ import type { Actor, Run } from '../../src/core/model.js';
 import { SYSTEM_ACTOR, runJobId } from '../../src/core/model.js';
 import { transitionRun } from '../../src/core/runs/transition-run.js';
 import { BatonError } from '../../src/errors.js';
-import { startRedis } from '../../src/sandbox/processes.js';
-import type { RedisProcess } from '../../src/sandbox/processes.js';
+import { startRedis } from '../../lab/processes/processes.js';
+import type { RedisProcess } from '../../lab/processes/processes.js';
 import type { Harness } from '../support/integration.js';
 import { ALICE, BOB, createHarness } from '../support/integration.js';
 

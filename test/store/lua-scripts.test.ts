@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RedisProcess } from '../../src/sandbox/processes.js';
-import { startRedis } from '../../src/sandbox/processes.js';
+import type { RedisProcess } from '../../lab/processes/processes.js';
+import { startRedis } from '../../lab/processes/processes.js';
 import { loadScript } from '../../src/store/script.js';
 // Every module that loads scripts: importing them checks each caller's names against its script's header.
 import '../../src/alerts/incident-scripts.js';

@@ -18,8 +18,8 @@ import type { ExecuteOutcome, ExecuteRunOptions } from '../../src/core/runs/exec
 import { executeRun } from '../../src/core/runs/execute-run.js';
 import { STEPS } from '../../src/core/steps/index.js';
 import type { StepSettings } from '../../src/core/steps/step.js';
-import type { WorldTiming } from '../../src/sandbox/simulated-world.js';
-import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
+import type { WorldTiming } from '../../lab/simulated-world/simulated-world.js';
+import { SimulatedWorld } from '../../lab/simulated-world/simulated-world.js';
 import type { MemoryPersistenceOptions } from './memory-persistence.js';
 import { MemoryPersistence } from './memory-persistence.js';
 

@@ -25,9 +25,9 @@ import type { Directory } from '../../src/runs/authorizer.js';
 import { createAuthorizer } from '../../src/runs/authorizer.js';
 import { RunService } from '../../src/runs/run-service.js';
 import { RunPublisher } from '../../src/slack/publish-run.js';
-import { EXAMPLE_TOPOLOGY } from '../../src/sandbox/lab.js';
-import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
-import type { WorldTiming } from '../../src/sandbox/simulated-world.js';
+import { EXAMPLE_TOPOLOGY } from '../../lab/sandbox/start-lab.js';
+import { SimulatedWorld } from '../../lab/simulated-world/simulated-world.js';
+import type { WorldTiming } from '../../lab/simulated-world/simulated-world.js';
 import { FenceDebtStore } from '../../src/store/fence-debts.js';
 import { StoreKeys } from '../../src/store/keys.js';
 import { RunStore } from '../../src/store/run-store.js';
@@ -180,7 +180,7 @@ export interface WorkerProcess {
 }
 
 /**
- * Starts `baton worker --simulated` (or `baton web`) through the lab entry point (src/sandbox/lab-cli.ts: the same
+ * Starts `baton worker --simulated` (or `baton web`) through the lab entry point (lab/cli.ts: the same
  * runRole as `baton`, with test knobs) as a real process (node --import tsx, so a kill reaches the
  * process itself).
  */
@@ -197,7 +197,7 @@ export function spawnWorker(
       : role === 'web'
         ? ['web']
         : ['worker'];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/sandbox/lab-cli.ts', ...args, ...flags], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'lab/cli.ts', ...args, ...flags], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,

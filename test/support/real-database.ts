@@ -1,5 +1,5 @@
 /**
- * A real PostgreSQL primary and hot standby (src/sandbox/postgres-pair.ts) behind the real adapter, connected as a
+ * A real PostgreSQL primary and hot standby (lab/postgres/postgres-pair.ts) behind the real adapter, connected as a
  * role with only the documented minimal grants, and the run engine wired to it: the database is real, Kubernetes,
  * DNS and health come from the simulated world. Safety tests of the database path run through here, so what they
  * prove is what a worker does.
@@ -15,9 +15,9 @@ import type { ExecuteOutcome, ExecuteRunOptions } from '../../src/core/runs/exec
 import { executeRun } from '../../src/core/runs/execute-run.js';
 import { STEPS } from '../../src/core/steps/index.js';
 import { BatonError } from '../../src/errors.js';
-import type { PostgresNode, PostgresPair } from '../../src/sandbox/postgres-pair.js';
-import { query, startPostgresPair } from '../../src/sandbox/postgres-pair.js';
-import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
+import type { PostgresNode, PostgresPair } from '../../lab/postgres/postgres-pair.js';
+import { query, startPostgresPair } from '../../lab/postgres/postgres-pair.js';
+import { SimulatedWorld } from '../../lab/simulated-world/simulated-world.js';
 import { exampleSite, FAST_BACKOFF, recordingLog } from './core-fixtures.js';
 import { MemoryPersistence } from './memory-persistence.js';
 

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, waitForPing } from '../../src/sandbox/processes.js';
+import { freePort, waitForPing } from '../../lab/processes/processes.js';
 
 export interface RedisClusterNode {
   host: string;

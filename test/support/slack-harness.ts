@@ -16,19 +16,19 @@ import { createSlackWebClient } from '../../src/adapters/slack-web.js';
 import type { Logger } from '../../src/logger.js';
 import { createLogger } from '../../src/logger.js';
 import type { NotifyRetryPolicy } from '../../src/queue/notify/index.js';
-import { freePort } from '../../src/sandbox/processes.js';
-import type { SlackApiServer, SlackDelivery, SlackMessage } from '../../src/sandbox/slack-api-server.js';
-import { startSlackApiServer } from '../../src/sandbox/slack-api-server.js';
-import type { AppResponse, BlockActionInput, SlashCommandInput } from '../../src/sandbox/slack-signer.js';
+import { freePort } from '../../lab/processes/processes.js';
+import type { SlackApiServer, SlackDelivery, SlackMessage } from '../../lab/slack/slack-api-server.js';
+import { startSlackApiServer } from '../../lab/slack/slack-api-server.js';
+import type { AppResponse, BlockActionInput, SlashCommandInput } from '../../lab/slack/slack-signer.js';
 import {
   blockAction,
   blockActionPayload,
   postToApp,
   sign,
   slashCommand,
-} from '../../src/sandbox/slack-signer.js';
-import { SimulatedWorld } from '../../src/sandbox/simulated-world.js';
-import type { WorldTiming } from '../../src/sandbox/simulated-world.js';
+} from '../../lab/slack/slack-signer.js';
+import { SimulatedWorld } from '../../lab/simulated-world/simulated-world.js';
+import type { WorldTiming } from '../../lab/simulated-world/simulated-world.js';
 import { runMessageKey } from '../../src/slack/publish-run.js';
 import type { WebRole, WebRoleParts } from '../../src/roles/web-role.js';
 import { startWebRole } from '../../src/roles/web-role.js';

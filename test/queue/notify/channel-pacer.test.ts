@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChannelPacer, reservedSlot, updatesLane } from '../../../src/queue/notify/channel-pacer.js';
-import { startRedis } from '../../../src/sandbox/processes.js';
-import type { RedisProcess } from '../../../src/sandbox/processes.js';
+import { startRedis } from '../../../lab/processes/processes.js';
+import type { RedisProcess } from '../../../lab/processes/processes.js';
 import { FakeClock } from '../../support/fake-clock.js';
 
 const INTERVAL = 1_000;

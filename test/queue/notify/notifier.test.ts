@@ -8,8 +8,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Log } from '../../../src/core/ports.js';
 import { NOTIFY_QUEUE, Notifier, replyJobId } from '../../../src/queue/notify/index.js';
-import { startRedis } from '../../../src/sandbox/processes.js';
-import type { RedisProcess } from '../../../src/sandbox/processes.js';
+import { startRedis } from '../../../lab/processes/processes.js';
+import type { RedisProcess } from '../../../lab/processes/processes.js';
 import { FakeClock } from '../../support/fake-clock.js';
 
 let redis: RedisProcess;

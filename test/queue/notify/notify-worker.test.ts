@@ -14,10 +14,10 @@ import { BatonError } from '../../../src/errors.js';
 import type { Log } from '../../../src/core/ports.js';
 import { NOTIFY_QUEUE, Notifier, startNotifyWorker } from '../../../src/queue/notify/index.js';
 import type { NotifySlack, NotifyWorker, NotifyWorkerOptions } from '../../../src/queue/notify/index.js';
-import { startRedis } from '../../../src/sandbox/processes.js';
-import type { RedisProcess } from '../../../src/sandbox/processes.js';
-import { startSlackApiServer } from '../../../src/sandbox/slack-api-server.js';
-import type { SlackApiCall, SlackApiServer } from '../../../src/sandbox/slack-api-server.js';
+import { startRedis } from '../../../lab/processes/processes.js';
+import type { RedisProcess } from '../../../lab/processes/processes.js';
+import { startSlackApiServer } from '../../../lab/slack/slack-api-server.js';
+import type { SlackApiCall, SlackApiServer } from '../../../lab/slack/slack-api-server.js';
 
 const TOKEN = 'xoxb-notify-test';
 

@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { StatusCoalescer } from '../../../src/queue/notify/status-coalescer.js';
-import { startRedis } from '../../../src/sandbox/processes.js';
-import type { RedisProcess } from '../../../src/sandbox/processes.js';
+import { startRedis } from '../../../lab/processes/processes.js';
+import type { RedisProcess } from '../../../lab/processes/processes.js';
 
 let redis: RedisProcess;
 let connection: Redis;

@@ -7,8 +7,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { THREAD_ORDER_WAIT_MS, ThreadOrder } from '../../../src/queue/notify/thread-order.js';
 import type { ThreadReply } from '../../../src/queue/notify/thread-order.js';
-import { startRedis } from '../../../src/sandbox/processes.js';
-import type { RedisProcess } from '../../../src/sandbox/processes.js';
+import { startRedis } from '../../../lab/processes/processes.js';
+import type { RedisProcess } from '../../../lab/processes/processes.js';
 import { FakeClock } from '../../support/fake-clock.js';
 
 let redis: RedisProcess;

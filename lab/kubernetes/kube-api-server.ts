@@ -14,10 +14,10 @@ import type { Server } from 'node:https';
 import type { Socket } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { stringify } from 'yaml';
-import { CnpgOperator } from './kube-cnpg-operator.js';
-import type { CnpgClusterObject, CnpgRecord, StandInCnpgCluster } from './kube-cnpg-operator.js';
+import { CnpgOperator } from './cnpg-operator.js';
+import type { CnpgClusterObject, CnpgRecord, StandInCnpgCluster } from './cnpg-operator.js';
 
-export type { CnpgClusterObject, StandInCnpgCluster } from './kube-cnpg-operator.js';
+export type { CnpgClusterObject, StandInCnpgCluster } from './cnpg-operator.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options and the public handle

@@ -2,7 +2,7 @@
  * `npm run sandbox`: the whole of Baton on this machine (see stack.ts) and a web page to drive it as Slack would.
  * Prints what runs where and what to do; Ctrl-C stops everything it started.
  */
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../src/logger.js';
 import type { ConsoleServer } from './console/console-server.js';
 import { startConsoleServer } from './console/console-server.js';
 import type { Sandbox } from './stack.js';

@@ -12,24 +12,29 @@ import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import type { SiteConfig } from '../config/topology.js';
-import { keyPrefixes } from '../config/load-config.js';
-import { RunStore } from '../store/run-store.js';
+import type { SiteConfig } from '../../src/config/topology.js';
+import { keyPrefixes } from '../../src/config/load-config.js';
+import { RunStore } from '../../src/store/run-store.js';
 import type { ClusterMonitoring, FiringAlert } from './cluster-monitoring.js';
 import { startClusterMonitoring } from './cluster-monitoring.js';
-import type { Lab } from './lab.js';
-import { startLab } from './lab.js';
-import { MONITORING_INSTALL_HINT, monitoringBinaries } from './monitoring.js';
-import type { DatabaseBreaks, DatabaseView, FenceDebtView, LastRunView } from './database-breaks.js';
-import { databaseBreaks, recordsView } from './database-breaks.js';
-import type { PostgresPair } from './postgres-pair.js';
-import { postgresUnavailable } from './postgres-pair.js';
-import { freePort, startRedis, waitForPing } from './processes.js';
-import type { RedisProcess } from './processes.js';
-import type { SlackApiServer } from './slack-api-server.js';
-import { startSlackApiServer } from './slack-api-server.js';
-import type { SlackUserActions } from './slack-user.js';
-import { slackUserActions } from './slack-user.js';
+import type { Lab } from './start-lab.js';
+import { startLab } from './start-lab.js';
+import { MONITORING_INSTALL_HINT, monitoringBinaries } from '../processes/monitoring.js';
+import type {
+  DatabaseBreaks,
+  DatabaseView,
+  FenceDebtView,
+  LastRunView,
+} from '../postgres/database-breaks.js';
+import { databaseBreaks, recordsView } from '../postgres/database-breaks.js';
+import type { PostgresPair } from '../postgres/postgres-pair.js';
+import { postgresUnavailable } from '../postgres/postgres-pair.js';
+import { freePort, startRedis, waitForPing } from '../processes/processes.js';
+import type { RedisProcess } from '../processes/processes.js';
+import type { SlackApiServer } from '../slack/slack-api-server.js';
+import { startSlackApiServer } from '../slack/slack-api-server.js';
+import type { SlackUserActions } from '../slack/slack-user.js';
+import { slackUserActions } from '../slack/slack-user.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -185,7 +190,7 @@ async function removeKeys(url: string, patterns: string[]): Promise<void> {
 function startBaton(env: Record<string, string>, port: number, logFile: string): Promise<BatonProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'src/sandbox/lab-cli.ts'), 'start', '--poll-ms', '250'],
+    ['--import', 'tsx', join(ROOT, 'lab/cli.ts'), 'start', '--poll-ms', '250'],
     { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const file = createWriteStream(logFile);

@@ -26,9 +26,9 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Socket } from 'node:net';
-import type { ClusterId, DnsTarget, SiteConfig } from '../config/topology.js';
-import { DNS_TYPES, startDnsServer } from './dns-server.js';
-import type { DnsQuestion, DnsRecord, DnsResponse, DnsServer, DnsTypeName } from './dns-server.js';
+import type { ClusterId, DnsTarget, SiteConfig } from '../../src/config/topology.js';
+import { DNS_TYPES, startDnsServer } from '../dns/dns-server.js';
+import type { DnsQuestion, DnsRecord, DnsResponse, DnsServer, DnsTypeName } from '../dns/dns-server.js';
 
 export const ROUTE53_XMLNS = 'https://route53.amazonaws.com/doc/2013-04-01/';
 

@@ -5,7 +5,7 @@
  * Faults (fail, hang, slow) can be injected per port method.
  */
 import type { Redis } from 'ioredis';
-import type { ClusterId, SiteConfig } from '../config/topology.js';
+import type { ClusterId, SiteConfig } from '../../src/config/topology.js';
 import type {
   Clock,
   ClusterPort,
@@ -15,10 +15,10 @@ import type {
   FenceMark,
   HealthPort,
   Ports,
-} from '../core/ports.js';
-import { workloadKey, workloadLabel } from '../core/steps/step.js';
-import { waitUntil } from '../core/wait.js';
-import { BatonError } from '../errors.js';
+} from '../../src/core/ports.js';
+import { workloadKey, workloadLabel } from '../../src/core/steps/step.js';
+import { waitUntil } from '../../src/core/wait.js';
+import { BatonError } from '../../src/errors.js';
 
 interface SimWorkload {
   replicas: number;

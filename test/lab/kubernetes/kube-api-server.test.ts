@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startKubeApiServer } from '../../src/sandbox/kube-api-server.js';
-import type { KubeApiServer } from '../../src/sandbox/kube-api-server.js';
-import { skipWhenMissing } from '../support/skip-when-missing.js';
+import { startKubeApiServer } from '../../../lab/kubernetes/kube-api-server.js';
+import type { KubeApiServer } from '../../../lab/kubernetes/kube-api-server.js';
+import { skipWhenMissing } from '../../support/skip-when-missing.js';
 
 const execFileAsync = promisify(execFile);
 const hasKubectl = await execFileAsync('kubectl', ['version', '--client'], { timeout: 10_000 }).then(

@@ -5,11 +5,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseBreaks } from '../../src/sandbox/database-breaks.js';
-import { databaseBreaks } from '../../src/sandbox/database-breaks.js';
-import type { PostgresPair } from '../../src/sandbox/postgres-pair.js';
-import { query, startPostgresPair } from '../../src/sandbox/postgres-pair.js';
-import { waitFor } from '../support/integration.js';
+import type { DatabaseBreaks } from '../../../lab/postgres/database-breaks.js';
+import { databaseBreaks } from '../../../lab/postgres/database-breaks.js';
+import type { PostgresPair } from '../../../lab/postgres/postgres-pair.js';
+import { query, startPostgresPair } from '../../../lab/postgres/postgres-pair.js';
+import { waitFor } from '../../support/integration.js';
 
 let pair: PostgresPair;
 let breaks: DatabaseBreaks;

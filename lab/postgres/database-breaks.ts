@@ -6,9 +6,9 @@
  * without a rewind — next to the right way back (a rebuild from a base backup).
  */
 import { Client } from 'pg';
-import type { Rpo } from '../core/rpo.js';
-import { formatRpo, rpoOf } from '../core/rpo.js';
-import type { RunStore } from '../store/run-store.js';
+import type { Rpo } from '../../src/core/rpo.js';
+import { formatRpo, rpoOf } from '../../src/core/rpo.js';
+import type { RunStore } from '../../src/store/run-store.js';
 import type { PostgresNode, PostgresPair } from './postgres-pair.js';
 import { query } from './postgres-pair.js';
 

@@ -25,7 +25,7 @@ import { appendFile, chown, mkdtemp, readFile, readdir, rm, writeFile } from 'no
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { Client } from 'pg';
-import { freePort } from './processes.js';
+import { freePort } from '../processes/processes.js';
 
 /** One PostgreSQL server of the pair. */
 export interface PostgresNode {

@@ -8,15 +8,15 @@
  *                        [--poll-ms N] [--lock-duration-ms N] [--stalled-interval-ms N] [--slack-interval-ms N]
  */
 import { parseArgs } from 'node:util';
-import { parseEnv } from '../config/env.js';
-import { systemClock } from '../core/clock.js';
-import { createLogger } from '../logger.js';
-import type { RoleOverrides } from '../roles/run-role.js';
-import { runRole } from '../roles/run-role.js';
-import { StoreKeys } from '../store/keys.js';
-import { runDrill } from './drill.js';
-import { runSandbox } from './run-sandbox.js';
-import { SimulatedWorld } from './simulated-world.js';
+import { parseEnv } from '../src/config/env.js';
+import { systemClock } from '../src/core/clock.js';
+import { createLogger } from '../src/logger.js';
+import type { RoleOverrides } from '../src/roles/run-role.js';
+import { runRole } from '../src/roles/run-role.js';
+import { StoreKeys } from '../src/store/keys.js';
+import { runDrill } from './drill/drill.js';
+import { runSandbox } from './sandbox/run-sandbox.js';
+import { SimulatedWorld } from './simulated-world/simulated-world.js';
 
 const ROLE_OPTIONS = {
   simulated: { type: 'boolean', default: false },

@@ -15,15 +15,15 @@ import {
 } from '@aws-sdk/client-route-53';
 import type { Change, ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadTopologyFile } from '../../src/config/topology.js';
-import type { SiteConfig } from '../../src/config/topology.js';
-import { route53SeedFor, startRoute53ApiServer } from '../../src/sandbox/route53-api-server.js';
-import type { Route53StandIn, Route53StandInOptions } from '../../src/sandbox/route53-api-server.js';
-import { skipWhenMissing } from '../support/skip-when-missing.js';
+import { loadTopologyFile } from '../../../src/config/topology.js';
+import type { SiteConfig } from '../../../src/config/topology.js';
+import { route53SeedFor, startRoute53ApiServer } from '../../../lab/route53/route53-api-server.js';
+import type { Route53StandIn, Route53StandInOptions } from '../../../lab/route53/route53-api-server.js';
+import { skipWhenMissing } from '../../support/skip-when-missing.js';
 
 const run = promisify(execFile);
 const CREDENTIALS = { accessKeyId: 'AKIDSTANDIN', secretAccessKey: 'stand-in-secret' };
-const EXAMPLE = fileURLToPath(new URL('../../examples/baton.yaml', import.meta.url));
+const EXAMPLE = fileURLToPath(new URL('../../../examples/baton.yaml', import.meta.url));
 const DB_ENV = {
   EAST_DATABASE_URL: 'postgresql://x@127.0.0.1/e',
   WEST_DATABASE_URL: 'postgresql://x@127.0.0.1/w',

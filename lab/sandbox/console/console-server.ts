@@ -8,8 +8,8 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
-import type { Logger } from '../../logger.js';
-import type { SlackEphemeral, SlackMessage } from '../slack-api-server.js';
+import type { Logger } from '../../../src/logger.js';
+import type { SlackEphemeral, SlackMessage } from '../../slack/slack-api-server.js';
 import type { Sandbox } from '../stack.js';
 
 const PUBLIC = new URL('./public/', import.meta.url);

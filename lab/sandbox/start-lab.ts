@@ -12,14 +12,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Resolver } from 'node:dns/promises';
 import { parseDocument } from 'yaml';
-import type { Topology } from '../config/topology.js';
-import { parseTopology } from '../config/topology.js';
-import type { KubeApiServer } from './kube-api-server.js';
-import { startKubeApiServer } from './kube-api-server.js';
-import type { PostgresPair } from './postgres-pair.js';
-import { startPostgresPair } from './postgres-pair.js';
-import type { Route53StandIn } from './route53-api-server.js';
-import { route53SeedFor, startRoute53ApiServer } from './route53-api-server.js';
+import type { Topology } from '../../src/config/topology.js';
+import { parseTopology } from '../../src/config/topology.js';
+import type { KubeApiServer } from '../kubernetes/kube-api-server.js';
+import { startKubeApiServer } from '../kubernetes/kube-api-server.js';
+import type { PostgresPair } from '../postgres/postgres-pair.js';
+import { startPostgresPair } from '../postgres/postgres-pair.js';
+import type { Route53StandIn } from '../route53/route53-api-server.js';
+import { route53SeedFor, startRoute53ApiServer } from '../route53/route53-api-server.js';
 
 export const EXAMPLE_TOPOLOGY_FILE = new URL('../../examples/baton.yaml', import.meta.url);
 /** The DESIGN example topology file, as a path. */

@@ -6,13 +6,13 @@
  * including that no row written on either side was lost. Prints a timeline of measured phases; exits 1 on any
  * failure.
  */
-import type { Run } from '../core/model.js';
-import { allSteps } from '../core/model.js';
-import type { Logger } from '../logger.js';
-import { query } from './postgres-pair.js';
-import type { SlackMessage } from './slack-api-server.js';
-import type { Sandbox } from './stack.js';
-import { startSandbox } from './stack.js';
+import type { Run } from '../../src/core/model.js';
+import { allSteps } from '../../src/core/model.js';
+import type { Logger } from '../../src/logger.js';
+import { query } from '../postgres/postgres-pair.js';
+import type { SlackMessage } from '../slack/slack-api-server.js';
+import type { Sandbox } from '../sandbox/stack.js';
+import { startSandbox } from '../sandbox/stack.js';
 
 export interface DrillOptions {
   log: Logger;

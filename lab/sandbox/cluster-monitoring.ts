@@ -9,9 +9,9 @@ import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import type { SiteConfig } from '../config/topology.js';
-import type { AlertmanagerProcess, PrometheusProcess } from './monitoring.js';
-import { startAlertmanager, startPrometheus } from './monitoring.js';
+import type { SiteConfig } from '../../src/config/topology.js';
+import type { AlertmanagerProcess, PrometheusProcess } from '../processes/monitoring.js';
+import { startAlertmanager, startPrometheus } from '../processes/monitoring.js';
 
 const MANIFESTS = new URL('../../manifests/monitoring/', import.meta.url);
 const JOB = 'baton-cluster-health';

@@ -10,10 +10,10 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { parse } from 'yaml';
-import { freePort } from '../../src/sandbox/processes.js';
-import { startSlackApiServer } from '../../src/sandbox/slack-api-server.js';
-import type { SlackApiServer } from '../../src/sandbox/slack-api-server.js';
-import { blockAction, postToApp, sign, signature, slashCommand } from '../../src/sandbox/slack-signer.js';
+import { freePort } from '../../../lab/processes/processes.js';
+import { startSlackApiServer } from '../../../lab/slack/slack-api-server.js';
+import type { SlackApiServer } from '../../../lab/slack/slack-api-server.js';
+import { blockAction, postToApp, sign, signature, slashCommand } from '../../../lab/slack/slack-signer.js';
 
 const TOKEN = 'xoxb-test-token';
 const SECRET = 'signing-secret-for-tests';
@@ -546,7 +546,7 @@ describe('signed requests into a real Bolt app', () => {
 describe('the Slack app manifest', () => {
   it('grants exactly the scopes the methods Baton calls need, and routes everything to /slack/events', async () => {
     const manifest = parse(
-      await readFile(new URL('../../manifests/slack-app.yaml', import.meta.url), 'utf8'),
+      await readFile(new URL('../../../manifests/slack-app.yaml', import.meta.url), 'utf8'),
     ) as {
       _metadata: { major_version: number };
       features: { slash_commands: { command: string; url: string; usage_hint: string }[] };
