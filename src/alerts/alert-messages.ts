@@ -10,7 +10,7 @@ import { context, header, section } from '../slack/blocks/elements.js';
 import { isoTime, plural, slackDate } from '../slack/blocks/format.js';
 import type { SlackMessage } from '../slack/blocks/limits.js';
 import { escapeText, fitMessage, truncateText } from '../slack/blocks/limits.js';
-import type { IncidentState } from './incident-record.js';
+import type { IncidentState } from '../store/incidents/incident-record.js';
 import type { ProbeVerdict } from './judge-probes.js';
 
 /** Longest alert summary shown; Alertmanager keeps the full text. */

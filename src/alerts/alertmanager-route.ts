@@ -11,13 +11,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { CustomRoute } from '@slack/bolt';
-import type { Redis } from 'ioredis';
 import type { Topology } from '../config/topology.js';
 import type { Clock, Log } from '../core/ports.js';
 import { BatonError, describeError } from '../errors.js';
 import type { BatonMetrics } from '../metrics.js';
 import { parseAlertmanagerPayload } from './alertmanager-payload.js';
-import { IncidentStore } from './incident-store.js';
+import type { IncidentStore } from '../store/incidents/incident-store.js';
 import type { IngestParts } from './ingest-alerts.js';
 import { AlertIngest } from './ingest-alerts.js';
 
@@ -35,10 +34,8 @@ export interface AlertmanagerRouteOptions {
   /** `ALERTMANAGER_TOKEN`: the bearer token Alertmanager sends (`http_config.authorization.credentials_file`). */
   token: string;
   topology: Topology;
-  /** The web role's Redis connection (producer settings: fails fast when Redis is down). */
-  connection: Redis;
-  /** The store key prefix (`{baton}:`); alert state lives under `<prefix>alerts:` (see store/keys.ts). */
-  prefix: string;
+  /** Where alert incidents are recorded (on the web role's producer connection: fails fast when Redis is down). */
+  incidents: IncidentStore;
   clock: Clock;
   log: Log;
   /** Largest accepted body (default {@link DEFAULT_MAX_BODY_BYTES}). */
@@ -172,7 +169,7 @@ export function alertmanagerRoute(parts: IngestParts, options: AlertmanagerRoute
   const log = options.log.child({ component: 'alertmanager' });
   const ingest = new AlertIngest({
     parts,
-    incidents: new IncidentStore(options.connection, options.prefix),
+    incidents: options.incidents,
     topology: options.topology,
     clock: options.clock,
     log,

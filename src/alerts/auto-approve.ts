@@ -20,7 +20,6 @@
  * approvals are saved atomically, so a second worker finds the run already approved. `startAutoApproval` runs it on
  * a timer.
  */
-import type { Redis } from 'ioredis';
 import type { PrometheusWitnessConfig, SiteConfig, Topology } from '../config/topology.js';
 import type { Actor, Run } from '../core/model.js';
 import type { Clock, HealthPort, Log } from '../core/ports.js';
@@ -35,8 +34,8 @@ import {
   buildAutoApprovedReply,
   describeWithheld,
 } from './alert-messages.js';
-import type { IncidentState } from './incident-record.js';
-import { IncidentStore } from './incident-store.js';
+import type { IncidentState } from '../store/incidents/incident-record.js';
+import type { IncidentStore } from '../store/incidents/incident-store.js';
 import { judgeProbes } from './judge-probes.js';
 import { queryPrometheusWitness } from './query-prometheus-witness.js';
 
@@ -240,9 +239,8 @@ export const autoApprovalEnabled = (topology: Topology): boolean =>
   topology.sites.some((site) => site.alerts.some((rule) => rule.autoApprove !== undefined));
 
 export interface AutoApprovalJobOptions {
-  /** A worker connection (maxRetriesPerRequest: null). */
-  connection: Redis;
-  prefixes: { store: string; bull: string };
+  /** Where alert incidents and the witness's probes are recorded. */
+  incidents: IncidentStore;
   service: AutoApproveOptions['service'];
   notifier: Pick<Notifier, 'postReply'>;
   health: HealthPort;
@@ -262,7 +260,6 @@ export function autoApprovalJob(options: AutoApprovalJobOptions): PeriodicJob | 
   if (!autoApprovalEnabled(options.topology)) return null;
   const everyMs = options.everyMs ?? AUTO_APPROVE_EVERY_MS;
   const log = options.log.child({ component: 'auto-approval' });
-  const incidents = new IncidentStore(options.connection, options.prefixes.store);
   log.info({ everyMs }, 'auto-approval policy active');
   return {
     id: 'auto-approval',
@@ -272,7 +269,7 @@ export function autoApprovalJob(options: AutoApprovalJobOptions): PeriodicJob | 
     run: () =>
       autoApproveDue({
         service: options.service,
-        incidents,
+        incidents: options.incidents,
         notifier: options.notifier,
         health: options.health,
         topology: options.topology,

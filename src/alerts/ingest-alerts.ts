@@ -28,8 +28,8 @@ import {
   buildAutoApprovalNotice,
 } from './alert-messages.js';
 import type { WebhookAlert, WebhookPayload } from './alertmanager-payload.js';
-import type { IncidentState, RecordResult } from './incident-record.js';
-import type { IncidentStore } from './incident-store.js';
+import type { IncidentState, RecordResult } from '../store/incidents/incident-record.js';
+import type { IncidentStore } from '../store/incidents/incident-store.js';
 import { autoApprovalDueAt, witnessFor } from './auto-approve.js';
 import type { SiteAlerts } from './match-alerts.js';
 import { routeAlerts } from './match-alerts.js';

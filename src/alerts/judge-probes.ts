@@ -6,7 +6,7 @@
  * the last pass, and no success in between. The failures are counted by every worker's passes in the incident
  * record ({@link ProbeTally}).
  */
-import type { ProbeTally } from './incident-record.js';
+import type { ProbeTally } from '../store/incidents/incident-record.js';
 
 export interface ProbeRule {
   /** The quiet period. */

@@ -13,6 +13,7 @@ import type { Log, Ports } from '../core/ports.js';
 import { createRedis } from '../adapters/redis.js';
 import { createSlackWebClient } from '../adapters/slack-web.js';
 import { BatonError } from '../errors.js';
+import { IncidentStore } from '../store/incidents/incident-store.js';
 import { createLogger } from '../logger.js';
 import { createMetrics, registerStateGauges } from '../metrics.js';
 import { opsRoutes } from '../observability/ops-routes.js';
@@ -181,8 +182,7 @@ export async function runRole(role: RoleName, rawEnv: Env, overrides: RoleOverri
                 alertmanagerRoute(parts, {
                   token: env.alertmanagerToken,
                   topology,
-                  connection,
-                  prefix: prefixes.store,
+                  incidents: new IncidentStore(connection, prefixes.store),
                   clock: systemClock,
                   log,
                   metrics,

@@ -28,6 +28,7 @@ import { createAuthorizer } from '../runs/authorizer.js';
 import { sourcesOfTruth } from '../runs/observe-site.js';
 import { RunService } from '../runs/run-service.js';
 import { RunPublisher } from '../slack/publish-run.js';
+import { IncidentStore } from '../store/incidents/incident-store.js';
 import { RunStore } from '../store/run-store.js';
 
 export interface WorkerRoleOptions {
@@ -168,8 +169,7 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
     log,
   });
   const autoApproval = autoApprovalJob({
-    connection,
-    prefixes,
+    incidents: new IncidentStore(connection, prefixes.store),
     service,
     notifier,
     health: ports.health,

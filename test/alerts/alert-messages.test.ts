@@ -8,7 +8,7 @@ import {
   buildAutoApprovalWithheldReply,
   buildAutoApprovedReply,
 } from '../../src/alerts/alert-messages.js';
-import type { IncidentState } from '../../src/alerts/incident-record.js';
+import type { IncidentState } from '../../src/store/incidents/incident-record.js';
 
 const T = 1_700_000_000_000;
 const state = (overrides: Partial<IncidentState> = {}): IncidentState => ({

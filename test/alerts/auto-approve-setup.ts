@@ -10,7 +10,7 @@ import { HttpHealth } from '../../src/adapters/http-health.js';
 import { alertmanagerRoute } from '../../src/alerts/alertmanager-route.js';
 import type { AutoApprovalOutcome } from '../../src/alerts/auto-approve.js';
 import { autoApprovalJob } from '../../src/alerts/auto-approve.js';
-import { IncidentStore } from '../../src/alerts/incident-store.js';
+import { IncidentStore } from '../../src/store/incidents/incident-store.js';
 import type { AutoApproveWitness, Topology } from '../../src/config/topology.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { Clock } from '../../src/core/ports.js';
@@ -109,8 +109,7 @@ export async function setupAutoApproval(
         alertmanagerRoute(parts, {
           token: TOKEN,
           topology: context.topology,
-          connection: context.connection,
-          prefix: context.prefixes.store,
+          incidents: new IncidentStore(context.connection, context.prefixes.store),
           clock: systemClock,
           log: context.log,
         }),
@@ -123,8 +122,7 @@ export async function setupAutoApproval(
   const startPolicy = () => {
     const connection = h.redis.duplicate();
     const policy = autoApprovalJob({
-      connection,
-      prefixes,
+      incidents: new IncidentStore(connection, prefixes.store),
       service: worker.service,
       notifier: worker.notifier,
       health: new HttpHealth({ timeoutMs: 1_000 }),

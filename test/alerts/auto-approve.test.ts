@@ -15,6 +15,7 @@ import type { RedisProcess } from '../../lab/processes/processes.js';
 import { startRedis } from '../../lab/processes/processes.js';
 import { RunStore } from '../../src/store/run-store.js';
 import { createRunService, exampleTopology, waitFor } from '../support/integration.js';
+import { IncidentStore } from '../../src/store/incidents/incident-store.js';
 import { USERS } from '../support/slack-harness.js';
 import type { Setup } from './auto-approve-setup.js';
 import { QUIET_MS, SLACK_MS, setupAutoApproval, withAutoApproval } from './auto-approve-setup.js';
@@ -71,8 +72,7 @@ describe('auto-approval', () => {
     });
     cleanups.push(close);
     const started = autoApprovalJob({
-      connection: client,
-      prefixes: { store: 'off:', bull: 'off-bull' },
+      incidents: new IncidentStore(client, '{off}:'),
       service,
       notifier: { postReply: async () => true },
       health: { check: async () => ({ ok: false }) },

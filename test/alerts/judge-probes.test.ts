@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ProbeTally } from '../../src/alerts/incident-record.js';
+import type { ProbeTally } from '../../src/store/incidents/incident-record.js';
 import { judgeProbes } from '../../src/alerts/judge-probes.js';
 
 const T = 1_700_000_000_000;

@@ -12,7 +12,7 @@ import { Queue } from 'bullmq';
 import { parse } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { alertmanagerRoute } from '../../src/alerts/alertmanager-route.js';
-import { IncidentStore } from '../../src/alerts/incident-store.js';
+import { IncidentStore } from '../../src/store/incidents/incident-store.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { Run } from '../../src/core/model.js';
 import { CHECKS_QUEUE } from '../../src/queue/check-jobs.js';
@@ -78,8 +78,7 @@ async function startBaton(maxBodyBytes?: number): Promise<Baton> {
         alertmanagerRoute(parts, {
           token: TOKEN,
           topology: context.topology,
-          connection: context.connection,
-          prefix: context.prefixes.store,
+          incidents: new IncidentStore(context.connection, context.prefixes.store),
           clock: systemClock,
           log: context.log,
           ...(maxBodyBytes && { maxBodyBytes }),

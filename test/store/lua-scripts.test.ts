@@ -5,7 +5,7 @@ import type { RedisProcess } from '../../lab/processes/processes.js';
 import { startRedis } from '../../lab/processes/processes.js';
 import { loadScript } from '../../src/store/script.js';
 // Every module that loads scripts: importing them checks each caller's names against its script's header.
-import '../../src/alerts/incident-scripts.js';
+import '../../src/store/incidents/incident-scripts.js';
 import '../../src/queue/notify/channel-pacer.js';
 import '../../src/queue/notify/status-coalescer.js';
 import '../../src/queue/notify/thread-order.js';

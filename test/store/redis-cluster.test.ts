@@ -4,7 +4,7 @@ import { Cluster } from 'ioredis';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookAlert } from '../../src/alerts/alertmanager-payload.js';
-import { IncidentStore } from '../../src/alerts/incident-store.js';
+import { IncidentStore } from '../../src/store/incidents/incident-store.js';
 import { keyPrefixes } from '../../src/config/load-config.js';
 import { LeaseLostError } from '../../src/core/runs/execute-run.js';
 import type { Run } from '../../src/core/model.js';

@@ -10,8 +10,8 @@
  * between the two makes the next delivery of the same alerts finish the job.
  */
 import type { Redis } from 'ioredis';
-import { StoreKeys } from '../store/keys.js';
-import type { WebhookAlert } from './alertmanager-payload.js';
+import { StoreKeys } from '../keys.js';
+import type { WebhookAlert } from '../../alerts/alertmanager-payload.js';
 import type { IncidentState, ProbeRecord, RecordOptions, RecordResult } from './incident-record.js';
 import { parseState } from './incident-record.js';
 import { CLAIM_FLAG, CLEAR_PENDING, RECORD_PROBE, lastRunOf, recordAlerts } from './incident-scripts.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { WebhookAlert } from '../../src/alerts/alertmanager-payload.js';
-import { IncidentStore } from '../../src/alerts/incident-store.js';
+import { IncidentStore } from '../../src/store/incidents/incident-store.js';
 import type { RedisProcess } from '../../lab/processes/processes.js';
 import { startRedis } from '../../lab/processes/processes.js';
 

@@ -3,7 +3,7 @@
  * distinct alert names and a digest that tells a repeat of the group's last notification.
  */
 import { createHash } from 'node:crypto';
-import type { WebhookAlert } from './alertmanager-payload.js';
+import type { WebhookAlert } from '../../alerts/alertmanager-payload.js';
 
 /** Distinct alert names kept per incident (shown in messages); a storm of names does not grow the record. */
 export const MAX_NAMES = 20;

@@ -6,9 +6,9 @@
  * answers `retry` when it moved, so each call still decides on one atomic view.
  */
 import type { Redis } from 'ioredis';
-import type { StoreKeys } from '../store/keys.js';
-import { loadScript } from '../store/script.js';
-import type { WebhookAlert } from './alertmanager-payload.js';
+import type { StoreKeys } from '../keys.js';
+import { loadScript } from '../script.js';
+import type { WebhookAlert } from '../../alerts/alertmanager-payload.js';
 import type { IncidentTransition, RecordOptions, RecordResult } from './incident-record.js';
 import { parseState } from './incident-record.js';
 import { MAX_NAMES, digestOf, distinctNames, packAlerts } from './pack-alerts.js';
