@@ -224,7 +224,10 @@ export async function autoApproveDue(
     log
       .child({ runId: run.id, site: run.site })
       .info({ witness: why.witness, reason }, 'auto-approval withheld: the witness does not agree');
-    await service.note(run, { action: 'auto-approval-withheld', actor: AUTO_APPROVAL_ACTOR, detail: reason });
+    await service.note(run, {
+      event: { type: 'auto-approval-withheld', reason },
+      actor: AUTO_APPROVAL_ACTOR,
+    });
     await options.notifier.postReply({
       channel: topology.slack.incidentChannel,
       threadKey: runMessageKey(run),

@@ -5,18 +5,12 @@
  */
 import type { Run, StepRecord } from '../core/model.js';
 import { STEP_IDS, TERMINAL_STATES } from '../core/model.js';
-import type { AuditEvent } from '../core/runs/execute-run.js';
+import type { AuditEvent } from '../core/runs/run-event.js';
 import type { BatonMetrics, RunOutcome } from '../metrics.js';
 import type { Lease } from '../store/run-store.js';
 import { RunStore } from '../store/run-store.js';
 
 type Redis = ConstructorParameters<typeof RunStore>[0];
-
-/** The step an audit entry is about: `detail` is the step id, or `<step id>: <message>`. */
-function auditedStep(audit: AuditEvent): string | undefined {
-  const detail = audit.detail ?? '';
-  return STEP_IDS.find((id) => detail === id || detail.startsWith(`${id}:`));
-}
 
 const seconds = (from: number | undefined, to: number | undefined) =>
   from !== undefined && to !== undefined ? (to - from) / 1000 : 0;
@@ -62,21 +56,32 @@ export class MeteredRunStore extends RunStore {
     return saved;
   }
 
-  private observe(run: Run, audit: AuditEvent): void {
-    const step = audit.action.startsWith('step-') ? auditedStep(audit) : undefined;
-    const key = step && `${run.id}/${step}`;
-    if (key && audit.action === 'step-started') this.executions.set(key, run.updatedAt);
-    if (key && (audit.action === 'step-succeeded' || audit.action === 'step-failed')) {
-      const record: StepRecord | undefined = run.steps[step];
-      const started = this.executions.get(key) ?? record?.startedAt;
-      this.executions.delete(key);
-      const outcome = audit.action === 'step-succeeded' ? 'succeeded' : 'failed';
-      this.metrics.stepFinished(step, outcome, seconds(started, record?.finishedAt ?? run.updatedAt));
-    }
-    // The save that makes a run final is audited as run-<state>; later saves of a finished run are not counted.
-    if (TERMINAL_STATES.has(run.state) && audit.action === `run-${run.state}`) {
-      this.metrics.runFinished(run.kind, run.state as RunOutcome);
-      for (const id of STEP_IDS) this.executions.delete(`${run.id}/${id}`);
+  private observe(run: Run, { event }: AuditEvent): void {
+    switch (event.type) {
+      case 'step-started':
+        this.executions.set(`${run.id}/${event.step}`, run.updatedAt);
+        break;
+      case 'step-succeeded':
+      case 'step-failed': {
+        const key = `${run.id}/${event.step}`;
+        const record: StepRecord | undefined = run.steps[event.step];
+        const started = this.executions.get(key) ?? record?.startedAt;
+        this.executions.delete(key);
+        const outcome = event.type === 'step-succeeded' ? 'succeeded' : 'failed';
+        this.metrics.stepFinished(event.step, outcome, seconds(started, record?.finishedAt ?? run.updatedAt));
+        break;
+      }
+      // The save that makes a run final carries its final event; later saves of a finished run are not counted.
+      case 'run-succeeded':
+      case 'run-aborted':
+      case 'run-failed':
+      case 'run-rejected':
+      case 'run-cancelled':
+      case 'run-expired':
+        if (!TERMINAL_STATES.has(run.state)) break;
+        this.metrics.runFinished(run.kind, run.state as RunOutcome);
+        for (const id of STEP_IDS) this.executions.delete(`${run.id}/${id}`);
+        break;
     }
   }
 

@@ -192,9 +192,11 @@ export function startCheckWorker(options: CheckWorkerOptions): { close(): Promis
           return { ...current, preflight };
         },
         () => ({
-          action: 'preflight-measured',
+          event: {
+            type: 'preflight-measured',
+            checks: preflight.checks.map(({ id, status }) => ({ id, status })),
+          },
           actor: SYSTEM_ACTOR,
-          detail: preflight.checks.map((c) => `${c.id}: ${c.status}`).join(', '),
         }),
       );
     } catch (error) {

@@ -18,7 +18,7 @@ export async function expireIfDue(store: RunStore, runId: string, now: number): 
         }
         return transitionRun(run, 'expired', { at: now, reason: 'no decision before expiry' });
       },
-      () => ({ action: 'run-expired', actor: SYSTEM_ACTOR }),
+      () => ({ event: { type: 'run-expired' }, actor: SYSTEM_ACTOR }),
     );
   } catch (error) {
     if (error instanceof BatonError && error.code === 'not-due') return null;

@@ -7,6 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Topology } from '../config/topology.js';
+import { SYSTEM_ACTOR } from '../core/model.js';
 import { lsnDiff } from '../core/lsn.js';
 import type { Clock, Log, Ports } from '../core/ports.js';
 import { rpoEvidenceOf } from '../core/steps/measure-data-loss.js';
@@ -147,8 +148,14 @@ async function settle(options: FenceDebtReconcilerOptions, debt: OpenFenceDebt):
       ...(beyondPromotion && { beyondPromotion }),
     };
     await options.debts.update(debt.site, () => null, {
-      action: 'fence-debt-paid',
-      detail: `${cluster}: ${moment.done.join('; ')}${beyondPromotion ? ` — ${beyondPromotion}` : ''}`,
+      record: {
+        event: {
+          type: 'fence-debt-paid',
+          cluster,
+          done: `${moment.done.join('; ')}${beyondPromotion ? ` — ${beyondPromotion}` : ''}`,
+        },
+        actor: SYSTEM_ACTOR,
+      },
       at: now,
     });
     await options.notifier.postStatus({

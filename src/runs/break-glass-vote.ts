@@ -10,7 +10,7 @@ import type { BreakGlassAct, VoteOutcome } from '../core/policy/break-glass-vote
 import { voteAcceptRisk, voteSkip } from '../core/policy/break-glass-votes.js';
 import type { Clock } from '../core/ports.js';
 import { refuseStale } from '../core/runs/decide-run.js';
-import type { AuditEvent } from '../core/runs/execute-run.js';
+import type { AuditEvent } from '../core/runs/run-event.js';
 import { BatonError, isBatonError } from '../errors.js';
 import type { RunStore } from '../store/run-store.js';
 import type { Authorizer } from './authorizer.js';
@@ -59,13 +59,13 @@ export async function castBreakGlassVote(
       return result.run;
     },
     (next): AuditEvent => {
-      const count = `${outcome?.count ?? 0} of ${required}`;
+      const votes = { count: outcome?.count ?? 0, required };
       if (act === 'skip')
-        return { action: outcome?.applied ? 'run-skip' : 'skip-requested', actor, detail: count };
-      const accepted = next.acceptedRisks?.at(-1);
+        return { event: { type: outcome?.applied ? 'run-skip' : 'skip-requested', ...votes }, actor };
+      const risk = next.acceptedRisks?.at(-1)?.detail ?? '';
       return outcome?.applied
-        ? { action: 'split-brain-risk-accepted', actor, detail: `${count}: ${accepted?.detail ?? ''}` }
-        : { action: 'split-brain-risk-vote', actor, detail: count };
+        ? { event: { type: 'split-brain-risk-accepted', ...votes, risk }, actor }
+        : { event: { type: 'split-brain-risk-vote', ...votes }, actor };
     },
   );
   const run = await vote.catch(async (error: unknown) => {
@@ -73,7 +73,7 @@ export async function castBreakGlassVote(
     if (refused && isBatonError(error) && error.code === 'same-os-account') {
       await store.recordAudit(
         refused,
-        { action: 'break-glass-vote-refused', actor, detail: `${act}: ${error.code}` },
+        { event: { type: 'break-glass-vote-refused', act, code: error.code }, actor },
         clock.now(),
       );
     }

@@ -24,7 +24,7 @@ import { enqueueCheck, enqueuePreflight } from '../queue/check-jobs.js';
 import { expireIfDue } from '../queue/expire-proposal.js';
 import type { RunJobData } from '../queue/queues.js';
 import { enqueueRun } from '../queue/queues.js';
-import type { AuditEvent } from '../core/runs/execute-run.js';
+import type { AuditEvent, RunEvent } from '../core/runs/run-event.js';
 import type { OpenFenceDebt } from '../store/fence-debts.js';
 import type { RunStore } from '../store/run-store.js';
 import type { Authorizer } from './authorizer.js';
@@ -146,9 +146,8 @@ export class RunService {
       ...(request.trigger && { trigger: request.trigger }),
     };
     const result = await store.create(proposed, {
-      action: 'run-proposed',
+      event: { type: 'run-proposed', reason: request.reason },
       actor: request.actor,
-      detail: request.reason,
     });
     if (result.created) {
       await enqueuePreflight(this.options.queues.checks, result.run);
@@ -168,7 +167,7 @@ export class RunService {
       if (current) {
         await store.recordAudit(
           current,
-          { action: 'approval-refused', actor, detail: 'not-approver' },
+          { event: { type: 'approval-refused', reason: 'not-approver' }, actor },
           clock.now(),
         );
       }
@@ -188,7 +187,7 @@ export class RunService {
         if (outcome.code === 'self-approval' || outcome.code === 'same-os-account') {
           await store.recordAudit(
             current,
-            { action: 'approval-refused', actor, detail: outcome.code },
+            { event: { type: 'approval-refused', reason: outcome.code }, actor },
             clock.now(),
           );
         }
@@ -199,9 +198,12 @@ export class RunService {
       let saved: Run;
       try {
         saved = await store.save(outcome.run, {
-          action: outcome.complete ? 'run-approved' : 'approval-added',
+          event: {
+            type: outcome.complete ? 'run-approved' : 'approval-added',
+            count: outcome.count,
+            required: outcome.required,
+          },
           actor,
-          detail: `${outcome.count} of ${outcome.required}`,
         });
       } catch (error) {
         if (isBatonError(error) && error.code === 'run-conflict' && attempt < 20) continue;
@@ -219,10 +221,7 @@ export class RunService {
       runId,
       actor,
       (run) => rejectRun(run, { actor, now: this.options.clock.now(), reason }),
-      {
-        action: 'run-rejected',
-        detail: reason,
-      },
+      { type: 'run-rejected', reason },
     );
   }
 
@@ -240,10 +239,7 @@ export class RunService {
       runId,
       actor,
       (current) => cancelRun(current, { actor, now: this.options.clock.now() }),
-      {
-        action: 'run-cancelled',
-        detail: 'cancelled',
-      },
+      { type: 'run-cancelled' },
     );
   }
 
@@ -258,10 +254,13 @@ export class RunService {
   async retry(runId: string, actor: Actor, options: DecisionOptions = {}): Promise<Run> {
     await this.options.authorizer.require(actor, 'approve', 'retry a paused run');
     const now = this.options.clock.now();
-    return this.decide(runId, actor, (run) => retryRun(run, { actor, now, ...options }), {
-      action: 'run-retry',
-      enqueue: true,
-    });
+    return this.decide(
+      runId,
+      actor,
+      (run) => retryRun(run, { actor, now, ...options }),
+      { type: 'run-retry' },
+      { enqueue: true },
+    );
   }
 
   /**
@@ -271,10 +270,13 @@ export class RunService {
   async abort(runId: string, actor: Actor, options: DecisionOptions = {}): Promise<Run> {
     await this.options.authorizer.require(actor, 'approve', 'abort a run');
     const now = this.options.clock.now();
-    return this.decide(runId, actor, (run) => abortRun(run, { actor, now, ...options }), {
-      action: 'run-abort',
-      enqueue: true,
-    });
+    return this.decide(
+      runId,
+      actor,
+      (run) => abortRun(run, { actor, now, ...options }),
+      { type: 'run-abort' },
+      { enqueue: true },
+    );
   }
 
   /** Paused run: skip the failed step(s). Break-glass: takes effect when enough distinct approvers have asked. */
@@ -339,7 +341,7 @@ export class RunService {
               { at: now, event: at === undefined ? 'alert-firing' : 'alert-resolved' },
             ],
           },
-          { action: at === undefined ? 'alert-firing-again' : 'alert-resolved', actor },
+          { event: { type: at === undefined ? 'alert-firing-again' : 'alert-resolved' }, actor },
         );
         await this.publish(saved);
         return saved;
@@ -401,7 +403,7 @@ export class RunService {
 
   /** An audit entry for a refused request that changed no run (who tried what). */
   async recordRefusal(run: Pick<Run, 'id' | 'site' | 'state'>, actor: Actor, detail: string): Promise<void> {
-    await this.note(run, { action: 'click-refused', actor, detail });
+    await this.note(run, { event: { type: 'click-refused', reason: detail }, actor });
   }
 
   /** An audit entry about a run that changes nothing in it (a refusal, a withheld auto-approval). */
@@ -435,14 +437,11 @@ export class RunService {
     runId: string,
     actor: Actor,
     change: (run: Run) => Run,
-    audit: { action: string; detail?: string; enqueue?: boolean },
+    event: RunEvent,
+    { enqueue = false } = {},
   ): Promise<Run> {
-    const run = await this.options.store.mutate(runId, change, () => ({
-      action: audit.action,
-      actor,
-      ...(audit.detail !== undefined && { detail: audit.detail }),
-    }));
-    if (audit.enqueue) await this.enqueue(run);
+    const run = await this.options.store.mutate(runId, change, () => ({ event, actor }));
+    if (enqueue) await this.enqueue(run);
     await this.publish(run);
     return run;
   }

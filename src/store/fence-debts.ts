@@ -4,8 +4,10 @@
  * audit entry; the reconciler's bookkeeping (attempts, backoff, what it announced) lives in the same record.
  */
 import type { Redis } from 'ioredis';
-import type { Actor, FenceDebt } from '../core/model.js';
+import type { FenceDebt } from '../core/model.js';
 import { SYSTEM_ACTOR } from '../core/model.js';
+import type { AuditEvent } from '../core/runs/run-event.js';
+import { AUDIT_MAXLEN, auditFields } from './audit-stream.js';
 import { StoreKeys } from './keys.js';
 import type { Lease } from './run-store.js';
 import { loadScript } from './script.js';
@@ -53,7 +55,11 @@ export class FenceDebtStore {
         debt: JSON.stringify(record),
         token: lease?.token ?? '',
         auditFields: JSON.stringify(
-          auditFields(debt, 'fence-debt-opened', SYSTEM_ACTOR, debt.since, describeDebt(debt)),
+          auditFields(
+            { site: debt.site, runId: debt.runId },
+            { event: { type: 'fence-debt-opened', text: describeDebt(debt) }, actor: SYSTEM_ACTOR },
+            debt.since,
+          ),
         ),
       },
     })) as number;
@@ -78,7 +84,7 @@ export class FenceDebtStore {
   async update(
     site: string,
     change: (debt: OpenFenceDebt) => OpenFenceDebt | null,
-    audit?: { action: string; actor?: Actor; detail: string; at: number },
+    audit?: { record: AuditEvent; at: number },
   ): Promise<{ before: OpenFenceDebt; after: OpenFenceDebt | null } | null> {
     const key = this.key.site(site);
     for (let attempt = 0; attempt < 20; attempt += 1) {
@@ -97,9 +103,9 @@ export class FenceDebtStore {
           this.key.audit(),
           'MAXLEN',
           '~',
-          '100000',
+          AUDIT_MAXLEN,
           '*',
-          ...auditFields(before, audit.action, audit.actor ?? SYSTEM_ACTOR, audit.at, audit.detail),
+          ...auditFields({ site: before.site, runId: before.runId }, audit.record, audit.at),
         );
       }
       if (await multi.exec()) return { before, after };
@@ -115,27 +121,4 @@ export function describeDebt(
     .filter(Boolean)
     .join(', ');
   return `${debt.cluster} owes: ${parts} (run ${debt.runId}: ${debt.reason})`;
-}
-
-function auditFields(
-  debt: Pick<FenceDebt, 'site' | 'runId'>,
-  action: string,
-  actor: Actor,
-  at: number,
-  detail: string,
-): string[] {
-  return [
-    'at',
-    String(at),
-    'action',
-    action,
-    'actor',
-    JSON.stringify(actor),
-    'site',
-    debt.site,
-    'runId',
-    debt.runId,
-    'detail',
-    detail,
-  ];
 }

@@ -4,11 +4,13 @@
  * between two writes cannot leave them disagreeing.
  */
 import type { Redis } from 'ioredis';
-import type { AuditEvent } from '../core/runs/execute-run.js';
 import { LeaseLostError } from '../core/runs/execute-run.js';
-import type { Actor, Run, RunState } from '../core/model.js';
+import type { AuditEvent } from '../core/runs/run-event.js';
+import type { Run, RunState } from '../core/model.js';
 import { TERMINAL_STATES } from '../core/model.js';
 import { BatonError } from '../errors.js';
+import type { AuditRecord } from './audit-stream.js';
+import { AUDIT_MAXLEN, auditFields, parseAuditEntry } from './audit-stream.js';
 import { FenceDebtStore } from './fence-debts.js';
 import { StoreKeys } from './keys.js';
 import { loadScript } from './script.js';
@@ -28,15 +30,7 @@ const SAVE_RUN = loadScript('save-run', {
 /** Creating a run gives up after this many changes of its site's open-run marker under it. */
 const CREATE_ATTEMPTS = 20;
 
-export interface AuditRecord {
-  id: string;
-  at: number;
-  action: string;
-  actor: Actor;
-  site: string;
-  runId: string;
-  detail?: string;
-}
+export type { AuditRecord } from './audit-stream.js';
 
 /** A worker's claim on a run: the BullMQ lock key of its job and the token that must still be in it. */
 export interface Lease {
@@ -83,7 +77,7 @@ export class RunStore {
           state: run.state,
           createdAt: run.createdAt,
           terminalStates: TERMINAL_LIST,
-          auditFields: JSON.stringify(auditFields(run, audit, run.createdAt)),
+          auditFields: JSON.stringify(auditFields(subject(run), audit, run.createdAt)),
           openRun: open,
         },
       })) as [number, string];
@@ -131,7 +125,7 @@ export class RunStore {
         runId: run.id,
         serving: run.state === 'succeeded' ? run.to : '',
         servingSince: at,
-        auditFields: JSON.stringify(auditFields(run, audit, at)),
+        auditFields: JSON.stringify(auditFields(subject(run), audit, at)),
       },
     })) as number;
     if (result === -2) throw new LeaseLostError(run.id);
@@ -191,39 +185,24 @@ export class RunStore {
 
   /** An audit entry that changes no run: a refused click, an unauthorized request, an alert that was ignored. */
   async recordAudit(run: Pick<Run, 'id' | 'site' | 'state'>, audit: AuditEvent, at: number): Promise<void> {
-    await this.redis.xadd(this.key.audit(), 'MAXLEN', '~', '100000', '*', ...auditFields(run, audit, at));
+    await this.redis.xadd(
+      this.key.audit(),
+      'MAXLEN',
+      '~',
+      AUDIT_MAXLEN,
+      '*',
+      ...auditFields(subject(run), audit, at),
+    );
   }
 
   async audit(count = 1000): Promise<AuditRecord[]> {
     const entries = await this.redis.xrange(this.key.audit(), '-', '+', 'COUNT', count);
-    return entries.map(([id, fields]) => {
-      const f: Record<string, string> = {};
-      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
-      return {
-        id,
-        at: Number(f.at),
-        action: f.action ?? '',
-        actor: JSON.parse(f.actor ?? '{}') as Actor,
-        site: f.site ?? '',
-        runId: f.runId ?? '',
-        ...(f.detail !== undefined && { detail: f.detail }),
-      };
-    });
+    return entries.map(parseAuditEntry);
   }
 }
 
-function auditFields(run: Pick<Run, 'id' | 'site' | 'state'>, audit: AuditEvent, at: number): string[] {
-  const fields = [
-    'at',
-    String(at),
-    'action',
-    audit.action,
-    'actor',
-    JSON.stringify(audit.actor),
-    'site',
-    run.site,
-  ];
-  fields.push('runId', run.id, 'state', run.state);
-  if (audit.detail) fields.push('detail', audit.detail);
-  return fields;
-}
+const subject = (run: Pick<Run, 'id' | 'site' | 'state'>) => ({
+  site: run.site,
+  runId: run.id,
+  state: run.state,
+});

@@ -53,7 +53,7 @@ async function freeSite(): Promise<void> {
     await harness.store.mutate(
       open.id,
       (current) => ({ ...current, state: 'cancelled' }),
-      () => ({ action: 'test-cleanup', actor: SYSTEM_ACTOR }),
+      () => ({ event: { type: 'run-cancelled' }, actor: SYSTEM_ACTOR }),
     );
 }
 
@@ -89,7 +89,7 @@ async function pausedBySplitBrainGuard(errorCode = 'source-refuses-baton'): Prom
         },
       };
     },
-    () => ({ action: 'run-paused', actor: SYSTEM_ACTOR }),
+    (run) => ({ event: { type: 'run-paused', reason: run.stateReason ?? '' }, actor: SYSTEM_ACTOR }),
   );
 }
 
@@ -189,7 +189,7 @@ describe('baton accept-risk', () => {
           },
         },
       }),
-      () => ({ action: 'test', actor: SYSTEM_ACTOR }),
+      (run) => ({ event: { type: 'run-paused', reason: run.stateReason ?? '' }, actor: SYSTEM_ACTOR }),
     );
     const notGuard = await runCli(['accept-risk', run.id, '--as', 'U0ALICE'], env);
     expect(notGuard.code).toBe(1);

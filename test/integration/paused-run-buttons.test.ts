@@ -81,7 +81,7 @@ async function pausedBySplitBrainGuard(h: SlackHarness) {
       };
       return { ...current, steps, stateReason: `promote-target-db: ${SPLIT_BRAIN_ERROR}` };
     },
-    () => ({ action: 'run-paused', actor: SYSTEM_ACTOR, detail: SPLIT_BRAIN_ERROR }),
+    () => ({ event: { type: 'run-paused', reason: SPLIT_BRAIN_ERROR }, actor: SYSTEM_ACTOR }),
   );
   await h.web.service.publish(run);
   const message = await waitFor('the Accept split-brain risk button', async () => {

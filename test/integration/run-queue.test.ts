@@ -115,7 +115,7 @@ describe('one run at a time', () => {
           await h.store.mutate(
             id,
             (r) => ({ ...r, preflight: { at: Date.now(), checks: [], lagBytes: 0 } }),
-            () => ({ action: 'preflight-measured', actor: SYSTEM_ACTOR }),
+            () => ({ event: { type: 'preflight-measured', checks: [] }, actor: SYSTEM_ACTOR }),
           );
         }
         return stale;

@@ -99,7 +99,7 @@ describe('run and step metrics', () => {
     world.fail(
       'dns.resolveTarget',
       1,
-      () => new BatonError('dns-refused', 'the resolver refused', { retriable: false }),
+      () => new BatonError('dns-resolve-failed', 'the resolver refused', { retriable: false }),
     );
     const { run } = await commands.propose({ kind: 'failover', reason: 'run metrics', actor: BOB });
     let text = await scrape();
@@ -139,6 +139,16 @@ describe('run and step metrics', () => {
     expect(sample(text, 'baton_runs_total', { kind: 'failover', outcome: 'succeeded' })).toBe(1);
     expect(sample(text, 'baton_runs_in_state', { state: 'paused' })).toBe(0);
     expect(sample(text, 'baton_runs_in_state', { state: 'running' })).toBe(0);
+
+    // What was counted is what the audit recorded: typed events, read back with their payloads.
+    const events = (await worker.store.audit(10_000)).filter((e) => e.runId === run.id).map((e) => e.event);
+    expect(events).toContainEqual({ type: 'run-approved', count: 1, required: 1 });
+    expect(events).toContainEqual(expect.objectContaining({ type: 'step-failed', step: 'verify' }));
+    expect(events).toContainEqual({ type: 'run-skip', count: 2, required: 2 });
+    expect(events.at(-1)).toMatchObject({
+      type: 'run-succeeded',
+      summary: expect.stringMatching(/^Finished in/),
+    });
   });
 
   it('count a rejected proposal once, even when the rejection is clicked twice', async () => {

@@ -119,7 +119,7 @@ async function pausedRun(h: Harness, minutes: number): Promise<Run> {
         reason: 'promote-target-db: pg_promote() did not finish within 60 s',
       });
     },
-    () => ({ action: 'run-paused', actor: SYSTEM_ACTOR }),
+    (run) => ({ event: { type: 'run-paused', reason: run.stateReason ?? '' }, actor: SYSTEM_ACTOR }),
   );
   const notifier = new Notifier({ connection: h.redis, prefix: h.bullPrefix, log });
   cleanups.push(() => notifier.close());

@@ -72,7 +72,7 @@ async function pausedRun(
         steps,
       };
     },
-    () => ({ action: 'run-paused', actor: SYSTEM_ACTOR }),
+    (run) => ({ event: { type: 'run-paused', reason: run.stateReason ?? '' }, actor: SYSTEM_ACTOR }),
   );
 }
 
@@ -135,7 +135,7 @@ describe('commands carrying a stale segment are refused', () => {
       paused.id,
       (current) =>
         transitionRun(current, 'paused', { at: Date.now(), actor: SYSTEM_ACTOR, reason: 'timed out again' }),
-      () => ({ action: 'run-paused', actor: SYSTEM_ACTOR }),
+      (run) => ({ event: { type: 'run-paused', reason: run.stateReason ?? '' }, actor: SYSTEM_ACTOR }),
     );
     const before = await h.store.require(paused.id);
     expect(before.segment).toBe(shown + 1);

@@ -61,12 +61,15 @@ describe('Baton on Redis Cluster', () => {
   it('creates and saves runs under a BullMQ job lock, and keeps one open run per site', async () => {
     const store = new RunStore(redis, prefixes.store);
     const proposed = { ...proposedRun(site, { now: T }), id: await store.nextRunId() };
-    const created = await store.create(proposed, { action: 'proposed', actor: CAROL });
+    const created = await store.create(proposed, {
+      event: { type: 'run-proposed', reason: 'test' },
+      actor: CAROL,
+    });
     expect(created).toMatchObject({ created: true, run: { id: proposed.id, version: 1 } });
     // The site's marker names the open run: the second proposal reads it, and gets the first run back.
     const again = await store.create(
       { ...proposed, id: await store.nextRunId() },
-      { action: 'proposed', actor: ALICE },
+      { event: { type: 'run-proposed', reason: 'test' }, actor: ALICE },
     );
     expect(again).toMatchObject({ created: false, run: { id: proposed.id } });
 
@@ -75,14 +78,21 @@ describe('Baton on Redis Cluster', () => {
     const approved = { ...approvedRun(site, { now: T }), id: proposed.id, version: 1 };
     const saved = await store.save(
       approved,
-      { action: 'approved', actor: ALICE },
+      { event: { type: 'run-approved', count: 1, required: 1 }, actor: ALICE },
       { lockKey, token: 'token-1' },
     );
     expect(saved.version).toBe(2);
     await expect(
-      store.save(saved, { action: 'approved', actor: ALICE }, { lockKey, token: 'token-2' }),
+      store.save(
+        saved,
+        { event: { type: 'run-approved', count: 1, required: 1 }, actor: ALICE },
+        { lockKey, token: 'token-2' },
+      ),
     ).rejects.toBeInstanceOf(LeaseLostError);
-    expect((await store.audit()).map((entry) => entry.action)).toEqual(['proposed', 'approved']);
+    expect((await store.audit()).map((entry) => entry.event)).toEqual([
+      { type: 'run-proposed', reason: 'test' },
+      { type: 'run-approved', count: 1, required: 1 },
+    ]);
   });
 
   it('opens a fence debt under the lease and pays it in a transaction', async () => {
@@ -101,8 +111,7 @@ describe('Baton on Redis Cluster', () => {
     expect(await store.debts.open(debt, { lockKey, token: 'token' })).toBe(true);
     expect((await store.debts.list()).map((open) => open.site)).toEqual([site.name]);
     const paid = await store.debts.update(site.name, () => null, {
-      action: 'fence-debt-paid',
-      detail: 'paid',
+      record: { event: { type: 'fence-debt-paid', cluster: site.homeCluster, done: 'paid' }, actor: ALICE },
       at: T + 1,
     });
     expect(paid?.after).toBeNull();
@@ -160,15 +169,20 @@ describe('Baton on Redis Cluster', () => {
     const queue = new Queue(RUNS_QUEUE, { connection: cluster, prefix: prefixes.bull });
     const store = new RunStore(redis, prefixes.store);
     const run: Run = { ...proposedRun({ ...site, name: 'lock-site' }, { now: T }), id: 'r-locked' };
-    await store.create(run, { action: 'proposed', actor: CAROL });
+    await store.create(run, { event: { type: 'run-proposed', reason: 'test' }, actor: CAROL });
     const worker = new Worker(
       RUNS_QUEUE,
       async (job, token) => {
         // What the run worker does: save only while BullMQ's lock of this job still holds this token.
         const lease = { lockKey: jobLockKey(prefixes.bull, job.id ?? ''), token: token ?? '' };
         const current = await store.require(run.id);
-        return (await store.save({ ...current, updatedAt: T + 1 }, { action: 'worked', actor: ALICE }, lease))
-          .version;
+        return (
+          await store.save(
+            { ...current, updatedAt: T + 1 },
+            { event: { type: 'step-progress', step: 'preflight' }, actor: ALICE },
+            lease,
+          )
+        ).version;
       },
       { connection: cluster, prefix: prefixes.bull },
     );

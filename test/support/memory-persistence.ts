@@ -4,7 +4,9 @@
  * lease checks, or when a save matches a predicate (a worker that crashes right after that write).
  */
 import type { FenceDebt, Run } from '../../src/core/model.js';
-import type { AuditEvent, RunPersistence } from '../../src/core/runs/execute-run.js';
+import type { RunPersistence } from '../../src/core/runs/execute-run.js';
+import type { AuditEvent } from '../../src/core/runs/run-event.js';
+import { describeEvent } from '../../src/core/runs/run-event.js';
 import { LeaseLostError } from '../../src/core/runs/execute-run.js';
 import { BatonError } from '../../src/errors.js';
 
@@ -47,7 +49,10 @@ export class MemoryPersistence implements RunPersistence {
 
   /** The audit actions of every stored save, in order, e.g. `step-started preflight`. */
   get auditTrail(): string[] {
-    return this.saves.map(({ audit }) => (audit.detail ? `${audit.action} ${audit.detail}` : audit.action));
+    return this.saves.map(({ audit: { event } }) => {
+      const detail = describeEvent(event);
+      return detail ? `${event.type} ${detail}` : event.type;
+    });
   }
 
   /** Another worker took the run over. */

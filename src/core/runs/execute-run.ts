@@ -1,11 +1,12 @@
 import type { SiteConfig } from '../../config/topology.js';
 import { BatonError, describeError } from '../../errors.js';
-import type { Actor, FenceDebt, PlannedStep, Run, StepEvent, StepId, StepRecord } from '../model.js';
+import type { FenceDebt, PlannedStep, Run, StepEvent, StepId, StepRecord } from '../model.js';
 import { SYSTEM_ACTOR, allSteps } from '../model.js';
 import type { Clock, Log, Ports } from '../ports.js';
 import type { StepRegistry } from '../steps/index.js';
 import type { StepContext, StepDefinition, StepSettings } from '../steps/step.js';
 import { POINT_OF_NO_RETURN_KEY, pastPointOfNoReturn } from './point-of-no-return.js';
+import type { AuditEvent, RunEvent } from './run-event.js';
 import { transitionRun } from './transition-run.js';
 
 /** Thrown when another worker owns the run now: this one must not start, or record, anything more. */
@@ -13,12 +14,6 @@ export class LeaseLostError extends BatonError {
   constructor(runId: string) {
     super('lease-lost', `Lost the lock on run ${runId}; another worker continues it`, { retriable: false });
   }
-}
-
-export interface AuditEvent {
-  action: string;
-  actor: Actor;
-  detail?: string;
 }
 
 export interface RunPersistence {
@@ -76,10 +71,10 @@ class RunEngine {
   async execute(): Promise<ExecuteOutcome> {
     const { clock } = this.options;
     if (this.current.state === 'approved') {
-      await this.update((run) => transitionRun(run, 'running', { at: clock.now(), actor: SYSTEM_ACTOR }), {
-        action: 'run-started',
-        actor: SYSTEM_ACTOR,
-      });
+      await this.update(
+        (run) => transitionRun(run, 'running', { at: clock.now(), actor: SYSTEM_ACTOR }),
+        system({ type: 'run-started' }),
+      );
     }
     if (this.current.state === 'aborting') return this.abort();
     if (this.current.state !== 'running') return 'nothing-to-do';
@@ -99,11 +94,7 @@ class RunEngine {
         const reason = failed.map((step) => `${step.id}: ${this.record(step.id).error}`).join('; ');
         await this.update(
           (run) => transitionRun(run, 'paused', { at: clock.now(), actor: SYSTEM_ACTOR, reason }),
-          {
-            action: 'run-paused',
-            actor: SYSTEM_ACTOR,
-            detail: reason,
-          },
+          system({ type: 'run-paused', reason }),
         );
         return 'paused';
       }
@@ -111,7 +102,7 @@ class RunEngine {
     await this.update(
       (run) =>
         transitionRun(run, 'succeeded', { at: clock.now(), actor: SYSTEM_ACTOR, reason: recoveryText(run) }),
-      { action: 'run-succeeded', actor: SYSTEM_ACTOR, detail: recoveryText(this.current) },
+      system({ type: 'run-succeeded', summary: recoveryText(this.current) }),
     );
     return 'succeeded';
   }
@@ -161,11 +152,10 @@ class RunEngine {
       // A timed-out attempt may still be running; it must not record progress for the attempt after it.
       signal.throwIfAborted();
       await this.options.persistence.assertLease();
-      await this.update(this.patchStep(step.id, { progress }), {
-        action: 'step-progress',
-        actor: SYSTEM_ACTOR,
-        detail: step.id,
-      });
+      await this.update(
+        this.patchStep(step.id, { progress }),
+        system({ type: 'step-progress', step: step.id }),
+      );
     };
     const announce = async (event: StepEvent) => {
       signal.throwIfAborted();
@@ -175,7 +165,7 @@ class RunEngine {
           updatedAt: clock.now(),
           timeline: [...run.timeline, { at: clock.now(), event: event.kind, detail: event.text }],
         }),
-        { action: event.kind, actor: SYSTEM_ACTOR, detail: event.text },
+        system({ type: event.kind, text: event.text }),
       );
     };
     return {
@@ -200,7 +190,7 @@ class RunEngine {
         await this.options.persistence.assertLease();
         await this.update(
           this.patchStep(step.id, { progress: { ...progress, [POINT_OF_NO_RETURN_KEY]: clock.now() } }, what),
-          { action: 'point-of-no-return', actor: SYSTEM_ACTOR, detail: `${step.id}: ${what}` },
+          system({ type: 'point-of-no-return', step: step.id, what }),
         );
       },
       openFenceDebt: async (parts) => {
@@ -241,8 +231,8 @@ class RunEngine {
           ...(attempt === 0 && { error: undefined }),
         }),
         attempt === 0
-          ? { action: 'step-started', actor: SYSTEM_ACTOR, detail: step.id }
-          : { action: 'step-attempt', actor: SYSTEM_ACTOR, detail: `${step.id} attempt ${attempts}` },
+          ? system({ type: 'step-started', step: step.id })
+          : system({ type: 'step-attempt', step: step.id, attempt: attempts }),
       );
       try {
         const output = await this.withTimeout(step, async (signal) => {
@@ -256,7 +246,7 @@ class RunEngine {
             { status: 'succeeded', finishedAt: clock.now(), output },
             `${step.id} succeeded`,
           ),
-          { action: 'step-succeeded', actor: SYSTEM_ACTOR, detail: step.id },
+          system({ type: 'step-succeeded', step: step.id }),
         );
         return;
       } catch (error) {
@@ -271,16 +261,15 @@ class RunEngine {
               { status: 'failed', finishedAt: clock.now(), error: message, errorCode: code },
               `${step.id} failed: ${message}`,
             ),
-            { action: 'step-failed', actor: SYSTEM_ACTOR, detail: `${step.id}: ${message}` },
+            system({ type: 'step-failed', step: step.id, message }),
           );
           return;
         }
         log.warn({ step: step.id, attempt: attempts, err: message }, 'step failed, retrying');
-        await this.update(this.patchStep(step.id, { error: message, errorCode: code }), {
-          action: 'step-retry',
-          actor: SYSTEM_ACTOR,
-          detail: `${step.id}: ${message}`,
-        });
+        await this.update(
+          this.patchStep(step.id, { error: message, errorCode: code }),
+          system({ type: 'step-retry', step: step.id, message }),
+        );
         await clock.sleep(this.backoff(attempt));
       }
     }
@@ -343,7 +332,7 @@ class RunEngine {
         `${to}'s database is (or is becoming) the primary and ${from} stays fenced. Retry to finish the run.`;
       await this.update(
         (run) => transitionRun(run, 'paused', { at: clock.now(), actor: SYSTEM_ACTOR, reason }),
-        { action: 'abort-refused', actor: SYSTEM_ACTOR, detail: reason },
+        system({ type: 'abort-refused', reason }),
       );
       return 'paused';
     }
@@ -363,11 +352,10 @@ class RunEngine {
           if (definition.isUndone && (await definition.isUndone(ctx))) return;
           await definition.undo?.(ctx);
         });
-        await this.update(this.patchStep(step.id, { status: 'undone' }, `${step.id} undone`), {
-          action: 'step-undone',
-          actor: SYSTEM_ACTOR,
-          detail: step.id,
-        });
+        await this.update(
+          this.patchStep(step.id, { status: 'undone' }, `${step.id} undone`),
+          system({ type: 'step-undone', step: step.id }),
+        );
       } catch (error) {
         if (error instanceof LeaseLostError) throw error;
         const message = describeError(error);
@@ -378,7 +366,7 @@ class RunEngine {
             { status: 'undo-failed', error: message },
             `${step.id} undo failed: ${message}`,
           ),
-          { action: 'step-undo-failed', actor: SYSTEM_ACTOR, detail: `${step.id}: ${message}` },
+          system({ type: 'step-undo-failed', step: step.id, message }),
         );
       }
     }
@@ -388,14 +376,16 @@ class RunEngine {
       : touched.length
         ? `Undid ${touched.map((s) => s.id).join(', ')}`
         : 'Nothing had changed';
-    await this.update((run) => transitionRun(run, to, { at: clock.now(), actor: SYSTEM_ACTOR, reason }), {
-      action: `run-${to}`,
-      actor: SYSTEM_ACTOR,
-      detail: reason,
-    });
+    await this.update(
+      (run) => transitionRun(run, to, { at: clock.now(), actor: SYSTEM_ACTOR, reason }),
+      system({ type: `run-${to}`, reason }),
+    );
     return to;
   }
 }
+
+/** An event of the worker's own making. */
+const system = (event: RunEvent): AuditEvent => ({ event, actor: SYSTEM_ACTOR });
 
 /**
  * The ports as one attempt sees them: once its signal aborts (the attempt timed out), every further call is refused,

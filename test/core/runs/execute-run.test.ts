@@ -3,7 +3,10 @@ import type { Run, StepId, StepRecord } from '../../../src/core/model.js';
 import type { Decision } from '../../../src/core/runs/decide-run.js';
 import { abortRun, retryRun } from '../../../src/core/runs/decide-run.js';
 import { LeaseLostError } from '../../../src/core/runs/execute-run.js';
+import type { RunEvent } from '../../../src/core/runs/run-event.js';
+import { eventStep } from '../../../src/core/runs/run-event.js';
 import { transitionRun } from '../../../src/core/runs/transition-run.js';
+import type { ErrorCode } from '../../../src/error-codes.js';
 import { BatonError } from '../../../src/errors.js';
 import type { Harness } from '../../support/core-fixtures.js';
 import { MemoryPersistence } from '../../support/memory-persistence.js';
@@ -38,6 +41,10 @@ const step = (run: Run, id: StepId): StepRecord => {
   if (!record) throw new Error(`run has no step ${id}`);
   return record;
 };
+/** The save of `type` about `step`. */
+const isEvent = (event: RunEvent, type: RunEvent['type'], step: StepId) =>
+  event.type === type && eventStep(event) === step;
+
 const statuses = (run: Run) => Object.fromEntries(Object.values(run.steps).map((s) => [s.id, s.status]));
 
 /** Alice deciding now, on the harness's clock, not tied to a message. */
@@ -52,7 +59,7 @@ function forcedAborting(run: Run, h: Pick<Harness, 'clock'>): Run {
   return transitionRun(run, 'aborting', { at: h.clock.now(), actor: ALICE, reason: 'abort requested' });
 }
 
-const neverRetry = (code: string, message: string) => () =>
+const neverRetry = (code: ErrorCode, message: string) => () =>
   new BatonError(code, message, { retriable: false });
 
 describe('executeRun: happy path', () => {
@@ -128,7 +135,7 @@ describe('executeRun: retries and pauses', () => {
     h.world.fail(
       'database.requestPromotion',
       1,
-      neverRetry('promote-refused', 'pg_promote() returned false'),
+      neverRetry('database-error', 'pg_promote() returned false'),
     );
     const first = await h.execute(approvedRun(h.site));
 
@@ -138,7 +145,7 @@ describe('executeRun: retries and pauses', () => {
     expect(step(first.run, 'promote-target-db')).toMatchObject({
       status: 'failed',
       attempts: 1, // retries: 1, but the error said trying again cannot help
-      errorCode: 'promote-refused',
+      errorCode: 'database-error',
     });
     expect(statuses(first.run)).toMatchObject({ 'switch-dns': 'pending', verify: 'pending' });
     expect(first.persistence.auditTrail.at(-1)).toBe(
@@ -295,7 +302,7 @@ describe('executeRun: abort', () => {
 
   it('after promotion undoes nothing: the run pauses, and Retry finishes it', async () => {
     const h = harness();
-    h.world.fail('dns.switchTo', 1, neverRetry('route53-denied', 'Route 53 denied ChangeResourceRecordSets'));
+    h.world.fail('dns.switchTo', 1, neverRetry('route53-access-denied', 'Route 53 denied ChangeResourceRecordSets'));
     const first = await h.execute(approvedRun(h.site));
     expect(first.outcome).toBe('paused');
     expect(step(first.run, 'switch-dns').status).toBe('failed');
@@ -419,7 +426,7 @@ describe('executeRun: resuming after a crash', () => {
     const approved = approvedRun(h.site);
     // The worker stores scale-up-target's "before" checkpoint, scales west, then dies before recording success.
     const crashed = new MemoryPersistence(approved, {
-      loseLeaseWhen: (_run, audit) => audit.action === 'step-progress' && audit.detail === 'scale-up-target',
+      loseLeaseWhen: (_run, audit) => isEvent(audit.event, 'step-progress', 'scale-up-target'),
     });
     await expect(h.execute(approved, { persistence: crashed })).rejects.toBeInstanceOf(LeaseLostError);
     const persisted = crashed.current;
@@ -441,8 +448,7 @@ describe('executeRun: resuming after a crash', () => {
     const approved = approvedRun(h.site);
     // Crash just before switch-dns starts; then play the dead worker: start it, submit the change, checkpoint its id.
     const crashed = new MemoryPersistence(approved, {
-      loseLeaseWhen: (_run, audit) =>
-        audit.action === 'step-succeeded' && audit.detail === 'promote-target-db',
+      loseLeaseWhen: (_run, audit) => isEvent(audit.event, 'step-succeeded', 'promote-target-db'),
     });
     await expect(h.execute(approved, { persistence: crashed })).rejects.toBeInstanceOf(LeaseLostError);
     expect((await h.actions()).filter((a) => a.startsWith('dns'))).toEqual([]);
@@ -479,7 +485,7 @@ describe('executeRun: resuming after a crash', () => {
     const approved = approvedRun(h.site);
     // The lease is gone right after the attempt is recorded: the change goes out, its checkpoint is refused.
     const crashed = new MemoryPersistence(approved, {
-      loseLeaseWhen: (_run, audit) => audit.action === 'step-started' && audit.detail === 'switch-dns',
+      loseLeaseWhen: (_run, audit) => isEvent(audit.event, 'step-started', 'switch-dns'),
     });
     await expect(h.execute(approved, { persistence: crashed })).rejects.toBeInstanceOf(LeaseLostError);
     expect(await h.actions()).toContain('dns west');
@@ -512,7 +518,7 @@ describe('executeRun: leases and stopping', () => {
     const approved = approvedRun(h.site);
     // fence-source's start lands (it held the lock then); scale-up-target's start is refused.
     const persistence = new MemoryPersistence(approved, {
-      loseLeaseWhen: (_run, audit) => audit.action === 'step-started' && audit.detail === 'fence-source',
+      loseLeaseWhen: (_run, audit) => isEvent(audit.event, 'step-started', 'fence-source'),
     });
     await expect(h.execute(approved, { persistence })).rejects.toMatchObject({ code: 'lease-lost' });
     expect(persistence.auditTrail.at(-1)).toBe('step-started fence-source');
@@ -525,7 +531,7 @@ describe('executeRun: leases and stopping', () => {
     const approved = approvedRun(h.site);
     const persistence = new MemoryPersistence(approved, { leaseLostAfterChecks: 2 });
     await expect(h.execute(approved, { persistence })).rejects.toBeInstanceOf(LeaseLostError);
-    expect(persistence.saves.filter((s) => s.audit.action === 'step-started')).toHaveLength(1);
+    expect(persistence.saves.filter((s) => s.audit.event.type === 'step-started')).toHaveLength(1);
     expect(await h.actions()).toEqual([]);
   });
 
