@@ -94,7 +94,6 @@ describe('break-glass errors', () => {
     expect(plan.code).toBe(0);
     expect(plan.stdout).toContain('Plan: EMERGENCY failover of production, east → west');
     expect(plan.stdout).toContain('Preflight:\n  not measured: no worker is connected to Redis');
-    expect(plan.ms).toBeLessThan(10_000);
   });
 
   it('a proposal rejected and another cancelled from the CLI free the site; a decided run refuses more', async () => {
@@ -153,8 +152,6 @@ describe('break-glass errors', () => {
         `baton approve: cannot reach Redis at redis://baton:[redacted]@127.0.0.1:${silent.port} ` +
           '(no answer within 3 s): check REDIS_URL and that Redis is up and reachable from here',
       );
-      // Node's start-up is most of it; the connection gives up after 3 s.
-      expect(hanging.ms).toBeLessThan(15_000);
       expect(refused.stderr + hanging.stderr).not.toContain('s3cret-pw');
     } finally {
       await silent.close();

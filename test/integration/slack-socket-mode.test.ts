@@ -60,12 +60,11 @@ describe('Slack over Socket Mode', () => {
     expect(h.slack.socketMode.connectionLog()).toHaveLength(1);
   });
 
-  it('a slash command is acked within a second, and an approver’s click runs the failover to success', async () => {
+  it('a slash command is acked within Slack’s 3 s (the stand-in refuses later acks), and an approver’s click runs the failover to success', async () => {
     const h = await start();
     const { delivery, run } = await propose(h, 'production ActiveClusterDown');
     expect(delivery).toMatchObject({ acked: true });
     expect(delivery.error).toBeUndefined();
-    expect(delivery.ms).toBeLessThan(1_000);
     expect(run.state).toBe('proposed');
     expect(run.requestedBy).toMatchObject({ type: 'slack-user', id: USERS.dave });
 
@@ -78,7 +77,6 @@ describe('Slack over Socket Mode', () => {
 
     const click = await h.deliverClick(USERS.alice, ACTION_IDS.approve, run.id);
     expect(click).toMatchObject({ acked: true });
-    expect(click.ms).toBeLessThan(1_000);
     const done = await waitForState(h.web.store, run.id, ['succeeded'], 30_000);
     expect(done.approvals.map((a) => a.actor.id)).toEqual([USERS.alice]);
     await waitFor('the final status message', async () =>
@@ -122,7 +120,6 @@ describe('Slack over Socket Mode', () => {
 
     const { delivery, run } = await propose(h, 'production after refresh');
     expect(delivery).toMatchObject({ acked: true });
-    expect(delivery.ms).toBeLessThan(1_000);
     expect(h.slack.socketMode.envelopes().at(-1)?.connectionId).toBe('link-2');
     expect(run.state).toBe('proposed');
     await h.runMessage(run.id);
