@@ -4,72 +4,48 @@
  * PostgreSQL primary and hot standby when the server programs are installed), the Slack stand-in with a few
  * sandbox users, Prometheus and Alertmanager when installed, and Baton itself as a real `baton start` process
  * configured only through its environment. `stop()` removes every process and file it started.
+ *
+ * This file starts the pieces in order and stops them in reverse; each piece lives in a file of its own, and the
+ * names callers use are exported from here.
  */
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { SiteConfig } from '../../src/config/topology.js';
-import { keyPrefixes } from '../../src/config/load-config.js';
 import { RunStore } from '../../src/store/run-store.js';
-import type { ClusterMonitoring, FiringAlert } from './cluster-monitoring.js';
-import { startClusterMonitoring } from './cluster-monitoring.js';
-import type { Lab } from './start-lab.js';
-import { startLab } from './start-lab.js';
 import { MONITORING_INSTALL_HINT, monitoringBinaries } from '../processes/monitoring.js';
-import type {
-  DatabaseBreaks,
-  DatabaseView,
-  FenceDebtView,
-  LastRunView,
-} from '../postgres/database-breaks.js';
-import { databaseBreaks, recordsView } from '../postgres/database-breaks.js';
+import { freePort } from '../processes/processes.js';
+import { databaseBreaks } from '../postgres/database-breaks.js';
 import type { PostgresPair } from '../postgres/postgres-pair.js';
 import { postgresUnavailable } from '../postgres/postgres-pair.js';
-import { freePort, startRedis, waitForPing } from '../processes/processes.js';
-import type { RedisProcess } from '../processes/processes.js';
 import type { SlackApiServer } from '../slack/slack-api-server.js';
 import { startSlackApiServer } from '../slack/slack-api-server.js';
 import type { SlackUserActions } from '../slack/slack-user.js';
 import { slackUserActions } from '../slack/slack-user.js';
+import type { BatonProcess } from './baton-process.js';
+import { startBaton, stopChild } from './baton-process.js';
+import type { ClusterMonitoring } from './cluster-monitoring.js';
+import { startClusterMonitoring } from './cluster-monitoring.js';
+import type { Breaks } from './sandbox-breaks.js';
+import { sandboxBreaks } from './sandbox-breaks.js';
+import { sandboxRedis } from './sandbox-redis.js';
+import type { SandboxUser } from './sandbox-workspace.js';
+import {
+  SANDBOX_BOT_TOKEN,
+  SANDBOX_CHANNEL,
+  SANDBOX_USER_GROUPS,
+  SANDBOX_USERS,
+} from './sandbox-workspace.js';
+import type { Lab } from './start-lab.js';
+import { startLab } from './start-lab.js';
+import type { WorldView } from './world-view.js';
+import { sharedForMs, worldView } from './world-view.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-export const SANDBOX_CHANNEL = { id: 'C0INCIDENTS', name: 'incidents' } as const;
-const BOT_TOKEN = 'xoxb-sandbox-bot-token';
-
-export type SandboxUserRole = 'approver' | 'requester' | 'outsider';
-
-export interface SandboxUser {
-  id: string;
-  name: string;
-  role: SandboxUserRole;
-  /** What the topology lets them do, in words. */
-  about: string;
-}
-
-/** Matches examples/baton.yaml: U0ALICE and U0BOB approve, S0SRE approves, S0ONCALL requests. */
-export const SANDBOX_USERS: readonly SandboxUser[] = [
-  {
-    id: 'U0ALICE',
-    name: 'alice',
-    role: 'approver',
-    about: 'approver (approvals.approvers.users) and on call (S0ONCALL): may request and approve',
-  },
-  { id: 'U0BOB', name: 'bob', role: 'approver', about: 'approver (approvals.approvers.users)' },
-  { id: 'U0CAROL', name: 'carol', role: 'approver', about: 'approver through the S0SRE user group' },
-  {
-    id: 'U0DAVE',
-    name: 'dave',
-    role: 'requester',
-    about: 'on call (S0ONCALL): may run /failover and /failback, may not approve',
-  },
-  { id: 'U0MALLORY', name: 'mallory', role: 'outsider', about: 'in the channel, allowed nothing' },
-];
-const USER_GROUPS = { S0SRE: ['U0CAROL'], S0ONCALL: ['U0DAVE', 'U0ALICE'] };
+export type { BatonProcess } from './baton-process.js';
+export type { Breaks } from './sandbox-breaks.js';
+export type { SandboxUser, SandboxUserRole } from './sandbox-workspace.js';
+export { SANDBOX_CHANNEL, SANDBOX_USERS } from './sandbox-workspace.js';
+export type { ClusterView, WorldView } from './world-view.js';
 
 export interface SandboxOptions {
   /** Use this Redis (keys under a prefix of their own, removed at stop) instead of starting one. */
@@ -88,48 +64,6 @@ export interface SandboxOptions {
   batonPort?: number;
   /** Called with a line for each thing started, for the terminal. */
   progress?: (line: string) => void;
-}
-
-export interface BatonProcess {
-  child: ChildProcess;
-  /** `http://127.0.0.1:<port>` */
-  url: string;
-  eventsUrl: string;
-  /** Its pino log (JSON lines). */
-  logFile: string;
-  /** The last lines it printed. */
-  tail(lines?: number): string;
-}
-
-export interface ClusterView {
-  id: string;
-  serving: boolean;
-  home: boolean;
-  health: 'up' | 'down';
-  api: 'up' | 'down';
-  nodesReady: number;
-  workloads: { name: string; replicas: number; readyReplicas: number }[];
-  database: DatabaseView | null;
-}
-
-export interface WorldView {
-  site: string;
-  record: string;
-  dnsAnswer: string[];
-  servedBy: string | null;
-  clusters: ClusterView[];
-  alerts: FiringAlert[];
-  monitoring: boolean;
-  /** The site's open fence debt: what the old side still owes since a run could not fence it. */
-  fenceDebt: FenceDebtView | null;
-  /** The site's newest run and its measured RPO (null before its promotion). */
-  lastRun: LastRunView | null;
-}
-
-/** What the page's buttons break: the health endpoint and API here, the database in database-breaks.ts. */
-export interface Breaks extends DatabaseBreaks {
-  health(cluster: string, up: boolean): Promise<void>;
-  api(cluster: string, up: boolean): Promise<void>;
 }
 
 export interface Sandbox {
@@ -155,84 +89,6 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
-const redisAnswers = (url: string): Promise<boolean> =>
-  waitForPing(url, 0).then(
-    () => true,
-    () => false,
-  );
-
-async function redisServerInstalled(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = spawn('redis-server', ['--version'], { stdio: 'ignore' });
-    child.on('error', () => resolve(false));
-    child.on('exit', (code) => resolve(code === 0));
-  });
-}
-
-/** Removes every key under the sandbox's prefixes from a Redis it shares. */
-async function removeKeys(url: string, patterns: string[]): Promise<void> {
-  const client = new Redis(url, { maxRetriesPerRequest: 1 });
-  client.on('error', () => undefined);
-  try {
-    for (const match of patterns) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await client.scan(cursor, 'MATCH', match, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await client.del(...keys);
-      } while (cursor !== '0');
-    }
-  } finally {
-    client.disconnect();
-  }
-}
-
-function startBaton(env: Record<string, string>, port: number, logFile: string): Promise<BatonProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'lab/cli.ts'), 'start', '--poll-ms', '250'],
-    { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const file = createWriteStream(logFile);
-  let recent: string[] = [];
-  const collect = (chunk: Buffer) => {
-    file.write(chunk);
-    recent = [...recent, ...chunk.toString().split('\n').filter(Boolean)].slice(-200);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  child.once('exit', () => file.end());
-  const url = `http://127.0.0.1:${port}`;
-  const baton: BatonProcess = {
-    child,
-    url,
-    eventsUrl: `${url}/slack/events`,
-    logFile,
-    tail: (lines = 20) => recent.slice(-lines).join('\n'),
-  };
-  return (async () => {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`Baton exited ${child.exitCode}:\n${baton.tail()}`);
-      const ready = await fetch(`${url}/readyz`)
-        .then((r) => r.ok)
-        .catch(() => false);
-      if (ready && recent.some((line) => line.includes('worker ready'))) return baton;
-      if (Date.now() > deadline) throw new Error(`Baton not ready after 60 s:\n${baton.tail()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
-}
-
-async function stopChild(child: ChildProcess, timeoutMs = 15_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  await exited;
-  clearTimeout(timer);
-}
-
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const progress = options.progress ?? (() => undefined);
   const notes: string[] = [];
@@ -243,30 +99,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
   try {
     // Redis: our own when redis-server is installed, else the one at REDIS_URL (or the default port).
-    let redisProcess: RedisProcess | null = null;
-    let redisUrl = options.redisUrl;
-    if (!redisUrl) {
-      if (await redisServerInstalled()) {
-        redisProcess = await startRedis();
-        redisUrl = redisProcess.url;
-        stops.push(() => redisProcess?.stop() ?? Promise.resolve());
-      } else {
-        redisUrl = 'redis://127.0.0.1:6379';
-        if (!(await redisAnswers(redisUrl)))
-          throw new Error(
-            `redis-server is not installed and no Redis answers at ${redisUrl}: apt-get install -y redis-server`,
-          );
-      }
-    }
-    const prefix = redisProcess ? 'baton' : `baton-sandbox-${randomBytes(3).toString('hex')}`;
-    const prefixes = keyPrefixes({ keyPrefix: prefix });
-    if (!redisProcess) {
-      const url = redisUrl;
-      stops.push(() => removeKeys(url, [`${prefixes.store}*`, `${prefixes.bull}:*`]));
-    }
-    progress(
-      `Redis          ${redisUrl}${redisProcess ? ' (started for the sandbox, AOF on)' : ` (reused; keys under ${prefixes.store} and ${prefixes.bull}:)`}`,
-    );
+    const redis = await sandboxRedis(options.redisUrl);
+    stops.push(() => redis.stop());
+    const { url: redisUrl, prefix, prefixes } = redis;
+    progress(`Redis          ${redis.describe}`);
 
     const noDatabase =
       options.database === 'off' ? 'switched off for this sandbox' : await postgresUnavailable();
@@ -290,9 +126,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     const signingSecret = randomBytes(16).toString('hex');
     const slack = await startSlackApiServer({
-      botToken: BOT_TOKEN,
+      botToken: SANDBOX_BOT_TOKEN,
       users: SANDBOX_USERS.map((u) => u.id),
-      userGroups: USER_GROUPS,
+      userGroups: SANDBOX_USER_GROUPS,
       channels: [{ id: SANDBOX_CHANNEL.id, name: SANDBOX_CHANNEL.name }],
     });
     stops.push(() => slack.close());
@@ -335,7 +171,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         ...lab.env,
         REDIS_URL: redisUrl,
         BATON_KEY_PREFIX: prefix,
-        SLACK_BOT_TOKEN: BOT_TOKEN,
+        SLACK_BOT_TOKEN: SANDBOX_BOT_TOKEN,
         SLACK_SIGNING_SECRET: signingSecret,
         SLACK_API_URL: slack.apiUrl,
         ALERTMANAGER_TOKEN: token,
@@ -371,7 +207,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const breaks = sandboxBreaks(lab, database, apiDown);
     return {
       dir: lab.dir,
-      redis: { url: redisUrl, started: redisProcess !== null },
+      redis: { url: redisUrl, started: redis.started },
       prefix,
       lab,
       site,
@@ -399,97 +235,4 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     await stopAll();
     throw error;
   }
-}
-
-/**
- * Every caller within `ms` of a reading (or while it is under way) gets that reading: several open pages poll the
- * world, and each reading opens database connections and resolves DNS.
- */
-function sharedForMs<T>(read: () => Promise<T>, ms: number): () => Promise<T> {
-  let last: { at: number; value: Promise<T> } | null = null;
-  return () => {
-    if (last && Date.now() - last.at < ms) return last.value;
-    const value = read();
-    last = { at: Date.now(), value };
-    value.catch(() => (last = null));
-    return value;
-  };
-}
-
-function worldView(parts: {
-  lab: Lab<PostgresPair | null>;
-  site: SiteConfig;
-  monitoring: ClusterMonitoring | null;
-  apiDown: ReadonlySet<string>;
-  database: DatabaseBreaks;
-  store: RunStore;
-}): () => Promise<WorldView> {
-  const { lab, site, monitoring, apiDown, database, store } = parts;
-  return async () => {
-    const [dnsAnswer, servedBy, alerts, records] = await Promise.all([
-      lab.resolve(),
-      lab.servedBy(),
-      monitoring ? monitoring.alerts().catch(() => []) : Promise.resolve([]),
-      recordsView(store, site.name),
-    ]);
-    const clusters = await Promise.all(
-      Object.entries(site.clusters).map(async ([id]): Promise<ClusterView> => {
-        const health: ClusterView['health'] = await fetch(lab.health[id]?.url ?? '', {
-          signal: AbortSignal.timeout(500),
-        })
-          .then((r) => (r.ok ? 'up' : 'down'))
-          .catch(() => 'down');
-        return {
-          id,
-          serving: servedBy === id,
-          home: site.homeCluster === id,
-          health,
-          api: apiDown.has(id) ? 'down' : 'up',
-          nodesReady: lab.kube.nodes(id).filter((n) => n.ready).length,
-          workloads: site.workloads.map((w) => {
-            const state = lab.kube.workload(id, w.namespace, w.kind, w.name);
-            return {
-              name: `${w.kind}/${w.name}`,
-              replicas: state.replicas,
-              readyReplicas: state.readyReplicas,
-            };
-          }),
-          database: await database.view(id),
-        };
-      }),
-    );
-    return {
-      site: site.name,
-      record: site.dns.recordName,
-      dnsAnswer,
-      servedBy,
-      clusters,
-      alerts,
-      monitoring: monitoring !== null,
-      ...records,
-    };
-  };
-}
-
-function sandboxBreaks(
-  lab: Lab<PostgresPair | null>,
-  database: DatabaseBreaks,
-  apiDown: Set<string>,
-): Breaks {
-  const known = (cluster: string) => {
-    if (!lab.health[cluster]) throw new Error(`no cluster ${JSON.stringify(cluster)}: use east or west`);
-  };
-  return {
-    ...database,
-    async health(cluster, up) {
-      known(cluster);
-      await lab.health[cluster]?.set(up ? true : 'down');
-    },
-    async api(cluster, up) {
-      known(cluster);
-      await lab.kube.setOutage(cluster, up ? null : 'refused');
-      if (up) apiDown.delete(cluster);
-      else apiDown.add(cluster);
-    },
-  };
 }

@@ -274,6 +274,17 @@ describe('Slack Web API stand-in through WebClient', () => {
     expect(missing.data).toMatchObject({ error: 'no_such_subteam' });
   });
 
+  it('answers unknown_method for a method it does not have, whatever its name', async () => {
+    for (const method of ['chat.unknown', 'toString', 'constructor', '__proto__']) {
+      const response = await fetch(`${server.apiUrl}${method}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: '',
+      });
+      expect(await response.json(), method).toMatchObject({ ok: false, error: 'unknown_method' });
+    }
+  });
+
   it('refuses a method the token has no scope for, naming the scope', async () => {
     const narrow = await startSlackApiServer({ botToken: TOKEN, scopes: ['chat:write'] });
     try {

@@ -1,0 +1,169 @@
+/**
+ * The state of one stand-in cluster: its nodes, workloads with their pods, CloudNativePG Clusters, faults and
+ * listener; how it is seeded from the options, and how the passage of time is applied before each read.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:https';
+import type { Socket } from 'node:net';
+import type { CnpgOperator } from '../cnpg/cnpg-operator.js';
+import type { CnpgRecord } from '../cnpg/cnpg-record.js';
+import { timestamp } from '../timestamp.js';
+import type { InjectedFailure, Outage, RbacDenial, StandInClusterOptions, StandInWorkload } from './types.js';
+import { reconcilePods, workloadStatus } from './workload-controller.js';
+
+export interface PodState {
+  name: string;
+  /** The pod exists from this instant (StatefulSets create pods one at a time, OrderedReady). */
+  createdAt: number;
+  readyAt: number;
+  node: string;
+  ip: string;
+  templateHash: string;
+  images: string[];
+}
+
+export interface WorkloadRecord {
+  kind: StandInWorkload['kind'];
+  namespace: string;
+  name: string;
+  uid: string;
+  creationTimestamp: string;
+  replicas: number;
+  images: string[];
+  generation: number;
+  resourceVersion: string;
+  pods: PodState[];
+  /** Last status written, to bump resourceVersion when pods change it (as the controller's writes would). */
+  lastStatus: string;
+}
+
+export interface NodeRecord {
+  name: string;
+  ready: boolean;
+  uid: string;
+  resourceVersion: string;
+  creationTimestamp: string;
+  transitionAt: string;
+}
+
+export interface Faults {
+  latencyMs: number;
+  failures: (InjectedFailure & { remaining: number })[];
+  denials: RbacDenial[];
+  outage: Outage | null;
+}
+
+export interface ClusterState {
+  id: string;
+  options: StandInClusterOptions;
+  user: string;
+  revision: number;
+  nodes: NodeRecord[];
+  workloads: WorkloadRecord[];
+  cnpg: CnpgRecord[];
+  /** The CloudNativePG operator: one for every API server, as replica clusters span Kubernetes clusters. */
+  cnpgOperator: CnpgOperator;
+  podSeq: number;
+  faults: Faults;
+  server: Server;
+  port: number;
+  sockets: Set<Socket>;
+}
+
+export const nextRevision = (state: ClusterState): string => String(++state.revision);
+
+/** Applies the passage of time: pods becoming Ready, the CloudNativePG operator acting on what it was asked. */
+export function settle(state: ClusterState, now = Date.now()): void {
+  for (const workload of state.workloads) {
+    const status = JSON.stringify(workloadStatus(workload, now));
+    if (status !== workload.lastStatus) {
+      workload.lastStatus = status;
+      workload.resourceVersion = nextRevision(state);
+    }
+  }
+  state.cnpgOperator.reconcile(now);
+}
+
+const DEFAULT_USER = 'system:serviceaccount:baton:baton';
+
+/** A cluster's state from its options, without its listener; pods given at start are Ready at once. */
+export function createClusterState(
+  id: string,
+  options: StandInClusterOptions,
+  cnpgOperator: CnpgOperator,
+): Omit<ClusterState, 'server' | 'port' | 'sockets'> {
+  const created = timestamp();
+  const state: Omit<ClusterState, 'server' | 'port' | 'sockets'> = {
+    id,
+    options,
+    user: options.user ?? DEFAULT_USER,
+    revision: 1000,
+    nodes: [],
+    workloads: [],
+    cnpg: [],
+    cnpgOperator,
+    podSeq: 0,
+    faults: { latencyMs: 0, failures: [], denials: [], outage: null },
+  };
+  const bump = () => String(++state.revision);
+  const nodes =
+    typeof options.nodes === 'object'
+      ? options.nodes
+      : Array.from({ length: options.nodes ?? 3 }, (_, i) => ({ name: `${id}-node-${i + 1}`, ready: true }));
+  state.nodes = nodes.map((node) => ({
+    name: node.name,
+    ready: node.ready,
+    uid: randomUUID(),
+    resourceVersion: bump(),
+    creationTimestamp: created,
+    transitionAt: created,
+  }));
+  for (const spec of options.workloads ?? []) {
+    if (!Number.isInteger(spec.replicas) || spec.replicas < 0)
+      throw new Error(`${spec.name}: replicas must be ≥ 0`);
+    const workload: WorkloadRecord = {
+      kind: spec.kind,
+      namespace: spec.namespace,
+      name: spec.name,
+      uid: randomUUID(),
+      creationTimestamp: created,
+      replicas: spec.replicas,
+      images: [...spec.images],
+      generation: 1,
+      resourceVersion: bump(),
+      pods: [],
+      lastStatus: '',
+    };
+    // Pods given at start are Ready at once (StatefulSet ordering included).
+    reconcilePods(state as ClusterState, workload, Date.now(), 0);
+    workload.lastStatus = JSON.stringify(workloadStatus(workload, Date.now()));
+    state.workloads.push(workload);
+  }
+  for (const spec of options.cnpgClusters ?? []) {
+    state.cnpg.push(cnpgOperator.add(id, spec, bump));
+  }
+  return state;
+}
+
+/** A workload of the cluster, for the handle's reads and writes (a plain error: a test asked for a wrong one). */
+export const findWorkload = (
+  state: ClusterState,
+  namespace: string,
+  kind: string,
+  name: string,
+): WorkloadRecord => {
+  const workload = state.workloads.find(
+    (w) => w.namespace === namespace && w.kind === kind && w.name === name,
+  );
+  if (!workload) throw new Error(`no ${kind} ${namespace}/${name} on ${state.id}`);
+  return workload;
+};
+
+/** A CloudNativePG Cluster of the cluster, for the handle's reads and writes. */
+export const findCnpg = (state: ClusterState, namespace: string, name: string): CnpgRecord => {
+  const record = state.cnpg.find(
+    (c) => c.object.metadata.namespace === namespace && c.object.metadata.name === name,
+  );
+  if (!record) throw new Error(`no CloudNativePG Cluster ${namespace}/${name} on ${state.id}`);
+  return record;
+};

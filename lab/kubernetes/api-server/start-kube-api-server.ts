@@ -1,0 +1,139 @@
+/**
+ * Starts the Kubernetes API stand-in: one HTTPS listener per cluster, all with a server certificate signed by one
+ * CA of their own, sharing one CloudNativePG operator; and the handle a test or the sandbox drives it with (state to
+ * read and change as a controller would, faults to inject, kubeconfigs to write, the requests it received).
+ */
+import { stringify } from 'yaml';
+import { CnpgOperator } from '../cnpg/cnpg-operator.js';
+import { timestamp } from '../timestamp.js';
+import { createCertificates } from './certificates.js';
+import { createClusterState, findCnpg, findWorkload, nextRevision, settle } from './cluster-state.js';
+import type { ClusterState } from './cluster-state.js';
+import { handleRequest } from './handle-request.js';
+import type { RequestContext } from './handle-request.js';
+import { buildKubeconfig } from './kubeconfig.js';
+import { applyOutage, attachListener, listen, stopListening } from './listener.js';
+import type { KubeApiServer, KubeApiServerOptions, RequestRecord } from './types.js';
+import { podReady, templateHash, visiblePods, workloadStatus } from './workload-controller.js';
+
+/** Starts one HTTPS API server per cluster of `options.clusters`, on 127.0.0.1 ports of the system's choosing. */
+export async function startKubeApiServer(options: KubeApiServerOptions): Promise<KubeApiServer> {
+  const tls = await createCertificates();
+  const clusters = new Map<string, ClusterState>();
+  const log: RequestRecord[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const cnpgOperator = new CnpgOperator();
+
+  const context: RequestContext = {
+    log,
+    sleep: (ms) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          resolve();
+        }, ms);
+        timers.add(timer);
+      }),
+  };
+
+  for (const [id, clusterOptions] of Object.entries(options.clusters)) {
+    const state = attachListener(
+      createClusterState(id, clusterOptions, cnpgOperator),
+      tls,
+      (clusterState, req, res) => handleRequest(context, clusterState, req, res),
+    );
+    clusters.set(id, state);
+    await listen(state, 0);
+  }
+
+  const cluster = (id: string): ClusterState => {
+    const state = clusters.get(id);
+    if (!state)
+      throw new Error(
+        `the stand-in serves no cluster "${id}" (it serves ${[...clusters.keys()].join(', ')})`,
+      );
+    return state;
+  };
+
+  return {
+    clusterIds: [...clusters.keys()],
+    caCertificate: tls.caPem,
+    url: (id) => `https://127.0.0.1:${cluster(id).port}`,
+    kubeConfig: (contexts, kubeconfigOptions) =>
+      buildKubeconfig(tls.caPem, cluster, contexts, kubeconfigOptions),
+    kubeconfigYaml: (contexts, kubeconfigOptions) =>
+      stringify(buildKubeconfig(tls.caPem, cluster, contexts, kubeconfigOptions)),
+    workload(id, namespace, kind, name) {
+      const state = cluster(id);
+      settle(state);
+      const workload = findWorkload(state, namespace, kind, name);
+      const now = Date.now();
+      return {
+        replicas: workload.replicas,
+        readyReplicas: workloadStatus(workload, now).readyReplicas,
+        images: [...workload.images],
+        resourceVersion: workload.resourceVersion,
+        generation: workload.generation,
+        pods: visiblePods(workload, now).map((pod) => ({ name: pod.name, ready: podReady(pod, now) })),
+      };
+    },
+    nodes: (id) => cluster(id).nodes.map((node) => ({ name: node.name, ready: node.ready })),
+    cnpgCluster(id, namespace, name) {
+      const state = cluster(id);
+      settle(state);
+      return structuredClone(findCnpg(state, namespace, name).object);
+    },
+    setNodeReady(id, name, ready) {
+      const state = cluster(id);
+      const node = state.nodes.find((n) => n.name === name);
+      if (!node) throw new Error(`no node ${name} on ${id}`);
+      if (node.ready === ready) return;
+      node.ready = ready;
+      node.transitionAt = timestamp();
+      node.resourceVersion = nextRevision(state);
+    },
+    setImages(id, namespace, kind, name, images) {
+      const state = cluster(id);
+      const workload = findWorkload(state, namespace, kind, name);
+      workload.images = [...images];
+      workload.generation += 1;
+      const hash = templateHash(images);
+      for (const pod of workload.pods) Object.assign(pod, { images: [...images], templateHash: hash });
+      workload.resourceVersion = nextRevision(state);
+    },
+    updateCnpgCluster(id, namespace, name, change) {
+      const state = cluster(id);
+      const record = findCnpg(state, namespace, name);
+      change(record.object);
+      record.object.metadata.resourceVersion = nextRevision(state);
+      state.cnpgOperator.adopt(record);
+    },
+    setLatency(id, ms) {
+      cluster(id).faults.latencyMs = ms;
+    },
+    failNext(id, failure) {
+      cluster(id).faults.failures.push({ ...failure, remaining: failure.times ?? 1 });
+    },
+    setOutage: (id, outage) => applyOutage(cluster(id), outage),
+    deny(id, denial) {
+      cluster(id).faults.denials.push({ ...denial });
+    },
+    async clearFaults(id) {
+      for (const state of id === undefined ? clusters.values() : [cluster(id)]) {
+        state.faults.latencyMs = 0;
+        state.faults.failures = [];
+        state.faults.denials = [];
+        await applyOutage(state, null);
+      }
+    },
+    requests: (id) => log.filter((r) => id === undefined || r.cluster === id).map((r) => ({ ...r })),
+    clearRequests() {
+      log.length = 0;
+    },
+    async close() {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      await Promise.all([...clusters.values()].map((state) => stopListening(state)));
+    },
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * The Kubernetes API stand-in's types: the options a test starts it with, the handle it gets back (state to read,
+ * faults to inject, kubeconfigs to write), and the metadata of the objects it serves.
+ */
+import type { CnpgClusterObject, StandInCnpgCluster } from '../cnpg/cluster-object.js';
+
+export interface StandInWorkload {
+  namespace: string;
+  kind: 'Deployment' | 'StatefulSet';
+  name: string;
+  /** spec.replicas; all of these pods are Ready from the start. */
+  replicas: number;
+  /** One container per image, in pod template order. */
+  images: string[];
+}
+
+export interface StandInNode {
+  name: string;
+  ready: boolean;
+}
+
+export interface StandInClusterOptions {
+  /** A count of Ready nodes (default 3), or each node with its readiness. */
+  nodes?: number | StandInNode[];
+  workloads?: StandInWorkload[];
+  cnpgClusters?: StandInCnpgCluster[];
+  /** Pods become Ready this long after a scale-up creates them (default 0); scale-down is immediate. */
+  podReadyAfterMs?: number;
+  /** When set, requests without `Authorization: Bearer <token>` get 401. */
+  token?: string;
+  /** The authenticated user named in RBAC denials (default `system:serviceaccount:baton:baton`). */
+  user?: string;
+}
+
+export interface KubeApiServerOptions {
+  /** Per cluster id (e.g. `east`), what that cluster holds. */
+  clusters: Record<string, StandInClusterOptions>;
+}
+
+/** Makes the next `times` requests (default 1) that match fail with `status` and a real Status body. */
+export interface InjectedFailure {
+  status: number;
+  times?: number;
+  /** HTTP method to match, e.g. `PUT`. */
+  method?: string;
+  /** Matched against the URL path (no query): a substring, or a regular expression. */
+  path?: string | RegExp;
+  /** Sent as `Retry-After` (and `details.retryAfterSeconds`) with 429 and 503. */
+  retryAfterSeconds?: number;
+}
+
+/** RBAC denies `verb` on `resource` (plus `subresource`) in `group` ('' for core), in `namespace` or everywhere. */
+export interface RbacDenial {
+  verb: string;
+  group?: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+}
+
+/** `reset`: connections are accepted and reset; `refused`: nothing listens on the port. */
+export type Outage = 'reset' | 'refused';
+
+export interface KubeconfigOptions {
+  /** Default: the first context given. */
+  currentContext?: string;
+  /** Bearer token per cluster id (default: the cluster's configured token, or a placeholder). */
+  tokens?: Record<string, string>;
+}
+
+/** A kubeconfig document (`kind: Config`), as kubectl and client-node read it. */
+export interface KubeconfigDocument {
+  apiVersion: 'v1';
+  kind: 'Config';
+  clusters: { name: string; cluster: { server: string; 'certificate-authority-data': string } }[];
+  users: { name: string; user: { token: string } }[];
+  contexts: { name: string; context: { cluster: string; user: string } }[];
+  'current-context': string;
+  preferences: Record<string, never>;
+}
+
+export interface WorkloadState {
+  replicas: number;
+  readyReplicas: number;
+  images: string[];
+  resourceVersion: string;
+  generation: number;
+  pods: { name: string; ready: boolean }[];
+}
+
+export interface RequestRecord {
+  cluster: string;
+  method: string;
+  path: string;
+  query: string;
+  contentType: string | undefined;
+  accept: string | undefined;
+  userAgent: string | undefined;
+  /** Whether an Authorization header was sent (its value is never recorded). */
+  authorization: boolean;
+  status: number;
+  /** Parsed JSON request body of writes. */
+  body?: unknown;
+}
+
+export interface KubeApiServer {
+  readonly clusterIds: readonly string[];
+  /** `https://127.0.0.1:<port>` of a cluster's API server. */
+  url(cluster: string): string;
+  /** PEM of the CA that signed every listener's certificate. */
+  readonly caCertificate: string;
+  /** A kubeconfig with one cluster, user and context per entry of `contexts` (cluster id → context name). */
+  kubeConfig(contexts: Record<string, string>, options?: KubeconfigOptions): KubeconfigDocument;
+  /** The same kubeconfig as YAML, to write to a file for kubectl or KUBECONFIG. */
+  kubeconfigYaml(contexts: Record<string, string>, options?: KubeconfigOptions): string;
+  workload(cluster: string, namespace: string, kind: StandInWorkload['kind'], name: string): WorkloadState;
+  nodes(cluster: string): StandInNode[];
+  cnpgCluster(cluster: string, namespace: string, name: string): CnpgClusterObject;
+  setNodeReady(cluster: string, node: string, ready: boolean): void;
+  /** Replaces the pod template's images, as a rollout would (pods keep their readiness). */
+  setImages(
+    cluster: string,
+    namespace: string,
+    kind: StandInWorkload['kind'],
+    name: string,
+    images: string[],
+  ): void;
+  /** Changes a CloudNativePG Cluster as its operator would (status included); bumps resourceVersion. */
+  updateCnpgCluster(
+    cluster: string,
+    namespace: string,
+    name: string,
+    change: (object: CnpgClusterObject) => void,
+  ): void;
+  setLatency(cluster: string, ms: number): void;
+  failNext(cluster: string, failure: InjectedFailure): void;
+  setOutage(cluster: string, outage: Outage | null): Promise<void>;
+  deny(cluster: string, denial: RbacDenial): void;
+  /** Removes latency, pending failures, denials and any outage (of one cluster, or all). */
+  clearFaults(cluster?: string): Promise<void>;
+  requests(cluster?: string): RequestRecord[];
+  clearRequests(): void;
+  close(): Promise<void>;
+}
+
+/** `metadata` of a served object, as read back by the routes. */
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid: string;
+  resourceVersion: string;
+  generation?: number;
+  creationTimestamp: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  [field: string]: unknown;
+}

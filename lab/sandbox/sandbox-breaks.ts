@@ -1,0 +1,37 @@
+/**
+ * What the sandbox page's buttons break and mend: a cluster's health endpoint and its Kubernetes API here, its
+ * database through database-breaks.ts.
+ */
+import type { DatabaseBreaks } from '../postgres/database-breaks.js';
+import type { PostgresPair } from '../postgres/postgres-pair.js';
+import type { Lab } from './start-lab.js';
+
+/** What the page's buttons break: the health endpoint and API here, the database in database-breaks.ts. */
+export interface Breaks extends DatabaseBreaks {
+  health(cluster: string, up: boolean): Promise<void>;
+  api(cluster: string, up: boolean): Promise<void>;
+}
+
+/** The breaks for `lab`; an API taken down is added to `apiDown` (and removed when it is back), for the view. */
+export function sandboxBreaks(
+  lab: Lab<PostgresPair | null>,
+  database: DatabaseBreaks,
+  apiDown: Set<string>,
+): Breaks {
+  const known = (cluster: string) => {
+    if (!lab.health[cluster]) throw new Error(`no cluster ${JSON.stringify(cluster)}: use east or west`);
+  };
+  return {
+    ...database,
+    async health(cluster, up) {
+      known(cluster);
+      await lab.health[cluster]?.set(up ? true : 'down');
+    },
+    async api(cluster, up) {
+      known(cluster);
+      await lab.kube.setOutage(cluster, up ? null : 'refused');
+      if (up) apiDown.delete(cluster);
+      else apiDown.add(cluster);
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * The simulated Kubernetes side of the world behind Baton's ClusterPort: ready nodes, workloads whose scaled-up
+ * replicas become Ready after `podsReadyAfterMs`, and the wait for them.
+ */
+import type { ClusterPort } from '../../src/core/ports.js';
+import { workloadKey, workloadLabel } from '../../src/core/steps/step.js';
+import { waitUntil } from '../../src/core/wait.js';
+import { BatonError } from '../../src/errors.js';
+import type { SimWorkload } from './world-state.js';
+import { reachCluster } from './world-state.js';
+import type { WorldContext } from './world-store.js';
+
+export function simulatedClusterPort({ store, clock, timing, enter }: WorldContext): ClusterPort {
+  const ready = (w: SimWorkload, now: number): number => (now >= w.readyAt ? w.replicas : w.readyReplicas);
+  const getWorkload: ClusterPort['getWorkload'] = async (_site, id, ref) => {
+    await enter('cluster.getWorkload', id);
+    const w = reachCluster(await store.read(), id).workloads[workloadKey(ref)];
+    return w ? { replicas: w.replicas, readyReplicas: ready(w, clock.now()), images: w.images } : null;
+  };
+
+  return {
+    readyNodeCount: async (_site, id) => {
+      await enter('cluster.readyNodeCount', id);
+      return reachCluster(await store.read(), id).readyNodes;
+    },
+    getWorkload,
+    scaleWorkload: async (_site, id, ref, replicas) => {
+      await enter('cluster.scaleWorkload', id);
+      await store.update((state) => {
+        const w = reachCluster(state, id).workloads[workloadKey(ref)];
+        if (!w) throw new BatonError('workload-missing', `${workloadKey(ref)} not found on ${id}`);
+        const now = clock.now();
+        w.readyReplicas = Math.min(ready(w, now), replicas);
+        w.replicas = replicas;
+        w.readyAt = now + timing.podsReadyAfterMs;
+        state.actions.push(`scale ${id} ${workloadKey(ref)} ${replicas}`);
+      });
+    },
+    waitForReady: (site, id, ref, replicas, options) =>
+      waitUntil(clock, { pollMs: 250, ...options }, async () => {
+        const status = await getWorkload(site, id, ref, options);
+        if (!status) {
+          throw new BatonError(
+            'workload-missing',
+            `${ref.kind} ${workloadLabel(ref)} does not exist on ${id}`,
+          );
+        }
+        return status.readyReplicas >= replicas
+          ? { done: true, value: status }
+          : {
+              done: false,
+              seen: `${workloadLabel(ref)} on ${id}: ${status.readyReplicas}/${replicas} Ready`,
+            };
+      }),
+  };
+}
