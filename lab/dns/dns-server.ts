@@ -1,7 +1,7 @@
 /**
  * A small authoritative DNS server over UDP and TCP (RFC 1035 message format), for the Route 53 stand-in. It does the wire
  * work only — decoding questions, encoding answers — and asks a callback what to answer, so the routing rules
- * (failover, health, aliases) live with the records in route53-api-server.ts. `node:dns` Resolver and `dig` both
+ * (failover, health, aliases) live with the records in ../route53/answer-dns.ts. `node:dns` Resolver and `dig` both
  * talk to it.
  */
 import { createSocket } from 'node:dgram';
