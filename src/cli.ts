@@ -3,6 +3,7 @@
  */
 import { runBreakGlass } from './break-glass/run-break-glass.js';
 import { runCheckConfig } from './config/check-config.js';
+import { describeErrorWithHint } from './errors.js';
 import { runRole } from './roles/run-role.js';
 
 const USAGE = `usage: baton <command> [options]
@@ -67,7 +68,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(`baton: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`baton: ${describeErrorWithHint(error)}`);
     process.exitCode = 1;
   },
 );

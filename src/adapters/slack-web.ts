@@ -7,6 +7,8 @@
 import { ErrorCode, LogLevel, WebClient } from '@slack/web-api';
 import type { Logger, WebAPICallResult } from '@slack/web-api';
 import type { Log } from '../core/ports.js';
+// Baton's codes, beside the Slack client's own ErrorCode.
+import type { ErrorCode as BatonErrorCode } from '../error-codes.js';
 import { BatonError } from '../errors.js';
 
 export interface SlackWebClientOptions {
@@ -31,7 +33,7 @@ export class SlackApiError extends BatonError {
   readonly retryAfterMs?: number;
 
   constructor(
-    code: string,
+    code: BatonErrorCode,
     message: string,
     details: {
       method: string;
@@ -87,7 +89,7 @@ function describePlatformError(
   slackError: string,
   channel: string | undefined,
   needed?: string,
-) {
+): { code: BatonErrorCode; message: string } {
   const where = channel ? ` ${channel}` : '';
   if (AUTH_SLACK_ERRORS.has(slackError))
     return {
@@ -178,7 +180,7 @@ export function toSlackApiError(error: unknown, method: string, channel?: string
       const slackError = String(coded.data?.error ?? 'unknown_error');
       const needed = typeof coded.data?.needed === 'string' ? coded.data.needed : undefined;
       const transient = TRANSIENT_SLACK_ERRORS.has(slackError);
-      const { code, message } = transient
+      const { code, message }: { code: BatonErrorCode; message: string } = transient
         ? {
             code: 'slack-unavailable',
             message: `Slack failed ${method} (${slackError}); Baton retries with backoff`,

@@ -23,6 +23,7 @@
 import type { PrometheusWitnessConfig, SiteConfig, Topology } from '../config/topology.js';
 import type { Actor, Run } from '../core/model.js';
 import type { Clock, HealthPort, Log } from '../core/ports.js';
+import type { ErrorCode } from '../error-codes.js';
 import { BatonError, describeError } from '../errors.js';
 import type { Notifier } from '../queue/notify/index.js';
 import type { PeriodicJob } from '../queue/periodic.js';
@@ -53,7 +54,7 @@ export const AUTO_APPROVE_EVERY_MS = 5_000;
 export const probeSlackMs = (everyMs: number): number => Math.max(3 * everyMs, 30_000);
 
 /** Approval codes that mean another worker (or a person) got there first. */
-const SETTLED_CODES = new Set(['not-proposed', 'already-approved', 'expired']);
+const SETTLED_CODES: ReadonlySet<ErrorCode> = new Set(['not-proposed', 'already-approved', 'expired']);
 
 /** When the quiet period began: the proposal, or the alert firing again after it had resolved. */
 export const quietPeriodStart = (

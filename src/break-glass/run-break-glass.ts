@@ -9,7 +9,7 @@
 import { hostname, userInfo } from 'node:os';
 import { systemClock } from '../core/clock.js';
 import type { Clock } from '../core/ports.js';
-import { BatonError, describeError } from '../errors.js';
+import { BatonError, describeError, describeErrorWithHint } from '../errors.js';
 import { LOG_LEVELS } from '../config/env.js';
 import { createLogger, scrubSecrets } from '../logger.js';
 import { actOnRun, proposeRun } from './act-on-run.js';
@@ -111,7 +111,10 @@ async function dispatch(bg: BreakGlass, args: BreakGlassArgs, origin: Origin): P
   }
 }
 
-/** One line saying what went wrong and what to do, secrets scrubbed. */
+/**
+ * One line saying what went wrong and what to do, secrets scrubbed: a refusal the CLI can say better (naming the
+ * approvers left, the config file), otherwise the message and, when it does not say what to do, its code's hint.
+ */
 async function explain(error: unknown, args: BreakGlassArgs, bg: BreakGlass | undefined): Promise<string> {
   const runId = 'runId' in args ? args.runId : '';
   const as = 'as' in args ? args.as : '';
@@ -143,9 +146,8 @@ async function explain(error: unknown, args: BreakGlassArgs, bg: BreakGlass | un
       case 'expired':
         text = `run ${runId} expired before it had enough approvals: propose it again (baton propose …)`;
         break;
-      case 'config-invalid':
-        text = `${text} (\`baton check-config\` lists every problem)`;
-        break;
+      default:
+        text = describeErrorWithHint(error);
     }
   } else if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection is closed|Stream isn't writeable/i.test(text)) {
     text = `lost the connection to Redis (${text}): check that it is up and run the command again`;

@@ -4,6 +4,7 @@
  * primary's timeline, the primary lists it (pg_stat_replication), and it is not ahead of the primary.
  */
 import type { ClusterId } from '../config/topology.js';
+import type { ErrorCodeSubset } from '../error-codes.js';
 import { lsnDiff } from './lsn.js';
 import type { ReplicationState } from './ports.js';
 import { formatBytes } from './steps/step.js';
@@ -14,12 +15,14 @@ export type FollowerVerdict =
   | { kind: 'unknown'; detail: string }
   | {
       kind: 'broken';
-      code:
+      /** The code of the BatonError a step throws for this verdict. */
+      code: ErrorCodeSubset<
         | 'not-a-standby'
         | 'primary-not-primary'
         | 'standby-diverged'
         | 'standby-not-streaming'
-        | 'standby-not-listed';
+        | 'standby-not-listed'
+      >;
       detail: string;
       fix: string;
     };

@@ -1,4 +1,5 @@
 import type { ClusterId } from '../config/topology.js';
+import type { ErrorCode } from '../error-codes.js';
 
 export const RUN_KINDS = ['failover', 'failback'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
@@ -147,7 +148,11 @@ export interface StepRecord {
  * paused with one of these resumes only when break-glass approvers accept the risk (`acceptedRisks`); `--force`
  * never overrides it. (Skipping the promotion leaves the target a standby: no second primary, only no promotion.)
  */
-export const SPLIT_BRAIN_CODES = ['source-still-writable', 'source-refuses-baton', 'fence-breached'] as const;
+export const SPLIT_BRAIN_CODES = [
+  'source-still-writable',
+  'source-refuses-baton',
+  'fence-breached',
+] as const satisfies readonly ErrorCode[];
 export type SplitBrainCode = (typeof SPLIT_BRAIN_CODES)[number];
 
 export const isSplitBrainCode = (code: string | undefined): code is SplitBrainCode =>

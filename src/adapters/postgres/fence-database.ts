@@ -290,11 +290,11 @@ function notEffective(
   sessions: PgSessions,
   site: SiteConfig,
   cluster: ClusterId,
-  action: string,
+  action: 'fence' | 'unfence',
   seen: string,
 ): BatonError {
   return new BatonError(
-    `${action}-not-effective`,
+    action === 'fence' ? 'fence-not-effective' : 'unfence-not-effective',
     `${cluster}'s database: new sessions still get default_transaction_read_only = ${seen} after ALTER SYSTEM ` +
       'and pg_reload_conf(): a setting on the server command line, or ALTER ROLE/DATABASE … SET, overrides it — ' +
       `remove that, then Retry (${sessions.envName(site, cluster)})`,

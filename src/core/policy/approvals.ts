@@ -1,4 +1,5 @@
 import type { ApprovalsConfig } from '../../config/topology.js';
+import type { ErrorCodeSubset } from '../../error-codes.js';
 import type { Actor, Run } from '../model.js';
 import { approverMatch } from '../model.js';
 import { transitionRun } from '../runs/transition-run.js';
@@ -8,14 +9,16 @@ export type ApprovalOutcome =
   | { ok: true; run: Run; complete: boolean; count: number; required: number }
   | {
       ok: false;
-      code:
+      /** Thrown as a BatonError with this code by the run service. */
+      code: ErrorCodeSubset<
         | 'not-proposed'
         | 'expired'
         | 'not-approver'
         | 'self-approval'
         | 'already-approved'
         /** Another `--as` typed from an OS account that already approved or proposed: it counts as one. */
-        | 'same-os-account';
+        | 'same-os-account'
+      >;
       reason: string;
     };
 

@@ -5,6 +5,7 @@
  * detail `segment N`) and counted. Distinct means Baton's one identity rule: the CLI acting as a Slack user is that
  * user, and one OS account is one approver. Pure: the caller saves the run and enqueues the next segment.
  */
+import type { ErrorCodeSubset } from '../../error-codes.js';
 import type { AcceptedRisk, Actor, Run, StepRecord } from '../model.js';
 import { allSteps, isSplitBrainCode } from '../model.js';
 import { transitionRun } from '../runs/transition-run.js';
@@ -32,7 +33,8 @@ export type VoteOutcome =
   | { ok: true; run: Run; applied: boolean; count: number; required: number; voters: Actor[] }
   | {
       ok: false;
-      code: 'not-paused' | 'already-voted' | 'same-os-account' | 'no-split-brain-risk';
+      /** Thrown as a BatonError with this code by the run service. */
+      code: ErrorCodeSubset<'not-paused' | 'already-voted' | 'same-os-account' | 'no-split-brain-risk'>;
       reason: string;
     };
 

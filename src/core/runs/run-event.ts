@@ -6,6 +6,7 @@
  * The Slack messages are not built from events: a message is a projection of the run's whole state, rendered anew
  * on each change and deduplicated by id, so a lost or repeated event can never leave a message wrong.
  */
+import type { ErrorCode, ErrorCodeSubset } from '../../error-codes.js';
 import type { Actor, StepEvent, StepId } from '../model.js';
 
 type Votes = { count: number; required: number };
@@ -14,7 +15,10 @@ export type RunEvent =
   // People and policies deciding.
   | { type: 'run-proposed'; reason: string }
   | ({ type: 'approval-added' | 'run-approved' } & Votes)
-  | { type: 'approval-refused'; reason: 'not-approver' | 'self-approval' | 'same-os-account' }
+  | {
+      type: 'approval-refused';
+      reason: ErrorCodeSubset<'not-approver' | 'self-approval' | 'same-os-account'>;
+    }
   | { type: 'run-rejected'; reason: string }
   | { type: 'run-cancelled' }
   | { type: 'run-expired' }
@@ -22,7 +26,7 @@ export type RunEvent =
   | { type: 'run-abort' }
   | ({ type: 'skip-requested' | 'run-skip' | 'split-brain-risk-vote' } & Votes)
   | ({ type: 'split-brain-risk-accepted'; risk: string } & Votes)
-  | { type: 'break-glass-vote-refused'; act: 'skip' | 'accept-risk'; code: string }
+  | { type: 'break-glass-vote-refused'; act: 'skip' | 'accept-risk'; code: ErrorCode }
   | { type: 'click-refused'; reason: string }
   | { type: 'auto-approval-withheld'; reason: string }
   // The alert behind a proposal.

@@ -7,7 +7,8 @@ import type { Principals } from '../../config/topology.js';
 import type { Run, RunKind } from '../../core/model.js';
 import { segmentVoters } from '../../core/policy/break-glass-votes.js';
 import { movedOnText } from '../../core/policy/stale-segment.js';
-import { describeError, isBatonError } from '../../errors.js';
+import type { ErrorCodeSubset } from '../../error-codes.js';
+import { describeError, hintFor, isBatonError } from '../../errors.js';
 import { context, section } from './elements.js';
 import { actorText, approversText, formatMinutes, lastEvent, plural, runLabel, slackDate } from './format.js';
 import type { SlackMessage } from './limits.js';
@@ -102,7 +103,7 @@ export function buildRefusalMessage(input: RefusalInput): SlackMessage {
  * Why a button click did not count: the codes of approveRun, and the run service's `not-paused`, `stale-message` (the
  * button's segment is not the run's), `already-voted` and `no-split-brain-risk` (break-glass votes).
  */
-export type ClickRefusalCode =
+export type ClickRefusalCode = ErrorCodeSubset<
   | 'not-approver'
   | 'self-approval'
   | 'already-approved'
@@ -111,7 +112,8 @@ export type ClickRefusalCode =
   | 'not-paused'
   | 'stale-message'
   | 'already-voted'
-  | 'no-split-brain-risk';
+  | 'no-split-brain-risk'
+>;
 
 /** What a click tries to do, as the verb of "Only approvers can … run r1". */
 export type ClickAction =
@@ -212,19 +214,20 @@ export interface ErrorInput {
   /** What Baton was doing, as a verb phrase: "approve run r12", "read the history of production". */
   action: string;
   error: unknown;
-  /** What the person should do now; a sensible default otherwise. */
+  /** What the person should do now; otherwise the error code's hint (when the message does not say) and a default. */
   next?: string;
 }
+
+const TRY_AGAIN =
+  'Try again in a moment. If it keeps failing, check Baton with `/failover status`, or use the break-glass CLI (`baton status`).';
 
 /** "Baton could not …: why. What to do." For errors a person caused or can work around. */
 export function buildErrorMessage(input: ErrorInput): SlackMessage {
   const message = truncateText(escapeText(describeError(input.error).trim() || 'unknown error'), 1500);
-  // "Try again" only for what may pass: a refusal that will not change on its own already says what to do.
+  // The code's hint when the message does not say what to do; "Try again" only for what may pass.
+  const mayPass = !isBatonError(input.error) || input.error.retriable;
   const next =
-    input.next ??
-    (isBatonError(input.error) && !input.error.retriable
-      ? ''
-      : 'Try again in a moment. If it keeps failing, check Baton with `/failover status`, or use the break-glass CLI (`baton status`).');
+    input.next ?? [hintFor(input.error), mayPass ? TRY_AGAIN : undefined].filter(Boolean).join(' ');
   const text =
     `⚠️ Baton could not ${escapeText(input.action)}: ${message}${/[.!?]$/.test(message) ? '' : '.'}` +
     (next ? ` ${escapeText(next)}` : '');

@@ -132,11 +132,7 @@ describe('executeRun: retries and pauses', () => {
 
   it('pauses on a non-retriable error, then Retry finishes without repeating completed steps', async () => {
     const h = harness();
-    h.world.fail(
-      'database.requestPromotion',
-      1,
-      neverRetry('database-error', 'pg_promote() returned false'),
-    );
+    h.world.fail('database.requestPromotion', 1, neverRetry('database-error', 'pg_promote() returned false'));
     const first = await h.execute(approvedRun(h.site));
 
     expect(first.outcome).toBe('paused');
@@ -302,7 +298,11 @@ describe('executeRun: abort', () => {
 
   it('after promotion undoes nothing: the run pauses, and Retry finishes it', async () => {
     const h = harness();
-    h.world.fail('dns.switchTo', 1, neverRetry('route53-access-denied', 'Route 53 denied ChangeResourceRecordSets'));
+    h.world.fail(
+      'dns.switchTo',
+      1,
+      neverRetry('route53-access-denied', 'Route 53 denied ChangeResourceRecordSets'),
+    );
     const first = await h.execute(approvedRun(h.site));
     expect(first.outcome).toBe('paused');
     expect(step(first.run, 'switch-dns').status).toBe('failed');
