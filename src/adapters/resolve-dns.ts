@@ -27,6 +27,8 @@ export interface ResolveTargetOptions {
   tries?: number;
   /** Turns a resolver's host name into addresses (default: the system's getaddrinfo). */
   lookup?: (hostname: string) => Promise<string[]>;
+  /** The step's signal: aborting it cancels the queries in flight. */
+  signal?: AbortSignal;
 }
 
 const DEFAULT_TIMEOUT_MS = 2000;
@@ -192,7 +194,29 @@ export async function resolveTarget(
     tries: options.tries ?? DEFAULT_TRIES,
   });
   resolver.setServers(servers);
+  const { signal } = options;
+  signal?.throwIfAborted();
+  // The step's signal cancels the queries in flight (they reject with ECANCELLED); its reason is what is reported.
+  const cancel = () => resolver.cancel();
+  signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    return await matchTarget(site, resolver, servers, options);
+  } catch (error) {
+    signal?.throwIfAborted();
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+  }
+}
 
+/** Which cluster's target the record's answers match. */
+async function matchTarget(
+  site: SiteConfig,
+  resolver: Resolver,
+  servers: string[],
+  options: ResolveTargetOptions,
+): Promise<ResolvedTarget> {
+  const { dns } = site;
   const name = normalizeDnsName(dns.recordName);
   const answers = await resolveAnswers(resolver, servers, name, dns.recordType);
   if (answers.length === 0) return { cluster: null, answers };

@@ -1,6 +1,8 @@
+import { createSocket } from 'node:dgram';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ChangeResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RequestRateLimiter, Route53Dns, waitForInsync } from '../../src/adapters/route53.js';
 import type { Route53DnsOptions } from '../../src/adapters/route53.js';
 import { loadTopologyFile } from '../../src/config/topology.js';
@@ -418,6 +420,48 @@ describe('Route53Dns: verification through the zone name servers', () => {
     expect(await dns.resolveTarget(site)).toEqual({ cluster: 'east', answers: ['10.0.1.10'] });
     expect(await dns.resolveTarget(site)).toEqual({ cluster: 'east', answers: ['10.0.1.10'] });
     expect(count(standIn, 'GetHostedZone')).toBe(1);
+  });
+
+  it('stops when the step is aborted: during GetHostedZone, and during a query to a server that never answers', async () => {
+    const site = siteWith();
+    const seed = route53SeedFor(site, { nameServers: ['127.0.0.1'] });
+    const standIn = await startRoute53ApiServer({ ...seed, credentials: CREDENTIALS, latencyMs: 60_000 });
+    cleanup.push(() => standIn.close());
+    const silent = createSocket('udp4');
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    cleanup.push(async () => {
+      silent.close();
+    });
+    const dns = (nameServerPort: number) =>
+      new Route53Dns({
+        endpoint: standIn.endpoint,
+        credentials: CREDENTIALS,
+        log: recordingLog([]),
+        resolver: { nameServerPort, timeoutMs: 30_000, tries: 2 },
+      });
+    const slowZone = dns(standIn.dnsPort);
+    cleanup.push(() => slowZone.close());
+    const reason = new BatonError('step-timeout', 'the step timed out');
+    const controller = new AbortController();
+    const asking = slowZone.resolveTarget(site, { signal: controller.signal });
+    await vi.waitFor(() => expect(count(standIn, 'GetHostedZone')).toBe(1));
+    controller.abort(reason);
+    await expect(asking).rejects.toBe(reason);
+
+    // The zone's name servers are known now; the one they name never answers, for 2 × 30 s unless cancelled.
+    standIn.setLatencyMs(0);
+    const silentZone = dns((silent.address() as AddressInfo).port);
+    cleanup.push(() => silentZone.close());
+    const silentSite = {
+      ...site,
+      dns: { ...site.dns, resolvers: [`127.0.0.1:${(silent.address() as AddressInfo).port}`] },
+    };
+    const queries = new Promise<void>((resolve) => silent.once('message', () => resolve()));
+    const second = new AbortController();
+    const waiting = silentZone.resolveTarget(silentSite, { signal: second.signal });
+    await queries;
+    second.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
   });
 
   it('waits for INSYNC with the standalone helper on any DnsPort-like object', async () => {

@@ -158,12 +158,13 @@ export class Route53Dns implements DnsPort {
     return { waitedMs: await waitForInsync(this, changeId, { ...options, clock: this.clock }) };
   }
 
-  async resolveTarget(site: SiteConfig, _options: CallOptions = {}): Promise<ResolvedTarget> {
+  async resolveTarget(site: SiteConfig, { signal }: CallOptions = {}): Promise<ResolvedTarget> {
     if (this.options.resolve) return this.options.resolve(site);
     const { nameServerPort, ...settings } = this.options.resolver ?? {};
     return resolveTarget(site, {
       ...settings,
-      defaultServers: () => this.nameServers.get(site, nameServerPort ?? 53),
+      ...(signal && { signal }),
+      defaultServers: () => this.nameServers.get(site, nameServerPort ?? 53, signal),
     });
   }
 }

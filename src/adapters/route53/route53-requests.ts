@@ -71,6 +71,8 @@ export class Route53Requests {
       try {
         return await send(signal);
       } catch (error) {
+        // Aborted by the step (its timeout, or the run handed back): say why it stopped, not that the SDK was cut off.
+        signal?.throwIfAborted();
         if (!isRetriable(error) || attempt >= this.retry.attempts) {
           throw translateRoute53Error(error, action, resource, attempt);
         }

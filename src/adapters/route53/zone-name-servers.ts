@@ -18,12 +18,15 @@ export class ZoneNameServers {
   ) {}
 
   /** The site's zone's name servers as `host:port`, IPv6 hosts bracketed. */
-  async get(site: SiteConfig, port: number): Promise<string[]> {
+  async get(site: SiteConfig, port: number, signal?: AbortSignal): Promise<string[]> {
     const zoneId = stripIdPrefix(site.dns.hostedZoneId);
     const cached = this.cache.get(zoneId);
     if (cached && cached.until > this.clock.now()) return cached.servers;
-    const output = await this.requests.call('GetHostedZone', hostedZone(site), () =>
-      this.requests.client.send(new GetHostedZoneCommand({ Id: zoneId })),
+    const output = await this.requests.call(
+      'GetHostedZone',
+      hostedZone(site),
+      (abortSignal) => this.requests.client.send(new GetHostedZoneCommand({ Id: zoneId }), { abortSignal }),
+      signal,
     );
     const servers = (output.DelegationSet?.NameServers ?? []).map((server) => {
       const { host } = parseHostPort(server);
