@@ -322,6 +322,10 @@ export type ErrorCode = keyof typeof ERROR_CODES;
  */
 export type ErrorCodeSubset<T extends ErrorCode> = T;
 
+/** Whether a stored string (a step record's `errorCode`, written by any version of Baton) is a code of this one. */
+export const isErrorCode = (code: string | undefined): code is ErrorCode =>
+  code !== undefined && Object.hasOwn(ERROR_CODES, code);
+
 /** What an operator does next about `code`. */
 export function errorHint(code: ErrorCode): string {
   return ERROR_CODES[code].hint;

@@ -19,6 +19,7 @@ import { BatonError, describeError } from '../errors.js';
 import type { SiteObservation } from '../runs/observe-site.js';
 import { observeSite } from '../runs/observe-site.js';
 import type { RunStore } from '../store/run-store.js';
+import { DEFAULT_KEY_PREFIXES } from '../store/keys.js';
 
 export const CHECKS_QUEUE = 'checks';
 
@@ -212,7 +213,7 @@ export function startCheckWorker(options: CheckWorkerOptions): { close(): Promis
   };
   const worker = new Worker<CheckJobData>(CHECKS_QUEUE, processor, {
     connection: options.connection,
-    prefix: options.bullPrefix ?? 'bull',
+    prefix: options.bullPrefix ?? DEFAULT_KEY_PREFIXES.bull,
     concurrency: 4,
   });
   worker.on('error', (error) => log.error({ err: describeError(error) }, 'check worker error'));

@@ -18,6 +18,7 @@ import { DEFAULT_STEP_SETTINGS } from '../core/steps/step.js';
 import { BatonError, describeError } from '../errors.js';
 import type { FenceDebtStore } from '../store/fence-debts.js';
 import type { RunStore } from '../store/run-store.js';
+import { DEFAULT_KEY_PREFIXES } from '../store/keys.js';
 import type { RunJobData } from './queues.js';
 import { expireIfDue } from './expire-proposal.js';
 import { RUNS_QUEUE, RUN_WORKER_SETTINGS, enqueueRun, jobLockKey, runJobSchema } from './queues.js';
@@ -27,7 +28,7 @@ export interface RunWorkerOptions {
   connection: Redis;
   /** Worker name, stored by BullMQ on each job it processes (processedBy). */
   name?: string;
-  /** BullMQ key prefix (default "bull"). */
+  /** BullMQ key prefix (default `{baton}-bull`, as the store's keys; see store/keys.ts). */
   bullPrefix?: string;
   store: RunStore;
   /** Where runs open fence debts (the old side could not be fenced). */
@@ -58,7 +59,7 @@ export interface RunWorker {
 }
 
 export function startRunWorker(options: RunWorkerOptions): RunWorker {
-  const bullPrefix = options.bullPrefix ?? 'bull';
+  const bullPrefix = options.bullPrefix ?? DEFAULT_KEY_PREFIXES.bull;
   const lock = { ...RUN_WORKER_SETTINGS, ...options.lock };
   const log = options.log;
   let stopping = false;

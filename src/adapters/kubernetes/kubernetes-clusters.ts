@@ -106,7 +106,7 @@ export class KubernetesClusters implements ClusterPort {
   }
 
   // -------------------------------------------------------------------------------------------------------------
-  // Beyond the port: used by the composition root and the cloudnative-pg promotion
+  // Waits (the only way a step waits for a workload), and the CloudNativePG promotion
   // -------------------------------------------------------------------------------------------------------------
 
   /**

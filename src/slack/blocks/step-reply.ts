@@ -5,6 +5,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { Run, StepId } from '../../core/model.js';
 import { allSteps, isSplitBrainCode } from '../../core/model.js';
+import { errorHint, isErrorCode, messageSaysWhatToDo } from '../../error-codes.js';
 import { BatonError } from '../../errors.js';
 import { section } from './elements.js';
 import { STEP_ICONS, actorText, formatDuration, plural, runLabelTitle } from './format.js';
@@ -50,6 +51,8 @@ export function buildStepReply(input: StepReplyInput): SlackMessage {
   if (rec.error) {
     const code = rec.errorCode ? ` \`${escapeText(rec.errorCode)}\`` : '';
     blocks.push(section(`*Error*${code}\n\`\`\`${truncateText(escapeText(rec.error), 2800)}\`\`\``));
+    if (isErrorCode(rec.errorCode) && !messageSaysWhatToDo(rec.errorCode))
+      blocks.push(section(`💡 ${escapeText(errorHint(rec.errorCode))}`));
   }
   if (rec.skippedBy) blocks.push(section(`⏭️ Skipped by ${actorText(rec.skippedBy)} (break-glass)`));
   const output = outputLines(rec.output);
