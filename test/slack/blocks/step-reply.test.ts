@@ -32,6 +32,17 @@ describe('buildStepReply', () => {
     );
   });
 
+  it('adds the code’s hint when the message does not say what to do, and nothing for a code it does not know', () => {
+    const run = pausedAfterPromotion();
+    const timedOut = step(run, 'switch-dns', { errorCode: 'step-timeout', error: 'timed out after 60 s' });
+    expect(texts(buildStepReply({ run: timedOut, stepId: 'switch-dns', now: at(160) }))).toContain(
+      '💡 Read what the step last saw (its thread reply), fix that, then Retry.',
+    );
+    // A run stored by another version of Baton may carry a code this one does not have.
+    const older = step(run, 'switch-dns', { errorCode: 'retired-code', error: 'timed out after 60 s' });
+    expect(texts(buildStepReply({ run: older, stepId: 'switch-dns', now: at(160) }))).not.toContain('💡');
+  });
+
   it('a finished step: its output as key: value, scale changes readable', () => {
     const message = buildStepReply({ run: succeededRun(), stepId: 'fence-source', now: at(200) });
     expect(texts(message)).toContain(
