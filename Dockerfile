@@ -8,14 +8,14 @@
 #
 # The roles are arguments: `web`, `worker`, or `start` (both, the default).
 #
-# npm install, not npm ci: npm ci refuses this lockfile because it omits optional packages for other platforms;
-# npm install still installs exactly the locked versions. --ignore-scripts: nothing Baton runs needs an install
-# script (the optional native msgpack build falls back to its JavaScript implementation).
+# npm ci: exactly the lockfile, which holds every platform's optional packages (amd64 and arm64 builds alike).
+# --ignore-scripts: nothing Baton runs needs an install script (the optional native msgpack build falls back to its
+# JavaScript implementation).
 
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm install --no-audit --no-fund --ignore-scripts
+RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
@@ -23,7 +23,7 @@ RUN npm run build
 FROM node:22-bookworm-slim AS production-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm install --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production

@@ -107,7 +107,7 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
-    files: ['src/**/*.ts'],
+    files: ['**/*.ts'],
     plugins: { 'import-x': importX },
     settings: {
       'import-x/resolver-next': [
@@ -115,6 +115,14 @@ export default tseslint.config(
       ],
     },
     rules: {
+      // Every package imported is declared (types included); what the image runs, in `dependencies`.
+      'import-x/no-extraneous-dependencies': ['error', { devDependencies: true, includeTypes: true }],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    rules: {
+      'import-x/no-extraneous-dependencies': ['error', { devDependencies: false, includeTypes: true }],
       'import-x/no-restricted-paths': ['error', { zones }],
       // An import that does not resolve would slip past every zone.
       'import-x/no-unresolved': ['error', { ignore: ['^node:'] }],

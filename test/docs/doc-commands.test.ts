@@ -901,12 +901,12 @@ describe('npm scripts the docs name', () => {
 });
 
 describe('files the guides name', () => {
-  it.each(['docs/operator-guide.md', 'docs/runbook.md', 'docs/architecture.md'])(
+  it.each(['docs/operator-guide.md', 'docs/runbook.md', 'docs/architecture.md', 'docs/run-engine.md'])(
     '%s names only files that exist',
     (file) => {
       const text = DOCS.get(file) ?? '';
       const paths = new Set(
-        [...text.matchAll(/`((?:src|test|manifests|bench|examples|bin|docs|\.ci)\/[^`\s]*)`/g)].map(
+        [...text.matchAll(/`((?:src|lab|test|manifests|bench|examples|bin|docs|\.ci)\/[^`\s]*)`/g)].map(
           (m) => m[1] ?? '',
         ),
       );
@@ -949,7 +949,7 @@ describe('links between the docs', () => {
         .map((line) => slug(line.replace(/^#+ /, ''))),
     );
 
-  it.each(['docs/operator-guide.md', 'docs/runbook.md', 'docs/architecture.md'])(
+  it.each(['docs/operator-guide.md', 'docs/runbook.md', 'docs/architecture.md', 'docs/run-engine.md'])(
     '%s links only to files and headings that exist',
     (file) => {
       const text = DOCS.get(file) ?? '';

@@ -277,7 +277,7 @@ describe('the compiled entrypoint (what the image runs)', () => {
     expect(stdout).toMatch(/^examples\/baton\.yaml: OK, 1 site/);
   });
 
-  it('imports no package that `npm install --omit=dev` leaves out', async () => {
+  it('imports no package that `npm ci --omit=dev` leaves out', async () => {
     const { dependencies } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
     };
