@@ -1,9 +1,15 @@
 /**
- * The sandbox's Slack workspace, as examples/baton.yaml expects it: the #incidents channel, five users (approvers,
+ * The sandbox's Slack workspace, as examples/baton.yaml expects it: the #incidents channel (with the bot in it), five users (approvers,
  * a requester, an outsider), the S0SRE and S0ONCALL user groups, and the bot token Baton is given.
  */
 
-export const SANDBOX_CHANNEL = { id: 'C0INCIDENTS', name: 'incidents' } as const;
+/** A public channel the bot was invited to, as an installation guide has the operator do (`/invite @baton`). */
+export const SANDBOX_CHANNEL = {
+  id: 'C0INCIDENTS',
+  name: 'incidents',
+  isPrivate: false,
+  botMember: true,
+} as const;
 export const SANDBOX_BOT_TOKEN = 'xoxb-sandbox-bot-token';
 
 export type SandboxUserRole = 'approver' | 'requester' | 'outsider';

@@ -15,8 +15,11 @@ export interface SlackFaults {
    * connections are reset too and new ones refused.
    */
   outage(on: boolean): void;
-  /** Delay every answer by `ms`. */
-  latency(ms: number): void;
+  /**
+   * Delay every request by `ms`, plus up to `jitterMs` more drawn for each one, before Slack handles it: with jitter,
+   * two requests sent a moment apart may reach Slack in either order, as over a real network.
+   */
+  latency(ms: number, options?: { jitterMs?: number }): void;
   /** Ends every fault. */
   clear(): void;
 }
@@ -38,7 +41,8 @@ interface PendingFault {
 export class FaultInjector {
   /** Read by the HTTP server and Socket Mode on every request and upgrade. */
   outage = false;
-  latencyMs = 0;
+  private baseLatencyMs = 0;
+  private jitterMs = 0;
   /** What tests call (`server.faults`); its functions hold no `this`, so they can be passed around. */
   readonly controls: SlackFaults;
   private pending: PendingFault[] = [];
@@ -66,15 +70,22 @@ export class FaultInjector {
         this.outage = on;
         if (on) onOutage();
       },
-      latency: (ms) => {
-        this.latencyMs = ms;
+      latency: (ms, { jitterMs = 0 } = {}) => {
+        this.baseLatencyMs = ms;
+        this.jitterMs = jitterMs;
       },
       clear: () => {
         this.pending = [];
         this.outage = false;
-        this.latencyMs = 0;
+        this.baseLatencyMs = 0;
+        this.jitterMs = 0;
       },
     };
+  }
+
+  /** How long to hold the request now arriving (ms). */
+  latencyMs(): number {
+    return this.baseLatencyMs + (this.jitterMs > 0 ? Math.random() * this.jitterMs : 0);
   }
 
   /** Uses up one injected answer matching this call, if any. */

@@ -1,7 +1,7 @@
 /**
  * The stand-in's HTTP transport: one loopback server that reads each body whole, routes `/api/<method>` to
  * the Web API and `POST /response/<id>` to response_urls, and writes their JSON replies. While an outage is
- * on it resets connections instead of answering; latency delays every answer.
+ * on it resets connections instead of answering; latency holds each request before Slack handles it.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -25,7 +25,7 @@ export interface SlackHttpOptions {
   routes: SlackHttpRoutes;
   /** Read on every request: reset the connection instead of answering. */
   outage: () => boolean;
-  /** Read on every request: wait this long (ms) before answering. */
+  /** Read on every request: hold it this long (ms) before handling it. */
   latencyMs: () => number;
   /** Default: any free one. */
   port?: number;

@@ -51,7 +51,11 @@ export interface SlackApiServerOptions {
   users?: string[];
   /** User group id (S…) → member user ids, for `usergroups.users.list`. */
   userGroups?: Record<string, string[]>;
-  /** Channels that exist. Omitted: any channel id (C…, G…, D…) exists from its first message. */
+  /**
+   * Channels that exist: public unless `isPrivate`, without the bot unless `botMember` (a private channel the bot
+   * is not in answers `channel_not_found`; a public one needs `chat:write.public`). Omitted: any channel id (C…, G…,
+   * D…) exists from its first message, public and with the bot in it.
+   */
   channels?: (string | SlackChannelSeed)[];
   /** Scopes granted to the bot token; a method needing another answers `missing_scope`. */
   scopes?: string[];
@@ -60,6 +64,11 @@ export interface SlackApiServerOptions {
    * enforced with 429s when set. Off by default so tests can measure Baton's own pacing.
    */
   channelRateLimit?: { perSecond: number; burst: number };
+  /**
+   * chat.update's own Tier 3 limit (about 50 a minute per workspace, bursts allowed), separate from
+   * chat.postMessage's per-channel one; enforced with 429s when set. Off by default, like `channelRateLimit`.
+   */
+  updateRateLimit?: { perMinute: number; burst: number };
   teamId?: string;
   teamDomain?: string;
   botUserId?: string;
@@ -114,6 +123,8 @@ export interface SlackApiServer {
    */
   showCommandAnswer(command: Record<string, string>, answer: unknown): string | undefined;
   addChannel(seed: string | SlackChannelSeed): void;
+  /** Invites the bot to a channel that exists (`/invite @baton`), or removes it (`member` false). */
+  setBotMember(channel: string, member: boolean): void;
   faults: SlackFaults;
   /** The Socket Mode side (no connection can open without `appToken`). */
   socketMode: SlackSocketMode;
@@ -148,18 +159,20 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     outage: () => faults.outage,
     showCommandAnswer: (command, answer) => interactivity.showCommandAnswer(command, answer),
   });
+  const scopes = new Set(options.scopes ?? DEFAULT_SCOPES);
   const dispatch = new WebApiDispatch({
     botToken: options.botToken,
     appToken: options.appToken,
-    scopes: new Set(options.scopes ?? DEFAULT_SCOPES),
+    scopes,
     methods: createWebApiMethods({
       identity,
       workspace,
+      scopes,
       openView: (params) => interactivity.openView(params),
       openConnection: () => socketMode.openConnection(),
     }),
     faults,
-    rateLimit: new ChannelRateLimit(options.channelRateLimit, now),
+    rateLimit: new ChannelRateLimit(options.channelRateLimit, now, options.updateRateLimit),
     now,
   });
 
@@ -169,7 +182,7 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
       responseUrl: (id, raw, contentType) => interactivity.postToResponseUrl(id, raw, contentType),
     },
     outage: () => faults.outage,
-    latencyMs: () => faults.latencyMs,
+    latencyMs: () => faults.latencyMs(),
     port: options.port,
   });
   const base = `http://127.0.0.1:${port}`;
@@ -215,6 +228,7 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
       return workspace.postAsUser(state, user, text).ts;
     },
     addChannel: (seed) => workspace.addChannel(seed),
+    setBotMember: (channel, member) => workspace.setBotMember(channel, member),
     faults: faults.controls,
     socketMode: socketMode.controls,
     close: () =>

@@ -1,9 +1,10 @@
 /**
  * The Web API methods Baton calls, answered as Slack's method reference describes: auth.test,
- * chat.postMessage, chat.update, chat.postEphemeral and usergroups.users.list here; views.open
- * (interactivity) and apps.connections.open (Socket Mode) come from their own modules. Also the scope each
- * method needs.
+ * chat.postMessage, chat.update, chat.postEphemeral, conversations.info and usergroups.users.list here;
+ * views.open (interactivity) and apps.connections.open (Socket Mode) come from their own modules. Also the
+ * scope each method needs, and where the bot may post (channel-access.ts).
  */
+import { conversationInfo, refusePost } from './channel-access.js';
 import { readContent } from './message-content.js';
 import type { Answer, Params } from './web-api-wire.js';
 import { asString, fail } from './web-api-wire.js';
@@ -11,7 +12,8 @@ import type { SlackIdentity, SlackWorkspace } from './workspace.js';
 
 export type WebApiMethod = (params: Params) => Answer;
 
-// Scopes each method needs with a bot token, from each method's reference page.
+// Scopes each method needs with a bot token, from each method's reference page. conversations.info's depends on
+// the channel (channels:read or groups:read) and is checked with the channel (channel-access.ts).
 export const METHOD_SCOPES: Record<string, string | undefined> = {
   'chat.postMessage': 'chat:write',
   'chat.update': 'chat:write',
@@ -20,11 +22,20 @@ export const METHOD_SCOPES: Record<string, string | undefined> = {
 };
 
 /** Scopes granted to the bot token unless the options name others. */
-export const DEFAULT_SCOPES = ['commands', 'chat:write', 'chat:write.public', 'usergroups:read'];
+export const DEFAULT_SCOPES = [
+  'commands',
+  'chat:write',
+  'chat:write.public',
+  'channels:read',
+  'groups:read',
+  'usergroups:read',
+];
 
 export interface WebApiMethodsOptions {
   identity: SlackIdentity;
   workspace: SlackWorkspace;
+  /** The bot token's scopes (chat:write.public opens public channels the bot is not in). */
+  scopes: ReadonlySet<string>;
   /** views.open */
   openView: WebApiMethod;
   /** apps.connections.open */
@@ -33,7 +44,7 @@ export interface WebApiMethodsOptions {
 
 /** Every method the stand-in knows, by name; any other answers `unknown_method`. */
 export function createWebApiMethods(options: WebApiMethodsOptions): Record<string, WebApiMethod> {
-  const { identity, workspace } = options;
+  const { identity, workspace, scopes } = options;
   const { teamId, teamDomain, botUserId, botId } = identity;
   return {
     'apps.connections.open': options.openConnection,
@@ -52,6 +63,8 @@ export function createWebApiMethods(options: WebApiMethodsOptions): Record<strin
     'chat.postMessage': (params) => {
       const channel = workspace.findChannel(asString(params.channel), true);
       if (!channel) return fail('channel_not_found');
+      const refused = refusePost(channel, scopes);
+      if (refused) return refused;
       const content = readContent(params, true);
       if (content.error) return content.error;
       const threadTs = asString(params.thread_ts) || undefined;
@@ -67,6 +80,8 @@ export function createWebApiMethods(options: WebApiMethodsOptions): Record<strin
     'chat.update': (params) => {
       const channel = workspace.findChannel(asString(params.channel), false);
       if (!channel) return fail('channel_not_found');
+      const refused = refusePost(channel, scopes);
+      if (refused) return refused;
       const ts = asString(params.ts);
       if (!ts) return fail('message_not_found');
       const content = readContent(params, true);
@@ -88,6 +103,8 @@ export function createWebApiMethods(options: WebApiMethodsOptions): Record<strin
     'chat.postEphemeral': (params) => {
       const channel = workspace.findChannel(asString(params.channel), true);
       if (!channel) return fail('channel_not_found');
+      const refused = refusePost(channel, scopes);
+      if (refused) return refused;
       const user = asString(params.user);
       if (!user) return fail('user_not_in_channel');
       if (!workspace.canSeeEphemeral(channel, user)) return fail('user_not_in_channel');
@@ -102,6 +119,9 @@ export function createWebApiMethods(options: WebApiMethodsOptions): Record<strin
       );
       return { ok: true, message_ts: ephemeral.ts };
     },
+
+    'conversations.info': (params) =>
+      conversationInfo(workspace.findChannel(asString(params.channel), false), scopes, teamId),
 
     'views.open': options.openView,
 

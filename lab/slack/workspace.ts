@@ -9,6 +9,13 @@ export interface SlackChannelSeed {
   id: string;
   name?: string;
   members?: string[];
+  /** A private channel: invisible to the bot unless it is a member (default: public). */
+  isPrivate?: boolean;
+  /**
+   * Whether the bot user was invited (default: not, as in a real workspace until someone runs `/invite @baton`).
+   * A channel that an open world creates on its first message has the bot in it.
+   */
+  botMember?: boolean;
 }
 
 export interface SlackMessageEdit {
@@ -66,6 +73,10 @@ export interface ChannelState {
   id: string;
   name: string;
   members?: Set<string>;
+  isPrivate: boolean;
+  botMember: boolean;
+  /** When the channel was made (seconds, conversations.info's `created`). */
+  created: number;
   messages: SlackMessage[];
 }
 
@@ -118,8 +129,18 @@ export class SlackWorkspace {
       id: channel.id,
       name: channel.name ?? channel.id.toLowerCase(),
       ...(channel.members && { members: new Set(channel.members) }),
+      isPrivate: channel.isPrivate ?? false,
+      botMember: channel.botMember ?? false,
+      created: Math.floor(this.options.now() / 1000),
       messages: [],
     });
+  }
+
+  /** Invites the bot to a channel (`/invite @baton`), or removes it. */
+  setBotMember(id: string, member: boolean): void {
+    const channel = this.channels.get(id);
+    if (!channel) throw new Error(`channel ${id} does not exist in the Slack stand-in`);
+    channel.botMember = member;
   }
 
   /** A channel by id or `#name`; with `create`, an open world makes any well-formed channel id exist. */
@@ -128,7 +149,7 @@ export class SlackWorkspace {
     const name = ref.replace(/^#/, '');
     const found = this.channels.get(ref) ?? [...this.channels.values()].find((c) => c.name === name);
     if (found || !create || !this.openWorld || !CHANNEL_ID.test(ref)) return found;
-    this.addChannel(ref);
+    this.addChannel({ id: ref, botMember: true });
     return this.channels.get(ref);
   }
 

@@ -27,6 +27,7 @@ import { Readiness } from '../observability/readiness.js';
 import { closeServer, serveRoutes } from '../observability/serve-http.js';
 import { createAuthorizer } from '../runs/authorizer.js';
 import { RunService } from '../runs/run-service.js';
+import { createGuardedReceiver } from '../slack/future-timestamp-guard.js';
 import { registerListeners } from '../slack/register-listeners.js';
 import { RunPublisher } from '../slack/publish-run.js';
 import { SlackDirectory } from '../slack/slack-directory.js';
@@ -135,7 +136,11 @@ export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
         'SLACK_SIGNING_SECRET is required for Slack over HTTP (or set SLACK_APP_TOKEN for Socket Mode)',
       );
     }
-    app = new App({ ...common, customRoutes: routes, signingSecret: slack.signingSecret });
+    const receiver = createGuardedReceiver(
+      { signingSecret: slack.signingSecret, customRoutes: routes, logger: common.logger },
+      { clock, log },
+    );
+    app = new App({ ...common, receiver });
   }
   app.error(async (error) => {
     log.error({ err: describeError(error) }, 'unhandled error in a Slack listener');

@@ -6,7 +6,6 @@
 import type { App, BlockButtonAction, RespondArguments, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { Topology } from '../config/topology.js';
 import type { Actor, Run } from '../core/model.js';
-import { sameActor } from '../core/model.js';
 import { requiredApprovals } from '../core/policy/approvals.js';
 import type { Clock, Log } from '../core/ports.js';
 import { BatonError, describeError } from '../errors.js';
@@ -36,9 +35,6 @@ export interface ListenerDeps {
   log: Log;
 }
 
-/** A request Slack retried (x-slack-retry-num) after our first answer was slow or lost. */
-const RETRY_WINDOW_MS = 5 * 60_000;
-
 const CLICK_REFUSALS = new Set<string>([
   'not-approver',
   'self-approval',
@@ -49,14 +45,6 @@ const CLICK_REFUSALS = new Set<string>([
   'stale-message',
   'already-voted',
   'no-split-brain-risk',
-]);
-
-/** Refusals that mean a Slack retry's first delivery already counted (and was answered). */
-const ALREADY_COUNTED = new Set<string>([
-  'already-approved',
-  'not-proposed',
-  'already-voted',
-  'stale-message',
 ]);
 
 function ephemeral(message: SlackMessage): RespondArguments {
@@ -89,11 +77,9 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   const onCommand = async ({
     command,
     ack,
-    context,
   }: {
     command: { command: string; text: string; user_id: string; user_name: string; response_url: string };
     ack: (response?: RespondArguments) => Promise<void>;
-    context: { retryNum?: number };
   }): Promise<void> => {
     const name = command.command as SlashCommand;
     const parsed = parseCommand(name, command.text ?? '', sites);
@@ -174,13 +160,9 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
             reason: parsed.reason,
             actor,
           });
-          // A Slack retry of the same request finds the run it created: answer as the first time.
-          const retried =
-            !created &&
-            context.retryNum !== undefined &&
-            sameActor(run.requestedBy, actor) &&
-            clock.now() - run.createdAt < RETRY_WINDOW_MS;
-          if (created || retried) {
+          // Slack does not retry slash commands or clicks (its retries, x-slack-retry-num, belong to the Events
+          // API): a second request is a person asking again, and gets the open run back.
+          if (created) {
             const needed = requiredApprovals(run, topology.approvals);
             const text =
               `Proposed ${run.kind} ${run.id} of ${run.site} (${run.from} → ${run.to}) in ${channelLink}. ` +
@@ -230,7 +212,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   // ------------------------------------------------------------------------------------------------------------
   // Buttons
   // ------------------------------------------------------------------------------------------------------------
-  type ClickArgs = SlackActionMiddlewareArgs<BlockButtonAction> & { context: { retryNum?: number } };
+  type ClickArgs = SlackActionMiddlewareArgs<BlockButtonAction>;
 
   /**
    * A click handler: `act` gets the button's run and, when the button carries one, the run segment its message
@@ -238,7 +220,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
    */
   const onClick =
     (action: ClickAction, act: (runId: string, actor: Actor, segment?: number) => Promise<Run | null>) =>
-    async ({ ack, body, action: button, context }: ClickArgs): Promise<void> => {
+    async ({ ack, body, action: button }: ClickArgs): Promise<void> => {
       await ack();
       const actor: Actor = {
         type: 'slack-user',
@@ -255,8 +237,6 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
         log.info({ runId, state: run?.state }, 'click handled');
       } catch (error) {
         const code = error instanceof BatonError ? error.code : '';
-        // A Slack retry of a click that already counted: the first delivery answered.
-        if (context.retryNum !== undefined && ALREADY_COUNTED.has(code)) return;
         log.warn({ runId, code, err: describeError(error) }, 'click refused');
         const run = runId ? await service.get(runId).catch(() => null) : null;
         const message =

@@ -150,6 +150,11 @@ export class NotifyKeys {
     return `${this.base}:lock:${key}`;
   }
 
+  /** A channel's status messages waiting for their first post, in the order they were asked for (sorted set). */
+  posts(channel: string): string {
+    return `${this.base}:posts:${b64(channel)}`;
+  }
+
   /** A pacing lane: a channel, or its updates lane (hash). */
   lane(lane: string): string {
     return `${this.base}:channel:${lane}`;

@@ -51,7 +51,8 @@ export class Notifier {
   /** Posts the status message of `key` (e.g. `run:<site>:<id>`) once, then keeps it updated with the newest content. */
   postStatus(input: { channel: string; key: string; message: NotifyMessage }): Promise<boolean> {
     return this.guard('status', { key: input.key, channel: input.channel }, async () => {
-      const gen = await this.statuses.update(input.key, input.channel, input.message);
+      // Its place among the channel's new messages is taken here, in the order the callers asked.
+      const gen = await this.statuses.update(input.key, input.channel, input.message, this.clock.now());
       if (gen === 0) return; // unchanged and already in Slack
       // Re-adding the current generation is a no-op while its job exists, and heals a lost add otherwise.
       await this.queue.add(

@@ -165,6 +165,9 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
     const check = await statuses.check(data.key, data.gen);
     if (check.outcome !== 'pending') return check.outcome;
 
+    // A new message waits for those asked for before it in its channel; an update of a posted one does not.
+    if (!check.posted && !(await statuses.isTurn(data.key, check.channel, check.askedAt, clock.now())))
+      return delayJob(job, token, clock.now() + Math.ceil(interval / 2));
     await awaitSlot(job, token, check.posted ? updatesLane(check.channel) : check.channel);
     const release = await statuses.lock(data.key, `${job.id ?? ''}:${randomUUID()}`);
     if (!release) return delayJob(job, token, clock.now() + LOCK_RETRY_MS);
@@ -184,7 +187,7 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
         }
         return rethrow(failure);
       }
-      await statuses.recordPosted(data.key, claim.version, postedTs === ts ? undefined : postedTs);
+      await statuses.recordPosted(data.key, claim.version, postedTs === ts ? undefined : postedTs, channel);
       return ts ? 'updated' : 'posted';
     } finally {
       await release();
@@ -336,6 +339,8 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
       log.error(context, 'gave up posting to Slack');
       const reply = job.name === 'reply' ? replyJobSchema.safeParse(job.data) : null;
       if (reply?.success) void threads.leave(reply.data, false).catch(() => undefined);
+      const status = job.name === 'status' ? statusJobSchema.safeParse(job.data) : null;
+      if (status?.success) void statuses.leavePosts(status.data.key).catch(() => undefined);
     } else log.warn(context, 'posting to Slack failed; will retry');
   });
 

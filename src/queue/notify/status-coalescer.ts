@@ -5,7 +5,13 @@
  * worker claims the key just before it posts and posts whatever is newest. An update that lands while v3 is being
  * posted therefore starts generation n+1 instead of being swallowed by the active job.
  *
- * Nothing here reads a clock: versions and generations order everything, and Redis expires what is left.
+ * New messages of a channel go out in the order they were asked for: a key not yet in Slack waits in its channel's
+ * `posts` until those asked for before it are posted. Jobs picked up together by a worker of concurrency 16 would
+ * otherwise race for the channel's send slots, and each Slack request takes its own time to arrive, so the fence-debt
+ * reconciler's "east is back and writable" could land above "east fenced". Updates of posted messages skip this.
+ *
+ * Nothing here reads a clock: versions, generations and arrival order order everything, times are passed in, and
+ * Redis expires what is left.
  */
 import type { Redis } from 'ioredis';
 import { NotifyKeys } from '../../store/keys.js';
@@ -17,8 +23,8 @@ import type { NotifyMessage } from './notify-jobs.js';
 
 /** Producer side: stores the newest content; returns {version, generation whose job carries it (0: none)}. */
 const UPDATE_STATUS = loadScript('update-status', {
-  keys: ['status'],
-  args: ['channel', 'text', 'blocks', 'ttl'],
+  keys: ['status', 'posts'],
+  args: ['channel', 'text', 'blocks', 'ttl', 'key', 'askedAt'],
 });
 
 /** Worker side, just before posting: {'claimed', …newest content}, {'superseded'} or {'missing'}. */
@@ -28,7 +34,10 @@ const CLAIM_STATUS = loadScript('claim-status', { keys: ['status'], args: ['gen'
 const UNCLAIM_STATUS = loadScript('unclaim-status', { keys: ['status'], args: ['gen'] });
 
 /** Records the version posted and the message's ts ('' when unchanged). */
-const RECORD_POSTED = loadScript('record-posted', { keys: ['status'], args: ['version', 'ts'] });
+const RECORD_POSTED = loadScript('record-posted', {
+  keys: ['status', 'posts?'],
+  args: ['version', 'ts', 'key'],
+});
 
 /** Releases the key's lock, only for its holder. */
 const RELEASE_LOCK = loadScript('release-lock', { keys: ['lock'], args: ['holder'] });
@@ -37,6 +46,9 @@ const RELEASE_LOCK = loadScript('release-lock', { keys: ['lock'], args: ['holder
 
 /** A claimed key holds a post for a lost worker this long (Redis-side expiry). */
 const KEY_LOCK_MS = 30_000;
+
+/** A new message waits at most this long (from when it was asked for) for those asked for before it to be posted. */
+export const POST_ORDER_WAIT_MS = 20_000;
 
 /** The stored state of a status message, as the notify worker sees it. */
 export interface StatusMessageState {
@@ -50,7 +62,7 @@ export interface StatusMessageState {
 /** What a status job finds before it waits for a send slot. */
 export type StatusCheck =
   | { outcome: 'missing' | 'superseded' | 'up-to-date' }
-  | { outcome: 'pending'; channel: string; posted: boolean };
+  | { outcome: 'pending'; channel: string; posted: boolean; askedAt?: number };
 
 /** What a status job claimed: the newest content, to post (no ts) or to update in place. */
 export type StatusClaim =
@@ -71,18 +83,18 @@ export class StatusCoalescer {
    * Stores the newest content of `key`; returns the generation whose job will post it, or 0 when that content is
    * already in Slack and nothing needs queueing.
    */
-  async update(key: string, channel: string, message: NotifyMessage): Promise<number> {
+  async update(key: string, channel: string, message: NotifyMessage, askedAt?: number): Promise<number> {
     const blocks = message.blocks ? JSON.stringify(message.blocks) : '';
     const [, gen] = (await UPDATE_STATUS.run(this.redis, {
-      keys: { status: this.keys.status(key) },
-      args: { channel, text: message.text, blocks, ttl: STATE_TTL_MS },
+      keys: { status: this.keys.status(key), posts: this.keys.posts(channel) },
+      args: { channel, text: message.text, blocks, ttl: STATE_TTL_MS, key, askedAt: askedAt ?? '' },
     })) as [number, number];
     return gen;
   }
 
   /** Whether generation `gen` of `key` has anything to post, and in which channel (read only). */
   async check(key: string, gen: number): Promise<StatusCheck> {
-    const [current, channel, queued, version, posted, ts] = await this.redis.hmget(
+    const [current, channel, queued, version, posted, ts, askedAt] = await this.redis.hmget(
       this.keys.status(key),
       'gen',
       'channel',
@@ -90,11 +102,28 @@ export class StatusCoalescer {
       'version',
       'posted',
       'ts',
+      'askedAt',
     );
     if (!current || !channel) return { outcome: 'missing' };
     if (gen < Number(current)) return { outcome: 'superseded' };
     if (queued !== '1' && Number(posted ?? 0) >= Number(version ?? 0)) return { outcome: 'up-to-date' };
-    return { outcome: 'pending', channel, posted: Boolean(ts) };
+    return { outcome: 'pending', channel, posted: Boolean(ts), ...(askedAt && { askedAt: Number(askedAt) }) };
+  }
+
+  /**
+   * Whether new message `key` may be posted in `channel` now: nothing asked for before it waits there, or it has
+   * waited POST_ORDER_WAIT_MS (an elder that keeps failing does not hold the channel for its whole retry budget).
+   */
+  async isTurn(key: string, channel: string, askedAt: number | undefined, now: number): Promise<boolean> {
+    if (askedAt === undefined || now - askedAt >= POST_ORDER_WAIT_MS) return true;
+    const [first] = await this.redis.zrange(this.keys.posts(channel), 0, 0);
+    return first === undefined || first === key;
+  }
+
+  /** The message of `key` will not be posted (its job gave up): the channel's next new message may go. */
+  async leavePosts(key: string): Promise<void> {
+    const channel = await this.redis.hget(this.keys.status(key), 'channel');
+    if (channel) await this.redis.zrem(this.keys.posts(channel), key);
   }
 
   /**
@@ -135,11 +164,14 @@ export class StatusCoalescer {
     await UNCLAIM_STATUS.run(this.redis, { keys: { status: this.keys.status(key) }, args: { gen } });
   }
 
-  /** `version` is in Slack; `newTs` is the message's ts when it was posted anew (omitted: updated in place). */
-  async recordPosted(key: string, version: number, newTs?: string): Promise<void> {
+  /**
+   * `version` is in Slack; `newTs` is the message's ts when it was posted anew (omitted: updated in place), and
+   * then the message leaves `channel`'s new posts.
+   */
+  async recordPosted(key: string, version: number, newTs?: string, channel?: string): Promise<void> {
     await RECORD_POSTED.run(this.redis, {
-      keys: { status: this.keys.status(key) },
-      args: { version, ts: newTs ?? '' },
+      keys: { status: this.keys.status(key), ...(channel && { posts: this.keys.posts(channel) }) },
+      args: { version, ts: newTs ?? '', key },
     });
   }
 

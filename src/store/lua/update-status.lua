@@ -2,9 +2,11 @@
 -- newest content, bumps the version and returns {version, generation whose job carries it}; generation 0 when the
 -- same content is already posted and nothing is queued. A new generation starts only when no job is waiting
 -- (`queued` = 0). A key moved to another channel starts a new message there.
+-- A message not yet in Slack takes its place among the channel's new posts (`posts`, scored by arrival; a repeat
+-- keeps its place) and records when it was asked for (`askedAt`), so new messages appear in the order asked for.
 --
--- KEYS: status
--- ARGV: channel text blocks ttl
+-- KEYS: status posts
+-- ARGV: channel text blocks ttl key askedAt
 local current = redis.call('HMGET', KEY.status, 'channel', 'text', 'blocks', 'version', 'posted', 'queued')
 -- The same content, already posted and nothing queued: no change, no job (callers may publish often).
 if current[1] == ARG.channel and current[2] == ARG.text and current[3] == ARG.blocks and current[6] ~= '1'
@@ -22,6 +24,12 @@ if redis.call('HGET', KEY.status, 'queued') == '1' then
 else
   redis.call('HSET', KEY.status, 'queued', '1')
   gen = redis.call('HINCRBY', KEY.status, 'gen', 1)
+end
+if not redis.call('HGET', KEY.status, 'ts') and not redis.call('ZSCORE', KEY.posts, ARG.key) then
+  local last = redis.call('ZRANGE', KEY.posts, -1, -1, 'WITHSCORES')
+  redis.call('ZADD', KEY.posts, (tonumber(last[2]) or 0) + 1, ARG.key)
+  redis.call('HSET', KEY.status, 'askedAt', ARG.askedAt)
+  redis.call('PEXPIRE', KEY.posts, ARG.ttl)
 end
 redis.call('PEXPIRE', KEY.status, ARG.ttl)
 return {version, gen}

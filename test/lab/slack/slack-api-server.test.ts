@@ -584,13 +584,21 @@ describe('the Slack app manifest', () => {
       await slack.chat.update({ channel: 'C0INCIDENTS', ts: ts as string, text: 'approved' });
       await slack.chat.postEphemeral({ channel: 'C0INCIDENTS', user: 'U0ALICE', text: 'only you' });
       await slack.usergroups.users.list({ usergroup: 'S0SRE' });
+      await slack.conversations.info({ channel: 'C0INCIDENTS' });
       await slack.views.open({
         trigger_id: scoped.mintTriggerId(),
         view: { type: 'modal', title: { type: 'plain_text', text: 'Failover' }, blocks: [] },
       });
       expect(scoped.calls().every((c) => c.ok)).toBe(true);
       expect(manifest.oauth_config.scopes.bot.sort()).toEqual(
-        ['chat:write', 'chat:write.public', 'commands', 'usergroups:read'].sort(),
+        [
+          'channels:read',
+          'chat:write',
+          'chat:write.public',
+          'commands',
+          'groups:read',
+          'usergroups:read',
+        ].sort(),
       );
     } finally {
       await scoped.close();

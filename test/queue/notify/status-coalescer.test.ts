@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { StatusCoalescer } from '../../../src/queue/notify/status-coalescer.js';
+import { POST_ORDER_WAIT_MS, StatusCoalescer } from '../../../src/queue/notify/status-coalescer.js';
 import { startRedis } from '../../../lab/processes/processes.js';
 import type { RedisProcess } from '../../../lab/processes/processes.js';
 
@@ -127,5 +127,38 @@ describe('StatusCoalescer', () => {
     expect(await statuses.state('nowhere')).toBeNull();
     expect(await statuses.check('nowhere', 1)).toEqual({ outcome: 'missing' });
     expect(await statuses.claim('nowhere', 1)).toEqual({ outcome: 'missing' });
+  });
+
+  it('lets only the oldest new message of a channel go, until it is posted or has waited long enough', async () => {
+    const at = 1_700_000_000_000;
+    await statuses.update('fence:east', 'C1', { text: 'east fenced' }, at);
+    await statuses.update('writable:east', 'C1', { text: 'east is back and writable' }, at);
+    await statuses.update('run:r9', 'C2', { text: 'proposed' }, at);
+    const pending = async (key: string) => {
+      const check = await statuses.check(key, 1);
+      if (check.outcome !== 'pending') throw new Error(`${key} is ${check.outcome}`);
+      return check;
+    };
+    const second = await pending('writable:east');
+    expect(await statuses.isTurn('writable:east', 'C1', second.askedAt, at + 5)).toBe(false);
+    expect(await statuses.isTurn('fence:east', 'C1', (await pending('fence:east')).askedAt, at + 5)).toBe(
+      true,
+    );
+    expect(await statuses.isTurn('run:r9', 'C2', (await pending('run:r9')).askedAt, at + 5)).toBe(true);
+    // An elder stuck in retries is passed once the younger has waited POST_ORDER_WAIT_MS.
+    expect(await statuses.isTurn('writable:east', 'C1', second.askedAt, at + POST_ORDER_WAIT_MS)).toBe(true);
+
+    // Posted (recorded with its ts), the elder leaves; an update of it later takes no place again.
+    const claim = await statuses.claim('fence:east', 1);
+    if (claim.outcome !== 'claimed') throw new Error('not claimed');
+    await statuses.recordPosted('fence:east', claim.version, '1700000000.000100', 'C1');
+    expect(await statuses.isTurn('writable:east', 'C1', second.askedAt, at + 5)).toBe(true);
+    await statuses.update('fence:east', 'C1', { text: 'east fenced (edited)' }, at + 10);
+    await statuses.update('later', 'C1', { text: 'later' }, at + 10);
+    expect(await statuses.isTurn('writable:east', 'C1', second.askedAt, at + 11)).toBe(true);
+    // A job that gave up leaves too.
+    await statuses.leavePosts('writable:east');
+    const later = await pending('later');
+    expect(await statuses.isTurn('later', 'C1', later.askedAt, at + 11)).toBe(true);
   });
 });
