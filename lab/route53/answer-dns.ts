@@ -1,8 +1,9 @@
 /**
  * What the zone's name servers answer, from the records as of the newest INSYNC change: failover (the PRIMARY
  * unless its health check, or its alias target with EvaluateTargetHealth, is unhealthy; the PRIMARY again when
- * both are), aliases resolved in place, CNAMEs chased, wildcards, NXDOMAIN inside a zone and REFUSED outside.
- * dns-server.ts puts the answers on the wire.
+ * both are), aliases resolved in place, CNAMEs chased, wildcards, NXDOMAIN inside a zone and REFUSED outside —
+ * a load balancer's name included: Route 53 resolves an alias to it internally, but only the load balancers' own
+ * zone's name servers (`answerAliasZone`) answer a query for it. dns-server.ts puts the answers on the wire.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { DNS_TYPES } from '../dns/dns-server.js';
@@ -47,6 +48,23 @@ export class DnsAnswers {
     private readonly aliasTargets: Map<string, AliasTarget>,
     private readonly now: () => number,
   ) {}
+
+  /**
+   * The DnsServer callback of the load balancers' own zone's name servers: the alias target names and their
+   * addresses, NXDOMAIN for other names in a zone the stand-in knows as one of AWS's (`aliasTargetZones`), REFUSED
+   * for everything else.
+   */
+  answerAliasZone(question: DnsQuestion, aliasZones: ReadonlySet<string>): DnsResponse {
+    const name = question.name;
+    if (this.aliasTargets.has(name)) {
+      const result = this.aliasTargetLookup(name, question.type);
+      return { rcode: 'NOERROR', authoritative: true, answers: result.kind === 'data' ? result.records : [] };
+    }
+    const inside = [...aliasZones].some((zone) => inZone(name, zone));
+    return inside
+      ? { rcode: 'NXDOMAIN', authoritative: true, answers: [] }
+      : { rcode: 'REFUSED', authoritative: false, answers: [] };
+  }
 
   /** The DnsServer callback. */
   answer(question: DnsQuestion): DnsResponse {
@@ -110,9 +128,10 @@ export class DnsAnswers {
     };
   }
 
-  private lookup(name: string, qtype: number, time: number, depth: number): Lookup {
+  /** `viaAlias`: Route 53 is resolving an alias target in place, the only way it reaches a load balancer's name. */
+  private lookup(name: string, qtype: number, time: number, depth: number, viaAlias = false): Lookup {
     const zone = this.zones.zoneFor(name);
-    if (!zone) return this.aliasTargetLookup(name, qtype);
+    if (!zone) return viaAlias ? this.aliasTargetLookup(name, qtype) : { kind: 'refused' };
     const served = this.zones.served(zone, time);
     let atName = served.filter((record) => plainName(record.name) === name);
     if (atName.length === 0) {
@@ -138,7 +157,7 @@ export class DnsAnswers {
         }
         if (depth > MAX_CHASE) continue;
         const target = plainName(record.aliasTarget.dnsName);
-        const resolved = this.lookup(target, DNS_TYPES[type as DnsTypeName], time, depth + 1);
+        const resolved = this.lookup(target, DNS_TYPES[type as DnsTypeName], time, depth + 1, true);
         if (resolved.kind === 'data') {
           answers.push(...resolved.records.filter((rr) => rr.type === type).map((rr) => ({ ...rr, name })));
         }

@@ -247,14 +247,38 @@ function zoneProblems(zoneName: string, working: Map<string, StoredRecord>, touc
   return problems;
 }
 
+/** A zone an alias may point into: one of the stand-in's hosted zones, or AWS's own (a load balancer's). */
+export interface AliasZone {
+  /** Plain form (`elb.amazonaws.com`). */
+  name: string;
+  /** Whether the zone has a record of `type` at `name` (plain form). */
+  has: (name: string, type: string) => boolean;
+}
+
 /**
- * The zone's records after `changes`, or InvalidChangeBatch listing every problem. `recordsOfZone` gives another
- * zone's records (for alias targets), undefined for zones outside the stand-in.
+ * Route 53's two refusals of an alias target, worded as the service words them (quoted in public reports such as
+ * barnybug/cli53#213 and aws/aws-cdk#19643): a name outside the zone its HostedZoneId names — also what a wrong
+ * zone id gets, e.g. the site's own zone id for a load balancer — and a name inside it that has no record.
+ */
+function aliasProblem(record: StoredRecord, zone: AliasZone | undefined): string | undefined {
+  const target = record.aliasTarget;
+  if (!target) return undefined;
+  const name = plainName(target.dnsName);
+  const prefix = `Tried to create an alias that targets ${target.dnsName}, type ${record.type} in zone ${target.hostedZoneId}, but`;
+  if (!zone || !inZone(name, zone.name))
+    return `${prefix} the alias target name does not lie within the target zone`;
+  if (!zone.has(name, record.type)) return `${prefix} that target was not found`;
+  return undefined;
+}
+
+/**
+ * The zone's records after `changes`, or InvalidChangeBatch listing every problem. `aliasZone` gives another zone
+ * an alias may point into (the stand-in's, or a load balancer's), undefined for a zone id nobody has.
  */
 export function applyChangeBatch(
   zone: { id: string; name: string; records: readonly StoredRecord[] },
   changes: ParsedChange[],
-  recordsOfZone: (zoneId: string) => readonly StoredRecord[] | undefined,
+  aliasZone: (zoneId: string) => AliasZone | undefined,
 ): StoredRecord[] {
   const problems = [...limitProblems(changes), ...repeatProblems(changes)];
   // Applied to a copy; the caller commits only a valid batch.
@@ -286,19 +310,21 @@ export function applyChangeBatch(
   }
   const touched = new Set(changes.map(({ record }) => record.name));
   problems.push(...zoneProblems(zone.name, working, touched));
+  const ownZone: AliasZone = {
+    name: zonePlain,
+    has: (name, type) =>
+      [...working.values()].some(
+        (candidate) => plainName(candidate.name) === name && candidate.type === type,
+      ),
+  };
   for (const record of working.values()) {
     const target = record.aliasTarget;
     if (!target || !touched.has(record.name)) continue;
-    const targetRecords =
-      target.hostedZoneId === zone.id ? [...working.values()] : recordsOfZone(target.hostedZoneId);
-    if (targetRecords === undefined) continue; // outside the stand-in (a load balancer's zone): accepted as given
-    if (
-      !targetRecords.some((candidate) => candidate.name === target.dnsName && candidate.type === record.type)
-    ) {
-      problems.push(
-        `Tried to create an alias that targets ${target.dnsName}, type ${record.type} in zone ${target.hostedZoneId}, but that target was not found`,
-      );
-    }
+    const problem = aliasProblem(
+      record,
+      target.hostedZoneId === zone.id ? ownZone : aliasZone(target.hostedZoneId),
+    );
+    if (problem !== undefined) problems.push(problem);
   }
   if (problems.length > 0) throw invalidChangeBatch(problems);
   return [...working.values()];

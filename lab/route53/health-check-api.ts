@@ -1,14 +1,38 @@
 /**
  * The health-check operations of the API: GetHealthCheck, UpdateHealthCheck (with HealthCheckVersion's optimistic
- * concurrency) and GetHealthCheckStatus (one observation per checker region).
+ * concurrency) and GetHealthCheckStatus (one observation per checker region). GetHealthCheckStatus refuses a
+ * CALCULATED check, which has no checkers: the API reference says its status can only be seen in the Route 53 or
+ * CloudWatch console. The refusal's code and wording are the stand-in's own.
  */
 import { CHECKER_REGIONS } from './health-checks.js';
 import type { HealthChecks, HealthCheckState } from './health-checks.js';
-import { parseRequestXml, textOf } from './parse-request-xml.js';
+import { child, childrenNamed, parseRequestXml, textOf } from './parse-request-xml.js';
 import { ApiError } from './route53-errors.js';
 import { el, xmlDocument } from './write-response-xml.js';
 
+const calculatedConfigXml = (check: HealthCheckState) =>
+  el('HealthCheckConfig', [
+    el('Type', check.type),
+    el('Inverted', check.inverted),
+    el('Disabled', check.disabled),
+    el('HealthThreshold', check.healthThreshold),
+    el(
+      'ChildHealthChecks',
+      check.childHealthChecks.map((id) => el('ChildHealthCheck', id)),
+    ),
+  ]);
+
 const healthCheckXml = (check: HealthCheckState) =>
+  check.type === 'CALCULATED'
+    ? el('HealthCheck', [
+        el('Id', check.id),
+        el('CallerReference', check.callerReference),
+        calculatedConfigXml(check),
+        el('HealthCheckVersion', check.version),
+      ])
+    : endpointCheckXml(check);
+
+const endpointCheckXml = (check: HealthCheckState) =>
   el('HealthCheck', [
     el('Id', check.id),
     el('CallerReference', check.callerReference),
@@ -59,11 +83,26 @@ export function updateHealthCheck(checks: HealthChecks, check: HealthCheckState,
   if (ip !== undefined) check.ipAddress = ip;
   const threshold = textOf(root, 'FailureThreshold');
   if (threshold !== undefined) check.failureThreshold = Number(threshold);
+  const healthThreshold = textOf(root, 'HealthThreshold');
+  if (healthThreshold !== undefined) check.healthThreshold = Number(healthThreshold);
+  const children = child(root, 'ChildHealthChecks');
+  if (children !== undefined) {
+    check.childHealthChecks = childrenNamed(children, 'ChildHealthCheck').map((id) =>
+      typeof id === 'string' ? id.trim() : typeof id['#text'] === 'string' ? id['#text'].trim() : '',
+    );
+  }
   check.version += 1;
   return xmlDocument('UpdateHealthCheckResponse', [healthCheckXml(check)]);
 }
 
 export function getHealthCheckStatus(checks: HealthChecks, check: HealthCheckState, time: number): string {
+  if (check.type === 'CALCULATED') {
+    throw new ApiError(
+      400,
+      'InvalidInput',
+      `Health check ${check.id} is a calculated health check; its status is not available from GetHealthCheckStatus.`,
+    );
+  }
   const checkedAt = new Date(time).toISOString();
   const inverted = checks.invertedAt(check, time);
   const observations = checks.checkerStates(check, time).map((state, index) => {

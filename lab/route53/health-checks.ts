@@ -2,6 +2,11 @@
  * Health checks and what their checkers see. A check is healthy when more than 18% of its checkers see it healthy,
  * after inversion; a disabled check counts as healthy (inverted: unhealthy). A change of `Inverted` reaches the
  * checkers only after the propagation delay, as real checkers pick it up within one request interval.
+ *
+ * CALCULATED checks have no checkers: one is healthy when at least `HealthThreshold` of its child checks are
+ * healthy (a threshold above the number of children: always unhealthy; 0: always healthy — API reference,
+ * HealthCheckConfig `HealthThreshold`), then inverted like any other; disabled, it stops aggregating and counts as
+ * healthy.
  */
 import { ApiError } from './route53-errors.js';
 import type { HealthCheckSeed, HealthCheckView } from './route53-types.js';
@@ -21,7 +26,10 @@ export const CHECKER_REGIONS = [
 export interface HealthCheckState {
   id: string;
   callerReference: string;
-  type: 'HTTP' | 'HTTPS' | 'TCP';
+  type: 'HTTP' | 'HTTPS' | 'TCP' | 'CALCULATED';
+  /** CALCULATED only: the child checks and how many of them must be healthy. */
+  childHealthChecks: string[];
+  healthThreshold: number;
   fqdn?: string;
   ipAddress?: string;
   port: number;
@@ -46,10 +54,13 @@ export interface CheckerState {
 const healthyByCheckers = (healthy: number, total: number): boolean => healthy / total > 0.18;
 
 function checkFromSeed(seed: HealthCheckSeed): HealthCheckState {
+  const children = seed.childHealthChecks ?? [];
   return {
     id: seed.id,
     callerReference: `baton-stand-in-${seed.id}`,
     type: seed.type ?? 'HTTPS',
+    childHealthChecks: [...children],
+    healthThreshold: seed.healthThreshold ?? children.length,
     ...(seed.fqdn !== undefined && { fqdn: seed.fqdn }),
     ...(seed.ipAddress !== undefined && { ipAddress: seed.ipAddress }),
     port: seed.port ?? (seed.type === 'HTTP' ? 80 : 443),
@@ -76,6 +87,14 @@ export class HealthChecks {
   ) {
     this.propagationMs = propagationMs;
     for (const seed of seeds) this.checks.set(seed.id, checkFromSeed(seed));
+    for (const check of this.checks.values()) {
+      const missing = check.childHealthChecks.filter((child) => !this.checks.has(child));
+      if (missing.length > 0)
+        throw new Error(`health check ${check.id}: no child check ${missing.join(', ')}`);
+      if (check.type === 'CALCULATED' && check.childHealthChecks.length === 0) {
+        throw new Error(`health check ${check.id}: a CALCULATED check needs child health checks`);
+      }
+    }
   }
 
   /** The check, or the API's NoSuchHealthCheck. */
@@ -114,7 +133,18 @@ export class HealthChecks {
   }
 
   /** What Route 53 routes on at `time`. */
-  effectiveHealthy(check: HealthCheckState, time: number): boolean {
+  effectiveHealthy(check: HealthCheckState, time: number, depth = 0): boolean {
+    if (check.type === 'CALCULATED') {
+      // A disabled calculated check stops aggregating its children and counts as healthy (inverted: unhealthy).
+      const raw =
+        check.disabled ||
+        (depth < 8 &&
+          check.childHealthChecks.filter((id) => {
+            const child = this.checks.get(id);
+            return child !== undefined && this.effectiveHealthy(child, time, depth + 1);
+          }).length >= check.healthThreshold);
+      return raw !== this.invertedAt(check, time);
+    }
     const states = this.checkerStates(check, time);
     return healthyByCheckers(states.filter((state) => state.effective).length, states.length);
   }
@@ -123,6 +153,8 @@ export class HealthChecks {
   setHealth(id: string, healthy: boolean | number): void {
     const check = this.checks.get(id);
     if (!check) throw new Error(`no health check ${id} in the Route 53 stand-in`);
+    if (check.type === 'CALCULATED')
+      throw new Error(`${id} is CALCULATED: set the health of its child checks`);
     const total = CHECKER_REGIONS.length;
     check.healthyCheckers =
       typeof healthy === 'number' ? Math.max(0, Math.min(total, Math.round(healthy))) : healthy ? total : 0;
@@ -136,7 +168,7 @@ export class HealthChecks {
       version: check.version,
       inverted: check.inverted,
       disabled: check.disabled,
-      healthyCheckers: check.healthyCheckers,
+      healthyCheckers: check.type === 'CALCULATED' ? 0 : check.healthyCheckers,
       effectiveHealthy: this.effectiveHealthy(check, this.now()),
     };
   }

@@ -3,10 +3,11 @@
  * paging), GetHostedZone and GetChange, each answering the response body the real service sends.
  */
 import { applyChangeBatch, readChangeBatch } from './change-batch.js';
+import type { AliasZone } from './change-batch.js';
 import type { ChangeState, HostedZones, ZoneState } from './hosted-zones.js';
 import { RECORD_TYPES, recordXml } from './record-sets.js';
 import { ApiError, invalidInput } from './route53-errors.js';
-import { ascii, route53Name, sortName } from './route53-names.js';
+import { ascii, plainName, route53Name, sortName } from './route53-names.js';
 import type { LoggedChange } from './route53-types.js';
 import { el, xmlDocument } from './write-response-xml.js';
 
@@ -28,6 +29,8 @@ export interface ChangeRequest {
   requireHealthCheck: (id: string) => void;
   /** Told the batch's changes once the body has been read, for the request log. */
   onChanges: (changes: LoggedChange[]) => void;
+  /** AWS's own zones that aliases may point into (a load balancer's), by zone id. */
+  aliasTargetZone: (zoneId: string) => AliasZone | undefined;
 }
 
 export function changeResourceRecordSets(
@@ -39,7 +42,15 @@ export function changeResourceRecordSets(
   request.onChanges(
     batch.changes.map(({ action, record }) => ({ action, name: record.name, type: record.type })),
   );
-  const records = applyChangeBatch(zone, batch.changes, (id) => zones.find(id)?.records);
+  const records = applyChangeBatch(zone, batch.changes, (id) => {
+    const other = zones.find(id);
+    if (!other) return request.aliasTargetZone(id);
+    return {
+      name: plainName(other.name),
+      has: (name, type) =>
+        other.records.some((record) => plainName(record.name) === name && record.type === type),
+    };
+  });
   const change = zones.commit(zone, records, batch.comment, request.insyncAfterMs);
   return xmlDocument('ChangeResourceRecordSetsResponse', [changeInfoXml(zones, change)]);
 }

@@ -14,7 +14,12 @@
  *   target) is unhealthy, then the SECONDARY; when both are unhealthy, the PRIMARY (Route 53 answers as if all were
  *   healthy). A health check is healthy when more than 18% of its checkers see it healthy, after inversion.
  * - UpdateHealthCheck's `Inverted` reaches the checkers after `healthCheckPropagationMs` (real checkers pick up
- *   a change within one request interval).
+ *   a change within one request interval). A disabled check counts as healthy, inverted as the opposite; CALCULATED
+ *   checks aggregate their children against HealthThreshold and are refused by GetHealthCheckStatus.
+ * - An alias must point into a zone that exists: one of the stand-in's hosted zones, or AWS's own zone of a load
+ *   balancer (`aliasTargetZones`, its names in `aliasTargets`). Otherwise InvalidChangeBatch, worded as the service
+ *   words it ("… but the alias target name does not lie within the target zone", "… but that target was not
+ *   found").
  * - Errors carry the real codes and HTTP statuses; messages use the real wording where it is documented or widely
  *   quoted (InvalidChangeBatch lists every problem, bracketed, as the service does). The wording for two failover
  *   records with one role, and the inverted-check note in GetHealthCheckStatus, are the stand-in's own.
@@ -81,6 +86,17 @@ export async function startRoute53ApiServer(options: Route53StandInOptions = {})
   for (const [name, addresses] of Object.entries(options.aliasTargets ?? {})) {
     aliasTargets.set(plainName(name), { addresses: [...addresses], healthy: true });
   }
+  const aliasTargetZones = new Map(
+    Object.entries(options.aliasTargetZones ?? {}).map(([id, name]) => [id, plainName(name)]),
+  );
+  const aliasTargetZone = (zoneId: string) => {
+    const name = aliasTargetZones.get(zoneId);
+    if (name === undefined) return undefined;
+    // A load balancer's name answers A and AAAA (dualstack); that is all an alias to it can be.
+    const has = (target: string, type: string) =>
+      (type === 'A' || type === 'AAAA') && aliasTargets.has(target.replace(/^dualstack\./, ''));
+    return { name, has };
+  };
 
   const handle = ({ action, id, query, body, entry }: ApiCall): string => {
     switch (action) {
@@ -89,6 +105,7 @@ export async function startRoute53ApiServer(options: Route53StandInOptions = {})
           body,
           insyncAfterMs,
           requireHealthCheck: (healthCheckId) => void healthChecks.get(healthCheckId),
+          aliasTargetZone,
           onChanges: (changes) => {
             entry.changes = changes;
           },
@@ -118,12 +135,18 @@ export async function startRoute53ApiServer(options: Route53StandInOptions = {})
   });
 
   const answers = new DnsAnswers(zones, healthChecks, aliasTargets, now);
+  const aliasZoneNames = new Set(aliasTargetZones.values());
   let dnsServer: DnsServer | undefined;
+  let aliasDnsServer: DnsServer | undefined;
   try {
-    if (options.dns !== false)
+    if (options.dns !== false) {
       dnsServer = await startDnsServer({ answer: (question) => answers.answer(question) });
+      aliasDnsServer = await startDnsServer({
+        answer: (question) => answers.answerAliasZone(question, aliasZoneNames),
+      });
+    }
   } catch (error) {
-    await api.close();
+    await Promise.all([api.close(), dnsServer?.close()]);
     throw error;
   }
 
@@ -131,6 +154,8 @@ export async function startRoute53ApiServer(options: Route53StandInOptions = {})
     endpoint: api.endpoint,
     dnsAddress: dnsServer?.address ?? '',
     dnsPort: dnsServer?.port ?? 0,
+    aliasDnsAddress: aliasDnsServer?.address ?? '',
+    aliasDnsPort: aliasDnsServer?.port ?? 0,
     requests: api.requests,
     clearRequests: () => void api.requests.splice(0, api.requests.length),
     records: (zoneId) => zones.get(zoneId).records.map(cloneRecord),
@@ -162,7 +187,11 @@ export async function startRoute53ApiServer(options: Route53StandInOptions = {})
       });
     },
     close: async () => {
-      await Promise.all([api.close(), dnsServer?.close() ?? Promise.resolve()]);
+      await Promise.all([
+        api.close(),
+        dnsServer?.close() ?? Promise.resolve(),
+        aliasDnsServer?.close() ?? Promise.resolve(),
+      ]);
     },
   };
 }

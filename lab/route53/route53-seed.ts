@@ -14,7 +14,19 @@ export interface SeedSiteOptions {
   nameServers?: string[];
 }
 
-export type Route53Seed = Required<Pick<Route53StandInOptions, 'zones' | 'healthChecks' | 'aliasTargets'>>;
+export type Route53Seed = Required<
+  Pick<Route53StandInOptions, 'zones' | 'healthChecks' | 'aliasTargets' | 'aliasTargetZones'>
+>;
+
+/** The labels `a` and `b` end with in common (`x.elb.amazonaws.com`, `y.elb.amazonaws.com` → `elb.amazonaws.com`). */
+function commonSuffix(a: string, b: string): string {
+  const left = a.split('.').reverse();
+  const right = b.split('.').reverse();
+  const shared: string[] = [];
+  for (let index = 0; index < left.length && left[index] === right[index]; index++)
+    shared.push(left[index] ?? '');
+  return shared.reverse().join('.');
+}
 
 function recordTarget(target: DnsTarget, ttl: number): Pick<RecordSetSpec, 'ttl' | 'values' | 'aliasTarget'> {
   if ('values' in target) return { ttl, values: [...target.values] };
@@ -33,7 +45,7 @@ function recordTarget(target: DnsTarget, ttl: number): Pick<RecordSetSpec, 'ttl'
  * targets get addresses of their own (cluster n → 10.0.n.10 and fd00::n:10), so DNS answers tell clusters apart.
  */
 export function route53SeedFor(sites: SiteConfig | SiteConfig[], options: SeedSiteOptions = {}): Route53Seed {
-  const seed: Route53Seed = { zones: [], healthChecks: [], aliasTargets: {} };
+  const seed: Route53Seed = { zones: [], healthChecks: [], aliasTargets: {}, aliasTargetZones: {} };
   for (const site of Array.isArray(sites) ? sites : [sites]) {
     const { dns } = site;
     const serving = options.serving?.[site.name] ?? site.homeCluster;
@@ -49,7 +61,13 @@ export function route53SeedFor(sites: SiteConfig | SiteConfig[], options: SeedSi
     clusters.forEach((cluster, index) => {
       const target = dns.targets[cluster];
       if (target && 'aliasDnsName' in target) {
-        seed.aliasTargets[plainName(target.aliasDnsName)] = [`10.0.${index + 1}.10`, `fd00::${index + 1}:10`];
+        const name = plainName(target.aliasDnsName);
+        seed.aliasTargets[name] = [`10.0.${index + 1}.10`, `fd00::${index + 1}:10`];
+        // The load balancer's own hosted zone: its parent name, or what it shares with the zone's other names.
+        const parent = name.split('.').slice(1).join('.');
+        const known = seed.aliasTargetZones[target.aliasHostedZoneId];
+        seed.aliasTargetZones[target.aliasHostedZoneId] =
+          known === undefined ? parent : commonSuffix(known, parent);
       }
     });
     const records = (zone.records ??= []);

@@ -42,7 +42,11 @@ export interface HealthCheckSeed {
   healthy?: boolean;
   inverted?: boolean;
   disabled?: boolean;
-  type?: 'HTTP' | 'HTTPS' | 'TCP';
+  type?: 'HTTP' | 'HTTPS' | 'TCP' | 'CALCULATED';
+  /** CALCULATED only: the ids of the child checks (seeded in the same list). */
+  childHealthChecks?: string[];
+  /** CALCULATED only: how many children must be healthy (default: all of them). */
+  healthThreshold?: number;
   fqdn?: string;
   ipAddress?: string;
   port?: number;
@@ -54,6 +58,13 @@ export interface Route53StandInOptions {
   healthChecks?: HealthCheckSeed[];
   /** Addresses the DNS server answers for alias target names outside the hosted zones, e.g. load balancers. */
   aliasTargets?: Record<string, string[]>;
+  /**
+   * AWS's own hosted zones that aliases may point into, zone id → zone name: a load balancer's canonical hosted
+   * zone (`Z35SXDOTRQ7X7K` → `elb.amazonaws.com`). An alias whose HostedZoneId is neither one of these nor a hosted
+   * zone of the stand-in, or whose name lies outside that zone, is refused as Route 53 refuses it; one inside it
+   * must name an `aliasTargets` entry.
+   */
+  aliasTargetZones?: Record<string, string>;
   /** How long a change stays PENDING (default 0). */
   insyncAfterMs?: number;
   /** How long an UpdateHealthCheck `Inverted` takes to reach the checkers (default 0). */
@@ -129,7 +140,7 @@ export interface HealthCheckView {
   /** As configured (what GetHealthCheck says). */
   inverted: boolean;
   disabled: boolean;
-  /** Checkers that see the endpoint healthy, before inversion (of CHECKER_REGIONS.length). */
+  /** Checkers that see the endpoint healthy, before inversion (of CHECKER_REGIONS.length); 0 for CALCULATED. */
   healthyCheckers: number;
   /** What Route 53 routes on now: more than 18% of checkers healthy, after inversion as the checkers know it. */
   effectiveHealthy: boolean;
@@ -141,6 +152,12 @@ export interface Route53StandIn {
   /** `127.0.0.1:port` of the DNS server (empty when `dns: false`). */
   dnsAddress: string;
   dnsPort: number;
+  /**
+   * `127.0.0.1:port` of the load balancers' own zone's name servers (empty when `dns: false`): they answer the
+   * `aliasTargets` names, which the hosted zones' server refuses, as Route 53's name servers do.
+   */
+  aliasDnsAddress: string;
+  aliasDnsPort: number;
   /** Requests received (the latest 10,000), oldest first. */
   readonly requests: readonly Route53RequestLogEntry[];
   clearRequests(): void;

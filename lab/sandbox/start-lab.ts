@@ -158,7 +158,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab<PostgresPa
       credentials: LAB_AWS,
     });
     stops.push(() => route53.close());
-    doc.setIn(['sites', 0, 'dns', 'resolvers'], [route53.dnsAddress]);
+    // The zone's name servers first; they refuse the load balancers' names, which their own zone's servers answer.
+    doc.setIn(['sites', 0, 'dns', 'resolvers'], [route53.dnsAddress, route53.aliasDnsAddress]);
     const parsed = parseTopology(doc.toString(), env);
     if (!parsed.ok) throw new Error(`lab topology: ${parsed.problems.join('; ')}`);
 
@@ -190,12 +191,12 @@ export async function startLab(options: LabOptions = {}): Promise<Lab<PostgresPa
         return [];
       }
     };
+    const elbZone = new Resolver({ timeout: 1000, tries: 2 });
+    elbZone.setServers([route53.aliasDnsAddress]);
     const addresses: Record<string, string[]> = {};
     for (const [cluster, target] of Object.entries(site.dns.targets)) {
       addresses[cluster] =
-        'values' in target
-          ? [...target.values].sort()
-          : (await resolver.resolve4(target.aliasDnsName)).sort();
+        'values' in target ? [...target.values].sort() : (await elbZone.resolve4(target.aliasDnsName)).sort();
     }
     return {
       dir,

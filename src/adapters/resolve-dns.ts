@@ -29,6 +29,11 @@ export interface ResolveTargetOptions {
   lookup?: (hostname: string) => Promise<string[]>;
   /** The step's signal: aborting it cancels the queries in flight. */
   signal?: AbortSignal;
+  /**
+   * `host:port` servers that resolve alias target names (a load balancer's) when the site's servers do not
+   * (default: the system's resolvers). The zone's own name servers refuse such names, as Route 53's do.
+   */
+  aliasServers?: string[];
 }
 
 const DEFAULT_TIMEOUT_MS = 2000;
@@ -141,7 +146,8 @@ async function resolveAnswers(
 
 /**
  * The addresses an alias target resolves to. The zone's own name servers do not serve a load balancer's zone
- * (they answer REFUSED), so when the site's servers give nothing, the system's resolvers are asked instead.
+ * (they answer REFUSED), and a REFUSED answer ends a query rather than moving it to the next server, so each of
+ * the site's servers is asked in turn; when none gives an answer, `aliasServers` or the system's resolvers are.
  */
 async function aliasAnswers(
   resolver: Resolver,
@@ -156,13 +162,29 @@ async function aliasAnswers(
     const answers = await resolveAnswers(resolver, servers, name, type);
     if (answers.length > 0) return answers;
   } catch {
-    // Fall through to the system's resolvers.
+    // Ask the servers one by one, then the alias servers or the system's resolvers.
+  }
+  for (const server of servers.length > 1 ? servers : []) {
+    const one = new Resolver({
+      timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      tries: options.tries ?? DEFAULT_TRIES,
+    });
+    one.setServers([server]);
+    try {
+      const answers = await resolveAnswers(one, [server], name, type);
+      if (answers.length > 0) return answers;
+    } catch {
+      // The next server.
+    }
   }
   const fallback = new Resolver({
     timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     tries: options.tries ?? DEFAULT_TRIES,
   });
   try {
+    if (options.aliasServers?.length) {
+      fallback.setServers(await serverAddresses(options.aliasServers, options.lookup));
+    }
     return await resolveAnswers(fallback, fallback.getServers(), name, type);
   } catch {
     return [];

@@ -3,7 +3,7 @@
  * The parts, one job per file in `route53/`: the SDK client (`create-route53-client.ts`), the rate-limited,
  * retrying request path (`route53-requests.ts`, `request-rate-limiter.ts`), SDK errors as BatonErrors
  * (`route53-errors.ts`), reading and changing record sets (`read-record-sets.ts`, `change-record-sets.ts`,
- * `record-match.ts`), health checks (`health-check-status.ts`, `health-check-inversion.ts`), the zone's name servers
+ * `record-match.ts`), health checks (`health-check-inversion.ts`), the zone's name servers
  * for verification (`zone-name-servers.ts`) and the INSYNC wait (`wait-for-insync.ts`).
  */
 export { RequestRateLimiter } from './route53/request-rate-limiter.js';

@@ -4,6 +4,8 @@
  * why, and a disagreement between the record and the sources is spelled out before anyone acts on it.
  */
 import type { SiteConfig } from '../config/topology.js';
+import { automaticFailover, describeAutomaticFailover } from '../core/automatic-failover.js';
+import type { AutomaticFailover } from '../core/automatic-failover.js';
 import type { Run } from '../core/model.js';
 import type { CallOptions, Ports } from '../core/ports.js';
 import type { Reading } from '../core/reading.js';
@@ -24,6 +26,8 @@ export interface SiteObservation {
   databases?: { cluster: string; role: Reading<DatabaseRole> }[];
   openRun?: Run;
   fenceDebt?: OpenFenceDebt;
+  /** failover-records: where Route 53 would send users by itself, and what would trigger it. */
+  automaticFailover?: AutomaticFailover;
 }
 
 /** What status shows of the sources of truth: each one read, or why not. */
@@ -35,6 +39,8 @@ export interface SourcesOfTruth {
   unreadable: string[];
   /** Where Baton's record and the sources disagree (or the sources among themselves); undefined when they agree. */
   disagreement?: string;
+  /** Route 53 could send users by itself to a side whose database takes no writes, and the operator's choice. */
+  exposure?: string;
 }
 
 export async function observeSite(
@@ -48,8 +54,9 @@ export async function observeSite(
     store.openRun(site.name),
     store.debts.get(site.name),
   ]);
-  const [route53, databases] = await Promise.all([
-    ports.dns.currentTarget(site, options).then(read, (error: unknown) => unreadable(describeError(error))),
+  const dns = ports.dns;
+  const [route53, databases, triggers] = await Promise.all([
+    dns.currentTarget(site, options).then(read, (error: unknown) => unreadable(describeError(error))),
     site.database
       ? Promise.all(
           Object.keys(site.clusters).map(async (cluster) => ({
@@ -62,7 +69,13 @@ export async function observeSite(
           })),
         )
       : undefined,
+    // Best effort: Route 53 unreadable is already reported through `route53`.
+    dns.failoverTriggers?.(site, options).catch(() => undefined),
   ]);
+  const exposure =
+    route53.ok && route53.value !== null && triggers
+      ? automaticFailover(site, triggers, route53.value)
+      : null;
   return {
     site: site.name,
     servingPerBaton: state.serving ?? site.homeCluster,
@@ -70,6 +83,7 @@ export async function observeSite(
     ...(databases && { databases }),
     ...(openRun && { openRun }),
     ...(fenceDebt && { fenceDebt }),
+    ...(exposure && { automaticFailover: exposure }),
   };
 }
 
@@ -99,10 +113,20 @@ export function sourcesOfTruth(observation: SiteObservation): SourcesOfTruth {
     if (writable.length === 1 && writable[0] !== servingPerBaton)
       parts.push(`the database primary is on ${writable[0]}, Baton records ${servingPerBaton}`);
   }
+  const exposure = exposureOf(observation);
   return {
     route53,
+    ...(exposure && { exposure }),
     ...(databasePrimary && { databasePrimary }),
     unreadable: unreadableLines,
     ...(parts.length && { disagreement: parts.join('; ') }),
   };
+}
+
+/** The automatic failover, when the side Route 53 would fall back to has a database that takes no writes. */
+function exposureOf({ automaticFailover: exposure, databases }: SiteObservation): string | undefined {
+  if (!exposure || !databases) return undefined;
+  const role = databases.find((d) => d.cluster === exposure.secondary)?.role;
+  if (!role?.ok || role.value === 'primary') return undefined;
+  return describeAutomaticFailover(exposure, `its database is a ${role.value}`);
 }

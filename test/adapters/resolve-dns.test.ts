@@ -78,7 +78,11 @@ afterAll(async () => {
 });
 
 function site(dns: Partial<DnsConfig>): SiteConfig {
-  return { ...example, dns: { ...example.dns, resolvers: [standIn.dnsAddress], ...dns } };
+  // The zone's name servers refuse the load balancers' names; the next server (their own zone's) answers them.
+  return {
+    ...example,
+    dns: { ...example.dns, resolvers: [standIn.dnsAddress, standIn.aliasDnsAddress], ...dns },
+  };
 }
 
 describe('resolveTarget', () => {
@@ -142,6 +146,7 @@ describe('resolveTarget', () => {
     const lookedUp: string[] = [];
     const result = await resolveTarget(site({ resolvers: undefined }), {
       defaultServers: async () => [`ns1.stand-in.test:${standIn.dnsPort}`],
+      aliasServers: [standIn.aliasDnsAddress],
       lookup: async (hostname) => {
         lookedUp.push(hostname);
         return ['127.0.0.1'];

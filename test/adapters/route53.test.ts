@@ -73,7 +73,8 @@ async function setUp(
     log: recordingLog(lines),
     maxRequestsPerSecond: 100,
     retry: { baseDelayMs: 5, maxDelayMs: 20 },
-    resolver: { timeoutMs: 500, tries: 1 },
+    // A load balancer's name resolves through its own zone's name servers, as the system's resolvers would.
+    resolver: { timeoutMs: 500, tries: 1, aliasServers: [standIn.aliasDnsAddress] },
     ...adapterOptions,
   });
   cleanup.push(() => dns.close());
@@ -244,15 +245,74 @@ describe('Route53Dns: health-check-inversion', () => {
     expect(await dns.currentTarget(site)).toBe('east');
   });
 
-  it('leaves a failing source check uninverted, which would otherwise report the dead cluster healthy', async () => {
-    const { standIn, dns, site, lines } = await setUp(hciSite());
+  it('pins a source that already fails: when it recovers, traffic stays on the target', async () => {
+    const { standIn, dns, site } = await setUp(hciSite());
     standIn.setHealth('hc-east', false);
     // Route 53 has already failed over on its own.
     expect(await dns.currentTarget(site)).toBe('west');
     const { changeId } = await dns.switchTo(site, 'west');
-    expect(standIn.healthCheck('hc-east')).toMatchObject({ inverted: false, version: 1 });
-    expect(await dns.changeStatus(changeId)).toBe('INSYNC');
-    expect(lines.some((line) => line.level === 'warn' && line.msg?.includes('left uninverted'))).toBe(true);
+    await dns.waitForInsync(changeId, { timeoutMs: 5000, pollMs: 50 });
+    // Inverted and disabled: unhealthy whatever the endpoint does, so a dead source does not look healthy either.
+    expect(standIn.healthCheck('hc-east')).toMatchObject({
+      inverted: true,
+      disabled: true,
+      effectiveHealthy: false,
+    });
+    expect(await dns.resolveTarget(site)).toEqual({ cluster: 'west', answers: ['10.0.2.10'] });
+
+    // The old side comes back (its database fenced): Route 53 must not send users back to it on its own.
+    standIn.setHealth('hc-east', true);
+    expect(await dns.resolveTarget(site)).toEqual({ cluster: 'west', answers: ['10.0.2.10'] });
+    expect(await dns.currentTarget(site)).toBe('west');
+  });
+
+  it('switches sites whose records carry CALCULATED checks, confirmed by DNS alone', async () => {
+    const site = hciSite();
+    const seed = route53SeedFor(site);
+    // Each record's check is CALCULATED over one endpoint check; GetHealthCheckStatus cannot report such a check.
+    const endpoints = seed.healthChecks.map((check) => ({ ...check, id: `${check.id}-endpoint` }));
+    const calculated = seed.healthChecks.map((check) => ({
+      id: check.id,
+      type: 'CALCULATED' as const,
+      childHealthChecks: [`${check.id}-endpoint`],
+      healthThreshold: 1,
+      ...(check.inverted !== undefined && { inverted: check.inverted }),
+    }));
+    const {
+      standIn,
+      dns,
+      site: verified,
+    } = await setUp(site, {
+      healthChecks: [...endpoints, ...calculated],
+    });
+    expect(await dns.currentTarget(verified)).toBe('east');
+    const { changeId } = await dns.switchTo(verified, 'west');
+    await dns.waitForInsync(changeId, { timeoutMs: 5000, pollMs: 50 });
+    expect(await dns.currentTarget(verified)).toBe('west');
+    expect(standIn.healthCheck('hc-east')).toMatchObject({ inverted: true, disabled: true });
+    // The source's endpoint dies and comes back: the calculated check stays pinned unhealthy.
+    standIn.setHealth('hc-east-endpoint', false);
+    standIn.setHealth('hc-east-endpoint', true);
+    expect((await dns.resolveTarget(verified)).cluster).toBe('west');
+    expect(count(standIn, 'GetHealthCheckStatus')).toBe(0);
+
+    await dns.waitForInsync((await dns.switchTo(verified, 'east')).changeId, { timeoutMs: 5000, pollMs: 50 });
+    expect(standIn.healthCheck('hc-east')).toMatchObject({ inverted: false, disabled: false });
+    expect(await dns.currentTarget(verified)).toBe('east');
+  });
+
+  it('confirms a change id from another process once Route 53 holds both checks as the switch left them', async () => {
+    const { dns, site, standIn } = await setUp(hciSite());
+    const { changeId } = await dns.switchTo(site, 'west');
+    const other = new Route53Dns({
+      endpoint: standIn.endpoint,
+      credentials: CREDENTIALS,
+      log: recordingLog([]),
+      maxRequestsPerSecond: 100,
+    });
+    cleanup.push(() => other.close());
+    expect(await other.changeStatus(changeId)).toBe('INSYNC');
+    expect(await other.changeStatus('hci:hc-west:hc-east')).toBe('PENDING');
   });
 
   it('names a health check that does not exist', async () => {
@@ -413,7 +473,12 @@ describe('Route53Dns: verification through the zone name servers', () => {
       endpoint: standIn.endpoint,
       credentials: CREDENTIALS,
       log: recordingLog([]),
-      resolver: { nameServerPort: standIn.dnsPort, timeoutMs: 500, tries: 1 },
+      resolver: {
+        nameServerPort: standIn.dnsPort,
+        timeoutMs: 500,
+        tries: 1,
+        aliasServers: [standIn.aliasDnsAddress],
+      },
     });
     cleanup.push(() => dns.close());
     expect(site.dns.resolvers).toBeUndefined();

@@ -153,7 +153,12 @@ describe('the Route 53 IAM policy against what the adapter does', () => {
         credentials: CREDENTIALS,
         log: createLogger({ level: 'silent' }),
         maxRequestsPerSecond: 100,
-        resolver: { nameServerPort: standIn.dnsPort, timeoutMs: 500, tries: 1 },
+        resolver: {
+          nameServerPort: standIn.dnsPort,
+          timeoutMs: 500,
+          tries: 1,
+          aliasServers: [standIn.aliasDnsAddress],
+        },
       });
       adapters.push(dns);
       const wait = { timeoutMs: 5_000, pollMs: 20 };
@@ -163,6 +168,8 @@ describe('the Route 53 IAM policy against what the adapter does', () => {
       await dns.recordSets(site);
       exercised.add('currentTarget');
       expect(await dns.currentTarget(site)).toBe('east');
+      exercised.add('failoverTriggers');
+      await dns.failoverTriggers(site);
       for (const cluster of ['west', 'east']) {
         exercised.add('switchTo');
         const { changeId } = await dns.switchTo(site, cluster);
@@ -212,7 +219,6 @@ describe('the Route 53 IAM policy against what the adapter does', () => {
       'route53:ChangeResourceRecordSets',
       'route53:GetChange',
       'route53:GetHealthCheck',
-      'route53:GetHealthCheckStatus',
       'route53:GetHostedZone',
       'route53:ListResourceRecordSets',
       'route53:UpdateHealthCheck',

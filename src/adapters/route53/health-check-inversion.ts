@@ -1,30 +1,39 @@
 /**
- * The `health-check-inversion` strategy: the failover records never change; switching clears `Inverted` on the
- * target's health check and sets it on the source's, so the source reports unhealthy and Route 53 answers with the
- * target. The change id is synthetic (`hci:<source check>:<target check>`).
+ * The `health-check-inversion` strategy: the failover records never change; switching pins the source's health
+ * check unhealthy and releases the target's, so Route 53 answers with the target. The change id is synthetic
+ * (`hci:<source check>:<target check>`).
+ *
+ * Route 53's documented rules this relies on (Developer Guide, "Inverting health checks"; API reference,
+ * HealthCheckConfig `Disabled`):
+ * - `Inverted`: Route 53 considers the check unhealthy when its status is healthy, and vice versa.
+ * - `Disabled`: Route 53 considers the status always healthy; "if you want to stop routing traffic to a resource,
+ *   change the value of Inverted". Disabled and inverted together is therefore unhealthy whatever the endpoint
+ *   does: a source that is dead now does not turn healthy when inverted, and one that recovers later does not take
+ *   traffic back to its fenced database on its own.
+ * - Both work the same on endpoint and CALCULATED checks (a disabled calculated check stops aggregating its
+ *   children), so calculated checks are supported. Nothing here reads GetHealthCheckStatus: AWS documents it as
+ *   "intended for use during development to diagnose behavior", it cannot report a calculated check, and it says
+ *   nothing documented about inversion. Whether the switch took effect is read from DNS (route53-dns.ts).
  */
 import { GetHealthCheckCommand, UpdateHealthCheckCommand } from '@aws-sdk/client-route-53';
-import type { HealthCheck, ResourceRecordSet } from '@aws-sdk/client-route-53';
+import type { HealthCheck } from '@aws-sdk/client-route-53';
 import type { ClusterId, SiteConfig } from '../../config/topology.js';
 import type { CallOptions, DnsChange, Log } from '../../core/ports.js';
 import { BatonError } from '../../errors.js';
-import { healthCheckHealthy } from './health-check-status.js';
-import { clusterOfRecord } from './record-match.js';
 import type { Route53Requests } from './route53-requests.js';
 
 const HCI_PREFIX = 'hci:';
 
-/**
- * Un-inverts the target's check and inverts the source's. A source check that already reports unhealthy is left
- * alone: inverting it would make a dead cluster look healthy.
- */
-export async function invertHealthChecks(
-  requests: Route53Requests,
+/** The settings each side's check gets: the source pinned unhealthy, the target checked normally. */
+const PINNED_UNHEALTHY = { Inverted: true, Disabled: true } as const;
+const CHECKED = { Inverted: false, Disabled: false } as const;
+type CheckSettings = typeof PINNED_UNHEALTHY | typeof CHECKED;
+
+/** The two health check ids of a switch to `cluster`, or `dns-misconfigured` naming the missing one. */
+export function healthCheckPair(
   site: SiteConfig,
   cluster: ClusterId,
-  log: Log,
-  options: CallOptions,
-): Promise<DnsChange> {
+): { sourceId: string; targetId: string } {
   const ids = site.dns.healthCheckIds ?? {};
   const targetId = ids[cluster];
   const source = Object.keys(site.clusters).find((candidate) => candidate !== cluster);
@@ -35,64 +44,65 @@ export async function invertHealthChecks(
       `Site ${site.name} uses health-check-inversion but dns.healthCheckIds lacks ${targetId === undefined ? cluster : source}`,
     );
   }
-  const [targetCheck, sourceCheck] = [
-    await getHealthCheck(requests, targetId, options),
-    await getHealthCheck(requests, sourceId, options),
-  ];
-  if (targetCheck.HealthCheckConfig?.Inverted) {
-    await setInverted(requests, targetCheck, false, options);
-    log.info({ healthCheckId: targetId }, 'target health check no longer inverted');
+  return { sourceId, targetId };
+}
+
+/** The change id of a switch to `cluster`. */
+export function healthCheckChangeId(site: SiteConfig, cluster: ClusterId): string {
+  const { sourceId, targetId } = healthCheckPair(site, cluster);
+  return `${HCI_PREFIX}${sourceId}:${targetId}`;
+}
+
+/**
+ * Releases the target's check (not inverted, not disabled) and then pins the source's (inverted and disabled),
+ * even when the source already fails: left alone, it would take traffic back by itself the moment it recovers.
+ * Target first, so that there is never a moment when Baton has made both sides unhealthy.
+ */
+export async function invertHealthChecks(
+  requests: Route53Requests,
+  site: SiteConfig,
+  cluster: ClusterId,
+  log: Log,
+  options: CallOptions,
+): Promise<DnsChange> {
+  const { sourceId, targetId } = healthCheckPair(site, cluster);
+  const targetCheck = await getHealthCheck(requests, targetId, options);
+  if (!hasSettings(targetCheck, CHECKED)) {
+    await updateHealthCheck(requests, targetCheck, CHECKED, options);
+    log.info({ healthCheckId: targetId }, 'target health check no longer inverted or disabled');
   }
-  if (!sourceCheck.HealthCheckConfig?.Inverted) {
-    if (await healthCheckHealthy(requests, sourceId, options)) {
-      await setInverted(requests, sourceCheck, true, options);
-      log.info({ healthCheckId: sourceId }, 'source health check inverted');
-    } else {
-      // Inverting a failing check would report the dead cluster healthy and pull traffic back to it.
-      log.warn({ healthCheckId: sourceId }, 'source health check already unhealthy; left uninverted');
-    }
+  const sourceCheck = await getHealthCheck(requests, sourceId, options);
+  if (!hasSettings(sourceCheck, PINNED_UNHEALTHY)) {
+    await updateHealthCheck(requests, sourceCheck, PINNED_UNHEALTHY, options);
+    log.info(
+      { healthCheckId: sourceId },
+      'source health check inverted and disabled: unhealthy until failback',
+    );
   }
-  return { changeId: `${HCI_PREFIX}${sourceId}:${targetId}` };
+  return { changeId: healthCheckChangeId(site, cluster) };
 }
 
 /** Whether `changeId` is one `invertHealthChecks` made up rather than a Route 53 change. */
 export const isHealthCheckChange = (changeId: string): boolean => changeId.startsWith(HCI_PREFIX);
 
 /**
- * INSYNC once GetHealthCheckStatus shows the source unhealthy and the target healthy (more than 18% of checkers
- * healthy).
+ * For a change id whose site this process has not seen: whether Route 53 holds both checks as the switch left
+ * them. The DNS answers are what confirm the switch; this only says Route 53 accepted it.
  */
-export async function healthCheckChangeStatus(
+export async function healthCheckSettingsApplied(
   requests: Route53Requests,
   changeId: string,
   options: CallOptions,
-): Promise<'PENDING' | 'INSYNC'> {
+): Promise<boolean> {
   const [sourceId = '', targetId = ''] = changeId.slice(HCI_PREFIX.length).split(':');
-  const sourceHealthy = await healthCheckHealthy(requests, sourceId, options);
-  const targetHealthy = await healthCheckHealthy(requests, targetId, options);
-  return !sourceHealthy && targetHealthy ? 'INSYNC' : 'PENDING';
+  const source = await getHealthCheck(requests, sourceId, options);
+  const target = await getHealthCheck(requests, targetId, options);
+  return hasSettings(source, PINNED_UNHEALTHY) && hasSettings(target, CHECKED);
 }
 
-/**
- * The cluster whose failover record Route 53 answers with now, from the live health check status: the PRIMARY if
- * its check is healthy, else the SECONDARY if healthy, else the PRIMARY (Route 53 answers as if all were healthy).
- */
-export async function answeredCluster(
-  requests: Route53Requests,
-  site: SiteConfig,
-  records: ResourceRecordSet[],
-  options: CallOptions,
-): Promise<ClusterId | null> {
-  const primary = records.find((record) => record.Failover === 'PRIMARY');
-  const secondary = records.find((record) => record.Failover === 'SECONDARY');
-  const healthy = async (record: ResourceRecordSet | undefined) =>
-    record?.HealthCheckId === undefined ? true : healthCheckHealthy(requests, record.HealthCheckId, options);
-  let answered: ResourceRecordSet | undefined;
-  if (primary && (await healthy(primary))) answered = primary;
-  else if (secondary && (await healthy(secondary))) answered = secondary;
-  else answered = primary ?? secondary;
-  return (answered && clusterOfRecord(site, answered)) ?? null;
-}
+const hasSettings = (check: HealthCheck, settings: CheckSettings): boolean =>
+  (check.HealthCheckConfig?.Inverted ?? false) === settings.Inverted &&
+  (check.HealthCheckConfig?.Disabled ?? false) === settings.Disabled;
 
 async function getHealthCheck(
   requests: Route53Requests,
@@ -110,10 +120,10 @@ async function getHealthCheck(
   return output.HealthCheck;
 }
 
-async function setInverted(
+async function updateHealthCheck(
   requests: Route53Requests,
   check: HealthCheck,
-  inverted: boolean,
+  settings: CheckSettings,
   options: CallOptions,
 ): Promise<void> {
   const id = check.Id ?? '';
@@ -126,7 +136,7 @@ async function setInverted(
           HealthCheckId: id,
           // Optimistic concurrency: a concurrent edit fails with HealthCheckVersionMismatch instead of being lost.
           ...(check.HealthCheckVersion !== undefined && { HealthCheckVersion: check.HealthCheckVersion }),
-          Inverted: inverted,
+          ...settings,
         }),
         { abortSignal },
       ),

@@ -8,13 +8,14 @@
  *   atomic change batch (two UPSERTs); `currentTarget` is the cluster whose record is PRIMARY.
  * - `simple-record`: one record; `switchTo` UPSERTs it with the target's alias or values; `currentTarget` is the
  *   cluster whose target the record matches.
- * - `health-check-inversion`: the failover records never change; `switchTo` clears `Inverted` on the target's
- *   health check and sets it on the source's, so the source reports unhealthy and Route 53 answers with the
- *   target. A source check that already reports unhealthy is left alone: inverting it would make a dead cluster
- *   look healthy. The change id is synthetic (`hci:<source check>:<target check>`); `changeStatus` is INSYNC once
- *   GetHealthCheckStatus shows the source unhealthy and the target healthy by Route 53's own rule (more than 18%
- *   of checkers healthy). `currentTarget` is the record Route 53 answers with now: the PRIMARY if its check is
- *   healthy, else the SECONDARY if healthy, else the PRIMARY (Route 53 answers as if all were healthy).
+ * - `health-check-inversion`: the failover records never change; `switchTo` clears `Inverted` and `Disabled` on
+ *   the target's health check and sets both on the source's, which Route 53 then considers unhealthy whatever the
+ *   endpoint does (health-check-inversion.ts cites the rules). The change id is synthetic
+ *   (`hci:<source check>:<target check>`). `currentTarget` and `changeStatus` read what users get: the answers of
+ *   the zone's name servers (or `dns.resolvers`), through the same `resolveTarget` as verification — never
+ *   GetHealthCheckStatus, which AWS documents as a development aid. A change id from another process (a resumed
+ *   run) is INSYNC once its site has been read here and DNS answers the target; before that, once Route 53 holds
+ *   both checks as the switch left them.
  */
 import type { ResourceRecordSet, Route53Client } from '@aws-sdk/client-route-53';
 import type { ClusterId, SiteConfig } from '../../config/topology.js';
@@ -27,8 +28,8 @@ import { recordChangeStatus, swapFailoverRoles, upsertSimpleRecord } from './cha
 import { createRoute53Client } from './create-route53-client.js';
 import type { Route53ConnectionOptions } from './create-route53-client.js';
 import {
-  answeredCluster,
-  healthCheckChangeStatus,
+  healthCheckChangeId,
+  healthCheckSettingsApplied,
   invertHealthChecks,
   isHealthCheckChange,
 } from './health-check-inversion.js';
@@ -54,7 +55,7 @@ export interface Route53DnsOptions extends Route53ConnectionOptions {
   /** Replaces DNS verification entirely (e.g. a sandbox without DNS). */
   resolve?: (site: SiteConfig) => Promise<ResolvedTarget>;
   /** Settings for DNS verification through resolve-dns.ts. */
-  resolver?: Pick<ResolveTargetOptions, 'timeoutMs' | 'tries' | 'lookup'> & {
+  resolver?: Pick<ResolveTargetOptions, 'timeoutMs' | 'tries' | 'lookup' | 'aliasServers'> & {
     /** Port of the zone's name servers when `dns.resolvers` is not set (default 53). */
     nameServerPort?: number;
   };
@@ -65,12 +66,27 @@ const DEFAULT_RATE = 5;
 const RATE_WINDOW_MS = 1000;
 const RATE_MARGIN_MS = 100;
 
+type HealthCheckChanges = Map<string, { site: SiteConfig; cluster: ClusterId }>;
+
+/** Both directions' change ids of a health-check-inversion site, so that `changeStatus` can ask DNS. */
+function rememberHealthCheckChanges(changes: HealthCheckChanges, site: SiteConfig): void {
+  for (const cluster of Object.keys(site.clusters)) {
+    try {
+      changes.set(healthCheckChangeId(site, cluster), { site, cluster });
+    } catch {
+      // An id is missing: switchTo names it.
+    }
+  }
+}
+
 /** The DNS port on Amazon Route 53. */
 export class Route53Dns implements DnsPort {
   private readonly log: Log;
   private readonly clock: Clock;
   private readonly requests: Route53Requests;
   private readonly nameServers: ZoneNameServers;
+  /** health-check-inversion change ids → their site and target, so `changeStatus` can ask DNS. */
+  private readonly healthCheckChanges: HealthCheckChanges = new Map();
 
   constructor(private readonly options: Route53DnsOptions) {
     this.log = options.log.child({ adapter: 'route53' });
@@ -106,8 +122,12 @@ export class Route53Dns implements DnsPort {
   }
 
   async currentTarget(site: SiteConfig, options: CallOptions = {}): Promise<ClusterId | null> {
-    const records = await this.recordSets(site, options);
     const { dns } = site;
+    if (dns.strategy === 'health-check-inversion') {
+      rememberHealthCheckChanges(this.healthCheckChanges, site);
+      return (await this.resolveTarget(site, options)).cluster;
+    }
+    const records = await this.recordSets(site, options);
     switch (dns.strategy) {
       case 'simple-record': {
         const record = records.find((candidate) => candidate.SetIdentifier === undefined);
@@ -121,9 +141,26 @@ export class Route53Dns implements DnsPort {
         const primary = records.find((record) => record.Failover === 'PRIMARY');
         return (primary && clusterOfRecord(site, primary)) ?? null;
       }
-      case 'health-check-inversion':
-        return answeredCluster(this.requests, site, records, options);
     }
+  }
+
+  async failoverTriggers(
+    site: SiteConfig,
+    options: CallOptions = {},
+  ): Promise<Record<ClusterId, string | null>> {
+    if (site.dns.strategy !== 'failover-records') return {};
+    const triggers: Record<ClusterId, string | null> = {};
+    for (const record of await this.recordSets(site, options)) {
+      const cluster = clusterOfRecord(site, record);
+      if (cluster === undefined || record.Failover === undefined) continue;
+      triggers[cluster] =
+        record.HealthCheckId !== undefined
+          ? `health check ${record.HealthCheckId}`
+          : record.AliasTarget?.EvaluateTargetHealth
+            ? `EvaluateTargetHealth on its alias`
+            : null;
+    }
+    return triggers;
   }
 
   private checkCluster(site: SiteConfig, cluster: ClusterId): void {
@@ -144,12 +181,20 @@ export class Route53Dns implements DnsPort {
       case 'simple-record':
         return upsertSimpleRecord(this.requests, site, cluster, log, options);
       case 'health-check-inversion':
+        rememberHealthCheckChanges(this.healthCheckChanges, site);
         return invertHealthChecks(this.requests, site, cluster, log, options);
     }
   }
 
   async changeStatus(changeId: string, options: CallOptions = {}): Promise<'PENDING' | 'INSYNC'> {
-    if (isHealthCheckChange(changeId)) return healthCheckChangeStatus(this.requests, changeId, options);
+    if (isHealthCheckChange(changeId)) {
+      const known = this.healthCheckChanges.get(changeId);
+      if (known) {
+        const { cluster } = await this.resolveTarget(known.site, options);
+        return cluster === known.cluster ? 'INSYNC' : 'PENDING';
+      }
+      return (await healthCheckSettingsApplied(this.requests, changeId, options)) ? 'INSYNC' : 'PENDING';
+    }
     return recordChangeStatus(this.requests, changeId, options);
   }
 

@@ -11,8 +11,7 @@ export type Route53Action =
   | 'GetChange'
   | 'GetHostedZone'
   | 'GetHealthCheck'
-  | 'UpdateHealthCheck'
-  | 'GetHealthCheckStatus';
+  | 'UpdateHealthCheck';
 
 /** What a request was about, as error messages name it. */
 export interface Route53Resource {

@@ -76,6 +76,7 @@ export function buildStatusView(input: { sites: readonly SiteStatus[]; now?: num
       lines.push(`❓ Could not read ${truncateText(escapeText(line), 300)}`);
     const disagreement = s.truth?.disagreement;
     if (disagreement) lines.push(`⚠️ ${truncateText(escapeText(disagreement), 500)}`);
+    if (s.truth?.exposure) lines.push(`⚠️ ${truncateText(escapeText(s.truth.exposure), 500)}`);
     if (s.fenceDebt) lines.push(fenceDebtLine(s.fenceDebt));
     lines.push(s.openRun ? openRunLine(s.openRun, input.now) : 'No open run.');
     blocks.push(section(lines));

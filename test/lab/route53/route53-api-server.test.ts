@@ -74,6 +74,7 @@ function failoverZone(): Route53StandInOptions {
       'active-lb.elb.amazonaws.com': ['10.0.1.10'],
       'passive-lb.elb.amazonaws.com': ['10.0.2.10'],
     },
+    aliasTargetZones: { Z35SXDOTRQ7X7K: 'elb.amazonaws.com' },
   };
 }
 
@@ -407,6 +408,53 @@ describe('Route 53 stand-in: change batch validation', () => {
       message: 'RRSet with DNS name app.example.org. is not permitted in zone example.com.',
     },
     {
+      what: 'an alias to a load balancer that does not exist',
+      changes: [
+        change('UPSERT', {
+          Name: 'gone.example.com',
+          Type: 'A',
+          AliasTarget: {
+            HostedZoneId: 'Z35SXDOTRQ7X7K',
+            DNSName: 'gone-lb.elb.amazonaws.com',
+            EvaluateTargetHealth: false,
+          },
+        }),
+      ],
+      message:
+        'Tried to create an alias that targets gone-lb.elb.amazonaws.com., type A in zone Z35SXDOTRQ7X7K, but that target was not found',
+    },
+    {
+      what: "an alias to a load balancer named with the site's own zone id",
+      changes: [
+        change('UPSERT', {
+          Name: 'wrong.example.com',
+          Type: 'A',
+          AliasTarget: {
+            HostedZoneId: 'Z1234567890ABC',
+            DNSName: 'active-lb.elb.amazonaws.com',
+            EvaluateTargetHealth: false,
+          },
+        }),
+      ],
+      message:
+        'Tried to create an alias that targets active-lb.elb.amazonaws.com., type A in zone Z1234567890ABC, but the alias target name does not lie within the target zone',
+    },
+    {
+      what: 'an alias into a zone id nobody has',
+      changes: [
+        change('UPSERT', {
+          Name: 'nozone.example.com',
+          Type: 'A',
+          AliasTarget: {
+            HostedZoneId: 'ZNOSUCHZONE00',
+            DNSName: 'active-lb.elb.amazonaws.com',
+            EvaluateTargetHealth: false,
+          },
+        }),
+      ],
+      message: 'but the alias target name does not lie within the target zone',
+    },
+    {
       what: 'an A record whose value is not an IPv4 address',
       changes: [change('UPSERT', aRecord('bad.example.com', ['not-an-ip']))],
       message: 'ARRDATAIllegalIPv4Address',
@@ -586,6 +634,52 @@ describe('Route 53 stand-in: health checks', () => {
   });
 });
 
+describe('Route 53 stand-in: CALCULATED health checks', () => {
+  const calculated = (healthThreshold: number): Route53StandInOptions => {
+    const zone = failoverZone();
+    return {
+      ...zone,
+      healthChecks: [
+        { id: 'hc-west' },
+        { id: 'hc-east-a' },
+        { id: 'hc-east-b' },
+        { id: 'hc-east', type: 'CALCULATED', childHealthChecks: ['hc-east-a', 'hc-east-b'], healthThreshold },
+      ],
+    };
+  };
+
+  it('reads back Type, ChildHealthChecks and HealthThreshold, and refuses GetHealthCheckStatus', async () => {
+    const { sdk } = await start(calculated(1));
+    const read = await sdk.send(new GetHealthCheckCommand({ HealthCheckId: 'hc-east' }));
+    expect(read.HealthCheck?.HealthCheckConfig).toMatchObject({
+      Type: 'CALCULATED',
+      HealthThreshold: 1,
+      ChildHealthChecks: ['hc-east-a', 'hc-east-b'],
+      Inverted: false,
+      Disabled: false,
+    });
+    const refused = await sdkError(sdk.send(new GetHealthCheckStatusCommand({ HealthCheckId: 'hc-east' })));
+    expect(refused.name).toBe('InvalidInput');
+  });
+
+  it('is healthy while HealthThreshold children are, and pinned unhealthy when inverted and disabled', async () => {
+    const { standIn, sdk, resolver } = await start(calculated(2));
+    expect(await resolver.resolve4('app.example.com')).toEqual(['10.0.1.10']);
+    standIn.setHealth('hc-east-b', false);
+    expect(standIn.healthCheck('hc-east')?.effectiveHealthy).toBe(false);
+    expect(await resolver.resolve4('app.example.com')).toEqual(['10.0.2.10']);
+    await sdk.send(new UpdateHealthCheckCommand({ HealthCheckId: 'hc-east', HealthThreshold: 1 }));
+    expect(standIn.healthCheck('hc-east')?.effectiveHealthy).toBe(true);
+
+    await sdk.send(
+      new UpdateHealthCheckCommand({ HealthCheckId: 'hc-east', Inverted: true, Disabled: true }),
+    );
+    standIn.setHealth('hc-east-b', true);
+    expect(standIn.healthCheck('hc-east')?.effectiveHealthy).toBe(false);
+    expect(await resolver.resolve4('app.example.com')).toEqual(['10.0.2.10']);
+  });
+});
+
 describe('Route 53 stand-in: DNS answers', () => {
   it('answers the PRIMARY, the SECONDARY when the PRIMARY is unhealthy, and the PRIMARY when both are', async () => {
     const { standIn, resolver } = await start();
@@ -615,8 +709,16 @@ describe('Route 53 stand-in: DNS answers', () => {
       { name: '*.dev.example.com', type: 'A', ttl: 30, values: ['192.0.2.77'] },
       { name: 'txt.example.com', type: 'TXT', ttl: 30, values: ['"v=spf1 -all"', '"two" "strings"'] },
     );
-    const { resolver } = await start(options);
-    expect(await resolver.resolve4('active-lb.elb.amazonaws.com')).toEqual(['10.0.1.10']);
+    const { resolver, standIn } = await start(options);
+    // A load balancer's name: only its own zone's name servers answer it, never the hosted zone's.
+    await expect(resolver.resolve4('active-lb.elb.amazonaws.com')).rejects.toMatchObject({
+      code: 'EREFUSED',
+    });
+    const elbZone = new Resolver();
+    elbZone.setServers([standIn.aliasDnsAddress]);
+    expect(await elbZone.resolve4('active-lb.elb.amazonaws.com')).toEqual(['10.0.1.10']);
+    await expect(elbZone.resolve4('gone-lb.elb.amazonaws.com')).rejects.toMatchObject({ code: 'ENOTFOUND' });
+    await expect(elbZone.resolve4('app.example.com')).rejects.toMatchObject({ code: 'EREFUSED' });
     expect(await resolver.resolveCname('www.example.com')).toEqual(['app.example.com']);
     expect(await resolver.resolve4('www.example.com')).toEqual(['10.0.1.10']);
     expect(await resolver.resolve6('v6.example.com')).toEqual(['2001:db8::1']);
@@ -820,7 +922,14 @@ describe('route53SeedFor', () => {
       },
     ]);
     expect(await resolver.resolve4('app.example.com')).toEqual(['10.0.1.10']);
-    expect(await resolver.resolve4('passive-lb.elb.amazonaws.com')).toEqual(['10.0.2.10']);
+    const elbZone = new Resolver();
+    elbZone.setServers([standIn.aliasDnsAddress]);
+    expect(await elbZone.resolve4('passive-lb.elb.amazonaws.com')).toEqual(['10.0.2.10']);
+    // The load balancers' own hosted zones, so that Baton's UPSERTs of these aliases are accepted.
+    expect(route53SeedFor(site).aliasTargetZones).toEqual({
+      Z35SXDOTRQ7X7K: 'elb.amazonaws.com',
+      Z1H1FL5HABSF5: 'elb.amazonaws.com',
+    });
   });
 
   it('seeds a site already failed over, and health-check-inversion with its health checks', async () => {

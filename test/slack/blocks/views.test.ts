@@ -11,6 +11,21 @@ const texts = (message: { blocks: { type: string }[] }): string =>
   message.blocks.map((b) => JSON.stringify(b)).join('\n');
 
 describe('buildStatusView', () => {
+  it('shows when Route 53 could send users by itself to a side whose database takes no writes', () => {
+    const exposure =
+      "if west's health check hc-west fails, Route 53 sends users to east on its own (its database is a fenced primary)";
+    const message = buildStatusView({
+      sites: [
+        {
+          site: 'production',
+          servingPerBaton: 'west',
+          truth: { route53: read('west'), databasePrimary: read('west'), unreadable: [], exposure },
+        },
+      ],
+    });
+    expect(texts(message)).toContain(`⚠️ ${exposure}`);
+  });
+
   it('shows Baton, Route 53 and PostgreSQL side by side, a disagreement and the open run', () => {
     const message = buildStatusView({
       sites: [
