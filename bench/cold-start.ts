@@ -184,7 +184,7 @@ async function oneRealFailover(variant: Variant, baseEnv: Record<string, string>
 async function writeKubeconfig(dir: string): Promise<string> {
   const path = join(dir, 'kubeconfig');
   const cluster = (name: string, port: number) =>
-    `- name: ${name}\n  cluster:\n    server: https://127.0.0.1:${port}\n    insecure-skip-tls-verify: true`;
+    `- name: ${name}\n  cluster:\n    server: https://127.0.0.1:${port}`;
   const context = (name: string) => `- name: ${name}\n  context:\n    cluster: ${name}\n    user: bench`;
   await writeFile(
     path,

@@ -38,6 +38,7 @@ export function createPorts(input: { env: BatonEnv; rawEnv: Env; topology: Topol
   const { env, rawEnv, topology, log } = input;
   const kubernetes = KubernetesClusters.fromEnvironment({
     ...(env.kubeconfig && { kubeconfigPath: env.kubeconfig }),
+    ...(env.allowInsecureKube && { allowInsecureKube: true }),
     log: log.child({ adapter: 'kubernetes' }),
   });
   const route53 = new Route53Dns({

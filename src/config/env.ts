@@ -34,6 +34,11 @@ export interface BatonEnv {
   logLevel: LogLevel;
   /** `KUBECONFIG`: kubeconfig path(s); the client's default lookup when unset. */
   kubeconfig?: string;
+  /**
+   * `BATON_ALLOW_INSECURE_KUBE=1`: accept kubeconfig clusters with `insecure-skip-tls-verify: true`, which are
+   * refused otherwise (Baton verifies every API server's certificate). Set only when `1`.
+   */
+  allowInsecureKube?: true;
   /** `AWS_ENDPOINT_URL_ROUTE_53`: the AWS SDK's own Route 53 endpoint override (the sandbox uses it). */
   awsEndpointUrlRoute53?: string;
   /**
@@ -103,6 +108,12 @@ const ENV = z.object({
       });
   }),
   KUBECONFIG: optional,
+  BATON_ALLOW_INSECURE_KUBE: optional.refine(
+    (value) => value === undefined || value === '0' || value === '1',
+    {
+      message: 'must be 1 (accept insecure-skip-tls-verify clusters) or 0',
+    },
+  ),
   AWS_ENDPOINT_URL_ROUTE_53: url(['http:', 'https:'], 'http://127.0.0.1:4566'),
   BATON_KEY_PREFIX: optional.refine(
     (value) => value === undefined || /^[a-z0-9][a-z0-9_-]{0,40}$/.test(value),
@@ -153,6 +164,7 @@ export function parseEnv(
     if (value !== undefined) out[key] = value;
   }
   if (v.BATON_SANDBOX_PORT !== undefined) out.sandboxPort = Number(v.BATON_SANDBOX_PORT);
+  if (v.BATON_ALLOW_INSECURE_KUBE === '1') out.allowInsecureKube = true;
   return { ok: true, env: out };
 }
 

@@ -60,6 +60,16 @@ describe('loadEnv', () => {
     });
   });
 
+  it('reads BATON_ALLOW_INSECURE_KUBE only as 1 (or 0), and sets nothing otherwise', () => {
+    expect(loadEnv({ BATON_ALLOW_INSECURE_KUBE: '1' }).allowInsecureKube).toBe(true);
+    expect(loadEnv({ BATON_ALLOW_INSECURE_KUBE: '0' })).toEqual(loadEnv({}));
+    expect(loadEnv({})).not.toHaveProperty('allowInsecureKube');
+    expect(parseEnv({ BATON_ALLOW_INSECURE_KUBE: 'true' })).toEqual({
+      ok: false,
+      problems: ['BATON_ALLOW_INSECURE_KUBE: must be 1 (accept insecure-skip-tls-verify clusters) or 0'],
+    });
+  });
+
   it('lets a command change what an unset variable means', () => {
     expect(loadEnv({}).logLevel).toBe('info');
     expect(parseEnv({}, { logLevel: 'warn' })).toMatchObject({ ok: true, env: { logLevel: 'warn' } });

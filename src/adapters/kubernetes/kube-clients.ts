@@ -71,6 +71,7 @@ export class KubeClients {
       );
     }
     // Each context gets a KubeConfig of its own: client-node authenticates with the *current* context at request time.
+    // Users pass through untouched, so an exec plugin's token is client-node's to fetch, cache and renew (per context).
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromOptions(snapshot(this.kubeConfig, context));
     const clients: ClientSet = {
