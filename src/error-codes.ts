@@ -26,6 +26,10 @@ export const ERROR_CODES = {
   'unknown-kube-context': {
     hint: "Point the cluster's kubeContext at a context Baton's kubeconfig defines (with its cluster).",
   },
+  'kubeconfig-insecure': {
+    hint: 'Give that cluster its certificate-authority-data, or set BATON_ALLOW_INSECURE_KUBE=1 for a test cluster.',
+    inMessage: true,
+  },
   'database-not-configured': { hint: "Add the cluster's database member (urlEnv) to the site's topology." },
   'no-database': { hint: 'Add a database member for that cluster to the site in the topology file.' },
   'cnpg-promoter-missing': {

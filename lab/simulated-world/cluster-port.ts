@@ -1,6 +1,7 @@
 /**
  * The simulated Kubernetes side of the world behind Baton's ClusterPort: ready nodes, workloads whose scaled-up
- * replicas become Ready after `podsReadyAfterMs`, and the wait for them.
+ * replicas become Ready after `podsReadyAfterMs`, the wait for them, and the HorizontalPodAutoscalers that target
+ * them (their range only: the HPA controller itself is the Kubernetes stand-in's).
  */
 import type { ClusterPort } from '../../src/core/ports.js';
 import { workloadKey, workloadLabel } from '../../src/core/steps/step.js';
@@ -15,7 +16,15 @@ export function simulatedClusterPort({ store, clock, timing, enter }: WorldConte
   const getWorkload: ClusterPort['getWorkload'] = async (_site, id, ref) => {
     await enter('cluster.getWorkload', id);
     const w = reachCluster(await store.read(), id).workloads[workloadKey(ref)];
-    return w ? { replicas: w.replicas, readyReplicas: ready(w, clock.now()), images: w.images } : null;
+    return w
+      ? {
+          replicas: w.replicas,
+          readyReplicas: ready(w, clock.now()),
+          images: w.images,
+          ...(w.labels && { labels: { ...w.labels } }),
+          ...(w.annotations && { annotations: { ...w.annotations } }),
+        }
+      : null;
   };
 
   return {
@@ -34,6 +43,37 @@ export function simulatedClusterPort({ store, clock, timing, enter }: WorldConte
         w.replicas = replicas;
         w.readyAt = now + timing.podsReadyAfterMs;
         state.actions.push(`scale ${id} ${workloadKey(ref)} ${replicas}`);
+      });
+    },
+    listAutoscalers: async (_site, id, ref) => {
+      await enter('cluster.listAutoscalers', id);
+      const all = Object.values(reachCluster(await store.read(), id).autoscalers ?? {});
+      return all
+        .filter((a) => a.target === workloadKey(ref))
+        .map(({ namespace, name, minReplicas, maxReplicas, heldFrom }) => ({
+          namespace,
+          name,
+          minReplicas,
+          maxReplicas,
+          heldFrom: heldFrom && { ...heldFrom },
+        }));
+    },
+    setAutoscalerRange: async (_site, id, ref, range) => {
+      await enter('cluster.setAutoscalerRange', id);
+      await store.update((state) => {
+        const a = reachCluster(state, id).autoscalers?.[`${ref.namespace}/${ref.name}`];
+        if (!a)
+          throw new BatonError(
+            'not-found',
+            `HorizontalPodAutoscaler ${ref.namespace}/${ref.name} not found on ${id}`,
+          );
+        a.minReplicas = range.minReplicas;
+        a.maxReplicas = range.maxReplicas;
+        a.heldFrom = range.heldFrom && { ...range.heldFrom };
+        state.actions.push(
+          `autoscaler ${id} ${ref.namespace}/${ref.name} ${range.minReplicas}-${range.maxReplicas}` +
+            (range.heldFrom ? ' held' : ''),
+        );
       });
     },
     waitForReady: (site, id, ref, replicas, options) =>

@@ -13,6 +13,19 @@ export interface SimWorkload {
   /** When the current replica count becomes Ready. */
   readyAt: number;
   images: string[];
+  /** metadata.labels and annotations, e.g. a GitOps controller's tracking marks. */
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+/** A HorizontalPodAutoscaler targeting `target` (a workload key); `heldFrom` is the range Baton recorded on it. */
+export interface SimAutoscaler {
+  namespace: string;
+  name: string;
+  target: string;
+  minReplicas: number;
+  maxReplicas: number;
+  heldFrom: { minReplicas: number; maxReplicas: number } | null;
 }
 
 export interface SimDatabase {
@@ -42,6 +55,8 @@ export interface SimCluster {
   readyNodes: number;
   healthy: boolean;
   workloads: Record<string, SimWorkload>;
+  /** By `namespace/name`; absent when the cluster has none. */
+  autoscalers?: Record<string, SimAutoscaler>;
   db: SimDatabase;
 }
 

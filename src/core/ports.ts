@@ -29,7 +29,28 @@ export interface WorkloadStatus {
   replicas: number;
   readyReplicas: number;
   images: string[];
+  /** metadata.labels and metadata.annotations: where GitOps controllers mark what they manage. */
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
 }
+
+/** A HorizontalPodAutoscaler (autoscaling/v2; KEDA's ScaledObjects make these too) whose scaleTargetRef is a workload. */
+export interface AutoscalerStatus {
+  namespace: string;
+  name: string;
+  /** spec.minReplicas (the API defaults it to 1) and spec.maxReplicas. */
+  minReplicas: number;
+  maxReplicas: number;
+  /** The range it had before Baton raised it, as Baton recorded on the object; null when Baton holds nothing. */
+  heldFrom: AutoscalerRange | null;
+}
+
+export interface AutoscalerRange {
+  minReplicas: number;
+  maxReplicas: number;
+}
+
+export type AutoscalerRef = Pick<AutoscalerStatus, 'namespace' | 'name'>;
 
 export interface ClusterPort {
   /** Nodes whose Ready condition is True. Throws `cluster-unreachable` when the API does not answer. */
@@ -49,7 +70,28 @@ export interface ClusterPort {
     replicas: number,
     options?: CallOptions,
   ): Promise<void>;
-  /** Until the controller has seen the latest spec and at least `replicas` pods are Ready. */
+  /** The HorizontalPodAutoscalers in the workload's namespace whose scaleTargetRef names it. */
+  listAutoscalers(
+    site: SiteConfig,
+    cluster: ClusterId,
+    workload: WorkloadRef,
+    options?: CallOptions,
+  ): Promise<AutoscalerStatus[]>;
+  /**
+   * Sets an autoscaler's replica range and, in the same write, the range Baton must give back (`heldFrom`; null
+   * clears it), so the record survives Baton's own state and travels with the object to the next run.
+   */
+  setAutoscalerRange(
+    site: SiteConfig,
+    cluster: ClusterId,
+    autoscaler: AutoscalerRef,
+    range: AutoscalerRange & { heldFrom: AutoscalerRange | null },
+    options?: CallOptions,
+  ): Promise<void>;
+  /**
+   * Until the controller has seen the latest spec and the rollout is complete with at least `replicas` pods
+   * updated and Ready.
+   */
   waitForReady(
     site: SiteConfig,
     cluster: ClusterId,
@@ -71,6 +113,12 @@ export interface DnsPort {
   changeStatus(changeId: string, options?: CallOptions): Promise<'PENDING' | 'INSYNC'>;
   /** Until the change is INSYNC; resolves with how long it waited. */
   waitForInsync(changeId: string, options: WaitOptions): Promise<{ waitedMs: number }>;
+  /**
+   * `failover-records`: per cluster, what lets Route 53 move users off that cluster's record on its own (its
+   * health check, or EvaluateTargetHealth on its alias), or null when nothing does; `{}` for other strategies.
+   * Optional: a port without failover records omits it.
+   */
+  failoverTriggers?(site: SiteConfig, options?: CallOptions): Promise<Record<ClusterId, string | null>>;
   /** Resolves the record through the configured resolvers; which cluster the answers belong to. */
   resolveTarget(
     site: SiteConfig,

@@ -121,11 +121,15 @@ describe('KubernetesClusters against the API stand-in', () => {
       replicas: 5,
       readyReplicas: 5,
       images: ['registry.example/web:1.4', 'registry.example/envoy:1.30'],
+      labels: { app: 'web' },
+      annotations: { 'deployment.kubernetes.io/revision': '1' },
     });
     expect(await clusters.getWorkload(site, 'east', QUEUE)).toEqual({
       replicas: 1,
       readyReplicas: 1,
       images: ['registry.example/queue:2'],
+      labels: { app: 'queue' },
+      annotations: {},
     });
     server.setImages('west', 'default', 'Deployment', 'web', ['registry.example/web:1.5']);
     expect((await clusters.getWorkload(site, 'west', WEB))?.images).toEqual(['registry.example/web:1.5']);

@@ -50,6 +50,7 @@ const CNPG_NAMESPACE = 'database';
 const WEB: WorkloadRef = { namespace: WORKLOADS_NAMESPACE, kind: 'Deployment', name: 'web' };
 const QUEUE: WorkloadRef = { namespace: WORKLOADS_NAMESPACE, kind: 'StatefulSet', name: 'queue' };
 const PG = { namespace: CNPG_NAMESPACE, name: 'pg-east' };
+const HPA = { namespace: WORKLOADS_NAMESPACE, name: 'web' };
 
 const site: SiteConfig = {
   name: 'production',
@@ -186,6 +187,7 @@ describe('target-cluster RBAC against what the Kubernetes adapter does', () => {
             { ...WEB, replicas: 1, images: ['registry.example/web:1'] },
             { ...QUEUE, replicas: 1, images: ['registry.example/queue:1'] },
           ],
+          autoscalers: [{ ...HPA, target: { kind: 'Deployment', name: WEB.name }, maxReplicas: 10 }],
           cnpgClusters: [
             { ...PG, replica: true },
             {
@@ -217,7 +219,15 @@ describe('target-cluster RBAC against what the Kubernetes adapter does', () => {
       await clusters.scaleWorkload(site, 'east', workload, 3);
       exercised.add('waitForReady');
       await clusters.waitForReady(site, 'east', workload, 3, wait);
+      exercised.add('listAutoscalers');
+      await clusters.listAutoscalers(site, 'east', workload);
     }
+    exercised.add('setAutoscalerRange');
+    await clusters.setAutoscalerRange(site, 'east', HPA, {
+      minReplicas: 3,
+      maxReplicas: 10,
+      heldFrom: { minReplicas: 1, maxReplicas: 10 },
+    });
     exercised.add('cnpgClusterStatus');
     await clusters.cnpgClusterStatus(site, 'east', PG);
     exercised.add('promoteCnpgCluster');
@@ -271,6 +281,8 @@ describe('target-cluster RBAC against what the Kubernetes adapter does', () => {
       'apps statefulsets get',
       'apps statefulsets/scale get',
       'apps statefulsets/scale update',
+      'autoscaling horizontalpodautoscalers list',
+      'autoscaling horizontalpodautoscalers patch',
       'core nodes list',
       'postgresql.cnpg.io clusters get',
       'postgresql.cnpg.io clusters patch',

@@ -61,6 +61,7 @@ export function serveApps(state: ClusterState, attributes: Attributes, request: 
   if (replicas !== workload.replicas) {
     workload.replicas = replicas;
     workload.generation += 1;
+    workload.specChangedAt = now;
     reconcilePods(state, workload, now, state.options.podReadyAfterMs ?? 0);
     workload.lastStatus = JSON.stringify(workloadStatus(workload, now));
     workload.resourceVersion = nextRevision(state);
@@ -150,8 +151,11 @@ function serializeWorkload(workload: WorkloadRecord, now: number): Record<string
     resourceVersion: workload.resourceVersion,
     generation: workload.generation,
     creationTimestamp: workload.creationTimestamp,
-    labels: { app: workload.name },
-    annotations: workload.kind === 'Deployment' ? { 'deployment.kubernetes.io/revision': '1' } : {},
+    labels: { ...workload.labels },
+    annotations: {
+      ...workload.annotations,
+      ...(workload.kind === 'Deployment' && { 'deployment.kubernetes.io/revision': '1' }),
+    },
   };
   const selector = { matchLabels: { app: workload.name } };
   if (workload.kind === 'Deployment') {

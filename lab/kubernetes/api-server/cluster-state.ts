@@ -8,6 +8,10 @@ import type { Socket } from 'node:net';
 import type { CnpgOperator } from '../cnpg/cnpg-operator.js';
 import type { CnpgRecord } from '../cnpg/cnpg-record.js';
 import { timestamp } from '../timestamp.js';
+import type { AutoscalerRecord } from './autoscaling-resources.js';
+import { DEFAULT_HPA_SYNC_PERIOD_MS, syncAutoscalers } from './hpa-controller.js';
+import type { GitManifest, SelfHealOptions } from './self-heal-controller.js';
+import { selfHeal } from './self-heal-controller.js';
 import type { InjectedFailure, Outage, RbacDenial, StandInClusterOptions, StandInWorkload } from './types.js';
 import { reconcilePods, workloadStatus } from './workload-controller.js';
 
@@ -35,6 +39,11 @@ export interface WorkloadRecord {
   pods: PodState[];
   /** Last status written, to bump resourceVersion when pods change it (as the controller's writes would). */
   lastStatus: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** When spec.replicas last changed (self-heal reverts a delay after it). */
+  specChangedAt: number;
+  git: GitManifest;
 }
 
 export interface NodeRecord {
@@ -61,6 +70,11 @@ export interface ClusterState {
   nodes: NodeRecord[];
   workloads: WorkloadRecord[];
   cnpg: CnpgRecord[];
+  autoscalers: AutoscalerRecord[];
+  /** The HPA controller's next sync. */
+  hpaNextSyncAt: number;
+  /** A GitOps controller's self-heal, since `since`; null when off. */
+  selfHeal: (SelfHealOptions & { since: number }) | null;
   /** The CloudNativePG operator: one for every API server, as replica clusters span Kubernetes clusters. */
   cnpgOperator: CnpgOperator;
   podSeq: number;
@@ -74,6 +88,8 @@ export const nextRevision = (state: ClusterState): string => String(++state.revi
 
 /** Applies the passage of time: pods becoming Ready, the CloudNativePG operator acting on what it was asked. */
 export function settle(state: ClusterState, now = Date.now()): void {
+  selfHeal(state, now);
+  syncAutoscalers(state, now);
   for (const workload of state.workloads) {
     const status = JSON.stringify(workloadStatus(workload, now));
     if (status !== workload.lastStatus) {
@@ -101,6 +117,9 @@ export function createClusterState(
     nodes: [],
     workloads: [],
     cnpg: [],
+    autoscalers: [],
+    hpaNextSyncAt: Date.now() + (options.hpaSyncPeriodMs ?? DEFAULT_HPA_SYNC_PERIOD_MS),
+    selfHeal: options.selfHeal ? { ...options.selfHeal, since: Date.now() } : null,
     cnpgOperator,
     podSeq: 0,
     faults: { latencyMs: 0, failures: [], denials: [], outage: null },
@@ -133,11 +152,33 @@ export function createClusterState(
       resourceVersion: bump(),
       pods: [],
       lastStatus: '',
+      labels: { app: spec.name, ...spec.labels },
+      annotations: { ...spec.annotations },
+      specChangedAt: Date.now(),
+      git: spec.git ?? { replicas: spec.replicas },
     };
     // Pods given at start are Ready at once (StatefulSet ordering included).
     reconcilePods(state as ClusterState, workload, Date.now(), 0);
     workload.lastStatus = JSON.stringify(workloadStatus(workload, Date.now()));
     state.workloads.push(workload);
+  }
+  for (const spec of options.autoscalers ?? []) {
+    const minReplicas = spec.minReplicas ?? 1;
+    state.autoscalers.push({
+      namespace: spec.namespace,
+      name: spec.name,
+      uid: randomUUID(),
+      creationTimestamp: created,
+      resourceVersion: bump(),
+      generation: 1,
+      annotations: { ...spec.annotations },
+      target: { ...spec.target },
+      minReplicas,
+      maxReplicas: spec.maxReplicas,
+      recommendedReplicas: spec.recommendedReplicas ?? 1,
+      currentReplicas: 0,
+      desiredReplicas: 0,
+    });
   }
   for (const spec of options.cnpgClusters ?? []) {
     state.cnpg.push(cnpgOperator.add(id, spec, bump));

@@ -50,6 +50,22 @@ const GROUPS: Record<string, { version: string; resources: ResourceDef[] }> = {
       def('statefulsets/status', 'StatefulSet', ['get']),
     ],
   },
+  'authorization.k8s.io': {
+    version: 'v1',
+    resources: [
+      def('selfsubjectaccessreviews', 'SelfSubjectAccessReview', ['create'], { namespaced: false }),
+    ],
+  },
+  autoscaling: {
+    version: 'v2',
+    resources: [
+      def('horizontalpodautoscalers', 'HorizontalPodAutoscaler', ['get', 'list', 'patch'], {
+        shortNames: ['hpa'],
+        categories: ['all'],
+      }),
+      def('horizontalpodautoscalers/status', 'HorizontalPodAutoscaler', ['get']),
+    ],
+  },
   'postgresql.cnpg.io': {
     version: 'v1',
     resources: [

@@ -5,7 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ACCESS_REVIEW_GROUP, serveAccessReview } from './access-review.js';
 import { serveApps } from './apps-resources.js';
+import { serveAutoscalers } from './autoscaling-resources.js';
 import { authenticate, authorize } from './authorize.js';
 import { settle } from './cluster-state.js';
 import type { ClusterState } from './cluster-state.js';
@@ -88,6 +90,8 @@ export async function handleRequest(
       segments,
       attributes,
     );
+    // A create that succeeds answers 201 Created (a SelfSubjectAccessReview, the only create served).
+    if (attributes?.verb === 'create') status = 201;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const statusErr =
@@ -132,6 +136,10 @@ function routeRequest(
       return serveCore(state, attributes, request.query);
     case 'apps':
       return serveApps(state, attributes, request);
+    case 'autoscaling':
+      return serveAutoscalers(state, attributes, request);
+    case ACCESS_REVIEW_GROUP:
+      return serveAccessReview(state, attributes, request);
     default:
       return serveCnpgClusters(state, attributes, request);
   }

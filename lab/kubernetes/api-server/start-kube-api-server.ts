@@ -6,6 +6,7 @@
 import { stringify } from 'yaml';
 import { CnpgOperator } from '../cnpg/cnpg-operator.js';
 import { timestamp } from '../timestamp.js';
+import type { AutoscalerRecord } from './autoscaling-resources.js';
 import { createCertificates } from './certificates.js';
 import { createClusterState, findCnpg, findWorkload, nextRevision, settle } from './cluster-state.js';
 import type { ClusterState } from './cluster-state.js';
@@ -15,6 +16,12 @@ import { buildKubeconfig } from './kubeconfig.js';
 import { applyOutage, attachListener, listen, stopListening } from './listener.js';
 import type { KubeApiServer, KubeApiServerOptions, RequestRecord } from './types.js';
 import { podReady, templateHash, visiblePods, workloadStatus } from './workload-controller.js';
+
+const findAutoscaler = (state: ClusterState, namespace: string, name: string): AutoscalerRecord => {
+  const hpa = state.autoscalers.find((a) => a.namespace === namespace && a.name === name);
+  if (!hpa) throw new Error(`no HorizontalPodAutoscaler ${namespace}/${name} on ${state.id}`);
+  return hpa;
+};
 
 /** Starts one HTTPS API server per cluster of `options.clusters`, on 127.0.0.1 ports of the system's choosing. */
 export async function startKubeApiServer(options: KubeApiServerOptions): Promise<KubeApiServer> {
@@ -108,6 +115,32 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
       record.object.metadata.resourceVersion = nextRevision(state);
       state.cnpgOperator.adopt(record);
     },
+    autoscaler(id, namespace, name) {
+      const state = cluster(id);
+      settle(state);
+      const hpa = findAutoscaler(state, namespace, name);
+      return {
+        minReplicas: hpa.minReplicas,
+        maxReplicas: hpa.maxReplicas,
+        annotations: { ...hpa.annotations },
+        desiredReplicas: hpa.desiredReplicas,
+      };
+    },
+    setRecommendedReplicas(id, namespace, name, replicas) {
+      const state = cluster(id);
+      settle(state);
+      findAutoscaler(state, namespace, name).recommendedReplicas = replicas;
+    },
+    setSelfHeal(id, selfHeal) {
+      const state = cluster(id);
+      settle(state);
+      state.selfHeal = selfHeal && { ...selfHeal, since: Date.now() };
+    },
+    setGitManifest(id, namespace, kind, name, git) {
+      const state = cluster(id);
+      settle(state);
+      findWorkload(state, namespace, kind, name).git = { ...git };
+    },
     setLatency(id, ms) {
       cluster(id).faults.latencyMs = ms;
     },
@@ -117,6 +150,10 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
     setOutage: (id, outage) => applyOutage(cluster(id), outage),
     deny(id, denial) {
       cluster(id).faults.denials.push({ ...denial });
+    },
+    setToken(id, token) {
+      const state = cluster(id);
+      state.options = { ...state.options, token };
     },
     async clearFaults(id) {
       for (const state of id === undefined ? clusters.values() : [cluster(id)]) {

@@ -3,6 +3,9 @@
  * faults to inject, kubeconfigs to write), and the metadata of the objects it serves.
  */
 import type { CnpgClusterObject, StandInCnpgCluster } from '../cnpg/cluster-object.js';
+import type { GitManifest, SelfHealOptions } from './self-heal-controller.js';
+
+export type { GitManifest, SelfHealOptions } from './self-heal-controller.js';
 
 export interface StandInWorkload {
   namespace: string;
@@ -12,6 +15,24 @@ export interface StandInWorkload {
   replicas: number;
   /** One container per image, in pod template order. */
   images: string[];
+  /** metadata.labels (besides `app: <name>`) and annotations, e.g. a GitOps controller's tracking marks. */
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** Its manifest in Git, for the self-heal controller (default: `replicas` as given here). */
+  git?: GitManifest;
+}
+
+/** A HorizontalPodAutoscaler (autoscaling/v2) on a workload of the same namespace. */
+export interface StandInAutoscaler {
+  namespace: string;
+  name: string;
+  target: { kind: StandInWorkload['kind']; name: string };
+  /** Default 1, as the API defaults it. */
+  minReplicas?: number;
+  maxReplicas: number;
+  /** What the metrics recommend (default 1: an idle standby); the controller clamps it into the range. */
+  recommendedReplicas?: number;
+  annotations?: Record<string, string>;
 }
 
 export interface StandInNode {
@@ -30,6 +51,11 @@ export interface StandInClusterOptions {
   token?: string;
   /** The authenticated user named in RBAC denials (default `system:serviceaccount:baton:baton`). */
   user?: string;
+  autoscalers?: StandInAutoscaler[];
+  /** The HPA controller's sync period (default 15 s, as kube-controller-manager's). */
+  hpaSyncPeriodMs?: number;
+  /** A GitOps controller with self-heal, from the start (see `setSelfHeal`). */
+  selfHeal?: SelfHealOptions;
 }
 
 export interface KubeApiServerOptions {
@@ -88,6 +114,13 @@ export interface WorkloadState {
   pods: { name: string; ready: boolean }[];
 }
 
+export interface AutoscalerState {
+  minReplicas: number;
+  maxReplicas: number;
+  annotations: Record<string, string>;
+  desiredReplicas: number;
+}
+
 export interface RequestRecord {
   cluster: string;
   method: string;
@@ -132,10 +165,26 @@ export interface KubeApiServer {
     name: string,
     change: (object: CnpgClusterObject) => void,
   ): void;
+  /** An HPA as its controller left it: range, the annotations on it, and the replicas it last set. */
+  autoscaler(cluster: string, namespace: string, name: string): AutoscalerState;
+  /** What the HPA's metrics recommend from now on (clamped into its range at the next sync). */
+  setRecommendedReplicas(cluster: string, namespace: string, name: string, replicas: number): void;
+  /** Turns a GitOps controller's self-heal on (or off, with null) for the cluster's workloads. */
+  setSelfHeal(cluster: string, selfHeal: SelfHealOptions | null): void;
+  /** Changes a workload's manifest in Git, as a commit would (the fix: drop `replicas`, or ignore them). */
+  setGitManifest(
+    cluster: string,
+    namespace: string,
+    kind: StandInWorkload['kind'],
+    name: string,
+    git: GitManifest,
+  ): void;
   setLatency(cluster: string, ms: number): void;
   failNext(cluster: string, failure: InjectedFailure): void;
   setOutage(cluster: string, outage: Outage | null): Promise<void>;
   deny(cluster: string, denial: RbacDenial): void;
+  /** Accepts only `token` from now on, as when a credential rotates (requests with the old one get 401). */
+  setToken(cluster: string, token: string): void;
   /** Removes latency, pending failures, denials and any outage (of one cluster, or all). */
   clearFaults(cluster?: string): Promise<void>;
   requests(cluster?: string): RequestRecord[];

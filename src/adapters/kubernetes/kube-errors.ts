@@ -12,7 +12,7 @@ import { describeTarget } from './kube-clients.js';
 
 /** What a request does, for RBAC and not-found messages. */
 export interface Operation {
-  verb: 'get' | 'list' | 'update' | 'patch';
+  verb: 'get' | 'list' | 'update' | 'patch' | 'create';
   group: string;
   resource: string;
   /** Human name of the object, e.g. `Deployment default/web`. */

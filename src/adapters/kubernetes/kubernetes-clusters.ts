@@ -10,6 +10,9 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { ClusterId, SiteConfig } from '../../config/topology.js';
 import { systemClock } from '../../core/clock.js';
 import type {
+  AutoscalerRange,
+  AutoscalerRef,
+  AutoscalerStatus,
   CallOptions,
   Clock,
   ClusterPort,
@@ -18,6 +21,7 @@ import type {
   WorkloadRef,
   WorkloadStatus,
 } from '../../core/ports.js';
+import { listAutoscalers, setAutoscalerRange } from './autoscalers.js';
 import { createCnpgAccess, readCnpgCluster } from './cnpg-access.js';
 import { demoteCnpg } from './cnpg-demote.js';
 import type { DemoteCnpgOptions } from './cnpg-demote.js';
@@ -65,11 +69,17 @@ export class KubernetesClusters implements ClusterPort {
    */
   static fromEnvironment(options: {
     kubeconfigPath?: string;
+    /** BATON_ALLOW_INSECURE_KUBE=1: accept `insecure-skip-tls-verify` clusters (refused otherwise). */
+    allowInsecureKube?: boolean;
     log: Log;
     requestTimeoutMs?: number;
     retry?: RetryPolicy;
   }): KubernetesClusters {
-    return new KubernetesClusters({ ...options, kubeConfig: loadKubeConfig(options.kubeconfigPath) });
+    const kubeConfig = loadKubeConfig(options.kubeconfigPath, {
+      allowInsecure: options.allowInsecureKube === true,
+      log: options.log,
+    });
+    return new KubernetesClusters({ ...options, kubeConfig });
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -103,6 +113,33 @@ export class KubernetesClusters implements ClusterPort {
     call: CallOptions = {},
   ): Promise<void> {
     return scaleWorkload(this.requests, this.clients.target(site, cluster), workload, replicas, call.signal);
+  }
+
+  /** The HorizontalPodAutoscalers (autoscaling/v2) whose scaleTargetRef names the workload. */
+  async listAutoscalers(
+    site: SiteConfig,
+    cluster: ClusterId,
+    workload: WorkloadRef,
+    call: CallOptions = {},
+  ): Promise<AutoscalerStatus[]> {
+    return listAutoscalers(this.requests, this.clients.target(site, cluster), workload, call.signal);
+  }
+
+  /** Merge-patches an HPA's range and Baton's record of the range to give back. */
+  async setAutoscalerRange(
+    site: SiteConfig,
+    cluster: ClusterId,
+    autoscaler: AutoscalerRef,
+    range: AutoscalerRange & { heldFrom: AutoscalerRange | null },
+    call: CallOptions = {},
+  ): Promise<void> {
+    return setAutoscalerRange(
+      this.requests,
+      this.clients.target(site, cluster),
+      autoscaler,
+      range,
+      call.signal,
+    );
   }
 
   // -------------------------------------------------------------------------------------------------------------

@@ -14,11 +14,15 @@ import { sendWithRetry } from './kube-retry.js';
 import type { KubeRequestPolicy } from './kube-retry.js';
 import { kubeWaitOptions } from './kube-wait.js';
 
-/** A workload's status and whether its controller has seen its latest spec. */
+/** A workload's status, whether its controller has seen its latest spec, and how far its rollout is. */
 export interface ReadWorkload {
   status: WorkloadStatus;
   generation: number;
   observedGeneration: number;
+  /** status.replicas: every pod of the workload, old template or new. */
+  podReplicas: number;
+  updatedReplicas: number;
+  availableReplicas: number;
 }
 
 /** Reads a Deployment or StatefulSet; null when it does not exist. */
@@ -56,9 +60,14 @@ export async function readWorkload(
         // The API omits zero counts.
         readyReplicas: object.status?.readyReplicas ?? 0,
         images: (object.spec?.template?.spec?.containers ?? []).map((c) => c.image ?? ''),
+        ...(object.metadata?.labels && { labels: object.metadata.labels }),
+        ...(object.metadata?.annotations && { annotations: object.metadata.annotations }),
       },
       generation: object.metadata?.generation ?? 0,
       observedGeneration: object.status?.observedGeneration ?? 0,
+      podReplicas: object.status?.replicas ?? 0,
+      updatedReplicas: object.status?.updatedReplicas ?? 0,
+      availableReplicas: object.status?.availableReplicas ?? 0,
     };
   } catch (error) {
     if (isBatonError(error) && error.code === 'not-found') return null;
@@ -123,7 +132,7 @@ export async function scaleWorkload(
 }
 
 /**
- * Resolves once the controller has seen the latest spec and `readyReplicas ≥ replicas`. Bounded by the signal (the
+ * Resolves once the rollout is complete at `replicas` or more (see `rolloutProgress`). Bounded by the signal (the
  * step's timeout) or `timeoutMs` (`not-ready`); either way the error says what it last saw.
  */
 export async function waitForWorkloadReady(
@@ -155,13 +164,36 @@ export async function waitForWorkloadReady(
           `${label} does not exist on ${describeTarget(target)} — create it there (same images as the other side), then Retry`,
         );
       }
-      if (found.status.readyReplicas >= replicas && found.observedGeneration >= found.generation) {
-        return { done: true, value: found.status };
-      }
-      return {
-        done: false,
-        seen: `${found.status.readyReplicas}/${replicas} Ready (spec.replicas ${found.status.replicas})`,
-      };
+      const waiting = rolloutProgress(workload.kind, found, replicas);
+      return waiting === null
+        ? { done: true, value: found.status }
+        : { done: false, seen: `${waiting} (spec.replicas ${found.status.replicas})` };
     },
   );
+}
+
+/**
+ * What a rollout still waits for, or null when it is complete — the conditions of `kubectl rollout status`
+ * (k8s.io/kubectl/pkg/polymorphichelpers/rollout_status.go), with `replicas` as the count to reach: the controller
+ * has observed the latest generation (until then every count describes the old spec, so Ready pods prove nothing),
+ * `replicas` pods run the current template, a Deployment has no old pods left and its updated pods are available,
+ * and `replicas` are Ready.
+ */
+export function rolloutProgress(
+  kind: WorkloadRef['kind'],
+  found: ReadWorkload,
+  replicas: number,
+): string | null {
+  if (found.observedGeneration < found.generation) {
+    return `waiting for the controller to observe generation ${found.generation} (it has seen ${found.observedGeneration})`;
+  }
+  if (found.updatedReplicas < replicas) return `${found.updatedReplicas}/${replicas} updated`;
+  if (kind === 'Deployment' && found.podReplicas > found.updatedReplicas) {
+    return `${found.podReplicas - found.updatedReplicas} old replicas pending termination`;
+  }
+  if (found.status.readyReplicas < replicas) return `${found.status.readyReplicas}/${replicas} Ready`;
+  if (kind === 'Deployment' && found.availableReplicas < replicas) {
+    return `${found.availableReplicas}/${replicas} available`;
+  }
+  return null;
 }

@@ -97,7 +97,10 @@ export function buildPlan(
       `wait until ${to}'s database has replayed ${from}'s final WAL position` +
         (mode === 'emergency' ? ` (when ${from} could be fenced; bounded, shown live)` : ''),
     ],
-    'scale-up-target': scale(to, (w) => w.replicas, ' and wait until Ready'),
+    'scale-up-target': [
+      ...holdAutoscalers(site, to),
+      ...scale(to, (w) => w.replicas, ' and wait until Ready'),
+    ],
     'promote-target-db': [
       ...(db
         ? [
@@ -111,7 +114,10 @@ export function buildPlan(
       `resolve ${site.dns.recordName} and expect ${to}'s target`,
       `GET ${site.clusters[to]?.healthUrl} expects 2xx`,
     ],
-    'scale-down-source': scale(from, (w) => w.standbyReplicas, ' (if reachable)'),
+    'scale-down-source': [
+      `give ${from}'s HorizontalPodAutoscalers back the minReplicas Baton raised (if reachable)`,
+      ...scale(from, (w) => w.standbyReplicas, ' (if reachable)'),
+    ],
   };
   const titles: Record<StepId, string> = {
     preflight: `Preflight checks on ${to}`,
@@ -173,6 +179,18 @@ export function buildPlan(
   };
 }
 
+/**
+ * The HPA action of a scale-up: the plan is built without reading the cluster, so it names the workloads and the
+ * count; the preflight names each HorizontalPodAutoscaler it found.
+ */
+function holdAutoscalers(site: SiteConfig, to: ClusterId): string[] {
+  const targets = site.workloads.map((w) => `${workloadLabel(w)} to ${w.replicas}`).join(', ');
+  return [
+    `raise minReplicas of any HorizontalPodAutoscaler on ${to} targeting ${targets} ` +
+      '(given back when the site moves away)',
+  ];
+}
+
 function describeDnsChange(site: SiteConfig, from: ClusterId, to: ClusterId): string {
   const { dns } = site;
   const record = `${dns.recordName} ${dns.recordType}`;
@@ -188,7 +206,8 @@ function describeDnsChange(site: SiteConfig, from: ClusterId, to: ClusterId): st
       return `Route 53 ${dns.hostedZoneId}: UPSERT ${record} → ${where}`;
     case 'health-check-inversion':
       return (
-        `Route 53: invert health check ${dns.healthCheckIds?.[from] ?? from} (${from} reported unhealthy) ` +
+        `Route 53: invert and disable health check ${dns.healthCheckIds?.[from] ?? from} (${from} reported unhealthy ` +
+        'whatever its endpoint answers) ' +
         `and clear it on ${dns.healthCheckIds?.[to] ?? to}, so ${record} answers ${where}`
       );
   }

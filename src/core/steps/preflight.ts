@@ -1,6 +1,8 @@
 import { BatonError, describeError } from '../../errors.js';
+import { automaticFailover, describeAutomaticFailover } from '../automatic-failover.js';
 import { judgeFollower } from '../follower.js';
 import type { StepContext, StepDefinition } from './step.js';
+import { scalingChecks } from './scaling-checks.js';
 import { formatBytes, workloadLabel } from './step.js';
 
 import type { PreflightCheck } from '../model.js';
@@ -78,6 +80,15 @@ export async function runPreflightChecks(
       : null;
     const sourceImages = source?.ok && source.value ? source.value.images : null;
     const drift = sourceImages && sourceImages.join(',') !== target.value.images.join(',');
+    const autoscalers = await attempt(() => ports.cluster.listAutoscalers(site, to, workload, call));
+    if (!autoscalers.ok) {
+      checks.push({
+        id: `autoscalers ${workloadLabel(workload)}`,
+        status: 'failed',
+        detail: `${to}: could not list its HorizontalPodAutoscalers (${autoscalers.error})`,
+      });
+    }
+    checks.push(...scalingChecks(workload, to, target.value, autoscalers.ok ? autoscalers.value : []));
     checks.push(
       drift
         ? {
@@ -111,7 +122,34 @@ export async function runPreflightChecks(
             detail: `${site.dns.recordName} points at ${dns.value ?? 'neither cluster'}, expected ${from} — check /failover status`,
           },
   );
+  const exposure = await automaticFailoverCheck(ctx, call);
+  if (exposure) checks.push(exposure);
   return checks;
+}
+
+/**
+ * failover-records: after the switch `to`'s record is PRIMARY with its own trigger, and `from` — fenced, scaled
+ * down — is the SECONDARY Route 53 falls back to by itself. A warning: it is the operator's choice to keep.
+ */
+async function automaticFailoverCheck(
+  ctx: Pick<StepContext, 'site' | 'run' | 'ports'>,
+  call: { signal?: AbortSignal },
+): Promise<PreflightCheck | null> {
+  const { site, run, ports } = ctx;
+  const dns = ports.dns;
+  if (site.dns.strategy !== 'failover-records' || !dns.failoverTriggers) return null;
+  const triggers = await attempt(() => dns.failoverTriggers?.(site, call) ?? Promise.resolve({}));
+  if (!triggers.ok) return null; // the dns check above already reports Route 53 unreadable
+  const exposure = automaticFailover(site, triggers.value, run.to);
+  if (!exposure) return null;
+  const state = site.database
+    ? 'its database fenced, its workloads scaled down'
+    : 'its workloads scaled down';
+  return {
+    id: 'dns-automatic-failover',
+    status: 'warning',
+    detail: `after the switch, ${describeAutomaticFailover(exposure, state)}`,
+  };
 }
 
 /**

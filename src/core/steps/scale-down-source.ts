@@ -1,12 +1,14 @@
 import { describeError } from '../../errors.js';
 import type { StepDefinition } from './step.js';
+import { autoscalersReleased, releaseAutoscalers, restoreReleased } from './hold-autoscalers.js';
 import { recordedBefore, scaleWorkloads, workloadsAt } from './scale-workloads.js';
 
 const standby = (w: { standbyReplicas: number }) => w.standbyReplicas;
 
 /**
- * The old side back to its lean standby size, when it can be reached. An unreachable side becomes a fence debt: Baton
- * scales it down the moment its API answers again.
+ * The old side back to its lean standby size, when it can be reached, and its HorizontalPodAutoscalers given back
+ * the range they had before an earlier run raised it. An unreachable side becomes a fence debt: Baton scales it down
+ * the moment its API answers again.
  */
 export const scaleDownSource: StepDefinition = {
   id: 'scale-down-source',
@@ -15,7 +17,10 @@ export const scaleDownSource: StepDefinition = {
   defaults: { timeoutMs: 120_000, retries: 2 },
   async isDone(ctx) {
     try {
-      return await workloadsAt(ctx, ctx.run.from, standby, { ready: false });
+      return (
+        (await autoscalersReleased(ctx, ctx.run.from)) &&
+        (await workloadsAt(ctx, ctx.run.from, standby, { ready: false }))
+      );
     } catch {
       return false;
     }
@@ -29,7 +34,9 @@ export const scaleDownSource: StepDefinition = {
       await ctx.openFenceDebt({ database: false, workloads: true, reason });
       return { skipped: `${reason}; Baton scales it down when it answers again` };
     }
-    return { scaled: await scaleWorkloads(ctx, ctx.run.from, standby, { waitReady: false }) };
+    const autoscalers = await releaseAutoscalers(ctx, ctx.run.from);
+    const scaled = await scaleWorkloads(ctx, ctx.run.from, standby, { waitReady: false });
+    return { scaled, ...(autoscalers.length > 0 && { autoscalers }) };
   },
   isUndone: (ctx) =>
     workloadsAt(
@@ -39,6 +46,8 @@ export const scaleDownSource: StepDefinition = {
       { ready: false },
     ),
   async undo(ctx) {
+    // The side serves again: the HPAs this step gave back are held again as they were.
+    await restoreReleased(ctx, ctx.run.from);
     await scaleWorkloads(
       ctx,
       ctx.run.from,

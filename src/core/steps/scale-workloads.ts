@@ -5,13 +5,14 @@ import { workloadKey, workloadLabel } from './step.js';
 
 /**
  * Shared by the steps that scale: sets each workload of `cluster` to the replica count `desired` gives it, only
- * where it differs, remembering what it found (for undo) before the first change.
+ * where it differs, remembering what it found (for undo) before the first change. `atLeast`: a workload already
+ * above `desired` is left there — a side about to take traffic is never scaled down (DESIGN §6, "Scaling holds").
  */
 export async function scaleWorkloads(
   ctx: StepContext,
   cluster: ClusterId,
   desired: (w: StepContext['site']['workloads'][number]) => number,
-  options: { waitReady: boolean },
+  options: { waitReady: boolean; atLeast?: boolean },
 ): Promise<Record<string, { from: number; to: number }>> {
   const { site, ports, signal } = ctx;
   const changes: Record<string, { from: number; to: number }> = {};
@@ -24,7 +25,7 @@ export async function scaleWorkloads(
         `${workload.kind} ${workloadLabel(workload)} does not exist on ${cluster} — create it there (same images as the other side), then Retry`,
       );
     }
-    const target = desired(workload);
+    const target = options.atLeast ? Math.max(status.replicas, desired(workload)) : desired(workload);
     if (status.replicas === target) continue;
     const key = workloadKey(workload);
     if (before[key] === undefined) {
@@ -52,16 +53,21 @@ async function waitReady(
   }
 }
 
-/** True when every workload on `cluster` has spec.replicas equal to what `desired` gives (and Ready, if asked). */
+/**
+ * True when every workload on `cluster` has spec.replicas equal to what `desired` gives (at least that, with
+ * `atLeast`), and Ready, if asked.
+ */
 export async function workloadsAt(
   ctx: StepContext,
   cluster: ClusterId,
   desired: (w: StepContext['site']['workloads'][number]) => number,
-  options: { ready: boolean },
+  options: { ready: boolean; atLeast?: boolean },
 ): Promise<boolean> {
   for (const workload of ctx.site.workloads) {
     const status = await ctx.ports.cluster.getWorkload(ctx.site, cluster, workload, { signal: ctx.signal });
-    if (!status || status.replicas !== desired(workload)) return false;
+    if (!status) return false;
+    if (options.atLeast ? status.replicas < desired(workload) : status.replicas !== desired(workload))
+      return false;
     if (options.ready && status.readyReplicas < desired(workload)) return false;
   }
   return true;

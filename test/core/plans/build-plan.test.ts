@@ -179,9 +179,12 @@ describe('buildPlan: actions', () => {
   it('scales to the topology’s counts', () => {
     const plan = buildPlan({ kind: 'failover' }, site, { serving: 'east' });
     expect(stepOf(plan, 'scale-up-target').actions).toEqual([
+      'raise minReplicas of any HorizontalPodAutoscaler on west targeting default/web to 5 ' +
+        '(given back when the site moves away)',
       'scale default/web on west to 5 and wait until Ready',
     ]);
     expect(stepOf(plan, 'scale-down-source').actions).toEqual([
+      "give east's HorizontalPodAutoscalers back the minReplicas Baton raised (if reachable)",
       'scale default/web on east to 1 (if reachable)',
     ]);
   });
@@ -217,7 +220,8 @@ describe('buildPlan: actions', () => {
       },
     };
     expect(dnsAction(inverted)).toEqual([
-      'Route 53: invert health check hc-e (east reported unhealthy) and clear it on hc-w, ' +
+      'Route 53: invert and disable health check hc-e (east reported unhealthy whatever its endpoint answers) ' +
+        'and clear it on hc-w, ' +
         'so app.example.com A answers passive-lb.elb.amazonaws.com',
     ]);
   });
@@ -236,6 +240,8 @@ describe('renderPlan', () => {
       '   - scale default/web on east to 1',
       '   - (best effort: an unreachable side is recorded, not fatal)',
       '3. Scale up west (in parallel)',
+      '   - raise minReplicas of any HorizontalPodAutoscaler on west targeting default/web to 5 ' +
+        '(given back when the site moves away)',
       '   - scale default/web on west to 5 and wait until Ready',
       "4. Wait for west's database to catch up",
       "   - wait until west's database has replayed east's final WAL position (when east could be fenced; bounded, shown live)",
@@ -249,6 +255,7 @@ describe('renderPlan', () => {
       "   - resolve app.example.com and expect west's target",
       '   - GET https://passive.example.com/health expects 2xx',
       '8. Scale down east',
+      "   - give east's HorizontalPodAutoscalers back the minReplicas Baton raised (if reachable)",
       '   - scale default/web on east to 1 (if reachable)',
     ]);
   });

@@ -126,7 +126,16 @@ describe('Kubernetes API stand-in on the wire', () => {
     const groups = await call(server, 'east', 'GET', '/apis');
     expect(groups.headers['content-type']).toBe('application/json');
     expect(groups.json.kind).toBe('APIGroupList');
-    expect(groups.json.groups.map((g: { name: string }) => g.name)).toEqual(['apps', 'postgresql.cnpg.io']);
+    expect(groups.json.groups.map((g: { name: string }) => g.name)).toEqual([
+      'apps',
+      'authorization.k8s.io',
+      'autoscaling',
+      'postgresql.cnpg.io',
+    ]);
+    const autoscaling = await call(server, 'east', 'GET', '/apis/autoscaling/v2');
+    expect(
+      autoscaling.json.resources.find((r: { name: string }) => r.name === 'horizontalpodautoscalers'),
+    ).toMatchObject({ kind: 'HorizontalPodAutoscaler', namespaced: true, verbs: ['get', 'list', 'patch'] });
     const apps = await call(server, 'east', 'GET', '/apis/apps/v1');
     const scale = apps.json.resources.find((r: { name: string }) => r.name === 'deployments/scale');
     expect(scale).toMatchObject({

@@ -332,7 +332,7 @@ describe('every builder stays inside Slack limits for huge inputs', () => {
       buildPlanView({ plan: buildPlan({ kind: 'failover' }, bigSite(), { serving: 'east' }) })
         .blocks.map((b) => JSON.stringify(b))
         .join(),
-    ).toContain('• … (94 more)');
+    ).toContain('• … (95 more)');
     const history = buildHistoryView({ site: 'production', runs: Array(500).fill(hugeRun('paused')) });
     expect(JSON.stringify(history.blocks)).toContain('… (490 older)');
   });

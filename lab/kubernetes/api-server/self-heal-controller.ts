@@ -1,0 +1,52 @@
+/**
+ * A GitOps controller with self-heal on (Argo CD `syncPolicy.automated.selfHeal: true`, or Flux reconciling a
+ * Kustomization/HelmRelease): a workload whose spec.replicas differs from its manifest in Git is put back a delay
+ * after the change. Argo CD only syncs fields present in Git, so a manifest without `replicas` (the documented setup
+ * for an HPA-owned workload) is never reverted, nor is one whose Application ignores /spec/replicas with
+ * `RespectIgnoreDifferences=true` (argo-cd.readthedocs.io, user-guide/diffing and sync-options). Per cluster: all
+ * workloads or the named ones (`namespace/name`). Applied lazily, when a read settles the cluster.
+ */
+import type { ClusterState, WorkloadRecord } from './cluster-state.js';
+import { nextRevision } from './cluster-state.js';
+import { reconcilePods, workloadStatus } from './workload-controller.js';
+
+/** Argo CD's default self-heal timeout (argocd-application-controller --self-heal-timeout-seconds 5). */
+export const DEFAULT_SELF_HEAL_DELAY_MS = 5_000;
+
+/** Self-heal of one stand-in cluster. */
+export interface SelfHealOptions {
+  /** `all`, or `namespace/name` of each workload the GitOps controller manages with self-heal. */
+  workloads: 'all' | string[];
+  /** How long after a change it is reverted (default 5 s). */
+  delayMs?: number;
+}
+
+/** What Git holds for a workload: its replicas (null: the manifest has none), and whether the app ignores them. */
+export interface GitManifest {
+  replicas: number | null;
+  ignoreReplicas?: boolean;
+}
+
+function managed(options: SelfHealOptions, workload: WorkloadRecord): boolean {
+  return options.workloads === 'all' || options.workloads.includes(`${workload.namespace}/${workload.name}`);
+}
+
+/** Reverts every managed workload whose replicas have differed from Git for the delay, by `now`. */
+export function selfHeal(state: ClusterState, now: number): void {
+  const options = state.selfHeal;
+  if (!options) return;
+  const delay = options.delayMs ?? DEFAULT_SELF_HEAL_DELAY_MS;
+  for (const workload of state.workloads) {
+    const git = workload.git;
+    if (!managed(options, workload) || git.replicas === null || git.ignoreReplicas) continue;
+    if (workload.replicas === git.replicas) continue;
+    const at = Math.max(workload.specChangedAt, options.since ?? 0) + delay;
+    if (now < at) continue;
+    workload.replicas = git.replicas;
+    workload.generation += 1;
+    workload.specChangedAt = at;
+    reconcilePods(state, workload, at, state.options.podReadyAfterMs ?? 0);
+    workload.lastStatus = JSON.stringify(workloadStatus(workload, at));
+    workload.resourceVersion = nextRevision(state);
+  }
+}
