@@ -10,6 +10,7 @@ const SRC = [
   'break-glass',
   'config',
   'core',
+  'doctor',
   'observability',
   'queue',
   'roles',
@@ -47,6 +48,12 @@ const zones = [
     from: folders('alerts', 'break-glass', 'observability', 'queue', 'runs', 'slack', 'store'),
     message:
       'An adapter speaks to one outside system for the core ports; it knows nothing of runs, queues or Slack flows.',
+  },
+  {
+    target: './src/doctor',
+    from: folders('alerts', 'break-glass', 'observability', 'queue', 'runs', 'slack', 'store'),
+    message:
+      'doctor/ checks the outside systems through the adapters; it knows nothing of runs, queues or Slack flows.',
   },
   {
     target: './src/store',

@@ -28,6 +28,8 @@ const ROLE_OPTIONS = {
   'lock-duration-ms': { type: 'string' },
   'stalled-interval-ms': { type: 'string' },
   'slack-interval-ms': { type: 'string' },
+  // Run `baton doctor` at boot, as the production CLI does (the sandbox does; test harnesses need not).
+  doctor: { type: 'boolean', default: false },
 } as const;
 
 type Out = { log: (line: string) => void; error: (line: string) => void };
@@ -54,6 +56,7 @@ function roleOverrides(args: string[]): RoleOverrides {
   };
   const worldKey = values['world-key'];
   return {
+    doctorAtBoot: values.doctor,
     ...(values.simulated && {
       ports: ({ connection, topology, storePrefix }) => {
         const site = topology.sites[0];

@@ -10,6 +10,7 @@ const USAGE = `usage: baton <command> [options]
 
 Commands:
   check-config [FILE]   validate a topology file (default $BATON_CONFIG or ./baton.yaml) and summarize it
+  doctor                check every permission and connection Baton needs in an incident (--help for more)
   start                 web and worker in one process
   web                   the web role: Slack (HTTP or Socket Mode), health
   worker                the worker role: runs, checks and Slack messages
@@ -30,6 +31,9 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'check-config':
       return runCheckConfig(args, process.env, out);
+    case 'doctor':
+      // Loaded only here: the doctor brings every SDK (the Kubernetes client alone is most of a second).
+      return (await import('./doctor/doctor-command.js')).runDoctorCommand(args, process.env, out);
     case 'worker':
     case 'web':
     case 'start':

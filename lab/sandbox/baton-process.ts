@@ -30,7 +30,7 @@ export function startBaton(
 ): Promise<BatonProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'lab/cli.ts'), 'start', '--poll-ms', '250'],
+    ['--import', 'tsx', join(ROOT, 'lab/cli.ts'), 'start', '--doctor', '--poll-ms', '250'],
     { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const file = createWriteStream(logFile);

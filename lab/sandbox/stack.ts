@@ -129,7 +129,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       botToken: SANDBOX_BOT_TOKEN,
       users: SANDBOX_USERS.map((u) => u.id),
       userGroups: SANDBOX_USER_GROUPS,
-      channels: [{ id: SANDBOX_CHANNEL.id, name: SANDBOX_CHANNEL.name }],
+      channels: [{ ...SANDBOX_CHANNEL }],
     });
     stops.push(() => slack.close());
     progress(`Slack          ${slack.url} (Web API stand-in; channel #${SANDBOX_CHANNEL.name})`);

@@ -40,8 +40,10 @@ export function opsRoutes(options: OpsRoutesOptions): CustomRoute[] {
     {
       path: '/readyz',
       method: 'GET',
-      handler: (_req, res) => {
-        readiness.check().then(
+      handler: (req, res) => {
+        // `/readyz?verbose` adds the boot-time doctor's lines, as the Kubernetes API server's own /readyz?verbose does.
+        const verbose = new URL(req.url ?? '/', 'http://localhost').searchParams.has('verbose');
+        readiness.check({ verbose }).then(
           (result) => json(res, result.ready ? 200 : 503, result),
           (error: unknown) => json(res, 503, { ready: false, reason: describeError(error) }),
         );

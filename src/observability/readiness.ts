@@ -7,7 +7,23 @@
 import type { Topology } from '../config/topology.js';
 import { describeError } from '../errors.js';
 
-export type ReadinessResult = { ready: true } | { ready: false; reason: string };
+/** One line of the doctor run at boot (src/doctor/), as /readyz?verbose lists it. */
+export interface ReadinessCheck {
+  system: string;
+  name: string;
+  status: 'ok' | 'warn' | 'fail';
+  detail: string;
+  fix?: string;
+  /** The system did not answer (rather than refused): listed, but does not make the process unready. */
+  unreachable?: boolean;
+}
+
+/** The doctor's lines at /readyz?verbose: `running` until the boot-time run has finished. */
+export type ReadinessChecks = ReadinessCheck[] | 'running';
+
+export type ReadinessResult = ({ ready: true } | { ready: false; reason: string }) & {
+  checks?: ReadinessChecks;
+};
 
 export interface ReadinessOptions {
   /** PING on a fail-fast Redis connection. */
@@ -20,6 +36,7 @@ export interface ReadinessOptions {
 
 export class Readiness {
   private phase: 'starting' | 'serving' | 'stopping' = 'starting';
+  private checks: ReadinessChecks = 'running';
 
   constructor(private readonly options: ReadinessOptions) {}
 
@@ -33,11 +50,26 @@ export class Readiness {
     this.phase = 'stopping';
   }
 
+  /**
+   * The boot-time doctor's report. A failing check makes the process not ready (its reason names the check and the
+   * fix), unless it failed only because the system did not answer: during the incident Baton is for, one side is
+   * down, and that must not take Baton out of service.
+   */
+  recordChecks(checks: ReadinessCheck[]): void {
+    this.checks = checks;
+  }
+
   get isStopping(): boolean {
     return this.phase === 'stopping';
   }
 
-  async check(): Promise<ReadinessResult> {
+  /** `verbose`: the doctor's lines too. */
+  async check(options: { verbose?: boolean } = {}): Promise<ReadinessResult> {
+    const result = await this.probe();
+    return options.verbose ? { ...result, checks: this.checks } : result;
+  }
+
+  private async probe(): Promise<ReadinessResult> {
     if (this.phase === 'stopping') return { ready: false, reason: 'shutting down' };
     if (!this.options.topology) return { ready: false, reason: 'the topology is not loaded' };
     if (this.phase === 'starting') return { ready: false, reason: 'starting' };
@@ -57,6 +89,16 @@ export class Readiness {
     }
     // Shutdown may have begun while PING was in flight.
     if (this.isStopping) return { ready: false, reason: 'shutting down' };
+    const refused =
+      this.checks === 'running' ? [] : this.checks.filter((c) => c.status === 'fail' && !c.unreachable);
+    const [first] = refused;
+    if (first) {
+      const more = refused.length > 1 ? ` (and ${refused.length - 1} more: GET /readyz?verbose)` : '';
+      return {
+        ready: false,
+        reason: `baton doctor: ${first.system}: ${first.name} — ${first.detail}${first.fix ? ` → fix: ${first.fix}` : ''}${more}`,
+      };
+    }
     return { ready: true };
   }
 }

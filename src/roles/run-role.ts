@@ -31,6 +31,7 @@ const lazy = {
   alertmanagerRoute: async () => (await import('../alerts/alertmanager-route.js')).alertmanagerRoute,
   startWebRole: async () => (await import('./web-role.js')).startWebRole,
   startWorkerRole: async () => (await import('./worker-role.js')).startWorkerRole,
+  doctorAtBoot: async () => (await import('../doctor/doctor-at-boot.js')).doctorAtBoot,
 };
 
 type Env = Record<string, string | undefined>;
@@ -45,6 +46,11 @@ export interface RoleOverrides {
   ports?: (parts: { connection: WorkerConnection; topology: Topology; storePrefix: string }) => Ports;
   /** Shorter polling, locks and Slack spacing, so tests do not wait for production's timings. */
   worker?: Pick<WorkerRoleOptions, 'settings' | 'lock' | 'perChannelIntervalMs'>;
+  /**
+   * Run `baton doctor` at boot (src/doctor/). On whenever runRole is called without overrides (the production
+   * CLI); the lab's entry point turns it on explicitly, since its simulated world has nothing real to check.
+   */
+  doctorAtBoot?: boolean;
 }
 type WorkerConnection = WorkerRoleOptions['connection'];
 
@@ -59,7 +65,11 @@ function requireSlack(env: BatonEnv): { botToken: string } {
 }
 
 /** Runs a role until SIGTERM/SIGINT, then shuts it down gracefully (the current step finishes). */
-export async function runRole(role: RoleName, rawEnv: Env, overrides: RoleOverrides = {}): Promise<number> {
+export async function runRole(
+  role: RoleName,
+  rawEnv: Env,
+  overrides: RoleOverrides = { doctorAtBoot: true },
+): Promise<number> {
   const { env, topology, prefixes } = await loadConfig(rawEnv, role === 'web' ? { checkEnv: false } : {});
   const log = createLogger({ level: env.logLevel, base: { role, pid: process.pid } });
   // A library promise nobody awaited (Socket Mode's reconnect can leave one) must not kill a failover in flight.
@@ -206,7 +216,31 @@ export async function runRole(role: RoleName, rawEnv: Env, overrides: RoleOverri
 
   readiness.serving();
 
+  // The doctor at boot, in the background: each role checks what it talks to (the web role only Slack; a worker
+  // without a bot token posts nothing); a failure reaches /readyz and the logs, never crashes the process.
+  const doctorRun = new AbortController();
+  if (overrides.doctorAtBoot) {
+    const systems = [
+      ...(web || env.slackBotToken ? (['slack'] as const) : []),
+      ...(worker && !overrides.ports ? (['kubernetes', 'route53', 'postgresql'] as const) : []),
+    ];
+    void lazy.doctorAtBoot().then((doctorAtBoot) =>
+      doctorAtBoot({
+        env,
+        rawEnv,
+        topology,
+        log,
+        systems,
+        signal: doctorRun.signal,
+        onReport: (checks) => readiness.recordChecks(checks),
+      }),
+    );
+  } else {
+    readiness.recordChecks([]);
+  }
+
   await waitForSignal(log);
+  doctorRun.abort();
   // From here /readyz answers 503, so Kubernetes stops sending traffic before anything closes.
   readiness.stopping();
   await closeAll();
