@@ -1,15 +1,18 @@
 /**
  * What the sandbox page's buttons break and mend: a cluster's health endpoint and its Kubernetes API here, its
- * database through database-breaks.ts.
+ * database through database-breaks.ts, and GitOps self-heal on west through west-gitops.ts.
  */
 import type { DatabaseBreaks } from '../postgres/database-breaks.js';
 import type { PostgresPair } from '../postgres/postgres-pair.js';
 import type { Lab } from './start-lab.js';
+import type { GitOpsSwitch, SelfHealMode } from './west-gitops.js';
 
 /** What the page's buttons break: the health endpoint and API here, the database in database-breaks.ts. */
 export interface Breaks extends DatabaseBreaks {
   health(cluster: string, up: boolean): Promise<void>;
   api(cluster: string, up: boolean): Promise<void>;
+  /** Argo CD's self-heal on the GitOps cluster: off, on with the fix, or on without it. */
+  selfHeal(cluster: string, mode: SelfHealMode): Promise<void>;
 }
 
 /** The breaks for `lab`; an API taken down is added to `apiDown` (and removed when it is back), for the view. */
@@ -17,6 +20,7 @@ export function sandboxBreaks(
   lab: Lab<PostgresPair | null>,
   database: DatabaseBreaks,
   apiDown: Set<string>,
+  gitops: GitOpsSwitch,
 ): Breaks {
   const known = (cluster: string) => {
     if (!lab.health[cluster]) throw new Error(`no cluster ${JSON.stringify(cluster)}: use east or west`);
@@ -32,6 +36,11 @@ export function sandboxBreaks(
       await lab.kube.setOutage(cluster, up ? null : 'refused');
       if (up) apiDown.delete(cluster);
       else apiDown.add(cluster);
+    },
+    async selfHeal(cluster, mode) {
+      if (cluster !== gitops.cluster)
+        throw new Error(`GitOps self-heal is modelled on ${gitops.cluster} only`);
+      gitops.set(mode);
     },
   };
 }

@@ -40,6 +40,7 @@ import type { Lab } from './start-lab.js';
 import { startLab } from './start-lab.js';
 import type { WorldView } from './world-view.js';
 import { sharedForMs, worldView } from './world-view.js';
+import { gitOpsSwitch } from './west-gitops.js';
 
 export type { BatonProcess } from './baton-process.js';
 export type { Breaks } from './sandbox-breaks.js';
@@ -111,6 +112,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       database: !noDatabase,
       podReadyAfterMs: options.podReadyAfterMs ?? 1500,
       insyncAfterMs: options.insyncAfterMs ?? 3000,
+      gitops: true,
     });
     stops.push(() => lab.stop());
     const site = lab.topology.sites[0];
@@ -203,8 +205,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     const apiDown = new Set<string>();
     const database = databaseBreaks(lab.postgres);
-    const world = sharedForMs(worldView({ lab, site, monitoring, apiDown, database, store }), 400);
-    const breaks = sandboxBreaks(lab, database, apiDown);
+    const gitops = gitOpsSwitch(lab);
+    const world = sharedForMs(worldView({ lab, site, monitoring, apiDown, database, store, gitops }), 400);
+    const breaks = sandboxBreaks(lab, database, apiDown, gitops);
     return {
       dir: lab.dir,
       redis: { url: redisUrl, started: redis.started },

@@ -20,6 +20,8 @@ import type { PostgresPair } from '../postgres/postgres-pair.js';
 import { startPostgresPair } from '../postgres/postgres-pair.js';
 import type { Route53StandIn } from '../route53/route53-api-server.js';
 import { route53SeedFor, startRoute53ApiServer } from '../route53/route53-api-server.js';
+import type { StandInAutoscaler } from '../kubernetes/api-server/types.js';
+import { argoTracking, GITOPS_CLUSTER, WEST_HPA, WORKER } from './west-gitops.js';
 
 export const EXAMPLE_TOPOLOGY_FILE = new URL('../../examples/baton.yaml', import.meta.url);
 /** The DESIGN example topology file, as a path. */
@@ -48,6 +50,10 @@ export interface Lab<P extends PostgresPair | null = PostgresPair> {
   /** The database pair; null in a lab started with `database: false` (its topology then has no database). */
   postgres: P;
   health: Record<string, HealthEndpoint>;
+  /** Whether west's workloads are tracked by an Argo CD Application (and the site has `worker`): `gitops`. */
+  gitops: boolean;
+  /** The HPAs the clusters start with (west's on `web`). */
+  autoscalers: { cluster: string; hpa: StandInAutoscaler }[];
   /** What a user's resolver gets for the site's record now. */
   resolve(): Promise<string[]>;
   /** Which cluster those answers belong to. */
@@ -61,6 +67,13 @@ export interface LabOptions {
   image?: string;
   /** Start the PostgreSQL pair (default true). Without it the site has no `database` and no database steps. */
   database?: boolean;
+  /**
+   * West as an Argo CD Application manages it (west-gitops.ts): the site gets a second workload, `worker`, and
+   * west's workloads carry Argo CD's tracking annotation; self-heal starts off. Default false.
+   */
+  gitops?: boolean;
+  /** The HPA controller's sync period (default 15 s, as kube-controller-manager's). */
+  hpaSyncPeriodMs?: number;
 }
 
 async function startHealthEndpoint(): Promise<HealthEndpoint & { close(): Promise<void> }> {
@@ -119,21 +132,33 @@ export async function startLab(options: LabOptions = {}): Promise<Lab<PostgresPa
         : await startPostgresPair({ names: { primary: 'east', standby: 'west' } });
     if (postgres) stops.push(() => postgres.stop());
 
+    // West's `web` is owned by an HPA, so its manifest in Git has no replicas (Argo CD's docs recommend this).
+    const gitops = options.gitops ?? false;
+    const tracked = (w: { namespace: string; kind: 'Deployment'; name: string }) =>
+      gitops ? { annotations: argoTracking(w) } : {};
+    const web = { namespace: 'default', kind: 'Deployment', name: 'web' } as const;
+    const autoscalers = [{ cluster: GITOPS_CLUSTER, hpa: WEST_HPA }];
     const kube = await startKubeApiServer({
       clusters: {
         east: {
           nodes: 3,
           podReadyAfterMs: options.podReadyAfterMs ?? 500,
           workloads: [
-            { namespace: 'default', kind: 'Deployment', name: 'web', replicas: 5, images: [image] },
+            { ...web, replicas: 5, images: [image] },
+            ...(gitops ? [{ ...WORKER, images: [image] }] : []),
           ],
         },
         west: {
           nodes: 3,
           podReadyAfterMs: options.podReadyAfterMs ?? 500,
           workloads: [
-            { namespace: 'default', kind: 'Deployment', name: 'web', replicas: 1, images: [image] },
+            { ...web, replicas: 1, images: [image], git: { replicas: null }, ...tracked(web) },
+            ...(gitops
+              ? [{ ...WORKER, replicas: WORKER.standbyReplicas, images: [image], ...tracked(WORKER) }]
+              : []),
           ],
+          autoscalers: [WEST_HPA],
+          ...(options.hpaSyncPeriodMs !== undefined && { hpaSyncPeriodMs: options.hpaSyncPeriodMs }),
         },
       },
     });
@@ -144,6 +169,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab<PostgresPa
     doc.setIn(['sites', 0, 'clusters', 'east', 'healthUrl'], health.east.url);
     doc.setIn(['sites', 0, 'clusters', 'west', 'healthUrl'], health.west.url);
     if (!postgres) doc.deleteIn(['sites', 0, 'database']);
+    if (gitops) doc.addIn(['sites', 0, 'workloads'], doc.createNode({ ...WORKER }, { flow: true }));
     const env: Record<string, string> = postgres
       ? { EAST_DATABASE_URL: postgres.urls.east ?? '', WEST_DATABASE_URL: postgres.urls.west ?? '' }
       : {};
@@ -207,6 +233,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab<PostgresPa
       route53,
       postgres,
       health,
+      gitops,
+      autoscalers,
       resolve,
       async servedBy() {
         const answers = (await resolve()).join(',');

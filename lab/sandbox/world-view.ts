@@ -15,6 +15,7 @@ import { recordsView } from '../postgres/database-breaks.js';
 import type { PostgresPair } from '../postgres/postgres-pair.js';
 import type { ClusterMonitoring, FiringAlert } from './cluster-monitoring.js';
 import type { Lab } from './start-lab.js';
+import type { AutoscalerView, GitOpsSwitch, GitOpsWorkloadView, SelfHealMode } from './west-gitops.js';
 
 export interface ClusterView {
   id: string;
@@ -23,7 +24,17 @@ export interface ClusterView {
   health: 'up' | 'down';
   api: 'up' | 'down';
   nodesReady: number;
-  workloads: { name: string; replicas: number; readyReplicas: number }[];
+  workloads: {
+    name: string;
+    replicas: number;
+    readyReplicas: number;
+    /** The HPA on it, its range now. */
+    hpa: AutoscalerView | null;
+    /** The Argo CD Application that manages it, and what Git holds for its replicas. */
+    gitOps: GitOpsWorkloadView | null;
+  }[];
+  /** Argo CD's self-heal, on a cluster an Application manages (null: none does). */
+  selfHeal: SelfHealMode | null;
   database: DatabaseView | null;
 }
 
@@ -49,8 +60,9 @@ export function worldView(parts: {
   apiDown: ReadonlySet<string>;
   database: DatabaseBreaks;
   store: RunStore;
+  gitops: GitOpsSwitch;
 }): () => Promise<WorldView> {
-  const { lab, site, monitoring, apiDown, database, store } = parts;
+  const { lab, site, monitoring, apiDown, database, store, gitops } = parts;
   return async () => {
     const [dnsAnswer, servedBy, alerts, records] = await Promise.all([
       lab.resolve(),
@@ -78,8 +90,11 @@ export function worldView(parts: {
               name: `${w.kind}/${w.name}`,
               replicas: state.replicas,
               readyReplicas: state.readyReplicas,
+              hpa: gitops.autoscaler(id, w),
+              gitOps: gitops.workload(id, w),
             };
           }),
+          selfHeal: id === gitops.cluster ? gitops.mode() : null,
           database: await database.view(id),
         };
       }),

@@ -1,8 +1,8 @@
 /**
  * The sandbox's web page: the incident channel as Slack shows it (Baton's Block Kit rendered in the browser), a
  * composer to type `/failover` and `/failback` as one of the sandbox users, buttons that are clicked as that user,
- * and controls that break a cluster: its health endpoint, its API, its database, and a client that writes past the
- * fence. Every command and click reaches Baton as a request signed exactly as Slack signs it (see slack-user.ts); the
+ * and controls that break a cluster: its health endpoint, its API, its database, a client that writes past the
+ * fence, and GitOps self-heal on west (with or without the fix). Every command and click reaches Baton as a request signed exactly as Slack signs it (see slack-user.ts); the
  * page itself never talks to Baton.
  */
 import { readFile } from 'node:fs/promises';
@@ -11,6 +11,8 @@ import { createServer } from 'node:http';
 import type { Logger } from '../../../src/logger.js';
 import type { SlackEphemeral, SlackMessage } from '../../slack/slack-api-server.js';
 import type { Sandbox } from '../stack.js';
+import type { SelfHealMode } from '../west-gitops.js';
+import { SELF_HEAL_MODES } from '../west-gitops.js';
 
 const PUBLIC = new URL('./public/', import.meta.url);
 const FILES: Record<string, { file: string; type: string }> = {
@@ -177,6 +179,16 @@ export async function startConsoleServer(
         else if (what === 'database') await sandbox.breaks.database(cluster, !broken);
         else throw new RequestError(400, 'what must be health, api, lag or database');
         log.info({ cluster, what, broken }, 'console break');
+        send(200, { ok: true });
+        return;
+      }
+      case '/api/self-heal': {
+        const cluster = clusterOf(body);
+        const mode = str(body, 'mode');
+        if (!SELF_HEAL_MODES.includes(mode as SelfHealMode))
+          throw new RequestError(400, `mode must be ${SELF_HEAL_MODES.join(', ')}`);
+        await sandbox.breaks.selfHeal(cluster, mode as SelfHealMode);
+        log.info({ cluster, mode }, 'console switched GitOps self-heal');
         send(200, { ok: true });
         return;
       }

@@ -387,6 +387,63 @@ function databaseControls(c) {
   return buttons;
 }
 
+/** A workload's row: its replicas, the HPA on it (range live, held by Baton or not), and how Argo CD manages it. */
+function workloadRow(w) {
+  const notes = [];
+  if (w.hpa)
+    notes.push(
+      `<span class="hpa" data-hpa="${escapeHtml(w.hpa.name)}">HPA ${escapeHtml(w.hpa.name)}: min ${w.hpa.minReplicas}, ` +
+        `max ${w.hpa.maxReplicas}${w.hpa.held ? ' (held by Baton)' : ''}</span>`,
+    );
+  if (w.gitOps)
+    notes.push(
+      `<span class="gitops${w.gitOps.reverts ? ' bad' : ''}">Argo CD ${escapeHtml(w.gitOps.app)}; Git: ` +
+        `${escapeHtml(w.gitOps.git)}</span>`,
+    );
+  return (
+    `<dt>${escapeHtml(w.name)}</dt><dd data-workload="${escapeHtml(w.name)}">${w.readyReplicas}/${w.replicas} ready` +
+    (notes.length ? `<br><small>${notes.join('<br>')}</small>` : '') +
+    '</dd>'
+  );
+}
+
+/** GitOps self-heal on a cluster an Argo CD Application manages: on (with the fix), and the fix taken away. */
+function selfHealSwitch(c) {
+  const box = document.createElement('div');
+  box.className = 'self-heal';
+  const toggle = (label, checked, disabled, mode) => {
+    const wrap = document.createElement('label');
+    const input = document.createElement('input');
+    input.type = 'checkbox';
+    input.checked = checked;
+    input.disabled = disabled;
+    input.addEventListener('change', async () => {
+      input.disabled = true;
+      try {
+        await post('/api/self-heal', { cluster: c.id, mode: mode(input.checked) });
+        $('composer-error').textContent = '';
+      } catch (error) {
+        $('composer-error').textContent = error.message;
+      } finally {
+        refresh();
+      }
+    });
+    wrap.append(input, ` ${label}`);
+    return wrap;
+  };
+  const on = c.selfHeal !== 'off';
+  box.append(
+    toggle(`GitOps self-heal on ${c.id}`, on, false, (checked) => (checked ? 'on' : 'off')),
+    toggle(
+      '… without the fix (Git sets replicas, not ignored)',
+      c.selfHeal === 'on-without-fix',
+      !on,
+      (checked) => (checked ? 'on-without-fix' : 'on'),
+    ),
+  );
+  return box;
+}
+
 function renderWorld(world) {
   $('dns').innerHTML =
     `<strong>${escapeHtml(world.record)}</strong> → ${escapeHtml(world.dnsAnswer.join(', ') || 'no answer')}` +
@@ -406,9 +463,7 @@ function renderWorld(world) {
       `<dt>health</dt><dd class="${cls(c.health === 'up')}">${c.health}</dd>` +
       `<dt>API</dt><dd class="${cls(c.api === 'up')}">${c.api}</dd>` +
       `<dt>nodes</dt><dd>${c.nodesReady} ready</dd>` +
-      c.workloads
-        .map((w) => `<dt>${escapeHtml(w.name)}</dt><dd>${w.readyReplicas}/${w.replicas} ready</dd>`)
-        .join('') +
+      c.workloads.map(workloadRow).join('') +
       `<dt>database</dt><dd data-role="${db ? db.role : 'none'}"` +
       `${db?.streaming === undefined ? '' : ` data-streaming="${db.streaming}"`}` +
       `${db?.streaming === false ? ' class="bad"' : ''}>${escapeHtml(databaseText(db))}</dd></dl>` +
@@ -436,6 +491,7 @@ function renderWorld(world) {
       ...databaseControls(c),
     );
     card.append(controls);
+    if (c.selfHeal) card.append(selfHealSwitch(c));
     box.append(card);
   }
   const alerts = $('alerts');
