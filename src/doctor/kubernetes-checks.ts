@@ -2,7 +2,9 @@
  * Kubernetes: each cluster's context answers and accepts its credentials, RBAC allows every verb the steps use on
  * every resource, in the namespaces the topology names (a SelfSubjectAccessReview each: asked, not tried), and each
  * workload exists. The verbs are those of manifests/target-cluster-rbac and docs/adapters.md ("RBAC the steps
- * use"); test/manifests/target-cluster-rbac.test.ts proves the adapter needs exactly those.
+ * use"): test/manifests/target-cluster-rbac.test.ts proves the adapter needs exactly those, and
+ * test/doctor/required-access.test.ts that this list asks exactly those (listed here, not read from the manifests,
+ * which the image need not carry).
  */
 import type { AccessQuestion, KubernetesAccessReview } from '../adapters/kubernetes/access-review.js';
 import type { ClusterId, SiteConfig, Topology } from '../config/topology.js';
@@ -31,6 +33,9 @@ export function requiredAccess(site: SiteConfig, cluster: ClusterId): AccessQues
     add({ verb: 'get', group: 'apps', resource, namespace });
     add({ verb: 'get', group: 'apps', resource, subresource: 'scale', namespace });
     add({ verb: 'update', group: 'apps', resource, subresource: 'scale', namespace });
+    // Preflight lists the HPAs that target each workload; the hold-autoscalers step patches their range.
+    add({ verb: 'list', group: 'autoscaling', resource: 'horizontalpodautoscalers', namespace });
+    add({ verb: 'patch', group: 'autoscaling', resource: 'horizontalpodautoscalers', namespace });
   }
   const cnpg =
     site.database?.promotion === 'cloudnative-pg' ? site.database.members[cluster]?.cnpgCluster : null;

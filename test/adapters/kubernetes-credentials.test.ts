@@ -180,7 +180,48 @@ describe('exec credential plugins against the API stand-in', () => {
     });
     const error = await rejection(impostor.readyNodeCount(site, 'east'));
     expect(error).toMatchObject({ code: 'cluster-unauthorized', retriable: false });
+    // A static token is the kubeconfig's to renew.
+    expect(error.message).toContain('renew the token in the kubeconfig');
     expect(logLines.join('\n')).not.toContain('exec-token-1');
+  });
+
+  it('runs the plugin again at once when its token is refused before it expires (revoked, rotated)', async () => {
+    const clusters = KubernetesClusters.fromEnvironment({
+      kubeconfigPath: await execKubeconfig(),
+      log,
+      retry: FAST,
+    });
+    expect(await clusters.readyNodeCount(site, 'east')).toBe(2);
+    expect(await runs()).toBe(1);
+
+    // The issuer revokes the token long before its expirationTimestamp: kubectl would fetch a new one on the 401.
+    server.setToken('east', 'exec-token-2');
+    expect(await clusters.readyNodeCount(site, 'east')).toBe(2);
+    expect(await runs()).toBe(2);
+    expect(server.requests('east').map((r) => r.status)).toEqual([200, 401, 200]);
+
+    // The fresh token is cached in its turn.
+    expect(await clusters.readyNodeCount(site, 'east')).toBe(2);
+    expect(await runs()).toBe(2);
+    expect(logLines.join('\n')).not.toMatch(/exec-token-\d/);
+  });
+
+  it("says a plugin's fresh token was refused too, without sending the operator to edit the token", async () => {
+    const clusters = KubernetesClusters.fromEnvironment({
+      kubeconfigPath: await execKubeconfig(),
+      log,
+      retry: FAST,
+    });
+    // The cluster no longer maps the identity the plugin signs in as: no token it makes is accepted.
+    server.setToken('east', 'a-token-of-another-identity');
+    const error = await rejection(clusters.readyNodeCount(site, 'east'));
+    expect(error).toMatchObject({ code: 'cluster-unauthorized', retriable: false });
+    expect(error.message).not.toContain('renew the token in the kubeconfig');
+    expect(error.message).toContain('credential plugin');
+    expect(error.message).toContain('get-token');
+    // One fresh token was fetched and tried, not one per retry.
+    expect(await runs()).toBe(2);
+    expect(server.requests('east').map((r) => r.status)).toEqual([401, 401]);
   });
 
   it('runs the plugin again once its token expires, and the new token is accepted', async () => {

@@ -1,8 +1,17 @@
 /**
  * The API clients of each kubeconfig context, made once and cached, and the resolution of a site's cluster to the
- * context the topology names (or the kubeconfig's current one). TLS is verified with the kubeconfig's CA.
+ * context the topology names (or the kubeconfig's current one). TLS is verified with the kubeconfig's CA. A context
+ * whose user is an exec credential plugin can drop the plugin's cached token after a 401, as kubectl does.
  */
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  ServerConfiguration,
+  createConfiguration,
+} from '@kubernetes/client-node';
+import type { RequestContext, SecurityAuthentication } from '@kubernetes/client-node';
 import type { ClusterId, SiteConfig } from '../../config/topology.js';
 import { BatonError } from '../../errors.js';
 
@@ -13,6 +22,8 @@ export interface ClientSet {
   core: CoreV1Api;
   apps: AppsV1Api;
   custom: CustomObjectsApi;
+  /** The context's credentials; `execCommand` is set when its user is an exec credential plugin. */
+  credentials: ContextCredentials;
 }
 
 /** One cluster of one site, with the clients that reach it. */
@@ -70,20 +81,88 @@ export class KubeClients {
         `Context "${context}" names cluster "${contextObject.cluster}", which the kubeconfig does not define`,
       );
     }
-    // Each context gets a KubeConfig of its own: client-node authenticates with the *current* context at request time.
-    // Users pass through untouched, so an exec plugin's token is client-node's to fetch, cache and renew (per context).
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions(snapshot(this.kubeConfig, context));
+    const user = this.kubeConfig.getUser(contextObject.user);
+    const credentials = new ContextCredentials(snapshot(this.kubeConfig, context), execCommandOf(user));
+    // What KubeConfig.makeApiClient builds, but authenticating through `credentials`, which can be renewed.
+    const configuration = createConfiguration({
+      baseServer: new ServerConfiguration(server, {}),
+      authMethods: { default: credentials },
+    });
     const clients: ClientSet = {
       context,
       server,
-      core: kubeConfig.makeApiClient(CoreV1Api),
-      apps: kubeConfig.makeApiClient(AppsV1Api),
-      custom: kubeConfig.makeApiClient(CustomObjectsApi),
+      core: new CoreV1Api(configuration),
+      apps: new AppsV1Api(configuration),
+      custom: new CustomObjectsApi(configuration),
+      credentials,
     };
     this.clients.set(context, clients);
     return clients;
   }
+}
+
+/**
+ * How the clients of one context authenticate: through a KubeConfig of the context's own (client-node authenticates
+ * with the *current* context at request time). Users pass through untouched, so an exec plugin's token is
+ * client-node's to fetch and cache (in its ExecAuth, per KubeConfig) until the credential's expirationTimestamp.
+ *
+ * A token can stop working before then (revoked, the issuer's keys rotated). On a 401 kubectl runs the plugin again
+ * "unless they were rotated already" (client-go plugin/pkg/client/auth/exec/exec.go, `maybeRefreshCreds`); `renew`
+ * does the same by replacing the KubeConfig, and with it client-node's cache, while every API client made with
+ * these credentials keeps working.
+ */
+export class ContextCredentials implements SecurityAuthentication {
+  private kubeConfig: KubeConfig;
+  private renewals = 0;
+
+  /** `execCommand`: the exec credential plugin the context's user runs, if it does. */
+  constructor(
+    private readonly options: object,
+    readonly execCommand: string | undefined,
+  ) {
+    this.kubeConfig = load(options);
+  }
+
+  getName(): string {
+    return 'kubeconfig';
+  }
+
+  applySecurityAuthentication(context: RequestContext): Promise<void> {
+    return this.kubeConfig.applySecurityAuthentication(context);
+  }
+
+  /** Changes each time the credential is renewed: a request notes it before it is sent. */
+  get generation(): number {
+    return this.renewals;
+  }
+
+  /**
+   * After a 401: whether the next attempt carries a credential fetched afresh (false for a static one, which only
+   * the kubeconfig can change). Renews once for all requests that saw the same credential refused, so concurrent
+   * requests run the plugin once.
+   */
+  renew(refusedGeneration: number): boolean {
+    if (this.execCommand === undefined) return false;
+    if (refusedGeneration === this.renewals) {
+      this.kubeConfig = load(this.options);
+      this.renewals += 1;
+    }
+    return true;
+  }
+}
+
+function load(options: object): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions(options);
+  return kubeConfig;
+}
+
+/** The command of a user's exec plugin (`users[].user.exec`, or the older `auth-provider` form client-node runs). */
+function execCommandOf(user: { exec?: unknown; authProvider?: unknown } | null): string | undefined {
+  // client-node types both as `any`: they are the kubeconfig's maps as written.
+  const provider = user?.authProvider as { config?: { exec?: unknown } } | undefined;
+  const exec = (user?.exec ?? provider?.config?.exec) as { command?: unknown } | undefined;
+  return typeof exec?.command === 'string' ? exec.command : undefined;
 }
 
 /** Where a target is, for messages: `west (context passive-cluster)`. */

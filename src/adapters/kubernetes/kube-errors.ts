@@ -1,8 +1,9 @@
 /**
  * What a failed Kubernetes request means: whether trying again can help (429, 5xx, resets, timeouts; 409 for writes),
- * and the BatonError it becomes, whose message says what to do next (renew the token, grant the RBAC verb, install
- * the CRDs, fix the CA…).
+ * and the BatonError it becomes, whose message says what to do next (renew the token, or check the identity an exec
+ * plugin signs in as; grant the RBAC verb, install the CRDs, fix the CA…).
  */
+import { basename } from 'node:path';
 import { ApiException } from '@kubernetes/client-node';
 import { BatonError } from '../../errors.js';
 import { CNPG_CLUSTERS } from './cnpg-status.js';
@@ -92,10 +93,17 @@ export function translateFailure(
     const status = parseStatus(error.body);
     const said = status?.message ? `: ${status.message}` : '';
     if (code === 401) {
+      const plugin = target.clients.credentials.execCommand;
+      // A plugin's token was fetched afresh and refused too (kube-retry): editing the kubeconfig's token cannot help.
       return new BatonError(
         'cluster-unauthorized',
-        `Kubernetes rejected Baton's credentials for ${target.cluster} (context ${target.clients.context}) — ` +
-          'renew the token in the kubeconfig',
+        plugin === undefined
+          ? `Kubernetes rejected Baton's credentials for ${target.cluster} (context ${target.clients.context}) — ` +
+              'renew the token in the kubeconfig'
+          : `Kubernetes rejected the token that the kubeconfig's credential plugin (${basename(plugin)}) made for ` +
+              `${target.cluster} (context ${target.clients.context}), a fresh one too — check that the identity ` +
+              'the plugin signs in as may still use that cluster (EKS: its access entry or aws-auth mapping; GKE: ' +
+              'its IAM role), and run the plugin by hand to see which identity it returns',
         { cause: error },
       );
     }

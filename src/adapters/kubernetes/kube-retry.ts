@@ -1,8 +1,9 @@
 /**
  * How every Kubernetes request is sent: a timeout per attempt, the caller's signal, retries with jittered backoff
- * (honouring Retry-After), and the last failure translated into a BatonError.
+ * (honouring Retry-After), one more try with a fresh exec-plugin credential after a 401, and the last failure
+ * translated into a BatonError.
  */
-import { Observable } from '@kubernetes/client-node';
+import { ApiException, Observable } from '@kubernetes/client-node';
 import type {
   ConfigurationOptions,
   ObservableMiddleware,
@@ -52,8 +53,10 @@ export async function sendWithRetry<T>(
 ): Promise<T> {
   const retryConflicts = settings.retryConflicts ?? operation.write;
   const attempts = Math.max(1, policy.retry.attempts);
+  let renewed = false;
   for (let attempt = 1; ; attempt += 1) {
     settings.signal?.throwIfAborted();
+    const generation = target.clients.credentials.generation;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), policy.requestTimeoutMs);
     const onAbort = () => controller.abort();
@@ -68,7 +71,18 @@ export async function sendWithRetry<T>(
       clearTimeout(timer);
       settings.signal?.removeEventListener('abort', onAbort);
     }
-    if (!failure.retriable || attempt >= attempts) {
+    // A refused exec-plugin token is fetched again and tried once at once, whatever the retry budget: a static
+    // one could only be refused again.
+    if (!renewed && isUnauthorized(failure.error) && target.clients.credentials.renew(generation)) {
+      renewed = true;
+      policy.log.info(
+        { site: target.site.name, cluster: target.cluster, context: target.clients.context },
+        'Kubernetes refused the credential plugin’s token; running the plugin again',
+      );
+      continue;
+    }
+    // The renewal's try is not taken from the retry budget.
+    if (!failure.retriable || attempt - (renewed ? 1 : 0) >= attempts) {
       throw translateFailure(target, operation, failure.error, attempt, policy.requestTimeoutMs);
     }
     const backoff = Math.min(MAX_BACKOFF_MS, policy.retry.baseDelayMs * 2 ** (attempt - 1));
@@ -89,6 +103,8 @@ export async function sendWithRetry<T>(
     await policy.clock.sleep(delayMs, settings.signal);
   }
 }
+
+const isUnauthorized = (error: unknown): boolean => error instanceof ApiException && error.code === 401;
 
 /** Request options that abort the HTTP request when `signal` does. */
 function withSignal(signal: AbortSignal): ConfigurationOptions {
