@@ -52,6 +52,15 @@ function load(document: KubeconfigDocument): KubeConfig {
   return kubeConfig;
 }
 
+/** Polls until a workload's controller has acted on its latest spec (it does so after a delay, as a real one). */
+async function untilObserved(server: KubeApiServer, cluster: string, workload: WorkloadRef): Promise<void> {
+  for (;;) {
+    const state = server.workload(cluster, workload.namespace, workload.kind, workload.name);
+    if (state.observedGeneration === state.generation) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 async function rejection(promise: Promise<unknown>): Promise<BatonError> {
   const error = await promise.then(
     () => undefined,
@@ -171,6 +180,7 @@ describe('KubernetesClusters against the API stand-in', () => {
     await clusters.scaleWorkload(site, 'west', WEB, 3);
     expect(server.requests('west').map((r) => r.method)).toEqual(['GET']);
     await clusters.scaleWorkload(site, 'west', WEB, 1);
+    await untilObserved(server, 'west', WEB);
     expect(server.workload('west', 'default', 'Deployment', 'web')).toMatchObject({
       replicas: 1,
       readyReplicas: 1,
@@ -183,6 +193,7 @@ describe('KubernetesClusters against the API stand-in', () => {
     await clusters.waitForReady(site, 'east', QUEUE, 3, { timeoutMs: 5_000, pollMs: 50 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(500);
     await clusters.scaleWorkload(site, 'east', QUEUE, 1);
+    await untilObserved(server, 'east', QUEUE);
     expect(server.workload('east', 'default', 'StatefulSet', 'queue').pods.map((p) => p.name)).toEqual([
       'queue-0',
     ]);

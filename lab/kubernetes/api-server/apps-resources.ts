@@ -4,13 +4,12 @@
  * API serves them (spec, status counts and conditions, zero counts left out).
  */
 import type { ClusterState, WorkloadRecord } from './cluster-state.js';
-import { nextRevision } from './cluster-state.js';
 import { pageList, parseLabelSelector } from './list-query.js';
 import { applyPatch, isObject } from './patches.js';
 import type { Attributes, Request } from './request-attributes.js';
 import { badRequest, conflict, methodNotAllowed, notFound, statusError } from './status-errors.js';
 import type { ObjectMeta } from './types.js';
-import { containerNames, reconcilePods, templateHash, workloadStatus } from './workload-controller.js';
+import { changeSpec, containerNames, templateHash, workloadStatus } from './workload-controller.js';
 
 /** Deployments and StatefulSets: list, get, status, and the scale subresource. */
 export function serveApps(state: ClusterState, attributes: Attributes, request: Request): unknown {
@@ -58,14 +57,8 @@ export function serveApps(state: ClusterState, attributes: Attributes, request: 
   }
   const replicas = validateScale(updated, workload, attributes.resource);
   if (request.query.get('dryRun') === 'All') return { ...current, spec: { replicas } };
-  if (replicas !== workload.replicas) {
-    workload.replicas = replicas;
-    workload.generation += 1;
-    workload.specChangedAt = now;
-    reconcilePods(state, workload, now, state.options.podReadyAfterMs ?? 0);
-    workload.lastStatus = JSON.stringify(workloadStatus(workload, now));
-    workload.resourceVersion = nextRevision(state);
-  }
+  // Only a change of the spec is a new generation; the controller acts on it later (see changeSpec).
+  if (replicas !== workload.replicas) changeSpec(state, workload, { replicas }, now);
   return serializeScale(workload, now);
 }
 
@@ -158,12 +151,14 @@ function serializeWorkload(workload: WorkloadRecord, now: number): Record<string
     },
   };
   const selector = { matchLabels: { app: workload.name } };
+  // The status is the controller's last write: it describes the spec it observed, not the one just written.
+  const observed = workload.observed;
   if (workload.kind === 'Deployment') {
-    const maxUnavailable = Math.floor(workload.replicas * 0.25);
-    const available = counts.availableReplicas >= workload.replicas - maxUnavailable;
+    const maxUnavailable = Math.floor(observed.replicas * 0.25);
+    const available = counts.availableReplicas >= observed.replicas - maxUnavailable;
     const complete =
-      counts.updatedReplicas === workload.replicas && counts.availableReplicas === workload.replicas;
-    const rs = `${workload.name}-${templateHash(workload.images)}`;
+      counts.updatedReplicas === observed.replicas && counts.availableReplicas === observed.replicas;
+    const rs = `${workload.name}-${templateHash(observed.images)}`;
     return {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -177,13 +172,13 @@ function serializeWorkload(workload: WorkloadRecord, now: number): Record<string
         progressDeadlineSeconds: 600,
       },
       status: {
-        observedGeneration: workload.generation,
+        observedGeneration: observed.generation,
         ...withoutZeros({
           replicas: counts.replicas,
           updatedReplicas: counts.updatedReplicas,
           readyReplicas: counts.readyReplicas,
           availableReplicas: counts.availableReplicas,
-          unavailableReplicas: Math.max(0, workload.replicas - counts.availableReplicas),
+          unavailableReplicas: Math.max(0, observed.replicas - counts.availableReplicas),
         }),
         conditions: [
           {
@@ -210,7 +205,7 @@ function serializeWorkload(workload: WorkloadRecord, now: number): Record<string
       },
     };
   }
-  const revision = `${workload.name}-${templateHash(workload.images).slice(0, 10)}`;
+  const revision = `${workload.name}-${templateHash(observed.images).slice(0, 10)}`;
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
@@ -226,7 +221,7 @@ function serializeWorkload(workload: WorkloadRecord, now: number): Record<string
       persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
     },
     status: {
-      observedGeneration: workload.generation,
+      observedGeneration: observed.generation,
       // StatefulSetStatus.replicas is not omitempty; the other counts are.
       replicas: counts.replicas,
       ...withoutZeros({

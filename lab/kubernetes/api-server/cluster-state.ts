@@ -13,7 +13,8 @@ import { DEFAULT_HPA_SYNC_PERIOD_MS, syncAutoscalers } from './hpa-controller.js
 import type { GitManifest, SelfHealOptions } from './self-heal-controller.js';
 import { selfHeal } from './self-heal-controller.js';
 import type { InjectedFailure, Outage, RbacDenial, StandInClusterOptions, StandInWorkload } from './types.js';
-import { reconcilePods, workloadStatus } from './workload-controller.js';
+import type { ObservedSpec, PendingSpec } from './workload-controller.js';
+import { catchUpController, reconcilePods, workloadStatus } from './workload-controller.js';
 
 export interface PodState {
   name: string;
@@ -35,6 +36,10 @@ export interface WorkloadRecord {
   replicas: number;
   images: string[];
   generation: number;
+  /** The spec the controller last acted on (status.observedGeneration and the counts describe it). */
+  observed: ObservedSpec;
+  /** Spec changes written but not yet seen by the controller, oldest first. */
+  pending: PendingSpec[];
   resourceVersion: string;
   pods: PodState[];
   /** Last status written, to bump resourceVersion when pods change it (as the controller's writes would). */
@@ -86,12 +91,19 @@ export interface ClusterState {
 
 export const nextRevision = (state: ClusterState): string => String(++state.revision);
 
-/** Applies the passage of time: pods becoming Ready, the CloudNativePG operator acting on what it was asked. */
+/**
+ * Applies the passage of time: the workload controllers acting on the spec changes they have seen, pods becoming
+ * Ready, the CloudNativePG operator acting on what it was asked.
+ */
 export function settle(state: ClusterState, now = Date.now()): void {
   selfHeal(state, now);
   syncAutoscalers(state, now);
   for (const workload of state.workloads) {
-    const status = JSON.stringify(workloadStatus(workload, now));
+    catchUpController(state, workload, now);
+    const status = JSON.stringify({
+      observedGeneration: workload.observed.generation,
+      ...workloadStatus(workload, now),
+    });
     if (status !== workload.lastStatus) {
       workload.lastStatus = status;
       workload.resourceVersion = nextRevision(state);
@@ -149,6 +161,8 @@ export function createClusterState(
       replicas: spec.replicas,
       images: [...spec.images],
       generation: 1,
+      observed: { generation: 1, replicas: spec.replicas, images: [...spec.images] },
+      pending: [],
       resourceVersion: bump(),
       pods: [],
       lastStatus: '',
@@ -159,7 +173,7 @@ export function createClusterState(
     };
     // Pods given at start are Ready at once (StatefulSet ordering included).
     reconcilePods(state as ClusterState, workload, Date.now(), 0);
-    workload.lastStatus = JSON.stringify(workloadStatus(workload, Date.now()));
+    workload.lastStatus = JSON.stringify({ observedGeneration: 1, ...workloadStatus(workload, Date.now()) });
     state.workloads.push(workload);
   }
   for (const spec of options.autoscalers ?? []) {

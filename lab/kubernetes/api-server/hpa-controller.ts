@@ -8,7 +8,7 @@
 import { timestamp } from '../timestamp.js';
 import type { ClusterState } from './cluster-state.js';
 import { nextRevision } from './cluster-state.js';
-import { reconcilePods, workloadStatus } from './workload-controller.js';
+import { changeSpec } from './workload-controller.js';
 
 export const DEFAULT_HPA_SYNC_PERIOD_MS = 15_000;
 
@@ -27,12 +27,7 @@ export function syncAutoscalers(state: ClusterState, now: number): void {
     hpa.currentReplicas = workload.replicas;
     hpa.desiredReplicas = desired;
     if (desired === workload.replicas) continue;
-    workload.replicas = desired;
-    workload.generation += 1;
-    workload.specChangedAt = at;
-    reconcilePods(state, workload, at, state.options.podReadyAfterMs ?? 0);
-    workload.lastStatus = JSON.stringify(workloadStatus(workload, at));
-    workload.resourceVersion = nextRevision(state);
+    changeSpec(state, workload, { replicas: desired }, at);
     hpa.lastScaleTime = timestamp(at);
     hpa.resourceVersion = nextRevision(state);
   }

@@ -7,8 +7,7 @@
  * workloads or the named ones (`namespace/name`). Applied lazily, when a read settles the cluster.
  */
 import type { ClusterState, WorkloadRecord } from './cluster-state.js';
-import { nextRevision } from './cluster-state.js';
-import { reconcilePods, workloadStatus } from './workload-controller.js';
+import { changeSpec } from './workload-controller.js';
 
 /** Argo CD's default self-heal timeout (argocd-application-controller --self-heal-timeout-seconds 5). */
 export const DEFAULT_SELF_HEAL_DELAY_MS = 5_000;
@@ -42,11 +41,6 @@ export function selfHeal(state: ClusterState, now: number): void {
     if (workload.replicas === git.replicas) continue;
     const at = Math.max(workload.specChangedAt, options.since ?? 0) + delay;
     if (now < at) continue;
-    workload.replicas = git.replicas;
-    workload.generation += 1;
-    workload.specChangedAt = at;
-    reconcilePods(state, workload, at, state.options.podReadyAfterMs ?? 0);
-    workload.lastStatus = JSON.stringify(workloadStatus(workload, at));
-    workload.resourceVersion = nextRevision(state);
+    changeSpec(state, workload, { replicas: git.replicas }, at);
   }
 }

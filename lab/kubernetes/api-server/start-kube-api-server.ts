@@ -15,7 +15,7 @@ import type { RequestContext } from './handle-request.js';
 import { buildKubeconfig } from './kubeconfig.js';
 import { applyOutage, attachListener, listen, stopListening } from './listener.js';
 import type { KubeApiServer, KubeApiServerOptions, RequestRecord } from './types.js';
-import { podReady, templateHash, visiblePods, workloadStatus } from './workload-controller.js';
+import { changeSpec, podReady, visiblePods, workloadStatus } from './workload-controller.js';
 
 const findAutoscaler = (state: ClusterState, namespace: string, name: string): AutoscalerRecord => {
   const hpa = state.autoscalers.find((a) => a.namespace === namespace && a.name === name);
@@ -81,6 +81,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
         images: [...workload.images],
         resourceVersion: workload.resourceVersion,
         generation: workload.generation,
+        observedGeneration: workload.observed.generation,
         pods: visiblePods(workload, now).map((pod) => ({ name: pod.name, ready: podReady(pod, now) })),
       };
     },
@@ -101,12 +102,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
     },
     setImages(id, namespace, kind, name, images) {
       const state = cluster(id);
-      const workload = findWorkload(state, namespace, kind, name);
-      workload.images = [...images];
-      workload.generation += 1;
-      const hash = templateHash(images);
-      for (const pod of workload.pods) Object.assign(pod, { images: [...images], templateHash: hash });
-      workload.resourceVersion = nextRevision(state);
+      settle(state);
+      changeSpec(state, findWorkload(state, namespace, kind, name), { images }, Date.now());
     },
     updateCnpgCluster(id, namespace, name, change) {
       const state = cluster(id);

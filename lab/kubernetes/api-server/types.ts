@@ -45,8 +45,14 @@ export interface StandInClusterOptions {
   nodes?: number | StandInNode[];
   workloads?: StandInWorkload[];
   cnpgClusters?: StandInCnpgCluster[];
-  /** Pods become Ready this long after a scale-up creates them (default 0); scale-down is immediate. */
+  /** Pods become Ready this long after the controller creates them (default 0). */
   podReadyAfterMs?: number;
+  /**
+   * The Deployment and StatefulSet controllers act on a spec change (scale, new template) this long after it is
+   * written, as kube-controller-manager does through its informers (default 50 ms): until then metadata.generation
+   * is ahead of status.observedGeneration and the counts describe the previous spec.
+   */
+  controllerDelayMs?: number;
   /** When set, requests without `Authorization: Bearer <token>` get 401. */
   token?: string;
   /** The authenticated user named in RBAC denials (default `system:serviceaccount:baton:baton`). */
@@ -111,6 +117,8 @@ export interface WorkloadState {
   images: string[];
   resourceVersion: string;
   generation: number;
+  /** status.observedGeneration: the generation the controller has acted on. */
+  observedGeneration: number;
   pods: { name: string; ready: boolean }[];
 }
 
@@ -150,7 +158,10 @@ export interface KubeApiServer {
   nodes(cluster: string): StandInNode[];
   cnpgCluster(cluster: string, namespace: string, name: string): CnpgClusterObject;
   setNodeReady(cluster: string, node: string, ready: boolean): void;
-  /** Replaces the pod template's images, as a rollout would (pods keep their readiness). */
+  /**
+   * Replaces the pod template's images; once the controller sees it, the pods run them as after a rollout (they
+   * keep their readiness).
+   */
   setImages(
     cluster: string,
     namespace: string,

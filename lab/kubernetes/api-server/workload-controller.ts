@@ -1,9 +1,29 @@
 /**
- * The controllers behind Deployments and StatefulSets: the ReplicaSet's and the StatefulSet's pods created and
- * removed on a scale, each becoming Ready after a delay, and the status counts they add up to.
+ * The controllers behind Deployments and StatefulSets: a spec change recorded at once (generation bumped) and acted
+ * on a delay later; the ReplicaSet's and the StatefulSet's pods created and removed then, each becoming Ready after
+ * a delay of its own; and the status counts they add up to, which describe the spec the controller last observed.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { ClusterState, PodState, WorkloadRecord } from './cluster-state.js';
+import { nextRevision } from './cluster-state.js';
+
+/**
+ * How long after a spec change the controller acts on it (and writes status.observedGeneration): the watch event
+ * reaching its informer cache and the work queue, a few tens of milliseconds on a quiet kube-controller-manager.
+ */
+export const DEFAULT_CONTROLLER_DELAY_MS = 50;
+
+/** The spec as the controller last observed it: what the status and the pods describe. */
+export interface ObservedSpec {
+  generation: number;
+  replicas: number;
+  images: string[];
+}
+
+/** A spec written to the API but not yet seen by the controller, and when it was written. */
+export interface PendingSpec extends ObservedSpec {
+  at: number;
+}
 
 export function podReady(pod: PodState, now: number): boolean {
   return now >= pod.readyAt;
@@ -20,10 +40,11 @@ export interface WorkloadStatusCounts {
   updatedReplicas: number;
 }
 
+/** The counts the controller last wrote: its pods against the template of the spec it observed. */
 export function workloadStatus(workload: WorkloadRecord, now: number): WorkloadStatusCounts {
   const pods = visiblePods(workload, now);
   const ready = pods.filter((pod) => podReady(pod, now)).length;
-  const hash = templateHash(workload.images);
+  const hash = templateHash(workload.observed.images);
   return {
     replicas: pods.length,
     readyReplicas: ready,
@@ -44,21 +65,72 @@ function podSuffix(): string {
   return Array.from(randomBytes(5), (byte) => alphabet[byte % alphabet.length]).join('');
 }
 
-/** Creates or removes pods so that `workload.replicas` of them exist; new ones become Ready after the delay. */
+/**
+ * Writes a spec change as the API server does: metadata.generation is bumped at once, while the controller sees it
+ * `controllerDelayMs` later, from its informer cache; until then status.observedGeneration and every count describe
+ * the previous spec. The Kubernetes API conventions (kubernetes/community, sig-architecture/api-conventions.md):
+ * generation is "a sequence number representing a specific generation of the desired state. Set by the system";
+ * observedGeneration "can be used ... to ensure that the reported status reflects the most recent desired status".
+ * The caller has applied the passage of time up to `at`.
+ */
+export function changeSpec(
+  state: ClusterState,
+  workload: WorkloadRecord,
+  change: { replicas?: number; images?: string[] },
+  at: number,
+): void {
+  catchUpController(state, workload, at);
+  if (change.replicas !== undefined) {
+    workload.replicas = change.replicas;
+    workload.specChangedAt = at;
+  }
+  if (change.images) workload.images = [...change.images];
+  workload.generation += 1;
+  workload.pending.push({
+    generation: workload.generation,
+    replicas: workload.replicas,
+    images: [...workload.images],
+    at,
+  });
+  workload.resourceVersion = nextRevision(state);
+}
+
+/**
+ * The controller acting, in order, on each spec change it has seen by `now`: each is seen `controllerDelayMs` after
+ * it was written (the cache lags the API server, so an intermediate spec is acted on if it was there long enough).
+ * A new template relabels the pods, as a finished rollout would; pods keep their readiness.
+ */
+export function catchUpController(state: ClusterState, workload: WorkloadRecord, now: number): void {
+  const delay = state.options.controllerDelayMs ?? DEFAULT_CONTROLLER_DELAY_MS;
+  for (let next = workload.pending[0]; next && next.at + delay <= now; next = workload.pending[0]) {
+    workload.pending.shift();
+    const { at: _at, ...spec } = next;
+    workload.observed = spec;
+    const hash = templateHash(spec.images);
+    for (const pod of workload.pods) Object.assign(pod, { images: [...spec.images], templateHash: hash });
+    reconcilePods(state, workload, next.at + delay, state.options.podReadyAfterMs ?? 0);
+  }
+}
+
+/**
+ * Creates or removes pods so that the observed spec's replicas of them exist; new ones become Ready after the
+ * delay.
+ */
 export function reconcilePods(
   state: ClusterState,
   workload: WorkloadRecord,
   now: number,
   readyAfterMs: number,
 ): void {
-  const hash = templateHash(workload.images);
+  const { replicas, images } = workload.observed;
+  const hash = templateHash(images);
   if (workload.kind === 'Deployment') {
-    while (workload.pods.length > workload.replicas) {
+    while (workload.pods.length > replicas) {
       // A ReplicaSet scales down the pods that are not Ready first, then the newest.
       const notReady = workload.pods.findIndex((pod) => !podReady(pod, now));
       workload.pods.splice(notReady >= 0 ? notReady : workload.pods.length - 1, 1);
     }
-    while (workload.pods.length < workload.replicas) {
+    while (workload.pods.length < replicas) {
       workload.pods.push(
         newPod(state, workload, `${workload.name}-${hash}-${podSuffix()}`, now, now + readyAfterMs),
       );
@@ -66,8 +138,8 @@ export function reconcilePods(
     return;
   }
   // StatefulSet, OrderedReady: pod N is created only once pod N-1 is Ready; scale-down removes the highest ordinal.
-  workload.pods.length = Math.min(workload.pods.length, workload.replicas);
-  while (workload.pods.length < workload.replicas) {
+  workload.pods.length = Math.min(workload.pods.length, replicas);
+  while (workload.pods.length < replicas) {
     const previous = workload.pods[workload.pods.length - 1];
     const createdAt = Math.max(now, previous?.readyAt ?? now);
     workload.pods.push(
@@ -97,8 +169,8 @@ function newPod(
     readyAt,
     node,
     ip: `10.244.${Math.floor(state.podSeq / 250) % 250}.${(state.podSeq % 250) + 2}`,
-    templateHash: templateHash(workload.images),
-    images: [...workload.images],
+    templateHash: templateHash(workload.observed.images),
+    images: [...workload.observed.images],
   };
 }
 

@@ -61,6 +61,19 @@ function call(
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls until the workload's controller has acted on its latest spec (it does so after a delay, as a real one). */
+async function untilObserved(
+  server: KubeApiServer,
+  kind: 'Deployment' | 'StatefulSet',
+  name: string,
+): Promise<void> {
+  for (;;) {
+    const workload = server.workload('east', 'default', kind, name);
+    if (workload.observedGeneration === workload.generation) return;
+    await sleep(10);
+  }
+}
 const WEB = '/apis/apps/v1/namespaces/default/deployments/web';
 const PG = '/apis/postgresql.cnpg.io/v1/namespaces/db/clusters/pg-west';
 
@@ -379,12 +392,13 @@ describe('Kubernetes API stand-in on the wire', () => {
     expect(text.json.reason).toBe('BadRequest');
   });
 
-  it('creates pods on scale-up that become Ready after the delay; scale-down is immediate', async () => {
+  it('creates pods on scale-up that become Ready after the delay; scale-down is immediate once observed', async () => {
     await sleep(350); // pods created by earlier tests become Ready
     await call(server, 'east', 'PATCH', `${WEB}/scale`, {
       body: { spec: { replicas: 4 } },
       contentType: 'application/merge-patch+json',
     });
+    await untilObserved(server, 'Deployment', 'web');
     const pods = await call(server, 'east', 'GET', '/api/v1/namespaces/default/pods?labelSelector=app%3Dweb');
     expect(pods.json.kind).toBe('PodList');
     const readiness = (items: { status: { conditions: { type: string; status: string }[] } }[]) =>
@@ -417,6 +431,7 @@ describe('Kubernetes API stand-in on the wire', () => {
       body: { spec: { replicas: 1 } },
       contentType: 'application/merge-patch+json',
     });
+    await untilObserved(server, 'Deployment', 'web');
     const down = await call(server, 'east', 'GET', WEB);
     expect(down.json.status).toMatchObject({ replicas: 1, readyReplicas: 1 });
     const others = await call(
@@ -440,6 +455,7 @@ describe('Kubernetes API stand-in on the wire', () => {
       body: { spec: { replicas: 3 } },
       contentType: 'application/merge-patch+json',
     });
+    await untilObserved(server, 'StatefulSet', 'queue');
     expect(server.workload('east', 'default', 'StatefulSet', 'queue').pods).toEqual([
       { name: 'queue-0', ready: true },
       { name: 'queue-1', ready: false },
@@ -455,6 +471,7 @@ describe('Kubernetes API stand-in on the wire', () => {
     await call(server, 'east', 'PUT', '/apis/apps/v1/namespaces/default/statefulsets/queue/scale', {
       body: { spec: { replicas: 1 } },
     });
+    await untilObserved(server, 'StatefulSet', 'queue');
     expect(server.workload('east', 'default', 'StatefulSet', 'queue').pods.map((p) => p.name)).toEqual([
       'queue-0',
     ]);
