@@ -56,15 +56,16 @@ export async function adapterPolling(): Promise<string> {
       insyncLag.push(Date.now() - flipAt);
     }
 
-    // Readiness lag: pods turn Ready 700 ms after a scale-up; waitForReady polls (≤ 500 ms).
+    // Readiness lag: pods turn Ready 700 ms after a scale-up; waitForReady polls (≤ 500 ms). On east: west's `web`
+    // has an HPA, which would put a direct scale back at its next sync (as on a real cluster).
     const readyLag: number[] = [];
     const web = site.workloads[0];
     if (!web) throw new Error('no workload');
     for (let i = 0; i < READY_SAMPLES; i += 1) {
-      const replicas = i % 2 === 0 ? 3 : 1;
+      const replicas = i % 2 === 0 ? 1 : 3; // east starts at 5: down first, then up
       const scaledAt = Date.now();
-      await kube.scaleWorkload(site, 'west', web, replicas);
-      await kube.waitForReady(site, 'west', web, replicas, { timeoutMs: 10_000 });
+      await kube.scaleWorkload(site, 'east', web, replicas);
+      await kube.waitForReady(site, 'east', web, replicas, { timeoutMs: 10_000 });
       // Scale-downs are Ready at once; only scale-ups wait on pods.
       if (replicas > 1) readyLag.push(Date.now() - (scaledAt + 700));
     }

@@ -150,7 +150,7 @@ async function oneRealFailover(variant: Variant, baseEnv: Record<string, string>
   const store = new RunStore(connection, prefixes.store);
   const worker = await spawnRole(
     variant,
-    { label: 'worker (real adapters)', args: ['worker', '--poll-ms', '100'], env: lab.env },
+    { label: 'worker (real adapters)', args: ['worker'], env: lab.env },
     { ...baseEnv, BATON_KEY_PREFIX: prefix },
   );
   try {
