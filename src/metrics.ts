@@ -7,7 +7,7 @@
  * workers, runs in each state, approvals pending) are read at scrape time by {@link registerStateGauges}.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RunKind, RunState } from './core/model.js';
+import type { RunKind, RunMode, RunState } from './core/model.js';
 import type { Log } from './core/ports.js';
 import { describeError } from './errors.js';
 
@@ -23,6 +23,22 @@ export const QUEUE_JOB_STATES = ['waiting', 'active', 'delayed', 'failed'] as co
 
 /** Step durations run from milliseconds (already done) to many minutes (pods becoming Ready, Route 53 INSYNC). */
 const STEP_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+/**
+ * A whole recovery takes from seconds (planned, no database) to many minutes (pods, DNS INSYNC); from the alert it
+ * includes the time people took to approve, so the buckets reach an hour.
+ */
+const RECOVERY_BUCKETS = [5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 900, 1800, 3600];
+
+/** Where a measured recovery starts: the last approval, or the alert behind the run. */
+export type RecoveryStart = 'approval' | 'alert';
+
+/** The labels of one measured recovery. */
+export interface RecoveryLabels {
+  site: string;
+  kind: RunKind;
+  mode: RunMode;
+  from: RecoveryStart;
+}
 
 /** What the instrumented code calls; each method is one metric. */
 export interface BatonMetrics {
@@ -30,6 +46,8 @@ export interface BatonMetrics {
   /** A run reached a final state (counted once per run: the save that made it final succeeds exactly once). */
   runFinished(kind: RunKind, outcome: RunOutcome): void;
   stepFinished(step: string, outcome: StepOutcome, seconds: number): void;
+  /** A run succeeded and verify proved users reach the new side, `seconds` after the start `labels.from` names. */
+  runRecovered(labels: RecoveryLabels, seconds: number): void;
   webhook(source: 'alertmanager', outcome: WebhookOutcome): void;
   /** A Slack call failed; `error` is Slack's error string (`channel_not_found`) or Baton's code (`slack-unreachable`). */
   slackApiError(method: string, error: string): void;
@@ -54,6 +72,16 @@ export function createMetrics(registry: Registry = new Registry()): BatonMetrics
       'outcome="skipped" observes, when an approver skips a failed step, the time it ran before failing.',
     labelNames: ['step', 'outcome'] as const,
     buckets: STEP_BUCKETS,
+    registers,
+  });
+  const recoveries = new Histogram({
+    name: 'baton_run_recovery_seconds',
+    help:
+      'Measured recovery time (RTO) of each succeeded run: from="approval" from the last approval, from="alert" ' +
+      'from when the alert behind it started firing, to the end of the verify step. A run whose verify was ' +
+      'skipped proved nothing and is not observed.',
+    labelNames: ['site', 'kind', 'mode', 'from'] as const,
+    buckets: RECOVERY_BUCKETS,
     registers,
   });
   const webhooks = new Counter({
@@ -90,6 +118,7 @@ export function createMetrics(registry: Registry = new Registry()): BatonMetrics
     registry,
     runFinished: (kind, outcome) => runs.labels(kind, outcome).inc(),
     stepFinished: (step, outcome, seconds) => steps.labels(step, outcome).observe(Math.max(0, seconds)),
+    runRecovered: (labels, seconds) => recoveries.observe(labels, Math.max(0, seconds)),
     webhook: (source, outcome) => webhooks.labels(source, outcome).inc(),
     slackApiError: (method, error) => slackErrors.labels(method, error).inc(),
     slackRateLimitWait: (method, seconds) => {

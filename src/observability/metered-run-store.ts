@@ -5,6 +5,7 @@
  */
 import type { Run, StepRecord } from '../core/model.js';
 import { STEP_IDS, TERMINAL_STATES } from '../core/model.js';
+import { measureRun } from '../core/runs/measure-run.js';
 import type { AuditEvent } from '../core/runs/run-event.js';
 import type { BatonMetrics, RunOutcome } from '../metrics.js';
 import type { Lease } from '../store/run-store.js';
@@ -25,7 +26,7 @@ export class MeteredRunStore extends RunStore {
   constructor(
     redis: Redis,
     prefix: string,
-    private readonly metrics: Pick<BatonMetrics, 'runFinished' | 'stepFinished'>,
+    private readonly metrics: Pick<BatonMetrics, 'runFinished' | 'stepFinished' | 'runRecovered'>,
   ) {
     super(redis, prefix);
   }
@@ -80,9 +81,20 @@ export class MeteredRunStore extends RunStore {
       case 'run-expired':
         if (!TERMINAL_STATES.has(run.state)) break;
         this.metrics.runFinished(run.kind, run.state as RunOutcome);
+        if (run.state === 'succeeded') this.observeRecovery(run);
         for (const id of STEP_IDS) this.executions.delete(`${run.id}/${id}`);
         break;
     }
+  }
+
+  /** The run's measured RTO, from the approval and (for an alert's run) from the alert, once it succeeded. */
+  private observeRecovery(run: Run): void {
+    const timings = measureRun(run);
+    const labels = { site: run.site, kind: run.kind, mode: run.mode };
+    if (timings.approvalToVerifiedMs !== null)
+      this.metrics.runRecovered({ ...labels, from: 'approval' }, timings.approvalToVerifiedMs / 1000);
+    if (timings.alertToVerifiedMs !== null)
+      this.metrics.runRecovered({ ...labels, from: 'alert' }, timings.alertToVerifiedMs / 1000);
   }
 
   private observeSkips(before: Run, after: Run): void {

@@ -12,6 +12,7 @@ import { keyPrefixes } from '../../src/config/load-config.js';
 import type { Topology } from '../../src/config/topology.js';
 import { systemClock } from '../../src/core/clock.js';
 import { allSteps } from '../../src/core/model.js';
+import { measureRun } from '../../src/core/runs/measure-run.js';
 import { BatonError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import type { BatonMetrics } from '../../src/metrics.js';
@@ -139,6 +140,17 @@ describe('run and step metrics', () => {
     expect(sample(text, 'baton_runs_total', { kind: 'failover', outcome: 'succeeded' })).toBe(1);
     expect(sample(text, 'baton_runs_in_state', { state: 'paused' })).toBe(0);
     expect(sample(text, 'baton_runs_in_state', { state: 'running' })).toBe(0);
+    // Verify was skipped: nothing proved users reach west, so no recovery time is observed.
+    for (const from of ['approval', 'alert'])
+      expect(
+        sample(text, 'baton_run_recovery_seconds_count', {
+          site: 'production',
+          kind: 'failover',
+          mode: done.mode,
+          from,
+        }),
+        from,
+      ).toBe(undefined);
 
     // What was counted is what the audit recorded: typed events, read back with their payloads.
     const events = (await worker.store.audit(10_000)).filter((e) => e.runId === run.id).map((e) => e.event);
@@ -159,6 +171,39 @@ describe('run and step metrics', () => {
     expect(sample(text, 'baton_runs_total', { kind: 'failback', outcome: 'rejected' })).toBe(1);
     expect(sample(text, 'baton_runs_total', { kind: 'failover', outcome: 'rejected' })).toBe(0);
     expect(sample(text, 'baton_approvals_pending')).toBe(0);
+  });
+
+  it('observe the recovery time of a succeeded alert run once, from the approval and from the alert', async () => {
+    // Back to east: its database, the old primary since the first test's failover, rebuilt as west's standby.
+    await world.rebuildAsStandby('east');
+    const firedAt = Date.now() - 120_000;
+    const { run } = await commands.propose({
+      kind: 'failback',
+      reason: 'recovery metrics',
+      actor: BOB,
+      trigger: { source: 'alert', alertname: 'WestDown', firedAt },
+    });
+    await commands.approve(run.id, ALICE);
+    const done = await waitForState(worker.store, run.id, ['succeeded', 'paused', 'failed']);
+    expect(done.state, done.stateReason).toBe('succeeded');
+    const timings = measureRun(done);
+    expect(timings.alertFiredAt).toBe(firedAt);
+
+    const text = await scrape();
+    const labels = { site: 'production', kind: 'failback', mode: done.mode };
+    const expected = { approval: timings.approvalToVerifiedMs, alert: timings.alertToVerifiedMs };
+    for (const [from, ms] of Object.entries(expected)) {
+      expect(ms, from).not.toBeNull();
+      expect(sample(text, 'baton_run_recovery_seconds_count', { ...labels, from }), from).toBe(1);
+      expect(sample(text, 'baton_run_recovery_seconds_sum', { ...labels, from }), from).toBeCloseTo(
+        (ms ?? 0) / 1000,
+        3,
+      );
+    }
+    // The alert fired two minutes before the proposal: its recovery time includes them.
+    expect(
+      sample(text, 'baton_run_recovery_seconds_sum', { ...labels, from: 'alert' }),
+    ).toBeGreaterThanOrEqual(120);
   });
 
   it('show an open fence debt per site until it is paid', async () => {

@@ -1,12 +1,15 @@
 /**
  * The read-only answers to `/failover status`, `history` and `plan`, sent ephemerally. Status shows Baton's own
- * record beside the sources of truth, so a disagreement is visible before anyone acts on it.
+ * record beside the sources of truth, so a disagreement is visible before anyone acts on it; history shows each
+ * run's measured RTO and RPO, so a team sees its trend.
  */
 import type { KnownBlock } from '@slack/types';
 import type { Plan, Run } from '../../core/model.js';
 import type { Reading } from '../../core/reading.js';
 import type { SourcesOfTruth } from '../../runs/observe-site.js';
 import { TERMINAL_STATES, allSteps } from '../../core/model.js';
+import { formatRpo } from '../../core/rpo.js';
+import { measureRun } from '../../core/runs/measure-run.js';
 import { context, header, section } from './elements.js';
 import {
   STATE_ICONS,
@@ -127,7 +130,28 @@ function openRunLine(run: Run, now: number | undefined): string {
   );
 }
 
-/** The answer to `/failover history`: the newest runs of a site, one line each. */
+/**
+ * ` · RTO 1 m 20 s (alert 6 m 2 s) · RPO 0 B (proved)`: approval → verified, and alert → verified for an alert's
+ * run; the RPO once a promotion measured one. A succeeded run whose verify was skipped says it proved none.
+ */
+function evidenceText(run: Run): string {
+  const timings = measureRun(run);
+  const parts: string[] = [];
+  if (timings.approvalToVerifiedMs !== null) {
+    const alert = timings.alertToVerifiedMs;
+    parts.push(
+      `RTO ${formatDuration(timings.approvalToVerifiedMs)}${alert === null ? '' : ` (alert ${formatDuration(alert)})`}`,
+    );
+  } else if (run.state === 'succeeded') parts.push('RTO unproved (verify skipped)');
+  const rpo = timings.rpo;
+  if (rpo) parts.push(`RPO ${rpo.kind === 'lost' ? '🚨 ' : ''}${formatRpo(rpo)}`);
+  return parts.map((part) => ` · ${part}`).join('');
+}
+
+/**
+ * The answer to `/failover history`: the newest runs of a site, one line each, with the RTO measured from the
+ * approval (and from the alert) to verified, and the RPO.
+ */
 export function buildHistoryView(input: { site: string; runs: readonly Run[] }): SlackMessage {
   const site = escapeText(input.site);
   const sorted = [...input.runs].sort((a, b) => b.createdAt - a.createdAt);
@@ -138,13 +162,21 @@ export function buildHistoryView(input: { site: string; runs: readonly Run[] }):
     return (
       `\`${escapeText(run.id)}\` ${runLabel(run)} ${escapeText(run.from)} → ${escapeText(run.to)} · ` +
       `${STATE_ICONS[run.state]} ${run.state} · ${actorText(run.requestedBy)} · ${slackDate(run.createdAt, 'datetime')} · ` +
-      (finished ? (took === undefined ? 'did not run' : `took ${formatDuration(took)}`) : 'open')
+      (finished ? (took === undefined ? 'did not run' : `took ${formatDuration(took)}`) : 'open') +
+      evidenceText(run)
     );
   });
   if (hidden) lines.push(moreNote(hidden, 'older'));
   const blocks: KnownBlock[] = [
     header(`History of ${input.site}`),
     section(lines.length ? lines : [`No runs yet for ${site}.`]),
+    ...(lines.length
+      ? [
+          context([
+            'RTO: last approval → verified (alert → verified). RPO: writes the old primary had that the new one lacks.',
+          ]),
+        ]
+      : []),
   ];
   const newest = shown[0];
   const text = newest

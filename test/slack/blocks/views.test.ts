@@ -4,7 +4,16 @@ import { read, unreadable } from '../../../src/core/reading.js';
 import { buildPlan } from '../../../src/core/plans/build-plan.js';
 import { buildHistoryView, buildPlanView, buildStatusView } from '../../../src/slack/blocks/views.js';
 import { exampleSite } from '../../support/core-fixtures.js';
-import { BOB, abortedRun, move, pausedAfterPromotion, proposal, succeededRun } from './run-fixtures.js';
+import {
+  BOB,
+  abortedRun,
+  at,
+  move,
+  pausedAfterPromotion,
+  proposal,
+  step,
+  succeededRun,
+} from './run-fixtures.js';
 
 /** Every block as JSON, one per line (newlines inside texts stay escaped as \\n). */
 const texts = (message: { blocks: { type: string }[] }): string =>
@@ -104,8 +113,12 @@ describe('buildHistoryView', () => {
   });
 
   it('one line per run, newest first: id, kind, state, who, when, duration', () => {
+    const alerted: Run = {
+      ...succeededRun(),
+      trigger: { source: 'alert', alertname: 'ProductionDown', firedAt: at(-300) },
+    };
     const runs = [
-      runAt(succeededRun(), 'r1', 0),
+      runAt(alerted, 'r1', 0),
       runAt(abortedRun(), 'r2', 60),
       runAt(move(proposal(), 'rejected', 30, BOB, 'rejected'), 'r3', 120),
       runAt(pausedAfterPromotion(), 'r4', 180),
@@ -116,9 +129,24 @@ describe('buildHistoryView', () => {
     expect(lines[0]).toContain('`r4` EMERGENCY failover east → west · ⏸️ paused · <@U0CAROL>');
     expect(lines[0]).toContain('· open');
     expect(lines.find((l) => l.includes('`r1`'))).toContain('✅ succeeded · <@U0CAROL> · <!date^1700000000^');
-    expect(lines.find((l) => l.includes('`r1`'))).toContain('took 1 m 20 s');
+    // Approved at +60 s, verified at +140 s; the alert fired at −300 s; the promotion proved no loss.
+    expect(lines.find((l) => l.includes('`r1`'))).toContain(
+      'took 1 m 20 s · RTO 1 m 20 s (alert 7 m 20 s) · RPO 0 B (proved)',
+    );
+    // Paused after the promotion: its RPO, no RTO yet. Aborted before it: neither.
+    expect(lines[0]).toMatch(/· open · RPO 0 B \(proved\)"?$/);
+    expect(lines.find((l) => l.includes('`r2`'))).toMatch(/took 11 m 13 s"?$/);
+    expect(texts(message)).toContain('RTO: last approval → verified (alert → verified)');
     expect(lines.find((l) => l.includes('`r3`'))).toContain('did not run');
     expect(message.text).toBe('History of production: 4 runs, newest r4 paused.');
+  });
+
+  it('a succeeded run whose verify was skipped proved no RTO; a loss is flagged', () => {
+    const lost = { kind: 'lost', bytes: 2048, transactions: 3, detail: '3 transactions committed on east' };
+    let run = step(succeededRun(), 'verify', { status: 'skipped', skippedBy: BOB, output: { rpo: lost } });
+    run = { ...run, id: 'r7' };
+    const message = buildHistoryView({ site: 'production', runs: [run] });
+    expect(texts(message)).toContain('took 1 m 20 s · RTO unproved (verify skipped) · RPO 🚨 LOST 2 KiB');
   });
 
   it('keeps the newest 10 and says how many are older', () => {
