@@ -64,6 +64,10 @@ export const ERROR_CODES = {
     inMessage: true,
   },
   'force-not-allowed': { hint: 'Propose the failback without --force.', inMessage: true },
+  cooldown: {
+    hint: 'Wait for the cooldown to end, fail back, or have approvers override it with --force (break-glass).',
+    inMessage: true,
+  },
   'fence-debt-open': {
     hint: 'Wait for Baton to fence the old side, or rebuild it as a standby.',
     inMessage: true,

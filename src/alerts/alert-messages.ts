@@ -262,3 +262,42 @@ export function buildAutoApprovedReply(
     ],
   });
 }
+
+/** What the cooldown notice says: the alert that could not propose, and the refusal's facts. */
+export interface CooldownNoticeView {
+  site: string;
+  alertname: string;
+  /** The site's last failover, which started the cooldown. */
+  lastFailover: { runId: string; to: string; finishedAt: number };
+  /** When the cooldown ends. */
+  until: number;
+  url?: string;
+}
+
+/**
+ * The one message of an alert that wanted a failover during the site's cooldown: Baton did not propose one, why,
+ * and what a person can do. It states absolute times only, so repeated deliveries leave it unchanged.
+ */
+export function buildCooldownNotice(view: CooldownNoticeView): SlackMessage {
+  const site = escapeText(view.site);
+  const { runId, to, finishedAt } = view.lastFailover;
+  const lines = [
+    `*${code(view.alertname)} is firing, but Baton did not propose a failover:* ${site} failed over to ` +
+      `${escapeText(to)} at ${slackDate(finishedAt)} (run \`${escapeText(runId)}\`), and a new failover is refused ` +
+      `until ${slackDate(view.until)} (cooldown), so that a flapping alert cannot bounce it between clusters.`,
+  ];
+  const link = alertLink(view.url);
+  if (link) lines.push(link);
+  return fitMessage({
+    text:
+      `Alert ${escapeText(view.alertname)} firing for ${site}: no failover proposed, ${site} is in its cooldown ` +
+      `after run ${escapeText(runId)} (until ${isoTime(view.until)}).`,
+    blocks: [header(`⏸ Cooldown: ${view.alertname} · ${view.site}`), section(lines)],
+    footer: [
+      context([
+        `Failback is not affected: \`/failback ${site}\`. To fail over now, an approver proposes break-glass: ` +
+          `\`/failover ${site} &lt;reason&gt; --force\`. After the cooldown, the alert's next notification proposes again.`,
+      ]),
+    ],
+  });
+}

@@ -16,6 +16,7 @@
 import type { SiteConfig, Topology } from '../config/topology.js';
 import type { Actor, Run, RunTrigger } from '../core/model.js';
 import { TERMINAL_STATES } from '../core/model.js';
+import { CooldownError } from '../core/policy/cooldown.js';
 import type { Clock, Log } from '../core/ports.js';
 import { BatonError } from '../errors.js';
 import { runMessageKey } from '../slack/publish-run.js';
@@ -26,6 +27,7 @@ import {
   buildAlertNotice,
   buildAlertResolvedReply,
   buildAutoApprovalNotice,
+  buildCooldownNotice,
 } from './alert-messages.js';
 import type { WebhookAlert, WebhookPayload } from './alertmanager-payload.js';
 import type { IncidentState, RecordResult } from '../store/incidents/incident-record.js';
@@ -61,6 +63,8 @@ export interface SiteOutcome {
   };
   /** The site's `notify` notice. */
   notice?: { id: string; firing: number };
+  /** The alerts wanted a failover the run service refused (the channel was told): until when. */
+  refused?: { code: 'cooldown'; until: number };
 }
 
 export interface IngestOutcome {
@@ -73,6 +77,8 @@ export interface IngestOutcome {
 const PUBLISH_ROUNDS = 3;
 
 export const noticeMessageKey = (site: string, id: string): string => `alert-notice:${site}:${id}`;
+/** The cooldown notice of `site`, one per failover that started a cooldown. */
+export const cooldownMessageKey = (site: string, runId: string): string => `alert-cooldown:${site}:${runId}`;
 
 /** Alertmanager's own page for the alerts of a name, when it told us its external URL. */
 export function alertmanagerUrl(
@@ -120,8 +126,9 @@ export class AlertIngest {
   private async ingestSite(alerts: SiteAlerts, payload: WebhookPayload): Promise<SiteOutcome> {
     const outcome: SiteOutcome = { site: alerts.site.name };
     if (alerts.propose.length > 0) {
-      const run = await this.proposeOrJoin(alerts, payload);
-      if (run) outcome.run = run;
+      const result = await this.proposeOrJoin(alerts, payload);
+      if (result && 'run' in result) outcome.run = result.run;
+      if (result && 'refused' in result) outcome.refused = result.refused;
     }
     if (alerts.notify.length > 0) {
       const notice = await this.notice(alerts.site, alerts.notify, payload);
@@ -144,7 +151,9 @@ export class AlertIngest {
   private async proposeOrJoin(
     alerts: SiteAlerts,
     payload: WebhookPayload,
-  ): Promise<SiteOutcome['run'] | undefined> {
+  ): Promise<
+    { run: NonNullable<SiteOutcome['run']> } | { refused: NonNullable<SiteOutcome['refused']> } | undefined
+  > {
     const { parts, incidents, log } = this.options;
     const site = alerts.site;
     const first = firstFiring(alerts.propose);
@@ -157,13 +166,18 @@ export class AlertIngest {
       // The same alerts still firing after their run ended (rejected, expired, done) do not propose again.
       if (!last.hasNew && last.runId) run = await parts.service.get(last.runId);
       if (!run) {
-        ({ created, run } = await parts.service.propose({
-          site: site.name,
-          kind: 'failover',
-          reason: `${first.labels.alertname ?? 'alert'} is firing`,
-          actor: alertActor(first),
-          trigger: this.trigger(first, payload),
-        }));
+        try {
+          ({ created, run } = await parts.service.propose({
+            site: site.name,
+            kind: 'failover',
+            reason: `${first.labels.alertname ?? 'alert'} is firing`,
+            actor: alertActor(first),
+            trigger: this.trigger(first, payload),
+          }));
+        } catch (error) {
+          if (!(error instanceof CooldownError)) throw error;
+          return { refused: await this.tellCooldown(site, first, error, payload) };
+        }
       }
     } else if (!run) {
       // Only resolved alerts: they matter to the run they were recorded against, if it still exists.
@@ -193,11 +207,44 @@ export class AlertIngest {
 
     const handled = TERMINAL_STATES.has(run.state);
     return {
-      id: run.id,
-      state: run.state,
-      how: created ? 'proposed' : handled ? 'handled' : raisedByAlert ? 'joined' : 'linked',
-      firing: recorded?.state.firing ?? 0,
+      run: {
+        id: run.id,
+        state: run.state,
+        how: created ? 'proposed' : handled ? 'handled' : raisedByAlert ? 'joined' : 'linked',
+        firing: recorded?.state.firing ?? 0,
+      },
     };
+  }
+
+  /**
+   * An alert that wanted a failover during the site's cooldown is not dropped silently: the incident channel gets one
+   * message per cooldown (keyed by the failover that started it; repeated deliveries leave it unchanged).
+   */
+  private async tellCooldown(
+    site: SiteConfig,
+    alert: WebhookAlert,
+    refusal: CooldownError,
+    payload: WebhookPayload,
+  ): Promise<NonNullable<SiteOutcome['refused']>> {
+    const alertname = alert.labels.alertname ?? 'alert';
+    const url = alertmanagerUrl(payload, alertname);
+    const queued = await this.options.parts.notifier.postStatus({
+      channel: this.options.topology.slack.incidentChannel,
+      key: cooldownMessageKey(site.name, refusal.lastFailover.runId),
+      message: buildCooldownNotice({
+        site: site.name,
+        alertname,
+        lastFailover: refusal.lastFailover,
+        until: refusal.until,
+        ...(url && { url }),
+      }),
+    });
+    if (!queued) throw slackQueueError();
+    this.options.log.info(
+      { site: site.name, runId: refusal.lastFailover.runId, until: refusal.until, alertname },
+      'alert did not propose a failover: the site is in its cooldown',
+    );
+    return { code: 'cooldown', until: refusal.until };
   }
 
   /**

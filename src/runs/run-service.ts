@@ -28,6 +28,7 @@ import type { AuditEvent, RunEvent } from '../core/runs/run-event.js';
 import type { OpenFenceDebt } from '../store/fence-debts.js';
 import type { RunStore } from '../store/run-store.js';
 import type { Authorizer } from './authorizer.js';
+import { refuseDuringCooldown, refuseOntoUnfencedSide } from './refuse-proposal.js';
 import type { BreakGlassVoteResult } from './break-glass-vote.js';
 import { castBreakGlassVote } from './break-glass-vote.js';
 
@@ -132,7 +133,10 @@ export class RunService {
       { serving: await this.serving(site) },
       tuning,
     );
-    await this.refuseOntoUnfencedSide(site.name, plan.to);
+    await refuseOntoUnfencedSide(store, site.name, plan.to);
+    if (plan.kind === 'failover') {
+      await refuseDuringCooldown({ store, clock, topology }, site, request.force ?? false);
+    }
     const proposed = {
       ...newRun({
         id: await store.nextRunId(),
@@ -194,7 +198,7 @@ export class RunService {
         throw new BatonError(outcome.code, outcome.reason);
       }
       // The last approval starts the run: a debt may have opened since it was proposed.
-      if (outcome.complete) await this.refuseOntoUnfencedSide(current.site, current.to);
+      if (outcome.complete) await refuseOntoUnfencedSide(store, current.site, current.to);
       let saved: Run;
       try {
         saved = await store.save(outcome.run, {
@@ -457,21 +461,5 @@ export class RunService {
     if (result.applied) await this.enqueue(result.run);
     await this.publish(result.run);
     return result;
-  }
-
-  /**
-   * A run onto a cluster that still owes its fence is refused: its database may be a writable primary that was never
-   * fenced, and its data may have diverged. The reconciler pays the debt the moment the cluster answers.
-   */
-  private async refuseOntoUnfencedSide(site: string, to: string): Promise<void> {
-    const debt = await this.options.store.debts.get(site);
-    if (!debt || debt.cluster !== to) return;
-    throw new BatonError(
-      'fence-debt-open',
-      `${site} cannot move to ${to}: ${to} still owes its fence (fence debt from run ${debt.runId}: ${debt.reason}). ` +
-        `Baton fences ${to} the moment it answers and says so in the incident channel; if ${to} is gone for good, ` +
-        `rebuild it as a standby of the serving side — the debt is paid when it answers as one. /failover status ` +
-        'shows the debt.',
-    );
   }
 }

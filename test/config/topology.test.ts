@@ -423,3 +423,18 @@ describe('parseTopology: bad files report every problem by path', () => {
     ]);
   });
 });
+
+describe('parseTopology: a site’s cooldown', () => {
+  it('is a duration in ms when set, and absent (the 10 min default) when not', () => {
+    const set = exampleWith((doc) => (doc.sites[0].cooldown = '30m'));
+    expect(topologyOf(parseTopology(set, env)).sites[0]!.cooldownMs).toBe(30 * 60_000);
+    expect(topologyOf(parseTopology(exampleText, env)).sites[0]).not.toHaveProperty('cooldownMs');
+  });
+
+  it('refuses what is not a duration', () => {
+    const text = exampleWith((doc) => (doc.sites[0].cooldown = 'soon'));
+    expect(problemsOf(parseTopology(text, env))).toEqual([
+      'sites[0].cooldown: "soon" is not a duration: use a number and a unit (ms, s, m, h), e.g. 90s, 15m or 1h30m',
+    ]);
+  });
+});

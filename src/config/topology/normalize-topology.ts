@@ -98,6 +98,7 @@ function normalizeSite(site: ParsedSite): SiteConfig {
       return alert;
     }),
   };
+  if (site.cooldown !== undefined) out.cooldownMs = site.cooldown;
   if (site.database) {
     const members: Record<ClusterId, DatabaseMember> = {};
     for (const [key, value] of Object.entries(site.database)) {

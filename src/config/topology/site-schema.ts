@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { alertRuleSchema } from './alerts-schema.js';
 import { databaseSchema } from './database-schema.js';
 import { dnsSchema } from './dns-schema.js';
-import { dnsLabel, dnsSubdomain, httpUrl } from './field-schemas.js';
+import { dnsLabel, dnsSubdomain, duration, httpUrl } from './field-schemas.js';
 
 const clusterSchema = z.strictObject({
   kubeContext: z.string().min(1).optional(),
@@ -61,4 +61,6 @@ export const siteSchema = z.strictObject({
   database: databaseSchema.optional(),
   checks: z.strictObject({ minReadyNodes: z.int().min(0).default(1) }).default({ minReadyNodes: 1 }),
   alerts: z.array(alertRuleSchema).default([]),
+  /** Refuse a new failover this soon after the last one (break-glass overrides); 10m when omitted. */
+  cooldown: duration.optional(),
 });

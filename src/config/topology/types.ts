@@ -129,6 +129,11 @@ export interface SiteConfig {
   database?: DatabaseConfig;
   checks: { minReadyNodes: number };
   alerts: AlertRule[];
+  /**
+   * From `cooldown`: a new failover is refused this soon after the site's last succeeded failover (failback is not
+   * affected; break-glass overrides). Omitted: the default, 10 minutes (`DEFAULT_COOLDOWN_MS`).
+   */
+  cooldownMs?: number;
 }
 
 /** Slack principals: user ids (`U…`/`W…`) and user group ids (`S…`). */

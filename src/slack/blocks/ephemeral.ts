@@ -64,7 +64,7 @@ export function buildUsageMessage(input: UsageInput): SlackMessage {
     section([
       '*Look and cancel* (only you see the answer; same with /failback):',
       '`status [site]` — who serves per Baton and Route 53, the database primary, any open run',
-      '`history [site]` — the last 10 runs',
+      '`history [site]` — the last 10 runs, with their RTO and RPO',
       '`plan [site]` — the steps a failover would take now (add `--planned` for the switchover)',
       '`cancel &lt;run&gt;` — cancel a proposal, or abort a running run, e.g. `cancel r12`',
       '`help` — this message',
