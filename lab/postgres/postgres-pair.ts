@@ -96,7 +96,8 @@ export async function startPostgresPair(options: StartPostgresPairOptions = {}):
     await standby.start();
     await waitForStreaming(standby);
   } catch (error) {
-    await stop();
+    // The reason it did not start is what the caller needs; a failure to clean up must not hide it.
+    await stop().catch(() => undefined);
     throw error;
   }
 

@@ -146,11 +146,16 @@ export class LabNode implements PostgresNode {
   }
 
   private async postmasterPid(): Promise<number> {
-    // As root our child is runuser; the postmaster writes its own pid on the first line of postmaster.pid.
-    const text = await readFile(join(this.dataDir, 'postmaster.pid'), 'utf8');
-    const pid = Number(text.split('\n')[0]);
-    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`${this.name}: unreadable postmaster.pid`);
-    return pid;
+    // As root our child is runuser; the postmaster writes its own pid on the first line of postmaster.pid, early in
+    // its start-up: a server stopped while starting may not have written it yet.
+    const deadline = Date.now() + STOP_TIMEOUT_MS;
+    for (;;) {
+      const text = await readFile(join(this.dataDir, 'postmaster.pid'), 'utf8').catch(() => '');
+      const pid = Number(text.split('\n')[0]);
+      if (Number.isInteger(pid) && pid > 0) return pid;
+      if (Date.now() > deadline) throw new Error(`${this.name}: unreadable postmaster.pid`);
+      await delay(20);
+    }
   }
 
   private async logTail(): Promise<string> {
