@@ -232,18 +232,26 @@ describe('KubernetesClusters against the API stand-in', () => {
   });
 
   it('reads again and writes again when the scale write meets a 409 Conflict', async () => {
+    // The previous test's scale is still pending in the controller: once it acts, the status (and resourceVersion)
+    // changes, which would add a real conflict of its own between this test's GET and PUT.
+    await untilObserved(server, 'west', WEB);
+    server.clearRequests();
     server.failNext('west', { status: 409, method: 'PUT', path: '/scale' });
-    await clusters.scaleWorkload(site, 'west', WEB, 2);
-    expect(server.workload('west', 'default', 'Deployment', 'web').replicas).toBe(2);
-    // The scale subresource's calls only: a wait the previous test abandoned may still poll the Deployment itself.
-    const scaleCalls = server.requests('west').filter((r) => r.path.endsWith('/scale'));
-    expect(scaleCalls.map((r) => `${r.method} ${r.status}`)).toEqual([
-      'GET 200',
-      'PUT 409',
-      'GET 200',
-      'PUT 200',
-    ]);
-    await clusters.scaleWorkload(site, 'west', WEB, 1);
+    try {
+      await clusters.scaleWorkload(site, 'west', WEB, 2);
+      expect(server.workload('west', 'default', 'Deployment', 'web').replicas).toBe(2);
+      // The scale subresource's calls only: a wait the previous test abandoned may still poll the Deployment itself.
+      const scaleCalls = server.requests('west').filter((r) => r.path.endsWith('/scale'));
+      expect(scaleCalls.map((r) => `${r.method} ${r.status}`)).toEqual([
+        'GET 200',
+        'PUT 409',
+        'GET 200',
+        'PUT 200',
+      ]);
+    } finally {
+      await clusters.scaleWorkload(site, 'west', WEB, 1);
+      await untilObserved(server, 'west', WEB);
+    }
   });
 
   it('retries 500, 503 and 429 (honouring Retry-After), then succeeds', async () => {
