@@ -9,6 +9,8 @@ import { adapterPolling } from './adapter-polling.js';
 import { slackAck } from './slack-ack.js';
 import { alertmanagerIngest } from './alertmanager-ingest.js';
 import { coldStart } from './cold-start.js';
+import { prewarmRto } from './prewarm-rto.js';
+import { evacuation } from './evacuation.js';
 
 const BENCHMARKS: [string, () => Promise<string>][] = [
   ['engine-overhead', engineOverhead],
@@ -17,6 +19,8 @@ const BENCHMARKS: [string, () => Promise<string>][] = [
   ['slack-ack', slackAck],
   ['alertmanager-ingest', alertmanagerIngest],
   ['cold-start', coldStart],
+  ['prewarm-rto', prewarmRto],
+  ['evacuation', evacuation],
 ];
 
 let crashed = 0;

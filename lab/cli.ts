@@ -3,11 +3,13 @@
  * real adapters, shorter polling and locks). It runs the same `runRole` as `baton`, so what the tests and the
  * sandbox exercise is the production wiring; the production CLI and image carry none of this.
  *
- *   lab sandbox | drill
- *   lab worker|web|start [--simulated [--world-key K] [--latency-ms N] [--pods-ready-ms N] [--dns-insync-ms N]]
+ *   lab sandbox [--sites N] | drill
+ *   lab worker|web|start [--simulated [--world-key K] [--world-redis-url U] [--latency-ms N] [--pods-ready-ms N]
+ *                        [--dns-insync-ms N]]
  *                        [--poll-ms N] [--lock-duration-ms N] [--stalled-interval-ms N] [--slack-interval-ms N]
  */
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { parseEnv } from '../src/config/env.js';
 import { systemClock } from '../src/core/clock.js';
 import { createLogger } from '../src/logger.js';
@@ -15,12 +17,16 @@ import type { RoleOverrides } from '../src/roles/run-role.js';
 import { runRole } from '../src/roles/run-role.js';
 import { StoreKeys } from '../src/store/keys.js';
 import { runDrill } from './drill/drill.js';
+import { checkSiteCount } from './sandbox/extra-sites.js';
 import { runSandbox } from './sandbox/run-sandbox.js';
+import { severalSitesInRedis } from './simulated-world/several-sites.js';
 import { SimulatedWorld } from './simulated-world/simulated-world.js';
 
 const ROLE_OPTIONS = {
   simulated: { type: 'boolean', default: false },
   'world-key': { type: 'string' },
+  // The world in a Redis of its own: it stands for systems outside Baton, which a failover of Baton's Redis spares.
+  'world-redis-url': { type: 'string' },
   'latency-ms': { type: 'string', default: '0' },
   'pods-ready-ms': { type: 'string', default: '0' },
   'dns-insync-ms': { type: 'string', default: '0' },
@@ -28,6 +34,8 @@ const ROLE_OPTIONS = {
   'lock-duration-ms': { type: 'string' },
   'stalled-interval-ms': { type: 'string' },
   'slack-interval-ms': { type: 'string' },
+  // How often the game-day scheduler looks for due drills and holds that have ended (production: 15 s).
+  'drill-every-ms': { type: 'string' },
   // Run `baton doctor` at boot, as the production CLI does (the sandbox does; test harnesses need not).
   doctor: { type: 'boolean', default: false },
 } as const;
@@ -49,25 +57,26 @@ function roleOverrides(args: string[]): RoleOverrides {
   const lockDuration = number('lock-duration-ms');
   const stalledInterval = number('stalled-interval-ms');
   const slackInterval = number('slack-interval-ms');
+  const drillEvery = number('drill-every-ms');
   const timings = {
     latencyMs: number('latency-ms') ?? 0,
     podsReadyAfterMs: number('pods-ready-ms') ?? 0,
     dnsInSyncAfterMs: number('dns-insync-ms') ?? 0,
   };
   const worldKey = values['world-key'];
+  const worldRedisUrl = values['world-redis-url'];
   return {
     doctorAtBoot: values.doctor,
     ...(values.simulated && {
       ports: ({ connection, topology, storePrefix }) => {
         const site = topology.sites[0];
         if (!site) throw new Error('the topology has no sites');
-        return SimulatedWorld.inRedis(
-          connection,
-          worldKey ?? new StoreKeys(storePrefix).world(),
-          site,
-          systemClock,
-          timings,
-        ).ports;
+        const redis = worldRedisUrl ? new Redis(worldRedisUrl, { maxRetriesPerRequest: null }) : connection;
+        const key = worldKey ?? new StoreKeys(storePrefix).world();
+        // Several sites: each its own world, under a key of its own derived from `key`.
+        if (topology.sites.length > 1)
+          return severalSitesInRedis(redis, key, topology.sites, systemClock, timings).ports;
+        return SimulatedWorld.inRedis(redis, key, site, systemClock, timings).ports;
       },
     }),
     worker: {
@@ -79,8 +88,24 @@ function roleOverrides(args: string[]): RoleOverrides {
         },
       }),
       ...(slackInterval !== undefined && { perChannelIntervalMs: slackInterval }),
+      ...(drillEvery !== undefined && { drillEveryMs: drillEvery }),
     },
   };
+}
+
+/** `sandbox [--sites N]`: the site count, or why the arguments are wrong. */
+function sandboxSites(args: string[]): number | string {
+  try {
+    const { values } = parseArgs({
+      args,
+      options: { sites: { type: 'string', default: '1' } },
+      strict: true,
+    });
+    const sites = Number(values.sites);
+    return checkSiteCount(sites, values.sites) ?? sites;
+  } catch (error) {
+    return `${error instanceof Error ? error.message : String(error)} (usage: npm run sandbox -- [--sites N])`;
+  }
 }
 
 async function main(argv: string[], out: Out): Promise<number> {
@@ -101,8 +126,14 @@ async function main(argv: string[], out: Out): Promise<number> {
         ...(env.env.redisUrlGiven && { redisUrl: env.env.redisUrl }),
       };
       if (command === 'drill') return runDrill(options);
+      const sites = sandboxSites(args);
+      if (typeof sites === 'string') {
+        out.error(`sandbox: ${sites}`);
+        return 2;
+      }
       return runSandbox({
         ...options,
+        sites,
         ...(env.env.sandboxPort !== undefined && { port: env.env.sandboxPort }),
       });
     }

@@ -23,7 +23,8 @@ topology; approvals typed from one OS account count as one; \`baton <command> --
   propose failover|failback [SITE] --as USER     propose a run (--planned, --force, --reason TEXT)
   approve RUN --as USER                          approve; also reject, cancel, retry and abort RUN --as USER
   accept-risk RUN --as USER                      break-glass: promote although the old primary may take writes
-  republish [RUN...]                             queue the runs' Slack messages again after a long Slack outage`;
+  republish [RUN...]                             queue the runs' Slack messages again after a long Slack outage
+  report RUN [--markdown]                        a finished run's evidence (JSON, or the Markdown of its thread)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
@@ -54,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
     case 'abort':
     case 'accept-risk':
     case 'republish':
+    case 'report':
       return runBreakGlass(command, args, process.env, out);
     case undefined:
     case 'help':

@@ -39,6 +39,25 @@ export const ERROR_CODES = {
 
   // Runs: proposing, deciding and running them ----------------------------------------------------------------------
   'run-not-found': { hint: 'Check the run id; `/failover history` lists recent runs.', inMessage: true },
+  'report-not-ready': {
+    hint: 'A report is written when an approved run ends; `baton status` shows where the run stands now.',
+    inMessage: true,
+  },
+  'drill-not-found': { hint: 'Check the drill id; `/failover drill list` lists them.', inMessage: true },
+  'drill-blocked': {
+    hint: 'Pick a time outside drills.blockedWindows with --at, or change the windows in the topology.',
+    inMessage: true,
+  },
+  'drill-invalid': { hint: 'Write it as `/failover drill [site] [--at 14:00] [--every 7d] [--hold 30m]`.' },
+  'evacuation-not-found': {
+    hint: 'Use the newest evacuation message, or propose it again with /failover --cluster.',
+    inMessage: true,
+  },
+  'nothing-to-evacuate': {
+    hint: 'Check /failover status: Baton moves only the sites its record says that cluster serves.',
+    inMessage: true,
+  },
+  'evacuation-conflict': { hint: 'Click again; someone else decided at the same moment.' },
   'run-missing': { hint: 'Check that Redis keeps its data (noeviction, no flush), then propose again.' },
   'run-conflict': { hint: 'Someone changed the run at the same moment; do it again.', inMessage: true },
   'open-run': { hint: "Let the site's open run finish, or cancel it, first.", inMessage: true },
@@ -143,6 +162,14 @@ export const ERROR_CODES = {
   },
   'cluster-unreachable': {
     hint: 'Check that the API server is up and reachable from Baton; Baton retries.',
+    inMessage: true,
+  },
+  'argocd-application-missing': {
+    hint: "Name the Application that syncs this workload on that cluster in the workload's argocd, or remove it.",
+    inMessage: true,
+  },
+  'argocd-application-set': {
+    hint: 'Let the ApplicationSet ignore /spec/syncPolicy/automated, or keep spec.replicas out of Git instead.',
     inMessage: true,
   },
   'cluster-config': { hint: "Fix that cluster's entry in Baton's kubeconfig.", inMessage: true },

@@ -136,7 +136,12 @@ export interface StateSnapshot {
   approvalsPending: number;
   /** Per site: 1 while the old side of a run still owes its fence, else 0. */
   fenceDebt: Record<string, number>;
+  /** Per evaluated site: its last readiness evaluation's verdict and each check's {@link READINESS_CHECK_VALUES}. */
+  readiness?: Record<string, { ready: boolean; checks: Record<string, number> }>;
 }
+
+/** `baton_readiness_check`'s value per check status: a warning does not make a site unready, but is not a pass. */
+export const READINESS_CHECK_VALUES = { passed: 1, warning: 0.5, failed: 0 } as const;
 
 /** Reads a {@link StateSnapshot}; rejects when Redis does not answer. */
 export type ReadState = () => Promise<StateSnapshot>;
@@ -212,6 +217,33 @@ export function registerStateGauges(registry: Registry, readState: ReadState, lo
       const state = await snapshot();
       if (!state) return;
       for (const [site, open] of Object.entries(state.fenceDebt)) this.labels(site).set(open);
+    },
+  });
+  new Gauge({
+    name: 'baton_site_ready',
+    help:
+      "1 when the site's last continuous readiness evaluation found a failover would work now, 0 when not; no " +
+      'sample before its first evaluation. Read at scrape time.',
+    labelNames: ['site'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      const state = await snapshot();
+      for (const [site, r] of Object.entries(state?.readiness ?? {})) this.labels(site).set(r.ready ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'baton_readiness_check',
+    help:
+      "Each check of the site's last readiness evaluation: 1 passed, 0.5 warning (does not make the site unready), " +
+      '0 failed. Read at scrape time.',
+    labelNames: ['site', 'check'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      const state = await snapshot();
+      for (const [site, r] of Object.entries(state?.readiness ?? {}))
+        for (const [check, value] of Object.entries(r.checks)) this.labels(site, check).set(value);
     },
   });
   new Gauge({

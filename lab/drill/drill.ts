@@ -1,18 +1,29 @@
 /**
- * `npm run drill`: the article's failover test, automated on the sandbox. It kills the serving cluster's health
- * endpoint, waits for Prometheus to fire and Alertmanager to make Baton propose, approves as the configured
+ * `npm run drill`: the article's failover test, automated on the sandbox. It first proves continuous readiness
+ * (readiness-phase.ts: green at rest, red within one interval when the standby lags, green again, one notice each
+ * way), then kills the serving cluster's health endpoint, waits for Prometheus to fire and Alertmanager to make Baton propose, approves as the configured
  * approvers (signed clicks, as Slack sends them), waits for the failover and checks from outside what DNS answers,
  * the replicas and the database roles; then brings the old side back as a standby, fails back and checks again,
- * including that no row written on either side was lost. Prints a timeline of measured phases; exits 1 on any
- * failure.
+ * including that no row written on either side was lost, and that each run has its report, stored and in its
+ * Slack thread (run-reports.ts). Then a game day that fails over and back on its own (game-day-phase.ts), and one that
+ * an abortOn alert fired through Alertmanager aborts before its point of no return (game-day-abort-phase.ts). Prints
+ * a timeline of measured phases; exits 1 on any failure.
  */
+import { Redis } from 'ioredis';
 import type { Run } from '../../src/core/model.js';
 import { allSteps } from '../../src/core/model.js';
 import type { Logger } from '../../src/logger.js';
+import { ReportStore } from '../../src/store/report-store.js';
+import { keyPrefixesOf } from '../../src/store/keys.js';
 import { query } from '../postgres/postgres-pair.js';
 import type { SlackMessage } from '../slack/slack-api-server.js';
 import type { Sandbox } from '../sandbox/stack.js';
 import { startSandbox } from '../sandbox/stack.js';
+import { DrillFailure, check, until } from './drill-support.js';
+import { readinessPhase } from './readiness-phase.js';
+import { gameDayPhase } from './game-day-phase.js';
+import { gameDayAbortPhase } from './game-day-abort-phase.js';
+import { checkRunReport } from './run-reports.js';
 
 export interface DrillOptions {
   log: Logger;
@@ -30,23 +41,10 @@ interface Phase {
   took?: number;
 }
 
-class DrillFailure extends Error {}
-
 const END_STATES = ['succeeded', 'paused', 'failed', 'aborted', 'rejected', 'expired', 'cancelled'];
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | null | false>) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new DrillFailure(`${what}: not seen within ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function check(condition: boolean, what: string): void {
-  if (!condition) throw new DrillFailure(what);
-}
+/** The continuous readiness interval during the drill: the shortest the topology allows. */
+const READINESS_INTERVAL_MS = 10_000;
 
 /** The button `actionId` of a top-level message about `runId`, with its value. */
 export function findButton(messages: SlackMessage[], runId: string, actionId: string) {
@@ -88,12 +86,14 @@ export async function runDrill(options: DrillOptions): Promise<number> {
 
   print('Drill: starting the sandbox with Prometheus and Alertmanager…');
   let sandbox: Sandbox | null = null;
+  let redis: Redis | null = null;
   try {
     sandbox = await startSandbox({
       monitoring: 'required',
       alertFor: options.alertFor ?? '3s',
       podReadyAfterMs: 1000,
       insyncAfterMs: 2000,
+      readinessInterval: `${READINESS_INTERVAL_MS / 1000}s`,
       ...(options.redisUrl && { redisUrl: options.redisUrl }),
       progress: (line) => print(`  ${line}`),
     });
@@ -113,11 +113,18 @@ export async function runDrill(options: DrillOptions): Promise<number> {
     const requester = s.users.find((u) => u.role === 'requester')?.id ?? approvers[0] ?? '';
     const pg = lab.postgres;
     const url = (cluster: string) => pg?.nodes[cluster]?.url ?? '';
+    redis = new Redis(s.redis.url, { maxRetriesPerRequest: 1 });
+    redis.on('error', () => undefined);
+    const reports = new ReportStore(redis, keyPrefixesOf(s.prefix).store);
+    const reportChecks: Promise<string>[] = [];
     const countRows = async (cluster: string) =>
       Number((await query<{ n: string }>(url(cluster), 'select count(*) as n from drill_orders'))[0]?.n);
 
-    /** Waits for the run to end, then checks the world from outside: DNS, replicas, database roles. */
-    const finish = async (runId: string, to: string, from: string, since: number) => {
+    /**
+     * Waits for the run to end, then checks the world from outside (DNS, replicas, database roles) and its report
+     * (stored, and the file in the thread of its message `threadTs`).
+     */
+    const finish = async (runId: string, to: string, from: string, since: number, threadTs: string) => {
       const run = await until(`run ${runId} to finish`, 120_000, async () => {
         const r = await s.store.get(runId);
         return r && END_STATES.includes(r.state) ? r : undefined;
@@ -149,6 +156,20 @@ export async function runDrill(options: DrillOptions): Promise<number> {
         check(side(from)?.database?.role !== 'primary', `two writable primaries (${now})`);
       }
       mark(`verified from outside: DNS → ${to}, replicas, database roles`, verifyFrom);
+      // The report file comes after the step replies, which Baton paces at about one a second per channel as
+      // Slack allows: it is checked while the drill goes on, and awaited at the end.
+      const reportFrom = Date.now();
+      const checking = checkRunReport(s, reports, runId, threadTs).then((file) => {
+        const now = Date.now();
+        phases.push({
+          name: `report ${runId} stored and in its thread`,
+          at: now - started,
+          took: now - reportFrom,
+        });
+        return file;
+      });
+      checking.catch(() => undefined); // awaited (and its failure reported) at the end
+      reportChecks.push(checking);
       return run;
     };
 
@@ -165,8 +186,12 @@ export async function runDrill(options: DrillOptions): Promise<number> {
       const probes = await monitoring.probes();
       return probes[home] === true && probes[away] === true;
     });
-    print(`Drill: ${home} serves ${site.name}; killing ${home}'s health endpoint.`);
+    print(`Drill: ${home} serves ${site.name}; breaking ${away}'s replication lag for readiness.`);
     last = Date.now();
+
+    // --- Readiness -------------------------------------------------------------------------------------------
+    if (pg) await readinessPhase({ sandbox: s, intervalMs: READINESS_INTERVAL_MS, mark });
+    print(`Drill: killing ${home}'s health endpoint.`);
 
     // --- The failover ----------------------------------------------------------------------------------------
     const killedAt = Date.now();
@@ -184,6 +209,7 @@ export async function runDrill(options: DrillOptions): Promise<number> {
     mark(`proposed: run ${proposed.id} (${proposed.mode} ${proposed.kind}) in #${s.channel.name}`);
 
     const approveFrom = Date.now();
+    const failoverTs = findButton(s.slack.messages(s.channel.id), proposed.id, 'approve')?.message.ts ?? '';
     for (const approver of approvers) {
       const button = findButton(s.slack.messages(s.channel.id), proposed.id, 'approve');
       if (!button) throw new DrillFailure(`run ${proposed.id}'s Approve button is gone`);
@@ -200,7 +226,7 @@ export async function runDrill(options: DrillOptions): Promise<number> {
       return r && r.state !== 'proposed';
     });
     mark(`approved by ${approvers.join(', ')}`, approveFrom);
-    const failover = await finish(proposed.id, away, home, approveFrom);
+    const failover = await finish(proposed.id, away, home, approveFrom, failoverTs);
     if (pg) {
       await query(url(away), `insert into drill_orders (side) select '${away}' from generate_series(1, 250)`);
     }
@@ -227,17 +253,31 @@ export async function runDrill(options: DrillOptions): Promise<number> {
     });
     mark(`failback ${back.id} proposed by ${requester}`, askFrom);
     const approveBack = Date.now();
+    const failbackTs = findButton(s.slack.messages(s.channel.id), back.id, 'approve')?.message.ts ?? '';
     for (const approver of approvers) {
       const button = findButton(s.slack.messages(s.channel.id), back.id, 'approve');
       if (!button) throw new DrillFailure(`run ${back.id}'s Approve button is gone`);
       await s.as.click(approver, { messageTs: button.message.ts, actionId: 'approve', value: button.value });
     }
-    await finish(back.id, home, away, approveBack);
+    await finish(back.id, home, away, approveBack, failbackTs);
     if (pg) {
       const rows = await countRows(home);
       check(rows === 750, `${home} has ${rows} drill rows after failback; 750 were written (500 + 250)`);
       print(`  ✔ zero data loss: all 750 rows written on ${home} and then ${away} are on ${home}`);
     }
+
+    // --- A game day -----------------------------------------------------------------------------------------
+    print(`Drill: a game day — ${site.name} fails over on its own, holds, and comes home on its own.`);
+    const gameDay = { sandbox: s, mark, requester, approvers, withDatabase: pg !== null && pg !== undefined };
+    await gameDayPhase(gameDay);
+    print(
+      `Drill: a game day aborted — ${topology.drills?.abortOn[0]?.alertname} fires while it waits on ${away}'s pods.`,
+    );
+    await gameDayAbortPhase(gameDay);
+
+    const reportsFrom = Date.now();
+    const files = await Promise.all(reportChecks);
+    mark(`every finished run has its report (${files.length} files)`, reportsFrom);
 
     printTimeline(print, phases);
     print('Drill passed.');
@@ -249,6 +289,7 @@ export async function runDrill(options: DrillOptions): Promise<number> {
     if (sandbox) print(`Baton's last log lines:\n${sandbox.baton.tail(25)}`);
     return 1;
   } finally {
+    redis?.disconnect();
     await sandbox?.stop();
   }
 }

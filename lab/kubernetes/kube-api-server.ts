@@ -18,6 +18,7 @@ export type {
   Outage,
   RbacDenial,
   RequestRecord,
+  StandInApplication,
   StandInClusterOptions,
   StandInNode,
   StandInWorkload,

@@ -119,6 +119,11 @@ export interface AlertmanagerOptions {
 export interface AlertmanagerProcess extends MonitoringProcess {
   /** Posts alerts through Alertmanager's v2 API, as Prometheus does. */
   postAlerts(alerts: PostableAlert[]): Promise<void>;
+  /**
+   * The alerts it holds, from `GET /api/v2/alerts`: its API leaves out those whose endsAt has passed (resolved;
+   * api/v2/api.go `alertFilter`), and names the receivers its routes send each one to.
+   */
+  alerts(): Promise<GettableAlert[]>;
 }
 
 /** An alert as `POST /api/v2/alerts` takes it. */
@@ -128,6 +133,15 @@ export interface PostableAlert {
   startsAt?: string;
   endsAt?: string;
   generatorURL?: string;
+}
+
+/** An alert as `GET /api/v2/alerts` answers it (the fields the lab reads). */
+export interface GettableAlert extends PostableAlert {
+  startsAt: string;
+  endsAt: string;
+  fingerprint: string;
+  status: { state: 'active' | 'suppressed' | 'unprocessed' };
+  receivers: { name: string }[];
 }
 
 /** A real Alertmanager with its own storage and no gossip (`--cluster.listen-address=`). */
@@ -161,6 +175,11 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<A
         body: JSON.stringify(alerts),
       });
       if (!res.ok) throw new Error(`Alertmanager refused the alerts: ${res.status} ${await res.text()}`);
+    },
+    async alerts() {
+      const res = await fetch(`${proc.url}/api/v2/alerts`);
+      if (!res.ok) throw new Error(`Alertmanager answered GET /api/v2/alerts with ${res.status}`);
+      return (await res.json()) as GettableAlert[];
     },
   };
 }

@@ -182,7 +182,12 @@ export class Route53HttpApi {
     response.end(payload);
   }
 
-  /** The account quota: a request beyond `requestsPerSecond` in the trailing second is throttled. */
+  /**
+   * The account quota: a request beyond `requestsPerSecond` in the trailing second is throttled, whichever client
+   * sent it. Route 53 answers `Throttling` / "Rate exceeded" with HTTP 400 (Route 53 Developer Guide, "Throttling
+   * for Amazon Route 53 API requests"). Its documented quota was five requests per second per account; it is now a
+   * token bucket per account (refilled at 10/s, bursts to 50) and per operation: a sliding window of 5 is no kinder.
+   */
   private throttle(entry: Route53RequestLogEntry, action: Route53Action, id: string): void {
     const limit = this.options.requestsPerSecond;
     if (limit === undefined) return;

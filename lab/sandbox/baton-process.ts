@@ -30,7 +30,17 @@ export function startBaton(
 ): Promise<BatonProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'lab/cli.ts'), 'start', '--doctor', '--poll-ms', '250'],
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'lab/cli.ts'),
+      'start',
+      '--doctor',
+      '--poll-ms',
+      '250',
+      '--drill-every-ms',
+      '1000',
+    ],
     { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const file = createWriteStream(logFile);

@@ -3,6 +3,8 @@
  * cluster's health URL through a small blackbox-exporter stand-in and evaluating the shipped rules, and a real
  * Alertmanager sending them to Baton's webhook with its bearer token. Only the timings are shortened. The probe
  * targets carry `cluster_role`; `setServing` swaps the roles after a failover, as the rule file tells operators to.
+ * `fireAlert` stands for an application's own alert rule (a HighErrorRate that aborts a game day): it posts the alert
+ * to the real Alertmanager as Prometheus would, and the shipped routes take it to Baton.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -10,7 +12,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { SiteConfig } from '../../src/config/topology.js';
-import type { AlertmanagerProcess, PrometheusProcess } from '../processes/monitoring.js';
+import type { AlertmanagerProcess, PostableAlert, PrometheusProcess } from '../processes/monitoring.js';
 import { startAlertmanager, startPrometheus } from '../processes/monitoring.js';
 
 const MANIFESTS = new URL('../../manifests/monitoring/', import.meta.url);
@@ -31,6 +33,8 @@ export interface FiringAlert {
   alertname: string;
   cluster?: string;
   state: string;
+  /** `sandbox`: fired with fireAlert (held by Alertmanager), not by one of Prometheus's rules. */
+  firedBy?: 'sandbox';
 }
 
 export interface ClusterMonitoring {
@@ -38,8 +42,15 @@ export interface ClusterMonitoring {
   alertmanager: AlertmanagerProcess;
   /** Relabels the probes: `cluster` is the one users are sent to. */
   setServing(cluster: string): Promise<void>;
-  /** Prometheus's alerts (pending and firing). */
+  /** Prometheus's alerts (pending and firing), and the ones fired with fireAlert that Alertmanager holds. */
   alerts(): Promise<FiringAlert[]>;
+  /**
+   * Sends `alertname` (labels: `site`, `severity: critical`, then `labels`) to Alertmanager as firing, as Prometheus
+   * sends a rule's alert, and keeps re-sending it as Prometheus does until resolveAlert.
+   */
+  fireAlert(alertname: string, labels?: Record<string, string>): Promise<void>;
+  /** Sends the alert fired with these labels as resolved (endsAt now), as Prometheus does once its rule is quiet. */
+  resolveAlert(alertname: string, labels?: Record<string, string>): Promise<void>;
   /** The latest `probe_success` per cluster, once Prometheus has scraped it. */
   probes(): Promise<Record<string, boolean>>;
   stop(): Promise<void>;
@@ -109,14 +120,71 @@ async function shippedAlertmanagerConfig(webhookUrl: string) {
       webhook_configs?: { url: string; http_config: { authorization: Record<string, string> } }[];
     }[];
   };
-  const route = config.route.routes[0];
-  if (route) Object.assign(route, { group_wait: '1s', group_interval: '2s', repeat_interval: '1h' });
+  for (const route of config.route.routes) {
+    if (route.receiver !== 'baton') continue;
+    // The game-day abort route's `group_wait: 0s` stays: nothing is shorter.
+    const groupWait = route.group_wait === '0s' ? '0s' : '1s';
+    Object.assign(route, { group_wait: groupWait, group_interval: '2s', repeat_interval: '1h' });
+  }
   const webhook = config.receivers.find((r) => r.name === 'baton')?.webhook_configs?.[0];
   if (!webhook) throw new Error('manifests/monitoring/alertmanager.yaml has no baton webhook receiver');
   webhook.url = webhookUrl;
   return (dir: string) => {
     webhook.http_config.authorization.credentials_file = join(dir, 'token');
     return config as unknown as Record<string, unknown>;
+  };
+}
+
+/**
+ * How Prometheus sends a rule's alert (cmd/prometheus/main.go `sendAlerts`, rules/alerting.go): startsAt is when it
+ * fired; while it fires it is re-sent every `--rules.alert.resend-delay` (default 1m) with endsAt = ValidUntil,
+ * 4 × max(evaluation interval, resend delay) ahead, so Alertmanager keeps it firing between sends; once resolved it
+ * is sent with endsAt = when it resolved. generatorURL links to the rule's expression in Prometheus's graph page.
+ */
+const RESEND_MS = 60_000;
+const VALID_FOR_MS = 4 * RESEND_MS;
+/** The rule the sandbox's fired alerts stand for: an application's 5xx ratio above 5 %. */
+const ERROR_RATE_EXPR =
+  'sum(rate(http_requests_total{code=~"5.."}[5m])) / sum(rate(http_requests_total[5m])) > 0.05';
+
+/** The alerts fired by hand, each re-sent as Prometheus re-sends a firing alert. */
+function handFiredAlerts(site: string, alertmanager: AlertmanagerProcess, prometheusUrl: string) {
+  const generatorURL = `${prometheusUrl}/graph?${new URLSearchParams({ 'g0.expr': ERROR_RATE_EXPR, 'g0.tab': '1' })}`;
+  const firing = new Map<string, PostableAlert>();
+  const labelsOf = (alertname: string, extra: Record<string, string> = {}) => ({
+    alertname,
+    site,
+    severity: 'critical',
+    ...extra,
+  });
+  const keyOf = (labels: Record<string, string>) => JSON.stringify(Object.entries(labels).sort());
+  const validUntil = () => new Date(Date.now() + VALID_FOR_MS).toISOString();
+  const timer = setInterval(() => {
+    const alerts = [...firing.values()].map((a) => ({ ...a, endsAt: validUntil() }));
+    if (alerts.length > 0) void alertmanager.postAlerts(alerts).catch(() => undefined);
+  }, RESEND_MS);
+  timer.unref();
+  return {
+    generatorURL,
+    async fire(alertname: string, extra?: Record<string, string>) {
+      const labels = labelsOf(alertname, extra);
+      const alert = firing.get(keyOf(labels)) ?? {
+        labels,
+        annotations: { summary: `${alertname} on ${site} (fired from the sandbox)` },
+        startsAt: new Date().toISOString(),
+        generatorURL,
+      };
+      await alertmanager.postAlerts([{ ...alert, endsAt: validUntil() }]);
+      firing.set(keyOf(labels), alert);
+    },
+    async resolve(alertname: string, extra?: Record<string, string>) {
+      const labels = labelsOf(alertname, extra);
+      const now = new Date().toISOString();
+      const alert = firing.get(keyOf(labels)) ?? { labels, startsAt: now, generatorURL };
+      await alertmanager.postAlerts([{ ...alert, endsAt: now }]);
+      firing.delete(keyOf(labels));
+    },
+    stop: async () => clearInterval(timer),
   };
 }
 
@@ -174,6 +242,8 @@ export async function startClusterMonitoring(options: ClusterMonitoringOptions):
       rules: await shippedRules(options.alertFor),
     });
     stops.push(() => prometheus.stop());
+    const byHand = handFiredAlerts(site.name, alertmanager, prometheus.url);
+    stops.push(() => byHand.stop());
 
     const instant = async (expr: string) => {
       const res = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(expr)}`);
@@ -191,12 +261,24 @@ export async function startClusterMonitoring(options: ClusterMonitoringOptions):
         await writeTargets(cluster);
       },
       async alerts() {
-        return (await prometheus.alerts()).map((a) => ({
-          alertname: a.labels.alertname ?? '',
-          ...(a.labels.cluster && { cluster: a.labels.cluster }),
-          state: a.state,
-        }));
+        const [rules, held] = await Promise.all([prometheus.alerts(), alertmanager.alerts()]);
+        return [
+          ...rules.map((a) => ({
+            alertname: a.labels.alertname ?? '',
+            ...(a.labels.cluster && { cluster: a.labels.cluster }),
+            state: a.state,
+          })),
+          ...held
+            .filter((a) => a.generatorURL === byHand.generatorURL)
+            .map((a) => ({
+              alertname: a.labels.alertname ?? '',
+              state: 'firing',
+              firedBy: 'sandbox' as const,
+            })),
+        ];
       },
+      fireAlert: (alertname, labels) => byHand.fire(alertname, labels),
+      resolveAlert: (alertname, labels) => byHand.resolve(alertname, labels),
       async probes() {
         const result = await instant(`probe_success{job="${JOB}"}`);
         return Object.fromEntries(result.map((r) => [r.metric.cluster ?? '', r.value[1] === '1']));

@@ -15,6 +15,8 @@ export interface SandboxOptions {
   redisUrl?: string;
   /** The page's port (default 3210, or any free one when that is taken). */
   port?: number;
+  /** Sites in the topology (`--sites N`, default 1). */
+  sites?: number;
 }
 
 const DEFAULT_PORT = 3210;
@@ -50,6 +52,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
   try {
     const starting = startSandbox({
       ...(options.redisUrl && { redisUrl: options.redisUrl }),
+      ...(options.sites !== undefined && { sites: options.sites }),
       progress: (line) => print(`  ${line}`),
     }).then((s) => (sandbox = s));
     const first = await Promise.race([starting, signalled, outputGone]);
@@ -88,6 +91,11 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       );
       print('     (no rewind)": fence debt, a measured data loss, a refused failback (see docs/sandbox.md).');
     }
+    if (started.lab.topology.sites.length > 1)
+      print(
+        `  ${started.lab.postgres ? 6 : 5}. ${started.lab.topology.sites.length} sites: as dave, click "Propose /failover --cluster east"` +
+          ' (or type it): one message, a live table of every site.',
+      );
     print(`  Users: ${users}. mallory's clicks are refused.`);
     print('');
     print(`Baton's log: ${started.baton.logFile}. Stop with Ctrl-C: everything above is removed.`);

@@ -1,6 +1,7 @@
 /**
- * What the sandbox page's buttons break and mend: a cluster's health endpoint and its Kubernetes API here, its
- * database through database-breaks.ts, and GitOps self-heal on west through west-gitops.ts.
+ * What the sandbox page's buttons and the drill break and mend: a cluster's health endpoint, its Kubernetes API and
+ * how long its new pods take to start here, its database through database-breaks.ts, and GitOps self-heal on west
+ * through west-gitops.ts.
  */
 import type { DatabaseBreaks } from '../postgres/database-breaks.js';
 import type { PostgresPair } from '../postgres/postgres-pair.js';
@@ -13,6 +14,8 @@ export interface Breaks extends DatabaseBreaks {
   api(cluster: string, up: boolean): Promise<void>;
   /** Argo CD's self-heal on the GitOps cluster: off, on with the fix, or on without it. */
   selfHeal(cluster: string, mode: SelfHealMode): Promise<void>;
+  /** New pods of the cluster take `ms` to become Ready from now on (slow image pulls); null: as the lab started. */
+  podStart(cluster: string, ms: number | null): Promise<void>;
 }
 
 /** The breaks for `lab`; an API taken down is added to `apiDown` (and removed when it is back), for the view. */
@@ -41,6 +44,10 @@ export function sandboxBreaks(
       if (cluster !== gitops.cluster)
         throw new Error(`GitOps self-heal is modelled on ${gitops.cluster} only`);
       gitops.set(mode);
+    },
+    async podStart(cluster, ms) {
+      known(cluster);
+      lab.kube.setPodReadyAfter(cluster, ms);
     },
   };
 }

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { SiteConfig } from '../../src/config/topology.js';
+import { ReadinessStore } from '../../src/store/readiness-store.js';
 import { RunStore } from '../../src/store/run-store.js';
 import { MONITORING_INSTALL_HINT, monitoringBinaries } from '../processes/monitoring.js';
 import { freePort } from '../processes/processes.js';
@@ -61,8 +62,12 @@ export interface SandboxOptions {
   podReadyAfterMs?: number;
   /** How long a Route 53 change stays PENDING (ms, default 3000). */
   insyncAfterMs?: number;
+  /** The topology's `readiness.interval` (default `30s`; the topology allows 10s at the least). */
+  readinessInterval?: string;
   /** Baton's HTTP port (default: any free one). */
   batonPort?: number;
+  /** Sites in the topology (default 1, the example; more: `app-02`… served by east, see extra-sites.ts). */
+  sites?: number;
   /** Called with a line for each thing started, for the terminal. */
   progress?: (line: string) => void;
 }
@@ -113,13 +118,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       podReadyAfterMs: options.podReadyAfterMs ?? 1500,
       insyncAfterMs: options.insyncAfterMs ?? 3000,
       gitops: true,
+      // Continuous readiness every 30 s: a break shows on the page and in #incidents within half a minute.
+      readinessInterval: options.readinessInterval ?? '30s',
+      ...(options.sites !== undefined && { sites: options.sites }),
     });
     stops.push(() => lab.stop());
     const site = lab.topology.sites[0];
     if (!site) throw new Error('the lab topology has no site');
     progress(`Kubernetes     ${lab.kube.clusterIds.map((c) => `${c} ${lab.kube.url(c)}`).join(', ')}`);
     progress(
-      `Route 53       ${lab.route53.endpoint} (DNS for ${site.dns.recordName} on ${lab.route53.dnsAddress})`,
+      `Route 53       ${lab.route53.endpoint} (DNS for ${site.dns.recordName}` +
+        `${lab.topology.sites.length > 1 ? ` and ${lab.topology.sites.length - 1} more sites' records` : ''}` +
+        ` on ${lab.route53.dnsAddress})`,
     );
     if (lab.postgres)
       progress(
@@ -206,7 +216,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const apiDown = new Set<string>();
     const database = databaseBreaks(lab.postgres);
     const gitops = gitOpsSwitch(lab);
-    const world = sharedForMs(worldView({ lab, site, monitoring, apiDown, database, store, gitops }), 400);
+    const readiness = new ReadinessStore(connection, prefixes.store);
+    const world = sharedForMs(
+      worldView({ lab, site, monitoring, apiDown, database, store, gitops, readiness }),
+      400,
+    );
     const breaks = sandboxBreaks(lab, database, apiDown, gitops);
     return {
       dir: lab.dir,

@@ -21,11 +21,16 @@ import { startPostgresPair } from '../postgres/postgres-pair.js';
 import type { Route53StandIn } from '../route53/route53-api-server.js';
 import { route53SeedFor, startRoute53ApiServer } from '../route53/route53-api-server.js';
 import type { StandInAutoscaler } from '../kubernetes/api-server/types.js';
+import type { ExampleSiteEntry } from './extra-sites.js';
+import { checkSiteCount, extraSiteEntries, extraWorkloads, nodesFor } from './extra-sites.js';
 import { argoTracking, GITOPS_CLUSTER, WEST_HPA, WORKER } from './west-gitops.js';
 
 export const EXAMPLE_TOPOLOGY_FILE = new URL('../../examples/baton.yaml', import.meta.url);
 /** The DESIGN example topology file, as a path. */
 export const EXAMPLE_TOPOLOGY = fileURLToPath(EXAMPLE_TOPOLOGY_FILE);
+
+/** The lab topology's `drills.abortOn` alert (DESIGN §3's optional fields). */
+export const LAB_ABORT_ALERT = 'HighErrorRate';
 
 /** Test credentials for the Route 53 stand-in, which verifies SigV4 signatures against them. */
 export const LAB_AWS = {
@@ -54,10 +59,10 @@ export interface Lab<P extends PostgresPair | null = PostgresPair> {
   gitops: boolean;
   /** The HPAs the clusters start with (west's on `web`). */
   autoscalers: { cluster: string; hpa: StandInAutoscaler }[];
-  /** What a user's resolver gets for the site's record now. */
-  resolve(): Promise<string[]>;
+  /** What a user's resolver gets for the record of `site` (default the example site) now. */
+  resolve(site?: string): Promise<string[]>;
   /** Which cluster those answers belong to. */
-  servedBy(): Promise<string | null>;
+  servedBy(site?: string): Promise<string | null>;
   stop(): Promise<void>;
 }
 
@@ -74,6 +79,15 @@ export interface LabOptions {
   gitops?: boolean;
   /** The HPA controller's sync period (default 15 s, as kube-controller-manager's). */
   hpaSyncPeriodMs?: number;
+  /** `readiness.interval` of the topology (e.g. `30s`), so readiness turns red soon after a break; default unset. */
+  readinessInterval?: string;
+  /** How many sites (default 1, the example alone; at most 50): sites 2..N as extra-sites.ts describes them. */
+  sites?: number;
+  /**
+   * The Route 53 stand-in throttles beyond this many requests per second, whichever process sends them, as the real
+   * account quota does (five per second per account, Route 53 Developer Guide "Quotas"). Default: no limit.
+   */
+  route53RequestsPerSecond?: number;
 }
 
 async function startHealthEndpoint(): Promise<HealthEndpoint & { close(): Promise<void> }> {
@@ -113,6 +127,9 @@ async function startHealthEndpoint(): Promise<HealthEndpoint & { close(): Promis
 export async function startLab(options?: LabOptions & { database?: true }): Promise<Lab>;
 export async function startLab(options: LabOptions): Promise<Lab<PostgresPair | null>>;
 export async function startLab(options: LabOptions = {}): Promise<Lab<PostgresPair | null>> {
+  const sites = options.sites ?? 1;
+  const tooMany = checkSiteCount(sites);
+  if (tooMany) throw new Error(tooMany);
   const dir = await mkdtemp(join(tmpdir(), 'baton-lab-'));
   const stops: (() => Promise<void>)[] = [() => rm(dir, { recursive: true, force: true })];
   const stop = async () => {
@@ -136,26 +153,30 @@ export async function startLab(options: LabOptions = {}): Promise<Lab<PostgresPa
     const gitops = options.gitops ?? false;
     const tracked = (w: { namespace: string; kind: 'Deployment'; name: string }) =>
       gitops ? { annotations: argoTracking(w) } : {};
-    const web = { namespace: 'default', kind: 'Deployment', name: 'web' } as const;
+    const web = { namespace: 'default', kind: 'Deployment', name: 'web', replicas: 5 } as const;
     const autoscalers = [{ cluster: GITOPS_CLUSTER, hpa: WEST_HPA }];
+    // Sized so that every site's serving replicas fit on either cluster (3 nodes for the example alone).
+    const nodes = nodesFor(sites, web.replicas + (gitops ? WORKER.replicas : 0));
     const kube = await startKubeApiServer({
       clusters: {
         east: {
-          nodes: 3,
+          nodes,
           podReadyAfterMs: options.podReadyAfterMs ?? 500,
           workloads: [
-            { ...web, replicas: 5, images: [image] },
+            { ...web, images: [image] },
             ...(gitops ? [{ ...WORKER, images: [image] }] : []),
+            ...extraWorkloads(sites, true, image),
           ],
         },
         west: {
-          nodes: 3,
+          nodes,
           podReadyAfterMs: options.podReadyAfterMs ?? 500,
           workloads: [
             { ...web, replicas: 1, images: [image], git: { replicas: null }, ...tracked(web) },
             ...(gitops
               ? [{ ...WORKER, replicas: WORKER.standbyReplicas, images: [image], ...tracked(WORKER) }]
               : []),
+            ...extraWorkloads(sites, false, image),
           ],
           autoscalers: [WEST_HPA],
           ...(options.hpaSyncPeriodMs !== undefined && { hpaSyncPeriodMs: options.hpaSyncPeriodMs }),
@@ -164,12 +185,19 @@ export async function startLab(options: LabOptions = {}): Promise<Lab<PostgresPa
     });
     stops.push(() => kube.close());
 
-    // The DESIGN example, unchanged except for what only this machine can answer: health URLs and the resolver.
+    // The DESIGN example, unchanged except for what only this machine can answer (health URLs and the resolver) and
+    // DESIGN's optional game-day abort: a firing HighErrorRate aborts a game day before its point of no return.
     const doc = parseDocument(await readFile(EXAMPLE_TOPOLOGY_FILE, 'utf8'));
+    doc.set('drills', doc.createNode({ abortOn: [{ alertname: LAB_ABORT_ALERT }] }, { flow: true }));
     doc.setIn(['sites', 0, 'clusters', 'east', 'healthUrl'], health.east.url);
     doc.setIn(['sites', 0, 'clusters', 'west', 'healthUrl'], health.west.url);
     if (!postgres) doc.deleteIn(['sites', 0, 'database']);
+    if (options.readinessInterval)
+      doc.set('readiness', doc.createNode({ interval: options.readinessInterval }, { flow: true }));
     if (gitops) doc.addIn(['sites', 0, 'workloads'], doc.createNode({ ...WORKER }, { flow: true }));
+    const example = (doc.toJS() as { sites: ExampleSiteEntry[] }).sites[0];
+    if (example)
+      for (const entry of extraSiteEntries(sites, example)) doc.addIn(['sites'], doc.createNode(entry));
     const env: Record<string, string> = postgres
       ? { EAST_DATABASE_URL: postgres.urls.east ?? '', WEST_DATABASE_URL: postgres.urls.west ?? '' }
       : {};
@@ -179,13 +207,18 @@ export async function startLab(options: LabOptions = {}): Promise<Lab<PostgresPa
     if (!site) throw new Error('lab topology has no site');
 
     const route53 = await startRoute53ApiServer({
-      ...route53SeedFor(site),
+      ...route53SeedFor(first.topology.sites),
       insyncAfterMs: options.insyncAfterMs ?? 500,
+      ...(options.route53RequestsPerSecond !== undefined && {
+        requestsPerSecond: options.route53RequestsPerSecond,
+      }),
       credentials: LAB_AWS,
     });
     stops.push(() => route53.close());
     // The zone's name servers first; they refuse the load balancers' names, which their own zone's servers answer.
-    doc.setIn(['sites', 0, 'dns', 'resolvers'], [route53.dnsAddress, route53.aliasDnsAddress]);
+    first.topology.sites.forEach((_, index) =>
+      doc.setIn(['sites', index, 'dns', 'resolvers'], [route53.dnsAddress, route53.aliasDnsAddress]),
+    );
     const parsed = parseTopology(doc.toString(), env);
     if (!parsed.ok) throw new Error(`lab topology: ${parsed.problems.join('; ')}`);
 
@@ -210,19 +243,32 @@ export async function startLab(options: LabOptions = {}): Promise<Lab<PostgresPa
 
     const resolver = new Resolver({ timeout: 1000, tries: 2 });
     resolver.setServers([route53.dnsAddress]);
-    const resolve = async (): Promise<string[]> => {
+    const siteNamed = (name = site.name) => {
+      const found = first.topology.sites.find((s) => s.name === name);
+      if (!found) throw new Error(`the lab has no site ${name}`);
+      return found;
+    };
+    const resolve = async (name?: string): Promise<string[]> => {
+      const record = siteNamed(name).dns.recordName;
       try {
-        return (await resolver.resolve4(site.dns.recordName)).sort();
+        return (await resolver.resolve4(record)).sort();
       } catch {
         return [];
       }
     };
     const elbZone = new Resolver({ timeout: 1000, tries: 2 });
     elbZone.setServers([route53.aliasDnsAddress]);
-    const addresses: Record<string, string[]> = {};
-    for (const [cluster, target] of Object.entries(site.dns.targets)) {
-      addresses[cluster] =
-        'values' in target ? [...target.values].sort() : (await elbZone.resolve4(target.aliasDnsName)).sort();
+    // Each cluster's addresses per site (the extra sites share the example's load balancers, so these repeat).
+    const addresses = new Map<string, Record<string, string[]>>();
+    for (const s of first.topology.sites) {
+      const byCluster: Record<string, string[]> = {};
+      for (const [cluster, target] of Object.entries(s.dns.targets)) {
+        byCluster[cluster] =
+          'values' in target
+            ? [...target.values].sort()
+            : (await elbZone.resolve4(target.aliasDnsName)).sort();
+      }
+      addresses.set(s.name, byCluster);
     }
     return {
       dir,
@@ -236,9 +282,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab<PostgresPa
       gitops,
       autoscalers,
       resolve,
-      async servedBy() {
-        const answers = (await resolve()).join(',');
-        return Object.entries(addresses).find(([, a]) => a.join(',') === answers)?.[0] ?? null;
+      async servedBy(name?: string) {
+        const answers = (await resolve(name)).join(',');
+        const byCluster = addresses.get(siteNamed(name).name) ?? {};
+        return Object.entries(byCluster).find(([, a]) => a.join(',') === answers)?.[0] ?? null;
       },
       stop,
     };

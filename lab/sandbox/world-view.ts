@@ -4,6 +4,8 @@
  * caller for a moment, since several open pages poll it.
  */
 import type { SiteConfig } from '../../src/config/topology.js';
+import type { ReadinessEvaluation } from '../../src/core/readiness/readiness-types.js';
+import type { ReadinessStore } from '../../src/store/readiness-store.js';
 import type { RunStore } from '../../src/store/run-store.js';
 import type {
   DatabaseBreaks,
@@ -50,6 +52,8 @@ export interface WorldView {
   fenceDebt: FenceDebtView | null;
   /** The site's newest run and its measured RPO (null before its promotion). */
   lastRun: LastRunView | null;
+  /** The workers' last continuous readiness evaluation of the site (`/failover readiness`); null before one. */
+  readiness: ReadinessEvaluation | null;
 }
 
 /** Reads the world as a WorldView; `apiDown` holds the clusters whose Kubernetes API the sandbox broke. */
@@ -61,14 +65,16 @@ export function worldView(parts: {
   database: DatabaseBreaks;
   store: RunStore;
   gitops: GitOpsSwitch;
+  readiness?: Pick<ReadinessStore, 'last'>;
 }): () => Promise<WorldView> {
   const { lab, site, monitoring, apiDown, database, store, gitops } = parts;
   return async () => {
-    const [dnsAnswer, servedBy, alerts, records] = await Promise.all([
+    const [dnsAnswer, servedBy, alerts, records, readiness] = await Promise.all([
       lab.resolve(),
       lab.servedBy(),
       monitoring ? monitoring.alerts().catch(() => []) : Promise.resolve([]),
       recordsView(store, site.name),
+      parts.readiness ? parts.readiness.last(site.name).catch(() => null) : Promise.resolve(null),
     ]);
     const clusters = await Promise.all(
       Object.entries(site.clusters).map(async ([id]): Promise<ClusterView> => {
@@ -108,6 +114,7 @@ export function worldView(parts: {
       alerts,
       monitoring: monitoring !== null,
       ...records,
+      readiness: readiness?.evaluation ?? null,
     };
   };
 }

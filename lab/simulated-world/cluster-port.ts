@@ -8,6 +8,7 @@ import { workloadKey, workloadLabel } from '../../src/core/steps/step.js';
 import { waitUntil } from '../../src/core/wait.js';
 import { BatonError } from '../../src/errors.js';
 import type { SimWorkload } from './world-state.js';
+import { simNodeCapacity, simTemplate } from './sim-templates.js';
 import { reachCluster } from './world-state.js';
 import type { WorldContext } from './world-store.js';
 
@@ -33,6 +34,15 @@ export function simulatedClusterPort({ store, clock, timing, enter }: WorldConte
       return reachCluster(await store.read(), id).readyNodes;
     },
     getWorkload,
+    workloadTemplate: async (_site, id, ref) => {
+      await enter('cluster.workloadTemplate', id);
+      const w = reachCluster(await store.read(), id).workloads[workloadKey(ref)];
+      return w ? simTemplate(w) : null;
+    },
+    nodeCapacity: async (_site, id) => {
+      await enter('cluster.nodeCapacity', id);
+      return simNodeCapacity(id, reachCluster(await store.read(), id));
+    },
     scaleWorkload: async (_site, id, ref, replicas) => {
       await enter('cluster.scaleWorkload', id);
       await store.update((state) => {

@@ -43,6 +43,24 @@ export function simulatedDnsPort({ store, clock, timing, enter }: WorldContext):
       });
     },
     changeStatus,
+    // The simulated zone holds the records the site's configuration describes (as route53SeedFor seeds the
+    // Route 53 stand-in): a failover record is moved by Route 53 on its own by its health check, or by
+    // EvaluateTargetHealth on its alias, in the same words as the real adapter.
+    failoverTriggers: async (site) => {
+      await enter('dns.failoverTriggers');
+      if (site.dns.strategy !== 'failover-records') return {};
+      const triggers: Record<string, string | null> = {};
+      for (const cluster of Object.keys(site.clusters)) {
+        const healthCheck = site.dns.healthCheckIds?.[cluster];
+        const target = site.dns.targets[cluster];
+        triggers[cluster] = healthCheck
+          ? `health check ${healthCheck}`
+          : target && 'aliasDnsName' in target && target.evaluateTargetHealth
+            ? 'EvaluateTargetHealth on its alias'
+            : null;
+      }
+      return triggers;
+    },
     waitForInsync: async (changeId, options) => {
       const started = clock.now();
       await waitUntil(clock, { pollMs: 2000, ...options }, async () =>

@@ -11,6 +11,7 @@ import type { ClusterId, SiteConfig } from '../../src/config/topology.js';
 import type { Clock, Ports } from '../../src/core/ports.js';
 import { simulatedClusterPort } from './cluster-port.js';
 import { simulatedDatabasePort } from './database-port.js';
+import { simulatedGitOpsPort } from './gitops-port.js';
 import { simulatedDnsPort } from './dns-port.js';
 import { FaultInjector } from './fault-injection.js';
 import { simulatedHealthPort } from './health-port.js';
@@ -43,6 +44,7 @@ export class SimulatedWorld {
     };
     this.ports = {
       cluster: simulatedClusterPort(context),
+      gitops: simulatedGitOpsPort(context),
       dns: simulatedDnsPort(context),
       database: simulatedDatabasePort(context),
       health: simulatedHealthPort(context, site),

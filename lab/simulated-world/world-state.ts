@@ -4,6 +4,7 @@
  * real one would when its API or database is down.
  */
 import type { ClusterId, SiteConfig } from '../../src/config/topology.js';
+import type { ResourceAmounts } from '../../src/core/ports.js';
 import { workloadKey } from '../../src/core/steps/step.js';
 import { BatonError } from '../../src/errors.js';
 
@@ -16,7 +17,30 @@ export interface SimWorkload {
   /** metadata.labels and annotations, e.g. a GitOps controller's tracking marks. */
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /**
+   * The pod template beyond its images (one container per image, each with these env names and requests), for drift
+   * and capacity; absent: no env, no references, the default requests (SIM_POD_REQUESTS).
+   */
+  template?: SimTemplate;
 }
+
+export interface SimTemplate {
+  envNames?: string[];
+  configMaps?: string[];
+  secrets?: string[];
+  /** Per container. */
+  requests?: ResourceAmounts;
+}
+
+/** What a simulated container requests unless its template says otherwise: 250m CPU, 512 MiB. */
+export const SIM_POD_REQUESTS: ResourceAmounts = { cpuMillis: 250, memoryBytes: 512 * 2 ** 20 };
+
+/** A simulated node's allocatable resources unless the cluster says otherwise: 4 CPU, 16 GiB, 110 pods. */
+export const SIM_NODE_SIZE: ResourceAmounts & { pods: number } = {
+  cpuMillis: 4000,
+  memoryBytes: 16 * 2 ** 30,
+  pods: 110,
+};
 
 /** A HorizontalPodAutoscaler targeting `target` (a workload key); `heldFrom` is the range Baton recorded on it. */
 export interface SimAutoscaler {
@@ -50,13 +74,25 @@ export interface SimDatabase {
   demotionToken?: string;
 }
 
+/** An Argo CD Application: whether it syncs on its own, and what Baton recorded when it paused it. */
+export interface SimApplication {
+  automated: boolean;
+  /** Baton paused its automated sync (and recorded the policy to give back on it). */
+  pausedByBaton: boolean;
+  ownedBy?: string;
+}
+
 export interface SimCluster {
   reachable: boolean;
   readyNodes: number;
+  /** Each Ready node's allocatable resources (default SIM_NODE_SIZE); the pods' requests are spread evenly. */
+  nodeSize?: ResourceAmounts & { pods: number };
   healthy: boolean;
   workloads: Record<string, SimWorkload>;
   /** By `namespace/name`; absent when the cluster has none. */
   autoscalers?: Record<string, SimAutoscaler>;
+  /** Argo CD Applications by `namespace/name`; absent when the cluster has none. */
+  applications?: Record<string, SimApplication>;
   db: SimDatabase;
 }
 

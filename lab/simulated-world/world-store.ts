@@ -26,10 +26,16 @@ export function memoryStore(initial: WorldState): WorldStore {
   return { read: async () => state, update: async (change) => change(state) };
 }
 
+/**
+ * WATCH belongs to the connection, and EXEC forgets every key it watched: two updates interleaved on one connection
+ * (two keys, e.g. several sites' worlds, or one) would both commit, the second unguarded. So the updates through one
+ * connection go one at a time, whichever key they change; WATCH still guards against other processes.
+ */
+const lanes = new WeakMap<Redis, { tail: Promise<unknown> }>();
+
 export function redisStore(redis: Redis, key: string): WorldStore {
-  // WATCH belongs to the connection: two updates interleaved on one connection would both commit. Updates from
-  // this process go one at a time; WATCH still guards against other processes.
-  let queue: Promise<unknown> = Promise.resolve();
+  const lane = lanes.get(redis) ?? { tail: Promise.resolve() };
+  lanes.set(redis, lane);
   const read = async (): Promise<WorldState> => {
     const raw = await redis.get(key);
     if (!raw) throw new Error(`simulated world ${key} is not initialised`);
@@ -38,7 +44,7 @@ export function redisStore(redis: Redis, key: string): WorldStore {
   return {
     read,
     update<T>(change: (state: WorldState) => T): Promise<T> {
-      const next = queue.then(async () => {
+      const next = lane.tail.then(async () => {
         for (;;) {
           await redis.watch(key);
           const state = await read();
@@ -52,7 +58,7 @@ export function redisStore(redis: Redis, key: string): WorldStore {
           if (await redis.multi().set(key, JSON.stringify(state)).exec()) return result;
         }
       });
-      queue = next.catch(() => undefined);
+      lane.tail = next.catch(() => undefined);
       return next;
     },
   };

@@ -19,6 +19,8 @@ export interface SlackHttpRoutes {
   api(method: string, req: IncomingMessage, raw: string, url: URL): JsonReply;
   /** `POST /response/<id>`; `contentType` lower-cased. */
   responseUrl(id: string, raw: string, contentType: string): JsonReply;
+  /** `POST /upload/v1/<token>`: a file's bytes, answered in plain text; `contentType` as sent. */
+  upload(token: string, body: Buffer, contentType: string): Promise<{ status: number; text: string }>;
 }
 
 export interface SlackHttpOptions {
@@ -31,11 +33,11 @@ export interface SlackHttpOptions {
   port?: number;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -59,7 +61,8 @@ export async function listenSlackHttp(options: SlackHttpOptions): Promise<{ serv
       return;
     }
     readBody(req)
-      .then(async (raw) => {
+      .then(async (bytes) => {
+        const raw = bytes.toString('utf8');
         const latencyMs = options.latencyMs();
         if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
         if (options.outage()) {
@@ -81,6 +84,16 @@ export async function listenSlackHttp(options: SlackHttpOptions): Promise<{ serv
               (req.headers['content-type'] ?? '').toLowerCase(),
             ),
           );
+        if (url.pathname.startsWith('/upload/v1/') && req.method === 'POST') {
+          const reply = await routes.upload(
+            decodeURIComponent(url.pathname.slice('/upload/v1/'.length)),
+            bytes,
+            req.headers['content-type'] ?? '',
+          );
+          res.writeHead(reply.status, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end(reply.text);
+          return;
+        }
         sendJson(res, { status: 404, body: { ok: false, error: 'not_found' } });
       })
       .catch(() => {

@@ -14,6 +14,7 @@
  * socket-mode.ts, faults.ts, channel-rate-limit.ts and http-server.ts — and re-exports their public types.
  */
 import { ChannelRateLimit } from './channel-rate-limit.js';
+import { SlackFileUploads } from './file-uploads.js';
 import type { SlackFaults } from './faults.js';
 import { FaultInjector } from './faults.js';
 import { listenSlackHttp } from './http-server.js';
@@ -42,7 +43,13 @@ export type {
 } from './socket-mode.js';
 export { SOCKET_ACK_TIMEOUT_MS, SOCKET_MAX_CONNECTIONS } from './socket-mode.js';
 export type { SlackApiCall } from './web-api-dispatch.js';
-export type { SlackChannelSeed, SlackEphemeral, SlackMessage, SlackMessageEdit } from './workspace.js';
+export type {
+  SlackChannelSeed,
+  SlackEphemeral,
+  SlackFile,
+  SlackMessage,
+  SlackMessageEdit,
+} from './workspace.js';
 
 export interface SlackApiServerOptions {
   /** The only bot token accepted (`xoxb-…`); anything else gets `invalid_auth`. */
@@ -160,6 +167,8 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     showCommandAnswer: (command, answer) => interactivity.showCommandAnswer(command, answer),
   });
   const scopes = new Set(options.scopes ?? DEFAULT_SCOPES);
+  let base = '';
+  const uploads = new SlackFileUploads(workspace, () => base);
   const dispatch = new WebApiDispatch({
     botToken: options.botToken,
     appToken: options.appToken,
@@ -170,6 +179,10 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
       scopes,
       openView: (params) => interactivity.openView(params),
       openConnection: () => socketMode.openConnection(),
+      files: {
+        getUploadURLExternal: (params) => uploads.getUploadURLExternal(params),
+        completeUploadExternal: (params) => uploads.completeUploadExternal(params),
+      },
     }),
     faults,
     rateLimit: new ChannelRateLimit(options.channelRateLimit, now, options.updateRateLimit),
@@ -180,12 +193,13 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     routes: {
       api: (method, req, raw, url) => dispatch.answer(method, req, raw, url),
       responseUrl: (id, raw, contentType) => interactivity.postToResponseUrl(id, raw, contentType),
+      upload: (token, body, contentType) => uploads.receive(token, body, contentType),
     },
     outage: () => faults.outage,
     latencyMs: () => faults.latencyMs(),
     port: options.port,
   });
-  const base = `http://127.0.0.1:${port}`;
+  base = `http://127.0.0.1:${port}`;
   socketMode.attach(server, `ws://127.0.0.1:${port}`);
   const responseUrl = (id: string) => `${base}/response/${encodeURIComponent(id)}`;
 

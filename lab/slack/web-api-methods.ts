@@ -1,6 +1,7 @@
 /**
  * The Web API methods Baton calls, answered as Slack's method reference describes: auth.test,
  * chat.postMessage, chat.update, chat.postEphemeral, conversations.info and usergroups.users.list here;
+ * files.getUploadURLExternal and files.completeUploadExternal from file-uploads.ts;
  * views.open (interactivity) and apps.connections.open (Socket Mode) come from their own modules. Also the
  * scope each method needs, and where the bot may post (channel-access.ts).
  */
@@ -19,6 +20,8 @@ export const METHOD_SCOPES: Record<string, string | undefined> = {
   'chat.update': 'chat:write',
   'chat.postEphemeral': 'chat:write',
   'usergroups.users.list': 'usergroups:read',
+  'files.getUploadURLExternal': 'files:write',
+  'files.completeUploadExternal': 'files:write',
 };
 
 /** Scopes granted to the bot token unless the options name others. */
@@ -29,6 +32,7 @@ export const DEFAULT_SCOPES = [
   'channels:read',
   'groups:read',
   'usergroups:read',
+  'files:write',
 ];
 
 export interface WebApiMethodsOptions {
@@ -40,6 +44,8 @@ export interface WebApiMethodsOptions {
   openView: WebApiMethod;
   /** apps.connections.open */
   openConnection: WebApiMethod;
+  /** files.getUploadURLExternal and files.completeUploadExternal (file-uploads.ts) */
+  files: { getUploadURLExternal: WebApiMethod; completeUploadExternal: WebApiMethod };
 }
 
 /** Every method the stand-in knows, by name; any other answers `unknown_method`. */
@@ -124,6 +130,9 @@ export function createWebApiMethods(options: WebApiMethodsOptions): Record<strin
       conversationInfo(workspace.findChannel(asString(params.channel), false), scopes, teamId),
 
     'views.open': options.openView,
+
+    'files.getUploadURLExternal': options.files.getUploadURLExternal,
+    'files.completeUploadExternal': options.files.completeUploadExternal,
 
     'usergroups.users.list': (params) => {
       const id = asString(params.usergroup);

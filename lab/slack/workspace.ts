@@ -26,6 +26,18 @@ export interface SlackMessageEdit {
   replacedAt: number;
 }
 
+/** A file shared with files.completeUploadExternal (file-uploads.ts); `content` is its bytes as UTF-8. */
+export interface SlackFile {
+  id: string;
+  name: string;
+  title: string;
+  /** Bytes received at the upload URL. */
+  size: number;
+  /** The `length` given to files.getUploadURLExternal. */
+  lengthDeclared: number;
+  content: string;
+}
+
 export interface SlackMessage {
   ts: string;
   channel: string;
@@ -34,6 +46,8 @@ export interface SlackMessage {
   botId?: string;
   text: string;
   blocks?: unknown[];
+  /** Files shared with the message (files.completeUploadExternal). */
+  files?: SlackFile[];
   threadTs?: string;
   /** Thread replies, oldest first (top-level messages only). */
   replies: SlackMessage[];
@@ -94,6 +108,7 @@ export interface SlackWorkspaceOptions {
 export interface MessageBody {
   text: string;
   blocks?: unknown[];
+  files?: SlackFile[];
 }
 
 const CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
@@ -200,6 +215,7 @@ export class SlackWorkspace {
       botId,
       text: content.text,
       ...(content.blocks && { blocks: content.blocks }),
+      ...(content.files && { files: content.files }),
       ...(threadTs && { threadTs }),
       replies: [],
       edits: [],
@@ -297,6 +313,9 @@ export class SlackWorkspace {
       ...(message.botId && { bot_id: message.botId, app_id: appId }),
       text: message.text,
       ...(message.blocks && { blocks: message.blocks }),
+      ...(message.files && {
+        files: message.files.map((f) => ({ id: f.id, name: f.name, title: f.title, size: f.size })),
+      }),
       ts: message.ts,
       team: teamId,
       ...(message.threadTs && { thread_ts: message.threadTs, parent_user_id: message.user }),

@@ -10,7 +10,8 @@ import { HttpHealth } from './http-health.js';
 import type { CnpgClusterRef } from './kubernetes.js';
 import { KubernetesClusters, parseCnpgDemotionToken } from './kubernetes.js';
 import { PostgresDatabases } from './postgres.js';
-import { Route53Dns } from './route53.js';
+import { ROUTE53_RATE_WINDOW_MS, Route53Dns } from './route53.js';
+import type { SharedRequestLimiter } from './route53.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -34,15 +35,28 @@ function cnpgRef(site: SiteConfig, cluster: ClusterId): CnpgClusterRef {
   return ref;
 }
 
-export function createPorts(input: { env: BatonEnv; rawEnv: Env; topology: Topology; log: Log }): RealPorts {
+export function createPorts(input: {
+  env: BatonEnv;
+  rawEnv: Env;
+  topology: Topology;
+  log: Log;
+  /**
+   * Builds the Route 53 limit shared by every process on the Redis (the roles do, from the store; this adapter
+   * names the window); without it, the limit is this process's own.
+   */
+  route53Limiter?: (windowMs: number) => SharedRequestLimiter;
+}): RealPorts {
   const { env, rawEnv, topology, log } = input;
   const kubernetes = KubernetesClusters.fromEnvironment({
     ...(env.kubeconfig && { kubeconfigPath: env.kubeconfig }),
     ...(env.allowInsecureKube && { allowInsecureKube: true }),
+    ...(env.kubeWritesPerSecond !== undefined && { writesPerSecond: env.kubeWritesPerSecond }),
     log: log.child({ adapter: 'kubernetes' }),
   });
   const route53 = new Route53Dns({
     ...(env.awsEndpointUrlRoute53 && { endpoint: env.awsEndpointUrlRoute53 }),
+    maxRequestsPerSecond: env.route53MaxRequestsPerSecond,
+    ...(input.route53Limiter && { sharedLimiter: input.route53Limiter(ROUTE53_RATE_WINDOW_MS) }),
     log,
   });
   const databases = new PostgresDatabases({
@@ -78,7 +92,13 @@ export function createPorts(input: { env: BatonEnv; rawEnv: Env; topology: Topol
   });
   void topology;
   return {
-    ports: { cluster: kubernetes, dns: route53, database: databases, health: new HttpHealth() },
+    ports: {
+      cluster: kubernetes,
+      gitops: kubernetes,
+      dns: route53,
+      database: databases,
+      health: new HttpHealth(),
+    },
     kubernetes,
     route53,
     databases,

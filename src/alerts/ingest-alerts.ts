@@ -35,11 +35,19 @@ import type { IncidentStore } from '../store/incidents/incident-store.js';
 import { autoApprovalDueAt, witnessFor } from './auto-approve.js';
 import type { SiteAlerts } from './match-alerts.js';
 import { routeAlerts } from './match-alerts.js';
+import type { EvacuationService } from '../runs/evacuation-service.js';
+import type { DrillService } from '../runs/drill-service.js';
+import type { EvacuationOutcome } from './evacuation-alerts.js';
+import { proposeEvacuations } from './evacuation-alerts.js';
 
 /** What ingestion uses: the run service for runs, the notifier for the alerts' own messages. */
 export interface IngestParts {
   service: RunService;
   notifier: Pick<Notifier, 'postReply' | 'postStatus'>;
+  /** Evacuations, for `propose-evacuation` rules (without it those alerts are only logged). */
+  evacuations?: EvacuationService;
+  /** Game days: a firing `drills.abortOn` alert stops the drill under way (src/runs/drill-service.ts). */
+  drills?: Pick<DrillService, 'noteAlerts' | 'onAlerts'>;
 }
 
 export interface IngestOptions {
@@ -65,11 +73,15 @@ export interface SiteOutcome {
   notice?: { id: string; firing: number };
   /** The alerts wanted a failover the run service refused (the channel was told): until when. */
   refused?: { code: 'cooldown'; until: number };
+  /** The evacuations the site's `propose-evacuation` alerts belong to. */
+  evacuations?: EvacuationOutcome[];
 }
 
 export interface IngestOutcome {
   /** Alerts no site's rule matched. */
   unmatched: number;
+  /** Game days an `abortOn` alert stopped (aborted before the point of no return, or their failback held). */
+  drills?: string[];
   sites: SiteOutcome[];
 }
 
@@ -117,10 +129,14 @@ export class AlertIngest {
 
   /** Applies one notification. Throws (→ 5xx, Alertmanager retries) when something could not be recorded. */
   async ingest(payload: WebhookPayload): Promise<IngestOutcome> {
+    // A game day first: an `abortOn` alert must stop it before its promotion, whatever else the alerts do.
+    await this.options.parts.drills?.noteAlerts(payload.alerts);
+    const firing = payload.alerts.filter((alert) => alert.status === 'firing');
+    const drills = firing.length ? ((await this.options.parts.drills?.onAlerts(firing)) ?? []) : [];
     const routed = routeAlerts(this.options.topology, payload.alerts);
     const sites: SiteOutcome[] = [];
     for (const siteAlerts of routed.sites) sites.push(await this.ingestSite(siteAlerts, payload));
-    return { unmatched: routed.unmatched, sites };
+    return { unmatched: routed.unmatched, sites, ...(drills.length > 0 && { drills }) };
   }
 
   private async ingestSite(alerts: SiteAlerts, payload: WebhookPayload): Promise<SiteOutcome> {
@@ -133,6 +149,14 @@ export class AlertIngest {
     if (alerts.notify.length > 0) {
       const notice = await this.notice(alerts.site, alerts.notify, payload);
       if (notice) outcome.notice = notice;
+    }
+    const { evacuations } = this.options.parts;
+    if (alerts.evacuate.length > 0 && evacuations) {
+      const { topology, log } = this.options;
+      outcome.evacuations = await proposeEvacuations({
+        ...{ evacuations, service: this.options.parts.service, topology, log },
+        ...{ site: alerts.site, alerts: alerts.evacuate, payload },
+      });
     }
     return outcome;
   }

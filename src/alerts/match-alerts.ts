@@ -23,6 +23,8 @@ export interface SiteAlerts {
   autoApproveAfterMs?: number;
   /** Alerts matched by a `notify` rule. */
   notify: WebhookAlert[];
+  /** Alerts matched by a `propose-evacuation` rule (one evacuation of a cluster, however many sites match). */
+  evacuate: WebhookAlert[];
 }
 
 const compiled = new WeakMap<Topology, Map<string, CompiledRule[]>>();
@@ -81,7 +83,7 @@ export function routeAlerts(
   for (const site of topology.sites) {
     const siteRules = rules.get(site.name) ?? [];
     if (siteRules.length === 0) continue;
-    const picked: SiteAlerts = { site, propose: [], notify: [] };
+    const picked: SiteAlerts = { site, propose: [], notify: [], evacuate: [] };
     for (let i = 0; i < alerts.length; i += 1) {
       const alert = alerts[i] as WebhookAlert;
       const match = firstMatch(siteRules, alert.labels);
@@ -91,13 +93,17 @@ export function routeAlerts(
         picked.notify.push(alert);
         continue;
       }
+      if (match.rule.action === 'propose-evacuation') {
+        picked.evacuate.push(alert);
+        continue;
+      }
       picked.propose.push(alert);
       const after = match.rule.autoApprove?.afterMs;
       if (after !== undefined && alert.status === 'firing') {
         picked.autoApproveAfterMs = Math.min(picked.autoApproveAfterMs ?? after, after);
       }
     }
-    if (picked.propose.length > 0 || picked.notify.length > 0) out.push(picked);
+    if (picked.propose.length > 0 || picked.notify.length > 0 || picked.evacuate.length > 0) out.push(picked);
   }
   let unmatched = 0;
   for (const flag of matched) unmatched += 1 - flag;

@@ -5,9 +5,9 @@
  * the notify queue when it is back. No Slack token is needed.
  */
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { redisOptions } from '../adapters/redis.js';
+import { clusterOptions, redisOptions } from '../adapters/redis.js';
 import type { Topology } from '../config/topology.js';
 import type { Clock, Log } from '../core/ports.js';
 import { BatonError, describeError } from '../errors.js';
@@ -21,6 +21,7 @@ import { RUNS_QUEUE } from '../queue/queues.js';
 import { createAuthorizer } from '../runs/authorizer.js';
 import { RunService } from '../runs/run-service.js';
 import { RunPublisher } from '../slack/publish-run.js';
+import { ReportStore } from '../store/report-store.js';
 import { RunStore } from '../store/run-store.js';
 
 type Env = Record<string, string | undefined>;
@@ -32,13 +33,15 @@ export interface BreakGlass {
   redis: Redis;
   /** The run service the web role uses: the same rules, the same atomic saves, the same messages. */
   service: RunService;
+  /** Finished runs' reports (`baton report`). */
+  reports: ReportStore;
   queues: { runs: Queue<RunJobData>; checks: Queue<CheckJobData>; notify: Queue };
   clock: Clock;
   log: Log;
   close(): Promise<void>;
 }
 
-/** How long the CLI waits for Redis before saying it cannot reach it. */
+/** How long the CLI waits for Redis before saying it cannot reach it, unless BATON_REDIS_TIMEOUT says otherwise. */
 export const REDIS_CONNECT_TIMEOUT_MS = 3000;
 
 export async function openBreakGlass(
@@ -48,7 +51,10 @@ export async function openBreakGlass(
   const { log, clock } = options;
   // The CLI never connects to PostgreSQL, so a laptop or bastion without the database URLs can still use it.
   const { env, topology, prefixes } = await loadConfig(rawEnv, { checkEnv: false });
-  const redis = await connectRedis(env.redisUrl, options.connectTimeoutMs ?? REDIS_CONNECT_TIMEOUT_MS);
+  const redis = await connectRedis(
+    env.redisUrl,
+    options.connectTimeoutMs ?? env.redisTimeoutMs ?? REDIS_CONNECT_TIMEOUT_MS,
+  );
   const store = new RunStore(redis, prefixes.store);
   const queues = {
     runs: new Queue<RunJobData>(RUNS_QUEUE, { connection: redis, prefix: prefixes.bull }),
@@ -74,6 +80,7 @@ export async function openBreakGlass(
     configPath: env.batonConfig,
     redis,
     service,
+    reports: new ReportStore(redis, prefixes.store),
     queues,
     clock,
     log,
@@ -89,7 +96,8 @@ export async function openBreakGlass(
  * redacted). It does not reconnect: a CLI command that loses Redis fails and is typed again.
  */
 export async function connectRedis(url: string, timeoutMs: number): Promise<Redis> {
-  const { url: plain, ...sentinel } = redisOptions(url);
+  const cluster = clusterOptions(url);
+  const { url: plain, ...sentinel } = cluster ? {} : redisOptions(url);
   const options: RedisOptions = {
     lazyConnect: true,
     connectTimeout: timeoutMs,
@@ -100,7 +108,21 @@ export async function connectRedis(url: string, timeoutMs: number): Promise<Redi
     disconnectTimeout: 100,
     ...(!plain && { sentinelRetryStrategy: () => null }),
   };
-  const redis = plain ? new Redis(plain, options) : new Redis({ ...sentinel, ...options });
+  const redis = cluster
+    ? // A Cluster offers the same commands as Redis (adapters/redis.ts); it gives up as the other forms do. Its own
+      // queue stays on until ready: ioredis's ready check (CLUSTER INFO) is sent before every node's connection is
+      // up, and refused by a disabled queue it disconnects with its close listener already removed, so connect()
+      // never settles (ioredis 5 cluster/index.js, connect's refreshListener). The time box above bounds the wait.
+      (new Cluster(cluster.nodes, {
+        ...cluster.options,
+        lazyConnect: true,
+        enableOfflineQueue: true,
+        clusterRetryStrategy: () => null,
+        redisOptions: { ...cluster.options.redisOptions, ...options, lazyConnect: false },
+      }) as unknown as Redis)
+    : plain
+      ? new Redis(plain, options)
+      : new Redis({ ...sentinel, ...options });
   let lastError: unknown;
   redis.on('error', (error) => {
     lastError = error;

@@ -17,6 +17,7 @@ export const BREAK_GLASS_COMMANDS = [
   'abort',
   'accept-risk',
   'republish',
+  'report',
 ] as const;
 
 /** What `baton propose` asks for. */
@@ -53,7 +54,8 @@ export type BreakGlassArgs =
     }
   | ({ command: 'propose' } & ProposeRequest)
   | { command: RunAction; runId: string; as: string; reason?: string }
-  | { command: 'republish'; runIds: string[] };
+  | { command: 'republish'; runIds: string[] }
+  | { command: 'report'; runId: string; markdown: boolean };
 
 /** A mistake in how a command was typed: exit 2 with the command's usage. */
 export class UsageError extends Error {
@@ -87,6 +89,10 @@ export const COMMAND_USAGE: Readonly<Record<BreakGlassCommand, string>> = {
     'baton accept-risk RUN --as USER\n' +
     '  run paused by the split-brain guard: accept that the old primary may still take writes and promote anyway\n' +
     '  (break-glass: counts once breakGlass.required listed approvers ask, each from their own OS account or Slack)',
+  report:
+    'baton report RUN [--markdown]\n' +
+    "  a finished run's evidence: who asked and approved, the plan, step timings, RTO, RPO, DNS changes,\n" +
+    '  everything skipped or forced (JSON; --markdown for the file attached to its Slack thread)',
   republish:
     'baton republish [RUN...]\n' +
     "  queue the runs' Slack messages again (default: each site's open and last 5 runs), after a long Slack outage",
@@ -104,6 +110,7 @@ const OPTIONS = {
   wait: { type: 'string' },
   as: { type: 'string' },
   reason: { type: 'string' },
+  markdown: { type: 'boolean' },
 } as const;
 type OptionName = keyof typeof OPTIONS;
 
@@ -118,6 +125,7 @@ const ALLOWED: Readonly<Record<BreakGlassCommand, readonly OptionName[]>> = {
   abort: ['as'],
   'accept-risk': ['as'],
   republish: [],
+  report: ['markdown'],
 };
 
 /** Parses `args` (after the command name) for `command`; throws UsageError. */
@@ -217,5 +225,8 @@ export function parseBreakGlassArgs(command: BreakGlassCommand, args: string[]):
     }
     case 'republish':
       return { command, runIds: positionals };
+    case 'report':
+      if (positionals.length !== 1) fail(`report takes one run id (e.g. r12), got ${positionals.length}`);
+      return { command, runId: positionals[0] as string, markdown: values.markdown === true };
   }
 }

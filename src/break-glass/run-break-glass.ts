@@ -1,6 +1,6 @@
 /**
  * The break-glass CLI for when Slack is down: `baton status | plan | propose | approve | reject | cancel | retry |
- * abort | accept-risk | republish`. It acts on the same Redis with the same rules as the Slack app (RunCommands),
+ * abort | accept-risk | republish | report`. It acts on the same Redis with the same rules as the Slack app (RunCommands),
  * names the person with `--as` (a Slack user id listed in the topology) and records the OS user and host in the
  * audit; approvals and break-glass votes typed from one OS account count as one, whatever `--as` says.
  *
@@ -20,6 +20,7 @@ import { openBreakGlass } from './open-break-glass.js';
 import type { BreakGlassArgs, BreakGlassCommand } from './parse-break-glass-args.js';
 import { COMMAND_USAGE, UsageError, parseBreakGlassArgs } from './parse-break-glass-args.js';
 import { republishRuns } from './republish-runs.js';
+import { showReport } from './show-report.js';
 import { gatherPlan, renderPlanReport } from './show-plan.js';
 import { gatherStatus, renderStatus } from './show-status.js';
 
@@ -106,6 +107,8 @@ async function dispatch(bg: BreakGlass, args: BreakGlassArgs, origin: Origin): P
       return proposeRun(bg, args, origin);
     case 'republish':
       return republishRuns(bg, args.runIds);
+    case 'report':
+      return showReport(bg, args);
     default:
       return actOnRun(bg, args.command, args, origin);
   }

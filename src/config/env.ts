@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { BatonError } from '../errors.js';
+import { parseRedisUrl } from './redis-url.js';
+import { duration } from './topology/field-schemas.js';
 
 /** pino's level names, in the order of verbosity; `silent` turns logging off. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -20,7 +22,11 @@ export interface BatonEnv {
   slackAppToken?: string;
   /** `SLACK_API_URL`: Web API base URL, e.g. the sandbox's stand-in (default: Slack's). */
   slackApiUrl?: string;
-  /** `REDIS_URL` (default `redis://127.0.0.1:6379`). */
+  /**
+   * `REDIS_URL` (default `redis://127.0.0.1:6379`): one server (`redis://`, `rediss://`), Sentinel
+   * (`redis+sentinel://host1:26379,host2:26379/mymaster`) or Redis Cluster (`redis+cluster://host1:6379,host2:6379`);
+   * see config/redis-url.ts.
+   */
   redisUrl: string;
   /** Whether `REDIS_URL` was set (the sandbox starts a Redis of its own unless it was). */
   redisUrlGiven: boolean;
@@ -42,17 +48,38 @@ export interface BatonEnv {
   /** `AWS_ENDPOINT_URL_ROUTE_53`: the AWS SDK's own Route 53 endpoint override (the sandbox uses it). */
   awsEndpointUrlRoute53?: string;
   /**
+   * `BATON_ROUTE53_MAX_REQUESTS_PER_SECOND` (default 5, Route 53's quota per AWS account): Route 53 requests all
+   * Baton processes on this Redis and key prefix may start in any second, together. Lower it when other tools
+   * use the same account.
+   */
+  route53MaxRequestsPerSecond: number;
+  /**
+   * `BATON_KUBE_WRITES_PER_SECOND` (default 20, applied by the adapter): Kubernetes writes (scale, patches) each
+   * worker process starts per API server in any second, over all its sites' runs. Reads are not paced.
+   */
+  kubeWritesPerSecond?: number;
+  /**
+   * `BATON_RUN_CONCURRENCY` (default 16, applied by the run worker): runs of different sites one worker process
+   * drives at once. An evacuation starts a run per site; runs wait on the outside world, and the API limits are kept
+   * by the shared Route 53 limit and the Kubernetes write pacing, not by holding runs back.
+   */
+  runConcurrency?: number;
+  /**
    * `BATON_KEY_PREFIX` (default `baton`): lets several Batons (or tests) share one Redis; every store key and BullMQ
    * key is under it.
    */
   keyPrefix: string;
   /** `BATON_SANDBOX_PORT`: the sandbox page's port (0 or unset: any free port). */
   sandboxPort?: number;
+  /**
+   * `BATON_REDIS_TIMEOUT` (a duration, default 3s, applied by the break-glass CLI): how long a `baton` command waits
+   * for Redis's first answer before saying it cannot reach it. A refused connection fails at once regardless; raise it
+   * for a Redis Cluster or Sentinel reached over a slow link.
+   */
+  redisTimeoutMs?: number;
 }
 
 export type ParseEnvResult = { ok: true; env: BatonEnv } | { ok: false; problems: string[] };
-
-const REDIS_PROTOCOLS = ['redis:', 'rediss:', 'redis+sentinel:', 'rediss+sentinel:'];
 
 /** An optional variable: trimmed, empty as unset. */
 const optional = z.preprocess((value) => {
@@ -67,10 +94,8 @@ const startingWith = (prefix: string, what: string) =>
   });
 
 function isUrl(value: string, protocols: string[]): boolean {
-  // Sentinel URLs list several host:port pairs, which WHATWG URL parsing rejects; their scheme is enough here.
   const scheme = /^([a-z][a-z0-9+.-]*:)\/\//i.exec(value)?.[1]?.toLowerCase();
   if (scheme === undefined || !protocols.includes(scheme)) return false;
-  if (scheme.includes('+sentinel')) return true;
   try {
     return protocols.includes(new URL(value).protocol);
   } catch {
@@ -96,7 +121,10 @@ const ENV = z.object({
   SLACK_SIGNING_SECRET: optional,
   SLACK_APP_TOKEN: startingWith('xapp-', 'a Slack app-level token'),
   SLACK_API_URL: url(['http:', 'https:'], 'https://slack.com/api/'),
-  REDIS_URL: url(REDIS_PROTOCOLS, 'redis://127.0.0.1:6379'),
+  REDIS_URL: optional.superRefine((value, ctx) => {
+    const reading = value === undefined ? null : parseRedisUrl(value);
+    if (reading && !reading.ok) ctx.addIssue({ code: 'custom', message: reading.problem });
+  }),
   BATON_CONFIG: optional,
   ALERTMANAGER_TOKEN: optional,
   PORT: portNumber('an integer from 1 to 65535 (or 0: any free port)'),
@@ -115,6 +143,21 @@ const ENV = z.object({
     },
   ),
   AWS_ENDPOINT_URL_ROUTE_53: url(['http:', 'https:'], 'http://127.0.0.1:4566'),
+  BATON_ROUTE53_MAX_REQUESTS_PER_SECOND: optional.refine(
+    (value) => value === undefined || (/^\d{1,3}$/.test(value) && Number(value) >= 1 && Number(value) <= 100),
+    {
+      message: 'must be a whole number of requests per second from 1 to 100 (Route 53 allows 5 per account)',
+    },
+  ),
+  BATON_KUBE_WRITES_PER_SECOND: optional.refine(
+    (value) =>
+      value === undefined || (/^\d{1,4}$/.test(value) && Number(value) >= 1 && Number(value) <= 1000),
+    { message: 'must be a whole number of writes per second from 1 to 1000' },
+  ),
+  BATON_RUN_CONCURRENCY: optional.refine(
+    (value) => value === undefined || (/^\d{1,2}$/.test(value) && Number(value) >= 1 && Number(value) <= 64),
+    { message: 'must be a whole number of runs at once from 1 to 64' },
+  ),
   BATON_KEY_PREFIX: optional.refine(
     (value) => value === undefined || /^[a-z0-9][a-z0-9_-]{0,40}$/.test(value),
     {
@@ -122,6 +165,11 @@ const ENV = z.object({
     },
   ),
   BATON_SANDBOX_PORT: portNumber('a port number (0: any free port)'),
+  BATON_REDIS_TIMEOUT: optional.pipe(
+    duration
+      .refine((ms) => ms >= 100 && ms <= 300_000, 'must be from 100ms to 5m, like 3s or 10s')
+      .optional(),
+  ),
 });
 
 /**
@@ -147,6 +195,7 @@ export function parseEnv(
     port: v.PORT === undefined ? 3000 : Number(v.PORT),
     logLevel: (v.LOG_LEVEL?.toLowerCase() as LogLevel | undefined) ?? defaults.logLevel ?? 'info',
     keyPrefix: v.BATON_KEY_PREFIX ?? 'baton',
+    route53MaxRequestsPerSecond: Number(v.BATON_ROUTE53_MAX_REQUESTS_PER_SECOND ?? 5),
   };
   const optionalValues = {
     slackBotToken: v.SLACK_BOT_TOKEN,
@@ -164,7 +213,11 @@ export function parseEnv(
     if (value !== undefined) out[key] = value;
   }
   if (v.BATON_SANDBOX_PORT !== undefined) out.sandboxPort = Number(v.BATON_SANDBOX_PORT);
+  if (v.BATON_KUBE_WRITES_PER_SECOND !== undefined)
+    out.kubeWritesPerSecond = Number(v.BATON_KUBE_WRITES_PER_SECOND);
+  if (v.BATON_RUN_CONCURRENCY !== undefined) out.runConcurrency = Number(v.BATON_RUN_CONCURRENCY);
   if (v.BATON_ALLOW_INSECURE_KUBE === '1') out.allowInsecureKube = true;
+  if (v.BATON_REDIS_TIMEOUT !== undefined) out.redisTimeoutMs = v.BATON_REDIS_TIMEOUT;
   return { ok: true, env: out };
 }
 

@@ -23,6 +23,7 @@ export type {
   DatabaseMember,
   DnsConfig,
   DnsTarget,
+  DrillsConfig,
   ParseTopologyOptions,
   ParseTopologyResult,
   Principals,
@@ -31,6 +32,7 @@ export type {
   Topology,
   WorkloadConfig,
 } from './topology/types.js';
+export { DEFAULT_READINESS_INTERVAL_MS, prewarmOf, readinessIntervalOf } from './topology/types.js';
 export { formatPath } from './topology/format-problems.js';
 export { loadTopologyFile, parseTopology } from './topology/parse-topology.js';
 export { topologySchema } from './topology/topology-schema.js';

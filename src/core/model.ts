@@ -1,5 +1,7 @@
 import type { ClusterId } from '../config/topology.js';
 import type { ErrorCode } from '../error-codes.js';
+import type { Prewarm } from './prewarm/prewarm-record.js';
+import type { RunDrill } from './drills/drill.js';
 
 export const RUN_KINDS = ['failover', 'failback'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
@@ -269,6 +271,12 @@ export interface Run {
   trigger?: RunTrigger;
   /** Risks accepted with break-glass approvals (the split-brain guard), in order. */
   acceptedRisks?: AcceptedRisk[];
+  /** Pre-warm (DESIGN §6): what Baton scaled up on the target while the proposal waited, and gave back. */
+  prewarm?: Prewarm;
+  /** A game day's run (`/failover drill`): the drill and its occurrence; its messages say "Game day". */
+  drill?: RunDrill;
+  /** The evacuation (`/failover --cluster`) that started this run; its live table follows the run. */
+  evacuation?: string;
 }
 
 /** The deterministic BullMQ job id of one execution segment of a run (no `:`, as BullMQ requires). */

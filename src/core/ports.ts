@@ -52,6 +52,44 @@ export interface AutoscalerRange {
 
 export type AutoscalerRef = Pick<AutoscalerStatus, 'namespace' | 'name'>;
 
+/** CPU in millicores and memory in bytes, as Kubernetes quantities are compared. */
+export interface ResourceAmounts {
+  cpuMillis: number;
+  memoryBytes: number;
+}
+
+/** One container of a pod template (`spec.template.spec.containers[]`). */
+export interface ContainerTemplate {
+  name: string;
+  image: string;
+  /** Names of `env` entries, sorted (values are never read: they may be secrets). */
+  envNames: string[];
+  /** `resources.requests`; 0 for what the container does not request. */
+  requests: ResourceAmounts;
+}
+
+/** What a workload's pod template runs and refers to: compared between clusters (drift), summed (capacity). */
+export interface WorkloadTemplate {
+  containers: ContainerTemplate[];
+  /** ConfigMaps the template refers to (env valueFrom, envFrom, volumes, projected volumes), sorted, once each. */
+  configMaps: string[];
+  /** Secrets it refers to, the same way (imagePullSecrets included). */
+  secrets: string[];
+  /**
+   * What one pod requests as the scheduler counts it: the containers' sum, at least the largest init container's
+   * (sidecars included), plus spec.overhead. Absent: the sum of `containers`' requests.
+   */
+  podRequests?: ResourceAmounts;
+}
+
+/** A Ready, schedulable node: what it offers and what the pods already bound to it request. */
+export interface NodeCapacity {
+  name: string;
+  allocatable: ResourceAmounts & { pods: number };
+  /** Sum of the requests of its pods that are not Succeeded or Failed, as the scheduler counts them. */
+  requested: ResourceAmounts & { pods: number };
+}
+
 export interface ClusterPort {
   /** Nodes whose Ready condition is True. Throws `cluster-unreachable` when the API does not answer. */
   readyNodeCount(site: SiteConfig, cluster: ClusterId, options?: CallOptions): Promise<number>;
@@ -62,6 +100,15 @@ export interface ClusterPort {
     workload: WorkloadRef,
     options?: CallOptions,
   ): Promise<WorkloadStatus | null>;
+  /** The workload's pod template; null when the workload does not exist. */
+  workloadTemplate(
+    site: SiteConfig,
+    cluster: ClusterId,
+    workload: WorkloadRef,
+    options?: CallOptions,
+  ): Promise<WorkloadTemplate | null>;
+  /** Every Ready node that takes new pods (not cordoned), with its allocatable and requested resources. */
+  nodeCapacity(site: SiteConfig, cluster: ClusterId, options?: CallOptions): Promise<NodeCapacity[]>;
   /** Sets spec.replicas through the scale subresource. */
   scaleWorkload(
     site: SiteConfig,
@@ -256,12 +303,47 @@ export interface DatabasePort {
   ): Promise<ReplicationState>;
 }
 
+/** An Argo CD Application, on the cluster whose workloads it syncs. */
+export interface ApplicationRef {
+  namespace: string;
+  name: string;
+}
+
+/** Whether an Argo CD Application syncs on its own, and who could undo a change to that. */
+export interface SyncState {
+  /** spec.syncPolicy.automated is set and its `enabled` is not false: self-heal may revert Baton's scaling. */
+  automated: boolean;
+  /** Baton turned automated sync off; the policy it gives back is recorded on the Application. */
+  pausedByBaton: boolean;
+  /** The ApplicationSet that owns the Application and would put its sync policy back, if any. */
+  ownedBy?: string;
+}
+
+/**
+ * GitOps controllers that would put a workload's replicas back to Git's value. Baton pauses an Argo CD Application's
+ * automated sync while the site is away from home and gives it back when the site is home again.
+ */
+export interface GitOpsPort {
+  /** null when the Application does not exist. */
+  syncState(
+    site: SiteConfig,
+    cluster: ClusterId,
+    app: ApplicationRef,
+    options?: CallOptions,
+  ): Promise<SyncState | null>;
+  /** Turns automated sync off, recording the policy to give back on the Application in the same write. */
+  pauseSync(site: SiteConfig, cluster: ClusterId, app: ApplicationRef, options?: CallOptions): Promise<void>;
+  /** Gives back the policy Baton recorded; nothing when Baton paused nothing. */
+  resumeSync(site: SiteConfig, cluster: ClusterId, app: ApplicationRef, options?: CallOptions): Promise<void>;
+}
+
 export interface HealthPort {
   check(url: string, options?: CallOptions): Promise<{ ok: boolean; status?: number; error?: string }>;
 }
 
 export interface Ports {
   cluster: ClusterPort;
+  gitops: GitOpsPort;
   dns: DnsPort;
   database: DatabasePort;
   health: HealthPort;

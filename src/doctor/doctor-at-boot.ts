@@ -15,6 +15,8 @@ export interface DoctorAtBootOptions extends Omit<OpenDoctorOptions, 'log'> {
   log: Log;
   /** Where the report goes (the process's readiness). */
   onReport: (checks: DoctorCheck[]) => void;
+  /** The doctor itself broke: why, so that the readiness stops saying it is still running. */
+  onBroken: (reason: string) => void;
 }
 
 /** Runs the doctor, logs what is not ok, hands the report over; resolves with it (null if the doctor itself broke). */
@@ -33,7 +35,9 @@ export async function doctorAtBoot(options: DoctorAtBootOptions): Promise<Doctor
     options.onReport(report.checks);
     return report;
   } catch (error) {
+    if (options.signal?.aborted) return null; // shutting down: nothing to report
     log.error({ err: describeError(error) }, 'baton doctor could not run at boot');
+    options.onBroken(describeError(error));
     return null;
   }
 }

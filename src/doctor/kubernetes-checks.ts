@@ -6,6 +6,7 @@
  * test/doctor/required-access.test.ts that this list asks exactly those (listed here, not read from the manifests,
  * which the image need not carry).
  */
+import { applicationsOf } from '../core/steps/gitops-applications.js';
 import type { AccessQuestion, KubernetesAccessReview } from '../adapters/kubernetes/access-review.js';
 import type { ClusterId, SiteConfig, Topology } from '../config/topology.js';
 import type { ClusterPort } from '../core/ports.js';
@@ -19,7 +20,11 @@ export interface KubernetesDoctorParts {
 
 /** Every RBAC question a failover on `cluster` of `site` needs answered yes, deduplicated. */
 export function requiredAccess(site: SiteConfig, cluster: ClusterId): AccessQuestion[] {
-  const questions: AccessQuestion[] = [{ verb: 'list', group: '', resource: 'nodes' }];
+  const questions: AccessQuestion[] = [
+    { verb: 'list', group: '', resource: 'nodes' },
+    // Readiness's capacity check sums the requests of the pods on each node, in every namespace.
+    { verb: 'list', group: '', resource: 'pods' },
+  ];
   const seen = new Set<string>();
   const add = (question: AccessQuestion) => {
     const key = JSON.stringify(question);
@@ -36,6 +41,11 @@ export function requiredAccess(site: SiteConfig, cluster: ClusterId): AccessQues
     // Preflight lists the HPAs that target each workload; the hold-autoscalers step patches their range.
     add({ verb: 'list', group: 'autoscaling', resource: 'horizontalpodautoscalers', namespace });
     add({ verb: 'patch', group: 'autoscaling', resource: 'horizontalpodautoscalers', namespace });
+  }
+  // The Argo CD Applications the workloads name on this cluster: read, and their automated sync paused and given back.
+  for (const app of applicationsOf(site, cluster)) {
+    add({ verb: 'get', group: 'argoproj.io', resource: 'applications', namespace: app.namespace });
+    add({ verb: 'patch', group: 'argoproj.io', resource: 'applications', namespace: app.namespace });
   }
   const cnpg =
     site.database?.promotion === 'cloudnative-pg' ? site.database.members[cluster]?.cnpgCluster : null;

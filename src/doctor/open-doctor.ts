@@ -4,6 +4,7 @@
  * at boot each role checks only what it uses (the web role never talks to Kubernetes, Route 53 or PostgreSQL), and
  * loads only those adapters (the Kubernetes client alone is most of a second and ~130 MB).
  */
+import type { SharedRequestLimiter } from '../adapters/route53.js';
 import { createSlackWebClient } from '../adapters/slack-web.js';
 import type { BatonEnv } from '../config/env.js';
 import type { Topology } from '../config/topology.js';
@@ -27,6 +28,11 @@ export interface OpenDoctorOptions {
   systems?: readonly DoctorSystem[];
   /** Bounds every check (the CLI's deadline; a shutting-down process). */
   signal?: AbortSignal;
+  /**
+   * The Route 53 limit the workers share (at boot): a worker that restarts mid-incident must not spend the account's
+   * quota beside them. Without it (`baton doctor`), the probes keep to a small limit of their own.
+   */
+  route53Limiter?: (windowMs: number) => SharedRequestLimiter;
 }
 
 /** Runs the checks of the systems asked for, and closes what it opened. */
@@ -89,6 +95,7 @@ export async function doctor(options: OpenDoctorOptions): Promise<DoctorReport> 
       ]);
       const access = new Route53Access({
         ...(env.awsEndpointUrlRoute53 && { endpoint: env.awsEndpointUrlRoute53 }),
+        ...(options.route53Limiter && { sharedLimiter: options.route53Limiter }),
         log,
       });
       closers.push(() => access.close());

@@ -33,6 +33,7 @@ function requiredScopes(topology: Topology): { scope: string; why: string }[] {
   return [
     { scope: 'commands', why: '/failover and /failback' },
     { scope: 'chat:write', why: 'posting and updating run messages' },
+    { scope: 'files:write', why: "attaching each finished run's report to its thread" },
     ...(groups.length
       ? [{ scope: 'usergroups:read', why: 'approvers and requesters named by user group' }]
       : []),
@@ -85,7 +86,15 @@ export async function checkSlack(client: SlackDoctorClient, topology: Topology):
     } else if (info.is_member) {
       checks.push(ok('slack', name, `member of the ${label}`));
     } else if (!info.is_private && scopes?.includes('chat:write.public')) {
-      checks.push(ok('slack', name, `not a member of the ${label}; posts through chat:write.public`));
+      // Files are shared only where the bot is a member (files.completeUploadExternal answers not_in_channel).
+      checks.push(
+        warn(
+          'slack',
+          name,
+          `not a member of the ${label}; posts through chat:write.public, but run reports cannot be attached`,
+          `invite the bot: /invite @Baton in ${channel}`,
+        ),
+      );
     } else {
       checks.push(
         fail('slack', name, `not a member of the ${label}`, `invite the bot: /invite @Baton in ${channel}`),

@@ -7,12 +7,14 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Topology } from '../config/topology.js';
+import type { PreflightCheck } from '../core/model.js';
 import { BatonError } from '../errors.js';
 import type { MeteredQueue, StateSnapshot } from '../metrics.js';
-import { GAUGED_RUN_STATES, METERED_QUEUES, QUEUE_JOB_STATES } from '../metrics.js';
+import { GAUGED_RUN_STATES, METERED_QUEUES, QUEUE_JOB_STATES, READINESS_CHECK_VALUES } from '../metrics.js';
 import { CHECKS_QUEUE } from '../queue/check-jobs.js';
 import { NOTIFY_QUEUE } from '../queue/notify/index.js';
 import { RUNS_QUEUE } from '../queue/queues.js';
+import { ReadinessStore } from '../store/readiness-store.js';
 import { RunStore } from '../store/run-store.js';
 
 const QUEUE_NAMES: Record<MeteredQueue, string> = {
@@ -20,6 +22,13 @@ const QUEUE_NAMES: Record<MeteredQueue, string> = {
   checks: CHECKS_QUEUE,
   notify: NOTIFY_QUEUE,
 };
+
+/** Each check id's value; an id that appears twice (a workload's image and scaling checks) reports its worst. */
+function worstByCheck(checks: readonly PreflightCheck[]): Record<string, number> {
+  const values: Record<string, number> = {};
+  for (const c of checks) values[c.id] = Math.min(values[c.id] ?? 1, READINESS_CHECK_VALUES[c.status]);
+  return values;
+}
 
 export interface StateReaderOptions {
   /** A fail-fast connection (producer settings): a scrape must not wait for Redis to come back. */
@@ -72,6 +81,27 @@ export function createStateReader(options: StateReaderOptions): StateReader {
     return runsInState;
   };
 
+  // The last evaluation each worker stored: any process serving /metrics reports the same, whichever evaluated.
+  const readiness = new ReadinessStore(connection, prefixes.store);
+  const readReadiness = async (): Promise<NonNullable<StateSnapshot['readiness']>> => {
+    const names = topology.sites.map((site) => site.name);
+    const records = await readiness.lastOf(names);
+    const entries = records.flatMap((record, i) =>
+      record
+        ? [
+            [
+              names[i] ?? record.evaluation.site,
+              {
+                ready: record.evaluation.ready,
+                checks: worstByCheck(record.evaluation.checks),
+              },
+            ] as const,
+          ]
+        : [],
+    );
+    return Object.fromEntries(entries);
+  };
+
   const readDebts = async (): Promise<Record<string, number>> => {
     const debts = new Set((await store.debts.list()).map((debt) => debt.site));
     return Object.fromEntries(topology.sites.map((site) => [site.name, debts.has(site.name) ? 1 : 0]));
@@ -87,11 +117,17 @@ export function createStateReader(options: StateReaderOptions): StateReader {
         );
       });
       try {
-        const [queueState, runsInState, fenceDebt] = await Promise.race([
-          Promise.all([readQueues(), readRuns(), readDebts()]),
+        const [queueState, runsInState, fenceDebt, siteReadiness] = await Promise.race([
+          Promise.all([readQueues(), readRuns(), readDebts(), readReadiness()]),
           timeout,
         ]);
-        return { queues: queueState, runsInState, approvalsPending: runsInState.proposed, fenceDebt };
+        return {
+          queues: queueState,
+          runsInState,
+          approvalsPending: runsInState.proposed,
+          fenceDebt,
+          readiness: siteReadiness,
+        };
       } finally {
         clearTimeout(timer);
       }

@@ -59,6 +59,18 @@ export class Readiness {
     this.checks = checks;
   }
 
+  /**
+   * The doctor's refusals for one site (its lines are named `<site> …` or `<site>: …`), each with its fix; null
+   * while the boot-time run has not finished. Continuous readiness reports them: a failover would need those rights.
+   */
+  refusedFor(site: string): string[] | null {
+    if (this.checks === 'running') return null;
+    return this.checks
+      .filter((c) => c.status === 'fail' && !c.unreachable)
+      .filter((c) => c.name.startsWith(`${site} `) || c.name.startsWith(`${site}:`))
+      .map((c) => `${c.name} — ${c.detail}${c.fix ? ` → ${c.fix}` : ''}`);
+  }
+
   get isStopping(): boolean {
     return this.phase === 'stopping';
   }

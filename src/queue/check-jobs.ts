@@ -140,6 +140,8 @@ export interface CheckWorkerOptions {
   timeoutMs?: number;
   /** A proposal's preflight was stored on it. */
   onChange?: (run: Run) => void;
+  /** After a proposal's preflight is stored (pre-warm's job is added here); a throw retries the preflight job. */
+  afterPreflight?: (run: Run) => Promise<void>;
   /** A dry run was measured: answer the requester. `run` is transient (never stored). */
   onDryRun?: (run: Run, responseUrl: string) => Promise<void>;
   /** `/failover status` was observed: answer the asker. */
@@ -209,6 +211,7 @@ export function startCheckWorker(options: CheckWorkerOptions): { close(): Promis
       'proposal preflight measured',
     );
     options.onChange?.(saved);
+    await options.afterPreflight?.(saved);
     return 'measured';
   };
   const worker = new Worker<CheckJobData>(CHECKS_QUEUE, processor, {

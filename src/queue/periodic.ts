@@ -69,6 +69,12 @@ export async function startPeriodicWork(options: {
   worker.on('failed', (job, error) =>
     log.warn({ job: job?.name, err: describeError(error) }, 'a periodic pass failed'),
   );
+  // Returns once the worker's blocking connection, which BullMQ opens in the background, has finished its handshake.
+  // Closed while that handshake's INFO (BullMQ's version check) is in flight, BullMQ rejects it into a handler whose
+  // listeners close() already removed: an unhandled "Connection is closed." at a SIGTERM right after boot, or when a
+  // test closes a fresh worker role (bullmq dist/cjs/classes/redis-connection.js, `this.initializing.catch(...)` in
+  // the constructor; taskforcesh/bullmq#3546).
+  await worker.waitUntilReady();
   log.info({ jobs: jobs.map((j) => ({ id: j.id, everyMs: j.everyMs })) }, 'periodic work scheduled');
   return {
     queue,

@@ -12,6 +12,7 @@ import { lsnDiff } from '../core/lsn.js';
 import type { Clock, Log, Ports } from '../core/ports.js';
 import { rpoEvidenceOf } from '../core/steps/measure-data-loss.js';
 import { formatBytes, workloadLabel } from '../core/steps/step.js';
+import { lowerAutoscalers } from '../core/steps/hold-autoscalers.js';
 import { BatonError, describeError } from '../errors.js';
 import type { FenceDebtMoment } from '../slack/blocks/fence-debt-message.js';
 import { buildFenceDebtMessage } from '../slack/blocks/fence-debt-message.js';
@@ -119,6 +120,13 @@ async function settle(options: FenceDebtReconcilerOptions, debt: OpenFenceDebt):
     try {
       await ports.cluster.readyNodeCount(site, cluster, { signal });
       answered = true;
+      // The HPAs first, as the fence does: a minimum above the standby count would scale the side back up.
+      const lowered = await lowerAutoscalers(
+        { site, ports, signal, progress: {}, checkpoint: async () => undefined },
+        cluster,
+        (workload) => workload.standbyReplicas,
+      );
+      done.push(...lowered.map((change) => `HPA ${change}`));
       for (const workload of site.workloads) {
         const now = await ports.cluster.getWorkload(site, cluster, workload, { signal });
         // Down only: a standby count above what it runs now is not Baton's to add.
@@ -141,23 +149,46 @@ async function settle(options: FenceDebtReconcilerOptions, debt: OpenFenceDebt):
     log.warn({ site: debt.site, cluster, moment: moment.kind }, 'fence debt: the old side answered');
   }
 
+  // Narrow the debt by what this pass paid, against the debt as it is now: a run may have widened it meanwhile (a
+  // later step that could not reach the side either), and that part is still owed.
+  const paidDatabase = debt.database && !database;
+  const paidWorkloads = debt.workloads && !workloads;
+  const owed = (current: OpenFenceDebt) => ({
+    database: current.database && !paidDatabase,
+    workloads: current.workloads && !paidWorkloads,
+  });
+
   if (!database && !workloads) {
     const moment: FenceDebtMoment = {
       kind: 'paid',
       done: done.length ? done : ['nothing left to change'],
       ...(beyondPromotion && { beyondPromotion }),
     };
-    await options.debts.update(debt.site, () => null, {
-      record: {
-        event: {
-          type: 'fence-debt-paid',
-          cluster,
-          done: `${moment.done.join('; ')}${beyondPromotion ? ` — ${beyondPromotion}` : ''}`,
-        },
-        actor: SYSTEM_ACTOR,
+    const result = await options.debts.update(
+      debt.site,
+      (current) => {
+        const left = owed(current);
+        return left.database || left.workloads ? { ...current, ...left } : null;
       },
-      at: now,
-    });
+      {
+        record: {
+          event: {
+            type: 'fence-debt-paid',
+            cluster,
+            done: `${moment.done.join('; ')}${beyondPromotion ? ` — ${beyondPromotion}` : ''}`,
+          },
+          actor: SYSTEM_ACTOR,
+        },
+        at: now,
+      },
+    );
+    if (result?.after) {
+      log.info(
+        { site: debt.site, cluster },
+        'fence debt widened while it was being paid; the rest is still owed',
+      );
+      return false;
+    }
     await options.notifier.postStatus({
       channel,
       key: fenceDebtMessageKey(debt, 'paid'),
@@ -174,8 +205,7 @@ async function settle(options: FenceDebtReconcilerOptions, debt: OpenFenceDebt):
     : Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** (attempts - 1));
   await options.debts.update(debt.site, (current) => ({
     ...current,
-    database,
-    workloads,
+    ...owed(current),
     attempts,
     nextAttemptAt: now + delay,
     ...(problems.length && { lastError: problems.join('; ') }),

@@ -23,6 +23,14 @@ import type { RunJobData } from './queues.js';
 import { expireIfDue } from './expire-proposal.js';
 import { RUNS_QUEUE, RUN_WORKER_SETTINGS, enqueueRun, jobLockKey, runJobSchema } from './queues.js';
 
+/**
+ * Runs one worker process drives at once, by default. A cluster evacuation starts a run per site (tens at once);
+ * a run spends its time waiting on the outside world, each holds its own site's lock, and the API limits are kept
+ * where they live (the shared Route 53 limit, the Kubernetes write pacing, the Slack channel pacer). Four per
+ * process made an evacuation of 50 sites on three workers go in four waves.
+ */
+export const RUN_CONCURRENCY = 16;
+
 export interface RunWorkerOptions {
   /** A connection with maxRetriesPerRequest: null (BullMQ requires it for workers). */
   connection: Redis;
@@ -38,7 +46,7 @@ export interface RunWorkerOptions {
   clock: Clock;
   log: Log;
   settings?: StepSettings;
-  /** Runs of different sites at once. */
+  /** Runs of different sites at once (default {@link RUN_CONCURRENCY}). */
   concurrency?: number;
   lock?: Partial<Record<keyof typeof RUN_WORKER_SETTINGS, number>>;
   backoff?: { baseMs: number; maxMs: number };
@@ -131,7 +139,7 @@ export function startRunWorker(options: RunWorkerOptions): RunWorker {
   const worker = new Worker<RunJobData>(RUNS_QUEUE, processor, {
     connection: options.connection,
     prefix: bullPrefix,
-    concurrency: options.concurrency ?? 4,
+    concurrency: options.concurrency ?? RUN_CONCURRENCY,
     ...(options.name && { name: options.name }),
     lockDuration: lock.lockDuration,
     stalledInterval: lock.stalledInterval,

@@ -12,8 +12,10 @@ import type { Topology } from '../config/topology.js';
 import type { Log, Ports } from '../core/ports.js';
 import { createRedis } from '../adapters/redis.js';
 import { createSlackWebClient } from '../adapters/slack-web.js';
-import { BatonError } from '../errors.js';
+import { BatonError, describeError } from '../errors.js';
 import { IncidentStore } from '../store/incidents/incident-store.js';
+import { StoreKeys } from '../store/keys.js';
+import { SharedRateLimit } from '../store/shared-rate-limit.js';
 import { createLogger } from '../logger.js';
 import { createMetrics, registerStateGauges } from '../metrics.js';
 import { opsRoutes } from '../observability/ops-routes.js';
@@ -94,6 +96,19 @@ export async function runRole(
   const readiness = new Readiness({ ping: () => ops.ping(), topology });
   const state = createStateReader({ connection: ops, prefixes, topology });
   registerStateGauges(metrics.registry, () => state.read(), log);
+  // One Route 53 limit for every process on this Redis (the runs' requests and the doctor's), asked over `ops`,
+  // which fails fast while Redis is away: the adapter then keeps to a small limit of its own. The adapter names the
+  // window, so the web role never loads it.
+  let route53Limit: SharedRateLimit | undefined;
+  const route53Limiter = (windowMs: number) =>
+    (route53Limit ??= new SharedRateLimit({
+      connection: ops,
+      keys: new StoreKeys(prefixes.store),
+      api: 'route53',
+      limit: env.route53MaxRequestsPerSecond,
+      windowMs,
+      clock: systemClock,
+    }));
   closers.push(
     () => state.close(),
     async () => ops.disconnect(),
@@ -128,7 +143,7 @@ export async function runRole(
         ports = overrides.ports({ connection, topology, storePrefix: prefixes.store });
       } else {
         const createPorts = await lazy.createPorts();
-        const real = createPorts({ env, rawEnv, topology, log });
+        const real = createPorts({ env, rawEnv, topology, log, route53Limiter });
         ports = real.ports;
         closers.push(real.close);
       }
@@ -149,6 +164,10 @@ export async function runRole(
         clock: systemClock,
         log,
         name,
+        ...(env.runConcurrency !== undefined && { runConcurrency: env.runConcurrency }),
+        // The doctor at boot checks this worker's real adapters; readiness then reports what it refused.
+        ...(overrides.doctorAtBoot &&
+          !overrides.ports && { refusedAccess: (site) => readiness.refusedFor(site.name) }),
         ...overrides.worker,
         metrics,
       });
@@ -224,17 +243,37 @@ export async function runRole(
       ...(web || env.slackBotToken ? (['slack'] as const) : []),
       ...(worker && !overrides.ports ? (['kubernetes', 'route53', 'postgresql'] as const) : []),
     ];
-    void lazy.doctorAtBoot().then((doctorAtBoot) =>
-      doctorAtBoot({
-        env,
-        rawEnv,
-        topology,
-        log,
-        systems,
-        signal: doctorRun.signal,
-        onReport: (checks) => readiness.recordChecks(checks),
-      }),
-    );
+    // A doctor that breaks (or cannot even load) says so at /readyz?verbose instead of "running" forever. It is a
+    // warning: a broken check proves no permission missing, and must not take Baton out of service.
+    const broken = (reason: string) =>
+      readiness.recordChecks([
+        {
+          system: 'doctor',
+          name: 'the boot-time run',
+          status: 'warn',
+          detail: `baton doctor could not run: ${reason}`,
+          fix: 'run `baton doctor` in this pod to see every check; the log has the error',
+        },
+      ]);
+    void lazy
+      .doctorAtBoot()
+      .then((doctorAtBoot) =>
+        doctorAtBoot({
+          env,
+          rawEnv,
+          topology,
+          log,
+          systems,
+          route53Limiter,
+          signal: doctorRun.signal,
+          onReport: (checks) => readiness.recordChecks(checks),
+          onBroken: broken,
+        }),
+      )
+      .catch((error: unknown) => {
+        log.error({ err: describeError(error) }, 'baton doctor could not be loaded at boot');
+        broken(describeError(error));
+      });
   } else {
     readiness.recordChecks([]);
   }

@@ -26,11 +26,17 @@ import { opsRoutes } from '../observability/ops-routes.js';
 import { Readiness } from '../observability/readiness.js';
 import { closeServer, serveRoutes } from '../observability/serve-http.js';
 import { createAuthorizer } from '../runs/authorizer.js';
+import { ReadinessService } from '../runs/readiness-service.js';
 import { RunService } from '../runs/run-service.js';
 import { createGuardedReceiver } from '../slack/future-timestamp-guard.js';
 import { registerListeners } from '../slack/register-listeners.js';
 import { RunPublisher } from '../slack/publish-run.js';
+import type { EvacuationService } from '../runs/evacuation-service.js';
+import { createEvacuationParts } from './evacuation-parts.js';
+import type { DrillService } from '../runs/drill-service.js';
+import { createDrillService } from './drill-parts.js';
 import { SlackDirectory } from '../slack/slack-directory.js';
+import { ReadinessStore } from '../store/readiness-store.js';
 import { RunStore } from '../store/run-store.js';
 
 export interface WebRoleOptions {
@@ -61,6 +67,10 @@ export interface WebRoleParts {
   service: RunService;
   store: RunStore;
   notifier: Notifier;
+  /** Evacuations (`/failover --cluster`, `propose-evacuation` alert rules). */
+  evacuations: EvacuationService;
+  /** Game days (`/failover drill`): the Alertmanager route stops one when an `abortOn` alert fires. */
+  drills: DrillService;
 }
 
 export interface WebRole {
@@ -68,6 +78,7 @@ export interface WebRole {
   service: RunService;
   store: RunStore;
   notifier: Notifier;
+  evacuations: EvacuationService;
   close(): Promise<void>;
 }
 
@@ -99,6 +110,7 @@ export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
   const checksQueue = new Queue<CheckJobData>(CHECKS_QUEUE, { connection, prefix: prefixes.bull });
   const notifier = new Notifier({ connection, prefix: prefixes.bull, log, clock });
   const publisher = new RunPublisher({ notifier, topology, clock, log });
+  const evacuationParts = createEvacuationParts({ connection, prefixes, notifier, topology, clock, log });
 
   const readiness = options.readiness ?? new Readiness({ ping: () => connection.ping(), topology });
   const health = opsRoutes({ readiness, ...(options.metrics && { metrics: options.metrics }), log });
@@ -111,13 +123,15 @@ export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
   const service = new RunService({
     store,
     queues: { runs: runsQueue, checks: checksQueue },
-    reporter: publisher,
+    reporter: evacuationParts.reporting(publisher),
     authorizer,
     topology,
     clock,
     log,
   });
-  const extra = options.routes?.({ service, store, notifier }) ?? [];
+  const evacuations = evacuationParts.attach(service);
+  const drills = createDrillService({ connection, prefixes, notifier, runs: service, topology, clock, log });
+  const extra = options.routes?.({ service, store, notifier, evacuations, drills }) ?? [];
   const routes = [...health, ...extra];
   const common = {
     token: slack.botToken,
@@ -147,7 +161,22 @@ export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
   });
 
   directory = new SlackDirectory(app.client, clock, log);
-  registerListeners(app, { service, topology, notifier, clock, log });
+  // `/failover readiness` reads the last evaluations the workers' readiness job stored (src/queue/readiness-job.ts).
+  const siteReadiness = new ReadinessService({
+    readiness: new ReadinessStore(connection, prefixes.store),
+    topology,
+    clock,
+  });
+  registerListeners(app, {
+    service,
+    topology,
+    notifier,
+    clock,
+    log,
+    evacuations,
+    readiness: siteReadiness,
+    drills,
+  });
 
   let server: Server;
   let port = options.port;
@@ -173,6 +202,7 @@ export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
     service,
     store,
     notifier,
+    evacuations,
     async close() {
       readiness.stopping();
       const stopBolt = () =>
@@ -182,6 +212,7 @@ export async function startWebRole(options: WebRoleOptions): Promise<WebRole> {
       await closeServer(server, { timeoutMs: options.shutdownGraceMs ?? 10_000, log });
       await runsQueue.close();
       await checksQueue.close();
+      await evacuationParts.close();
       await notifier.close();
     },
   };

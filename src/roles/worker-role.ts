@@ -15,7 +15,15 @@ import type { CheckJobData } from '../queue/check-jobs.js';
 import { CHECKS_QUEUE, startCheckWorker } from '../queue/check-jobs.js';
 import type { NotifyRetryPolicy, NotifySlack } from '../queue/notify/index.js';
 import { Notifier, startNotifyWorker } from '../queue/notify/index.js';
+import { runReportFiles } from '../queue/notify/run-report-file.js';
+import { drillJob } from '../queue/drill-job.js';
 import { pausedRemindersJob } from '../queue/paused-reminders.js';
+import {
+  enqueueEvacuationPrewarm,
+  enqueuePrewarm,
+  startPrewarmWorker,
+} from '../queue/prewarm/prewarm-worker.js';
+import { readinessJob } from '../queue/readiness-job.js';
 import { startPeriodicWork } from '../queue/periodic.js';
 import { FENCE_DEBT_PASS_EVERY_MS, reconcileFenceDebts } from '../queue/reconcile-fence-debts.js';
 import type { RunJobData } from '../queue/queues.js';
@@ -28,7 +36,11 @@ import { createAuthorizer } from '../runs/authorizer.js';
 import { sourcesOfTruth } from '../runs/observe-site.js';
 import { RunService } from '../runs/run-service.js';
 import { RunPublisher } from '../slack/publish-run.js';
+import { createDrillScheduler } from './drill-parts.js';
+import { createEvacuationParts } from './evacuation-parts.js';
 import { IncidentStore } from '../store/incidents/incident-store.js';
+import { ReadinessStore } from '../store/readiness-store.js';
+import { ReportStore } from '../store/report-store.js';
 import { RunStore } from '../store/run-store.js';
 
 export interface WorkerRoleOptions {
@@ -45,6 +57,8 @@ export interface WorkerRoleOptions {
   settings?: StepSettings;
   lock?: RunWorkerOptions['lock'];
   backoff?: RunWorkerOptions['backoff'];
+  /** Runs this process drives at once (`BATON_RUN_CONCURRENCY`; default RUN_CONCURRENCY in run-worker.ts). */
+  runConcurrency?: number;
   reconcileEveryMs?: number;
   /** Minimum spacing of Slack messages per channel (default 1050 ms). */
   perChannelIntervalMs?: number;
@@ -57,8 +71,14 @@ export interface WorkerRoleOptions {
   pausedReminderEveryMs?: number;
   /** How often fence debts are looked at (default 1 s; each debt backs off on its own while its side is down). */
   fenceDebtEveryMs?: number;
+  /** How often the game day pass runs (default 15 s; src/queue/drill-job.ts). */
+  drillEveryMs?: number;
   /** How often the deployment's reminder scheduler looks for due reminders (default: min(1 min, every / 4)). */
   pausedReminderCheckEveryMs?: number;
+  /** How often the readiness scheduler ticks (default: a tenth of the shortest readiness interval, 1 s to 1 min). */
+  readinessCheckEveryMs?: number;
+  /** The boot-time doctor's refusals for a site (null while it runs), for readiness; absent without a doctor. */
+  refusedAccess?: (site: Topology['sites'][number]) => string[] | null;
 }
 
 export interface WorkerRole {
@@ -76,7 +96,9 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
     ? new MeteredRunStore(connection, prefixes.store, options.metrics)
     : new RunStore(connection, prefixes.store);
   const notifier = new Notifier({ connection, prefix: prefixes.bull, log, clock });
-  const publisher = new RunPublisher({ notifier, topology, clock, log });
+  const evacuationParts = createEvacuationParts({ connection, prefixes, notifier, topology, clock, log });
+  // A run of an evacuation also refreshes the evacuation's live table.
+  const publisher = evacuationParts.reporting(new RunPublisher({ notifier, topology, clock, log }));
   const onChange = (run: Parameters<RunPublisher['publish']>[0]) => void publisher.publish(run);
 
   const debts = store.debts;
@@ -93,7 +115,24 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
     ...(options.settings && { settings: options.settings }),
     ...(options.lock && { lock: options.lock }),
     ...(options.backoff && { backoff: options.backoff }),
+    ...(options.runConcurrency !== undefined && { concurrency: options.runConcurrency }),
     onChange,
+  });
+  // Pre-warm (src/queue/prewarm/): once a proposal's (or an evacuation site's) preflight is stored, its target side
+  // warms up.
+  const prewarm = startPrewarmWorker({
+    connection,
+    bullPrefix: prefixes.bull,
+    storePrefix: prefixes.store,
+    ...(options.name && { name: options.name }),
+    store,
+    topology,
+    ports,
+    clock,
+    log: log.child({ component: 'prewarm' }),
+    ...(options.settings && { pollMs: options.settings.pollIntervalMs }),
+    onChange,
+    onEvacuationChange: (evacuationId) => void evacuationParts.table.publish(evacuationId),
   });
   const checks = startCheckWorker({
     connection,
@@ -104,6 +143,7 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
     clock,
     log,
     onChange,
+    afterPreflight: (run) => enqueuePrewarm(prewarm.queue, run),
     onDryRun: async (run, responseUrl) => {
       await notifier.respond({
         responseUrl,
@@ -142,6 +182,7 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
         connection,
         prefix: prefixes.bull,
         slack: options.slack,
+        files: runReportFiles(new ReportStore(connection, prefixes.store), store),
         log,
         clock,
         ...(options.name && { name: options.name }),
@@ -167,6 +208,11 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
     topology,
     clock,
     log,
+  });
+  evacuationParts.attach(service);
+  evacuationParts.startWorker({
+    ports,
+    afterPreflight: (evacuationId, site) => enqueueEvacuationPrewarm(prewarm.queue, evacuationId, site),
   });
   const autoApproval = autoApprovalJob({
     incidents: new IncidentStore(connection, prefixes.store),
@@ -220,6 +266,35 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
           }),
       },
       ...(autoApproval ? [autoApproval] : []),
+      // An approved evacuation whose approving process died before starting every site's run.
+      evacuationParts.resumeStartsJob(),
+      // Game days (src/runs/drill-scheduler.ts): due occurrences start, holds end, failbacks start.
+      drillJob(
+        createDrillScheduler({
+          connection,
+          prefixes,
+          notifier,
+          runs: service,
+          store,
+          ports,
+          topology,
+          clock,
+          log,
+        }),
+        options.drillEveryMs,
+      ),
+      // Continuous readiness (src/queue/readiness-job.ts): each site every readiness.interval, read-only.
+      readinessJob({
+        store,
+        readiness: new ReadinessStore(connection, prefixes.store),
+        ports,
+        notifier,
+        topology,
+        clock,
+        log,
+        ...(options.readinessCheckEveryMs !== undefined && { checkEveryMs: options.readinessCheckEveryMs }),
+        ...(options.refusedAccess && { refusedAccess: options.refusedAccess }),
+      }),
     ],
   });
 
@@ -233,6 +308,8 @@ export async function startWorkerRole(options: WorkerRoleOptions): Promise<Worke
       await periodic.close();
       await runs.close();
       await checks.close();
+      await prewarm.close();
+      await evacuationParts.close();
       await notify?.close();
       await notifier.close();
       await runsQueue.close();

@@ -13,9 +13,11 @@
  */
 import type { ApprovalsConfig, Principals } from '../config/topology.js';
 import type { Actor } from '../core/model.js';
+import { DRILL_POLICY } from '../core/drills/drill.js';
 import { BatonError } from '../errors.js';
 
-export type Permission = 'request' | 'approve';
+/** `abort`: stop a run before the point of no return — the approvers, and the game-day policy for its own drills. */
+export type Permission = 'request' | 'approve' | 'abort';
 
 /** Slack user-group membership; throws `directory-unavailable` when a group that matters cannot be read. */
 export interface Directory {
@@ -35,7 +37,7 @@ export interface Authorizer {
 
 export function createAuthorizer(approvals: ApprovalsConfig, directory?: Directory): Authorizer {
   const principals = (permission: Permission): Principals =>
-    permission === 'approve'
+    permission !== 'request'
       ? approvals.approvers
       : {
           users: [...new Set([...approvals.requesters.users, ...approvals.approvers.users])],
@@ -50,7 +52,10 @@ export function createAuthorizer(approvals: ApprovalsConfig, directory?: Directo
       case 'cli':
         return who.users.includes(actor.id);
       case 'policy':
-        return permission === 'approve' && actor.id === AUTO_APPROVAL_POLICY;
+        return (
+          (permission === 'approve' && actor.id === AUTO_APPROVAL_POLICY) ||
+          (permission === 'abort' && actor.id === DRILL_POLICY)
+        );
       case 'alert':
         return permission === 'request';
       case 'system':
@@ -64,14 +69,14 @@ export function createAuthorizer(approvals: ApprovalsConfig, directory?: Directo
     async require(actor, permission, what) {
       if (await allows(actor, permission)) return;
       const who = principals(permission);
-      const role = permission === 'approve' ? 'approvers' : 'requesters';
+      const role = permission !== 'request' ? 'approvers' : 'requesters';
       const listed = [...who.users, ...who.userGroups.map((g) => `members of ${g}`)];
       const cliNote =
         actor.type === 'cli' && who.userGroups.length
           ? ' From the CLI only users listed by id count: the CLI cannot read Slack user groups.'
           : '';
       throw new BatonError(
-        permission === 'approve' ? 'not-approver' : 'not-requester',
+        permission !== 'request' ? 'not-approver' : 'not-requester',
         `Only ${role} can ${what}. ${role[0]?.toUpperCase()}${role.slice(1)}: ` +
           `${listed.length ? listed.join(', ') : 'nobody is configured'}.${cliNote} Ask one of them.`,
       );

@@ -3,12 +3,13 @@
  * failover during the site's cooldown. Each reads Baton's own record and throws a BatonError that says what to do.
  */
 import type { SiteConfig, Topology } from '../config/topology.js';
+import type { LastFailover } from '../core/policy/cooldown.js';
 import { checkCooldown, CooldownError, DEFAULT_COOLDOWN_MS, lastFailover } from '../core/policy/cooldown.js';
 import type { Clock } from '../core/ports.js';
 import { BatonError } from '../errors.js';
 import type { RunStore } from '../store/run-store.js';
 
-/** Runs of a site's history read for its last failover: proposals between two failovers are few and short-lived. */
+/** Runs of history read for the last failover, only for a site record written before it named its run. */
 const COOLDOWN_HISTORY = 50;
 
 /**
@@ -28,6 +29,18 @@ export async function refuseOntoUnfencedSide(store: RunStore, site: string, to: 
 }
 
 /**
+ * The succeeded failover the site is served by now, from the site record: the run that last moved it, in one read
+ * however many proposals came since. A failback since then ends the cooldown (the record names the failback).
+ */
+async function lastFailoverOf(store: RunStore, site: string): Promise<LastFailover | undefined> {
+  const record = await store.site(site);
+  if (record.servingKind === undefined) return lastFailover(await store.history(site, COOLDOWN_HISTORY));
+  if (record.servingKind !== 'failover' || !record.serving || !record.servingRun || !record.servingSince)
+    return undefined;
+  return { runId: record.servingRun, to: record.serving, finishedAt: record.servingSince };
+}
+
+/**
  * A new failover this soon after the site's last succeeded one is refused unless break-glass (core/policy/cooldown.ts):
  * a {@link CooldownError}, which the Alertmanager route turns into one message in the incident channel.
  */
@@ -38,7 +51,7 @@ export async function refuseDuringCooldown(
 ): Promise<void> {
   const decision = checkCooldown({
     site: site.name,
-    lastFailover: lastFailover(await parts.store.history(site.name, COOLDOWN_HISTORY)),
+    lastFailover: await lastFailoverOf(parts.store, site.name),
     now: parts.clock.now(),
     cooldownMs: site.cooldownMs ?? DEFAULT_COOLDOWN_MS,
     force,

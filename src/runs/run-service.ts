@@ -31,6 +31,8 @@ import type { Authorizer } from './authorizer.js';
 import { refuseDuringCooldown, refuseOntoUnfencedSide } from './refuse-proposal.js';
 import type { BreakGlassVoteResult } from './break-glass-vote.js';
 import { castBreakGlassVote } from './break-glass-vote.js';
+import type { ApprovedRunRequest } from './start-approved-run.js';
+import { startApprovedRun } from './start-approved-run.js';
 
 export type { BreakGlassVoteResult } from './break-glass-vote.js';
 
@@ -83,6 +85,8 @@ export interface SiteRecord {
 /** Options of a decision: the segment of the message it was made on (a button's), when there is one. */
 export interface DecisionOptions {
   expectedSegment?: number | undefined;
+  /** Why, when a policy decides (a game day's abortOn alert): becomes the run's stateReason. */
+  reason?: string | undefined;
 }
 
 export class RunService {
@@ -219,6 +223,14 @@ export class RunService {
     }
   }
 
+  /**
+   * A run recorded already approved, for one site of an evacuation (./start-approved-run.ts): the site's open run
+   * comes back instead (`created: false`), never a second one.
+   */
+  startApproved(request: ApprovedRunRequest): Promise<{ created: boolean; run: Run }> {
+    return startApprovedRun({ ...this.options, publish: (run) => this.publish(run) }, request);
+  }
+
   async reject(runId: string, actor: Actor, reason = 'rejected'): Promise<Run> {
     await this.options.authorizer.require(actor, 'approve', 'reject a proposal');
     return this.decide(
@@ -233,7 +245,7 @@ export class RunService {
   async cancel(runId: string, actor: Actor): Promise<Run> {
     const run = await this.options.store.require(runId);
     if (run.state === 'running' || run.state === 'paused') return this.abort(runId, actor);
-    if (!sameActor(run.requestedBy, actor) && !(await this.options.authorizer.allows(actor, 'approve'))) {
+    if (!sameActor(run.requestedBy, actor) && !(await this.options.authorizer.allows(actor, 'abort'))) {
       throw new BatonError(
         'not-allowed',
         `Only the requester (${run.requestedBy.name ?? run.requestedBy.id}) or an approver can cancel run ${run.id}.`,
@@ -272,7 +284,7 @@ export class RunService {
    * can be undone.
    */
   async abort(runId: string, actor: Actor, options: DecisionOptions = {}): Promise<Run> {
-    await this.options.authorizer.require(actor, 'approve', 'abort a run');
+    await this.options.authorizer.require(actor, 'abort', 'abort a run');
     const now = this.options.clock.now();
     return this.decide(
       runId,

@@ -15,6 +15,11 @@ export const ACTION_IDS = {
   startFailback: 'start-failback',
   /** Break-glass: accept the split-brain risk of a run the promote step's guard paused. */
   acceptRisk: 'accept-split-brain-risk',
+  /** An evacuation (`/failover --cluster`): approve every site, only the ready ones, reject, open one site. */
+  evacuationApproveAll: 'evacuation-approve-all',
+  evacuationApproveReady: 'evacuation-approve-ready',
+  evacuationReject: 'evacuation-reject',
+  evacuationSite: 'evacuation-site',
 } as const;
 
 export type ActionId = (typeof ACTION_IDS)[keyof typeof ACTION_IDS];

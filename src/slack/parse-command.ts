@@ -5,6 +5,9 @@
  */
 import type { RunKind } from '../core/model.js';
 import { truncatePlainText } from './blocks/limits.js';
+import { namesCluster, parseEvacuationCommand } from './parse-evacuation-command.js';
+import type { DrillCommand } from './parse-drill-command.js';
+import { parseDrillCommand } from './parse-drill-command.js';
 
 export type SlashCommand = '/failover' | '/failback';
 
@@ -21,6 +24,8 @@ export type ParsedCommand =
   | { kind: 'propose'; runKind: RunKind; site: string; reason: string; flags: ProposeFlags }
   /** No site: every site. */
   | { kind: 'status'; site?: string }
+  /** The last continuous readiness evaluation; no site: every site. */
+  | { kind: 'readiness'; site?: string }
   /** The site is always resolved (the only site, or the one named). */
   | { kind: 'history'; site: string }
   /** `planned` previews the planned switchover (`--planned`; always for failback). */
@@ -28,12 +33,16 @@ export type ParsedCommand =
   /** Normalized to the store's form, `r12`. */
   | { kind: 'cancel'; runId: string }
   | { kind: 'help' }
+  /** `--cluster east`: one evacuation of every site the cluster serves (failback: every site brought home to it). */
+  | { kind: 'evacuate'; runKind: RunKind; cluster: string; reason: string; planned: boolean }
+  /** `/failover drill …`: propose, list or cancel game days. */
+  | { kind: 'drill'; drill: DrillCommand }
   | { kind: 'invalid'; error: string };
 
 /** Longest reason kept; longer ones are cut with `…`. */
 export const MAX_REASON_LENGTH = 500;
 
-const SUBCOMMANDS = ['status', 'history', 'plan', 'cancel'] as const;
+const SUBCOMMANDS = ['status', 'history', 'plan', 'cancel', 'readiness'] as const;
 type Subcommand = (typeof SUBCOMMANDS)[number];
 const FLAGS = ['dry-run', 'planned', 'force'] as const;
 type Flag = (typeof FLAGS)[number] | 'help';
@@ -73,7 +82,7 @@ export function decodeSlackText(text: string): string {
 
 /**
  * Reads one slash command. `sites` are the configured site names. Rules (DESIGN §2):
- * - `status | history | plan [site] | cancel <run> | help` are the same for both commands;
+ * - `status | history | plan | readiness [site] | cancel <run> | help` are the same for both commands;
  * - otherwise it is a proposal `[site] [reason…]`; the site may be left out when there is only one;
  * - flags (`--dry-run`, `--planned`, `--force`) may appear anywhere; `--` ends them, so a reason may contain `--x`;
  * - `/failback` is always planned, so `--force` is refused there.
@@ -87,6 +96,16 @@ export function parseCommand(command: SlashCommand, text: string, sites: readonl
   if (!known.length)
     return invalid('No sites are configured; check the topology file with baton check-config');
 
+  const drillWords = decodeSlackText(text).split(/\s+/).filter(Boolean);
+  if (drillWords[0]?.toLowerCase() === 'drill') {
+    if (runKind === 'failback')
+      return invalid('drill belongs to /failover: /failover drill [site] [--at 14:00]');
+    const drill = parseDrillCommand(drillWords.slice(1), known);
+    return 'error' in drill ? invalid(drill.error) : { kind: 'drill', drill };
+  }
+  if (namesCluster(decodeSlackText(text))) {
+    return parseEvacuationCommand(runKind, decodeSlackText(text), MAX_REASON_LENGTH);
+  }
   const words: string[] = [];
   const flags = new Set<Flag>();
   let flagsEnded = false;
@@ -171,6 +190,8 @@ function parseSubcommand(
     return invalid(`Unknown site ${quote(args[0] ?? '')}; sites: ${siteList(sites)}`);
   }
   if (sub === 'status') return named === undefined ? { kind: 'status' } : { kind: 'status', site: named };
+  if (sub === 'readiness')
+    return named === undefined ? { kind: 'readiness' } : { kind: 'readiness', site: named };
   const site = named ?? (sites.length === 1 ? sites[0] : undefined);
   if (site === undefined) return invalid(`${sub} needs a site: ${sub} <site>. Sites: ${siteList(sites)}`);
   if (sub === 'history') return { kind: 'history', site };

@@ -1,12 +1,14 @@
 /**
  * Turns a run's newest state into Slack messages on the notify queue: one message per run in the incident channel
  * (the proposal, which becomes the live status once approved), a thread reply per finished or failed step, and a
- * summary when the run ends. Called after every change by the web role, the preflight job and the run worker;
- * the notify queue coalesces, so calling it often is cheap. It never throws and never waits on Slack.
+ * summary when the run ends (a new message; in its thread for a run of an evacuation). Called after every change by
+ * the web role, the preflight job and the run worker; the notify queue coalesces, so calling it often is cheap. It
+ * never throws and never waits on Slack.
  */
 import type { Topology } from '../config/topology.js';
 import type { Run, StepStatus } from '../core/model.js';
 import { TERMINAL_STATES, allSteps } from '../core/model.js';
+import { isReportable } from '../core/runs/run-report.js';
 import { requiredApprovals } from '../core/policy/approvals.js';
 import type { Clock, Log } from '../core/ports.js';
 import { describeError } from '../errors.js';
@@ -23,6 +25,13 @@ const PROPOSAL_STATES = new Set<Run['state']>(['proposed', 'rejected', 'expired'
 const REPLY_STATUSES = new Set<StepStatus>(['succeeded', 'failed', 'skipped', 'undone', 'undo-failed']);
 
 export const runMessageKey = (run: Pick<Run, 'id'>): string => `run:${run.id}`;
+
+/**
+ * The dedupeId of an evacuation run's summary in its thread. A thread's replies go out by when they were asked for,
+ * and replies asked for in the same millisecond by dedupeId (a Redis sorted set orders equal scores by member): this
+ * one sorts before 'run-report', so the report file, asked for just after it, stays the last reply.
+ */
+const SUMMARY_REPLY_ID = 'outcome-summary';
 
 export class RunPublisher {
   constructor(private readonly options: { notifier: Notifier; topology: Topology; clock: Clock; log: Log }) {}
@@ -90,14 +99,25 @@ export class RunPublisher {
     }
 
     if (TERMINAL_STATES.has(run.state) && !PROPOSAL_STATES.has(run.state)) {
-      await notifier.postStatus({
+      const summary = buildRunSummary({
+        run,
+        ...(run.trigger?.firedAt && { alertFiredAt: run.trigger.firedAt }),
+        now,
+      });
+      // A run of an evacuation sums up in its own thread: the evacuation's closing summary speaks for every site at
+      // the top level, and fifty top-level summaries would hold the channel (about 1 post/s) for a minute.
+      if (run.evacuation)
+        await notifier.postReply({ channel, threadKey: key, message: summary, dedupeId: SUMMARY_REPLY_ID });
+      else await notifier.postStatus({ channel, key: `summary:${run.id}`, message: summary });
+    }
+
+    // The run's report (written with its final save) as a file in its thread, once: the last reply it gets.
+    if (isReportable(run)) {
+      await notifier.attachFile({
         channel,
-        key: `summary:${run.id}`,
-        message: buildRunSummary({
-          run,
-          ...(run.trigger?.firedAt && { alertFiredAt: run.trigger.firedAt }),
-          now,
-        }),
+        threadKey: key,
+        dedupeId: 'run-report',
+        file: { kind: 'run-report', runId: run.id },
       });
     }
   }

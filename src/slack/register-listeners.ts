@@ -10,6 +10,7 @@ import { requiredApprovals } from '../core/policy/approvals.js';
 import type { Clock, Log } from '../core/ports.js';
 import { BatonError, describeError } from '../errors.js';
 import type { Notifier } from '../queue/notify/index.js';
+import type { ReadinessService } from '../runs/readiness-service.js';
 import type { RunService } from '../runs/run-service.js';
 import { ACTION_IDS, decodeActionValue } from './action-ids.js';
 import type { ClickAction, ClickRefusalCode } from './blocks/ephemeral.js';
@@ -22,9 +23,14 @@ import {
 } from './blocks/ephemeral.js';
 import type { SlackMessage } from './blocks/limits.js';
 import { escapeText } from './blocks/limits.js';
+import { buildReadinessView } from './blocks/readiness-view.js';
 import { buildHistoryView, buildPlanView, buildStatusView } from './blocks/views.js';
 import type { SlashCommand } from './parse-command.js';
 import { parseCommand } from './parse-command.js';
+import type { EvacuationService } from '../runs/evacuation-service.js';
+import { answerEvacuateCommand, registerEvacuationListeners } from './register-evacuation-listeners.js';
+import type { DrillService } from '../runs/drill-service.js';
+import { answerDrillCommand, registerDrillActions } from './drill-listeners.js';
 
 export interface ListenerDeps {
   service: RunService;
@@ -33,6 +39,12 @@ export interface ListenerDeps {
   notifier: Pick<Notifier, 'respond'>;
   clock: Clock;
   log: Log;
+  /** `/failover readiness`: the last continuous readiness evaluations (absent: the command says it is unavailable). */
+  readiness?: Pick<ReadinessService, 'view'>;
+  /** Evacuations (`--cluster`); without it the command says it is unavailable. */
+  evacuations?: EvacuationService;
+  /** Game days (`/failover drill`); without it the command says it is unavailable. */
+  drills?: DrillService;
 }
 
 const CLICK_REFUSALS = new Set<string>([
@@ -90,6 +102,24 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
         return ack(ephemeral(usage(parsed.error)));
       case 'help':
         return ack(ephemeral(usage()));
+      case 'drill':
+        if (!deps.drills) return ack(ephemeral(usage('Game days are not available in this process')));
+        await ack();
+        return answerDrillCommand(
+          { ...deps, drills: deps.drills },
+          parsed.drill,
+          actor,
+          command.response_url,
+        );
+      case 'evacuate':
+        if (!deps.evacuations) return ack(ephemeral(usage('Evacuations are not available in this process')));
+        await ack();
+        return answerEvacuateCommand(
+          { evacuations: deps.evacuations, topology, notifier, log },
+          parsed,
+          actor,
+          command.response_url,
+        );
       case 'plan': {
         try {
           const plan = await service.plan(parsed.runKind, parsed.site, parsed.planned);
@@ -105,6 +135,18 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
           );
         } catch (error) {
           return ack(ephemeral(buildErrorMessage({ action: `read the history of ${parsed.site}`, error })));
+        }
+      case 'readiness':
+        // The last evaluation from Redis, at once: the worker's readiness job reads the world, never this request.
+        if (!deps.readiness) {
+          const text = 'Readiness is not available here: this Baton was started without its readiness store.';
+          return ack(ephemeral({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] }));
+        }
+        try {
+          const sitesReadiness = await deps.readiness.view(parsed.site);
+          return await ack(ephemeral(buildReadinessView({ sites: sitesReadiness, now: clock.now() })));
+        } catch (error) {
+          return ack(ephemeral(buildErrorMessage({ action: 'read the readiness', error })));
         }
       case 'status':
         // Baton's own record at once; a worker asks Route 53 and PostgreSQL and answers on the response_url.
@@ -208,6 +250,8 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   };
   app.command('/failover', onCommand);
   app.command('/failback', onCommand);
+  if (deps.evacuations) registerEvacuationListeners(app, { ...deps, evacuations: deps.evacuations });
+  if (deps.drills) registerDrillActions(app, { ...deps, drills: deps.drills });
 
   // ------------------------------------------------------------------------------------------------------------
   // Buttons

@@ -79,7 +79,8 @@ export class FenceDebtStore {
 
   /**
    * Read-modify-write of the site's debt (optimistic, WATCH). `change` returns the new record, or null when the debt
-   * is paid (the record goes, with an audit entry). Returns the result, or null when there was no debt.
+   * is paid (the record goes, with `audit`'s entry, written only then). Returns the result, or null when there was no
+   * debt.
    */
   async update(
     site: string,
@@ -98,7 +99,8 @@ export class FenceDebtStore {
       const multi = this.redis.multi();
       if (after) multi.hset(key, 'fenceDebt', JSON.stringify(after));
       else multi.hdel(key, 'fenceDebt').srem(this.key.fenceDebts(), site);
-      if (audit) {
+      // The audit entry is the payment's: written only when the record goes.
+      if (audit && !after) {
         multi.xadd(
           this.key.audit(),
           'MAXLEN',

@@ -15,10 +15,20 @@
  * | `{baton}:audit` / `{baton}:seq`                        | the audit stream / the run id sequence        |
  * | `{baton}:fence-debts` / `{baton}:fence-debt-lock:<s>`  | sites with a debt (set) / the reconciler lock |
  * | `{baton}:paused-reminder:<run>`                        | when a paused run last reminded its thread    |
+ * | `{baton}:prewarm-lock:<run>`                           | the worker acting on a proposal's pre-warm    |
+ * | `{baton}:prewarm-lock:<evacuation>:<site>`             | … on an evacuation site's pre-warm            |
+ * | `{baton}:report:<run>`                                 | a finished run's report (JSON, written once)  |
  * | `{baton}:alerts:run:<run>[:alerts]`                    | a run's incident record / its alerts          |
  * | `{baton}:alerts:notice:<site>:<n>[:alerts]`            | a notice's incident record / its alerts       |
  * | `{baton}:alerts:site:<site>` / `…:alerts:notice-seq`   | a site's pointers / the notice sequence       |
  * | `{baton}:world`                                        | the simulated world (sandbox, tests)          |
+ * | `{baton}:readiness:<site>` / `…:readiness-claim:<site>` | last readiness evaluation / its pass claim    |
+ * | `{baton}:evacuation:<id>` / `…:evacuation-seq`         | an evacuation (hash) / its id sequence        |
+ * | `{baton}:evacuation-open:<kind>:<cluster>`             | the open evacuation of a cluster              |
+ * | `{baton}:evacuation-alert:<fingerprint>:<startsAt>`    | the evacuation an alert already proposed      |
+ * | `{baton}:evacuation-prewarm:<id>:<site>`               | an evacuation site's pre-warm (hash)          |
+ * | `{baton}:rate:<api>:starts` / `…:rate:<api>:waiting`  | a shared request limit: starts / high waiters |
+ * | `{baton}:drill:<id>` / `…:drills` / `…:drill-seq`     | a game day (hash) / open drills (zset) / ids  |
  * | `{baton}-bull:notify-state:status\|lock\|channel\|…`   | the notify queue's state, beside its queue    |
  */
 
@@ -86,9 +96,52 @@ export class StoreKeys {
     return `${this.prefix}fence-debt-lock:${site}`;
   }
 
+  /**
+   * The worker acting on a proposal's pre-warm (one at a time, across workers and duplicated jobs): a run's id, or
+   * `<evacuation>:<site>` for a site of an evacuation.
+   */
+  prewarmLock(proposal: string): string {
+    return `${this.prefix}prewarm-lock:${proposal}`;
+  }
+
   /** When the paused run last reminded its thread. */
   pausedReminder(runId: string): string {
     return `${this.prefix}paused-reminder:${runId}`;
+  }
+
+  /** A finished run's report (JSON string, written once, kept as long as the run: neither expires). */
+  report(runId: string): string {
+    return `${this.prefix}report:${runId}`;
+  }
+
+  /** A site's continuous readiness: the last evaluation, the verdict last posted and when (hash). */
+  readiness(site: string): string {
+    return `${this.prefix}readiness:${site}`;
+  }
+
+  /** When a readiness pass last claimed the site's evaluation (one evaluation per interval, across workers). */
+  readinessClaim(site: string): string {
+    return `${this.prefix}readiness-claim:${site}`;
+  }
+
+  /** A game day (`/failover drill`): hash of `data` (JSON) and `version`. */
+  drill(id: string): string {
+    return `${this.prefix}drill:${id}`;
+  }
+
+  /** The open game days (proposed, scheduled or active), by creation time (sorted set). */
+  drills(): string {
+    return `${this.prefix}drills`;
+  }
+
+  /** The `drills.abortOn` alerts firing now: hash of fingerprint → JSON `{ name, until }`. */
+  drillAlerts(): string {
+    return `${this.prefix}drill-alerts`;
+  }
+
+  /** The game day id sequence (`d1`, `d2`, …). */
+  drillSeq(): string {
+    return `${this.prefix}drill-seq`;
   }
 
   /** The simulated world of the sandbox and the tests. */
@@ -124,6 +177,44 @@ export class StoreKeys {
   /** The notices' sequence (one for every site). */
   alertNoticeSeq(): string {
     return `${this.prefix}alerts:notice-seq`;
+  }
+
+  /** An evacuation: hash of `data` (JSON) and `version`. */
+  evacuation(id: string): string {
+    return `${this.prefix}evacuation:${id}`;
+  }
+
+  /**
+   * A site's pre-warm while its evacuation is proposed: hash of `data` (JSON) and `version`. Its own key, so fifty
+   * sites warming at once never race on the evacuation's record.
+   */
+  evacuationPrewarm(id: string, site: string): string {
+    return `${this.prefix}evacuation-prewarm:${id}:${site}`;
+  }
+
+  /** The evacuation id sequence. */
+  evacuationSeq(): string {
+    return `${this.prefix}evacuation-seq`;
+  }
+
+  /** The open evacuation of `cluster` for `kind` (one at a time: a repeat gets the open one back). */
+  evacuationOpen(kind: string, cluster: string): string {
+    return `${this.prefix}evacuation-open:${kind}:${cluster}`;
+  }
+
+  /** The evacuation one firing of an alert proposed (its fingerprint and start), so a repeat proposes nothing. */
+  evacuationAlert(fingerprint: string, startsAt: string): string {
+    return `${this.prefix}evacuation-alert:${fingerprint}:${startsAt}`;
+  }
+
+  /** A request limit shared by every process (e.g. `route53`): when each recent request started (sorted set). */
+  rateStarts(api: string): string {
+    return `${this.prefix}rate:${api}:starts`;
+  }
+
+  /** The high-priority requests waiting for that limit, by when their claim lapses (sorted set). */
+  rateWaiting(api: string): string {
+    return `${this.prefix}rate:${api}:waiting`;
   }
 }
 
@@ -168,5 +259,20 @@ export class NotifyKeys {
   /** The thread's replies not yet posted, by when they were asked for: only the oldest may take a slot. */
   thread(threadKey: string): string {
     return `${this.base}:thread:${b64(threadKey)}`;
+  }
+
+  /** The content of the thread's replies not yet posted, by dedupeId (hash): what a merged reply is made of. */
+  replyBodies(threadKey: string): string {
+    return `${this.base}:reply-bodies:${b64(threadKey)}`;
+  }
+
+  /** Which reply's job posts each waiting reply of the thread, and since when (hash). */
+  replyClaims(threadKey: string): string {
+    return `${this.base}:reply-claims:${b64(threadKey)}`;
+  }
+
+  /** The thread's replies posted within another's message (hash: dedupeId → the reply that carried it). */
+  repliesPosted(threadKey: string): string {
+    return `${this.base}:replies-posted:${b64(threadKey)}`;
   }
 }

@@ -6,8 +6,9 @@
 import type { Redis } from 'ioredis';
 import { LeaseLostError } from '../core/runs/execute-run.js';
 import type { AuditEvent } from '../core/runs/run-event.js';
-import type { Run, RunState } from '../core/model.js';
+import type { Run, RunKind, RunState } from '../core/model.js';
 import { TERMINAL_STATES } from '../core/model.js';
+import { buildRunReport, isReportable } from '../core/runs/run-report.js';
 import { BatonError } from '../errors.js';
 import type { AuditRecord } from './audit-stream.js';
 import { AUDIT_MAXLEN, auditFields, parseAuditEntry } from './audit-stream.js';
@@ -23,9 +24,29 @@ const CREATE_RUN = loadScript('create-run', {
 });
 
 const SAVE_RUN = loadScript('save-run', {
-  keys: ['run', 'site', 'audit', 'lock?'],
-  args: ['version', 'data', 'token', 'state', 'terminal', 'runId', 'serving', 'servingSince', 'auditFields'],
+  keys: ['run', 'site', 'audit', 'report', 'lock?'],
+  args: [
+    'version',
+    'data',
+    'token',
+    'state',
+    'terminal',
+    'runId',
+    'serving',
+    'servingSince',
+    'servingKind',
+    'auditFields',
+    'reportData',
+  ],
 });
+
+export interface SiteRecord {
+  serving?: string;
+  servingSince?: number;
+  servingRun?: string;
+  servingKind?: RunKind;
+  openRun?: string;
+}
 
 /** Creating a run gives up after this many changes of its site's open-run marker under it. */
 const CREATE_ATTEMPTS = 20;
@@ -109,11 +130,14 @@ export class RunStore {
   async save(run: Run, audit: AuditEvent, lease?: Lease): Promise<Run> {
     const at = run.updatedAt;
     const next: Run = { ...run, version: run.version + 1 };
+    // The save that finishes an approved run also writes its report, in the same script (see report-store.ts).
+    const report = isReportable(next) ? JSON.stringify(buildRunReport(next)) : '';
     const result = (await SAVE_RUN.run(this.redis, {
       keys: {
         run: this.key.run(run.id),
         site: this.key.site(run.site),
         audit: this.key.audit(),
+        report: this.key.report(run.id),
         ...(lease?.lockKey ? { lock: lease.lockKey } : {}),
       },
       args: {
@@ -125,7 +149,9 @@ export class RunStore {
         runId: run.id,
         serving: run.state === 'succeeded' ? run.to : '',
         servingSince: at,
+        servingKind: run.kind,
         auditFields: JSON.stringify(auditFields(subject(run), audit, at)),
+        reportData: report,
       },
     })) as number;
     if (result === -2) throw new LeaseLostError(run.id);
@@ -153,11 +179,19 @@ export class RunStore {
     throw new BatonError('run-conflict', `run ${id} is changing too fast; try again`, { retriable: true });
   }
 
-  async site(site: string): Promise<{ serving?: string; servingSince?: number; openRun?: string }> {
+  /**
+   * The site's record: the cluster serving it per Baton since when, and the succeeded run that put it there (absent
+   * on records written before Baton kept it), and its open run.
+   */
+  async site(site: string): Promise<SiteRecord> {
     const raw = await this.redis.hgetall(this.key.site(site));
     return {
       ...(raw.serving && { serving: raw.serving }),
       ...(raw.servingSince && { servingSince: Number(raw.servingSince) }),
+      ...(raw.servingRun && { servingRun: raw.servingRun }),
+      ...((raw.servingKind === 'failover' || raw.servingKind === 'failback') && {
+        servingKind: raw.servingKind,
+      }),
       ...(raw.openRun && { openRun: raw.openRun }),
     };
   }

@@ -81,7 +81,12 @@ describe('HorizontalPodAutoscalers through the adapter', () => {
 
   it('a scale above the HPA minimum is undone at its next sync', async () => {
     await clusters.scaleWorkload(site, 'west', WEB, 5);
-    expect(replicas()).toBe(5);
+    // The scale landed (its write was answered); reading replicas now would race the 100 ms sync that undoes it.
+    expect(
+      server
+        .requests('west')
+        .some((r) => r.method === 'PUT' && r.path.endsWith('/scale') && r.status === 200),
+    ).toBe(true);
     await expect.poll(replicas, { timeout: 2_000, interval: 20 }).toBe(1);
   });
 

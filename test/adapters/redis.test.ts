@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRedis, redisOptions } from '../../src/adapters/redis.js';
+import { clusterOptions, createRedis, redisOptions } from '../../src/adapters/redis.js';
 import { freePort, startRedis } from '../../lab/processes/processes.js';
 import type { RedisProcess } from '../../lab/processes/processes.js';
 import { waitFor } from '../support/integration.js';
@@ -24,6 +24,17 @@ describe('redisOptions', () => {
       sentinelPassword: 's@cret',
       db: 3,
     });
+  });
+
+  it('reads a Redis Cluster URL into startup nodes, and leaves other URLs to redisOptions', () => {
+    const cluster = clusterOptions('rediss+cluster://baton:s%40cret@10.0.0.1:6379,10.0.0.2:6380');
+    expect(cluster?.nodes).toEqual([
+      { host: '10.0.0.1', port: 6379 },
+      { host: '10.0.0.2', port: 6380 },
+    ]);
+    expect(cluster?.options.redisOptions).toEqual({ username: 'baton', password: 's@cret', tls: {} });
+    expect(clusterOptions('redis://127.0.0.1:6379')).toBeNull();
+    expect(() => redisOptions('redis+cluster://10.0.0.1:6379')).toThrow(/Redis Cluster/);
   });
 
   it('refuses other schemes and Sentinel URLs without a master name', () => {

@@ -184,7 +184,8 @@ export async function setupAutoApproval(
       }),
     async replies(runId) {
       const message = await h.runMessage(runId);
-      return h.slack.replies(CHANNEL, message.ts).map((r) => r.text);
+      // Replies that waited together arrive as one message, a line each: one entry per reply.
+      return h.slack.replies(CHANNEL, message.ts).flatMap((r) => r.text.split('\n'));
     },
   };
 }

@@ -5,35 +5,24 @@
  * the whole quiet period, all failed.
  */
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AutoApprovalOutcome } from '../../src/alerts/auto-approve.js';
 import { AUTO_APPROVAL_ACTOR, autoApprovalEnabled, autoApprovalJob } from '../../src/alerts/auto-approve.js';
 import type { Run } from '../../src/core/model.js';
 import { systemClock } from '../../src/core/clock.js';
 import { createLogger } from '../../src/logger.js';
-import type { RedisProcess } from '../../lab/processes/processes.js';
-import { startRedis } from '../../lab/processes/processes.js';
 import { RunStore } from '../../src/store/run-store.js';
 import { createRunService, exampleTopology, waitFor } from '../support/integration.js';
 import { IncidentStore } from '../../src/store/incidents/incident-store.js';
 import { USERS } from '../support/slack-harness.js';
 import type { Setup } from './auto-approve-setup.js';
 import { QUIET_MS, SLACK_MS, setupAutoApproval, withAutoApproval } from './auto-approve-setup.js';
+import { redisPerFile } from '../support/redis-per-file.js';
 
 /** The policies' passes, 20 s apart on their clock (the default is 5 s; fewer passes keep the test quick). */
 const STEP_MS = 20_000;
 
-let redis: RedisProcess;
-const cleanups: (() => Promise<unknown>)[] = [];
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-});
-afterAll(async () => {
-  await redis.stop();
-});
+const { redis, cleanups } = redisPerFile();
 
 async function propose(s: Setup): Promise<Run> {
   expect((await s.alert('firing')).status).toBe(200);

@@ -4,7 +4,7 @@
  * message however many times the alert is delivered.
  */
 import { Queue } from 'bullmq';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseAlertmanagerPayload } from '../../src/alerts/alertmanager-payload.js';
 import type { WebhookPayload } from '../../src/alerts/alertmanager-payload.js';
 import { buildCooldownNotice } from '../../src/alerts/alert-messages.js';
@@ -17,24 +17,12 @@ import { createLogger } from '../../src/logger.js';
 import { NOTIFY_QUEUE } from '../../src/queue/notify/notify-jobs.js';
 import { Notifier } from '../../src/queue/notify/notifier.js';
 import { IncidentStore } from '../../src/store/incidents/incident-store.js';
-import { startRedis } from '../../lab/processes/processes.js';
-import type { RedisProcess } from '../../lab/processes/processes.js';
 import { ALICE, createHarness } from '../support/integration.js';
+import { redisPerFile } from '../support/redis-per-file.js';
 
 const MIN = 60_000;
 const DAVE: Actor = { type: 'slack-user', id: 'U0DAVE', name: 'dave' };
-let redis: RedisProcess;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-});
-afterAll(async () => {
-  await redis?.stop();
-});
+const { redis, cleanups } = redisPerFile();
 
 function firing(alertname: string, fingerprint: string): WebhookPayload {
   const parsed = parseAlertmanagerPayload({

@@ -11,7 +11,7 @@ import type { PlanReport } from '../../src/break-glass/show-plan.js';
 import type { RedisProcess } from '../../lab/processes/processes.js';
 import { startRedis } from '../../lab/processes/processes.js';
 import type { Harness, WorkerProcess } from '../support/integration.js';
-import { createHarness, spawnWorker, waitFor, waitForState } from '../support/integration.js';
+import { createHarness, processReady, spawnWorker, waitForState } from '../support/integration.js';
 import { cliEnv, runCli } from './cli-process.js';
 
 let redis: RedisProcess;
@@ -22,8 +22,8 @@ beforeAll(async () => {
   redis = await startRedis();
   harness = await createHarness(redis.url);
   worker = spawnWorker(harness, redis.url, ['--poll-ms', '50']);
-  await waitFor('the worker', async () => worker.output().includes('worker ready'), 30_000);
-});
+  await processReady(worker);
+}, 180_000);
 afterAll(async () => {
   worker?.child.kill('SIGTERM');
   await worker?.exited;

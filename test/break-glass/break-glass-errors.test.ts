@@ -135,12 +135,13 @@ describe('break-glass errors', () => {
     const closed = await freePort();
     const silent = await silentServer();
     try {
-      const [refused, hanging] = await Promise.all([
+      const [refused, hanging, shorter] = await Promise.all([
         runCli(['status'], cliEnv(`redis://:s3cret-pw@127.0.0.1:${closed}`, harness.prefix)),
         runCli(
           ['approve', 'r1', '--as', 'U0BOB'],
           cliEnv(`redis://baton:s3cret-pw@127.0.0.1:${silent.port}`, 'x'),
         ),
+        runCli(['status'], cliEnv(`redis://127.0.0.1:${silent.port}`, 'x', { BATON_REDIS_TIMEOUT: '500ms' })),
       ]);
       expect(refused.code).toBe(1);
       expect(refused.stderr.trim()).toBe(
@@ -152,6 +153,8 @@ describe('break-glass errors', () => {
         `baton approve: cannot reach Redis at redis://baton:[redacted]@127.0.0.1:${silent.port} ` +
           '(no answer within 3 s): check REDIS_URL and that Redis is up and reachable from here',
       );
+      expect(shorter.code).toBe(1);
+      expect(shorter.stderr).toContain('(no answer within 0.5 s)');
       expect(refused.stderr + hanging.stderr).not.toContain('s3cret-pw');
     } finally {
       await silent.close();

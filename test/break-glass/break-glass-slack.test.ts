@@ -5,25 +5,18 @@
  * a paused run is retried from the CLI.
  */
 import { Queue } from 'bullmq';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RedisProcess } from '../../lab/processes/processes.js';
-import { startRedis } from '../../lab/processes/processes.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import { NOTIFY_QUEUE } from '../../src/queue/notify/index.js';
 import { ACTION_IDS } from '../../src/slack/action-ids.js';
 import { waitFor, waitForState } from '../support/integration.js';
 import type { SlackHarness, SlackHarnessOptions } from '../support/slack-harness.js';
 import { USERS, buttonIds, startSlackHarness } from '../support/slack-harness.js';
+import { redisPerFile } from '../support/redis-per-file.js';
 import { cliEnv, runCli } from './cli-process.js';
 
-let redis: RedisProcess;
+const { redis } = redisPerFile();
 let harness: SlackHarness | null = null;
 
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
 afterEach(async () => {
   await harness?.close();
   harness = null;
@@ -120,7 +113,10 @@ describe('break-glass CLI and Slack', () => {
       });
       expect(shows(message, '<@U0BOB> (break-glass CLI)')).toBe(true);
       await waitFor('the step replies', async () =>
-        (await h.runMessage(run.id)).replies.length >= 7 ? true : undefined,
+        // Replies waiting together go as one message, a line each: count lines.
+        (await h.runMessage(run.id)).replies.flatMap((r) => r.text.split('\n')).length >= 7
+          ? true
+          : undefined,
       );
     } finally {
       await notify.close();

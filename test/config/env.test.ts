@@ -11,6 +11,7 @@ describe('loadEnv', () => {
       port: 3000,
       logLevel: 'info',
       keyPrefix: 'baton',
+      route53MaxRequestsPerSecond: 5,
     });
   });
 
@@ -30,6 +31,7 @@ describe('loadEnv', () => {
         AWS_ENDPOINT_URL_ROUTE_53: 'http://127.0.0.1:4566',
         BATON_KEY_PREFIX: 'team-a',
         BATON_SANDBOX_PORT: '8099',
+        BATON_ROUTE53_MAX_REQUESTS_PER_SECOND: '3',
         UNRELATED: 'ignored',
       }),
     ).toEqual({
@@ -47,7 +49,54 @@ describe('loadEnv', () => {
       awsEndpointUrlRoute53: 'http://127.0.0.1:4566',
       keyPrefix: 'team-a',
       sandboxPort: 8099,
+      route53MaxRequestsPerSecond: 3,
     });
+  });
+
+  it('refuses a Route 53 rate that is not a whole number from 1 to 100', () => {
+    for (const value of ['0', '2.5', 'five', '101']) {
+      expect(parseEnv({ BATON_ROUTE53_MAX_REQUESTS_PER_SECOND: value })).toEqual({
+        ok: false,
+        problems: [
+          'BATON_ROUTE53_MAX_REQUESTS_PER_SECOND: must be a whole number of requests per second from 1 to 100 ' +
+            '(Route 53 allows 5 per account)',
+        ],
+      });
+    }
+  });
+
+  it('reads the run and Kubernetes write limits, and refuses values outside their ranges', () => {
+    const read = parseEnv({ BATON_RUN_CONCURRENCY: '24', BATON_KUBE_WRITES_PER_SECOND: '50' });
+    expect(read.ok && read.env.runConcurrency).toBe(24);
+    expect(read.ok && read.env.kubeWritesPerSecond).toBe(50);
+    for (const value of ['0', '65', '1.5', 'many']) {
+      expect(parseEnv({ BATON_RUN_CONCURRENCY: value })).toEqual({
+        ok: false,
+        problems: ['BATON_RUN_CONCURRENCY: must be a whole number of runs at once from 1 to 64'],
+      });
+    }
+    expect(parseEnv({ BATON_KUBE_WRITES_PER_SECOND: '0' })).toMatchObject({ ok: false });
+  });
+
+  it('reads how long the CLI waits for Redis as a duration, and refuses a bare number or an absurd one', () => {
+    const read = parseEnv({ BATON_REDIS_TIMEOUT: '10s' });
+    expect(read.ok && read.env.redisTimeoutMs).toBe(10_000);
+    expect(parseEnv({}).ok && (parseEnv({}) as { env: object }).env).not.toHaveProperty('redisTimeoutMs');
+    for (const value of ['1h', '10ms']) {
+      expect(parseEnv({ BATON_REDIS_TIMEOUT: value })).toEqual({
+        ok: false,
+        problems: ['BATON_REDIS_TIMEOUT: must be from 100ms to 5m, like 3s or 10s'],
+      });
+    }
+    for (const value of ['10', 'soon']) {
+      expect(parseEnv({ BATON_REDIS_TIMEOUT: value })).toEqual({
+        ok: false,
+        problems: [
+          `BATON_REDIS_TIMEOUT: ${JSON.stringify(value)} is not a duration: use a number and a unit (ms, s, m, h), ` +
+            'e.g. 90s, 15m or 1h30m',
+        ],
+      });
+    }
   });
 
   it('refuses a key prefix that would not make a clean Redis key, and a bad sandbox port', () => {
@@ -138,5 +187,21 @@ describe('loadEnv', () => {
     expect(loadEnv({ REDIS_URL: 'redis+sentinel://s1:26379,s2:26379/mymaster' }).redisUrl).toBe(
       'redis+sentinel://s1:26379,s2:26379/mymaster',
     );
+  });
+
+  it('accepts Redis Cluster URLs and refuses a bad one, saying what it should look like', () => {
+    expect(loadEnv({ REDIS_URL: 'redis+cluster://r1:6379,r2:6380' }).redisUrl).toBe(
+      'redis+cluster://r1:6379,r2:6380',
+    );
+    expect(parseEnv({ REDIS_URL: 'redis+cluster://:hunter2@r1:6379,r2:notaport' })).toEqual({
+      ok: false,
+      problems: [
+        'REDIS_URL: a Redis Cluster URL lists startup nodes as host:port, like redis+cluster://host1:6379,host2:6379,host3:6379',
+      ],
+    });
+    expect(parseEnv({ REDIS_URL: 'redis+cluster://r1:6379/2' })).toMatchObject({
+      ok: false,
+      problems: [expect.stringMatching(/^REDIS_URL: a Redis Cluster has only database 0/)],
+    });
   });
 });

@@ -184,7 +184,7 @@ describe('parseTopology: bad files report every problem by path', () => {
       name: 'a site named like a /failover sub-command',
       text: exampleWith((doc) => (doc.sites[0].name = 'status')),
       problems: [
-        'sites[0].name: is a /failover sub-command (status, history, plan, cancel, help); choose another site name',
+        'sites[0].name: is a /failover sub-command (status, history, plan, cancel, help, readiness, drill); choose another site name',
       ],
     },
     {

@@ -1,8 +1,8 @@
 /**
  * The doctor asks exactly what Baton's RBAC grants. Its questions are written out in src/doctor/kubernetes-checks.ts
  * (the image need not carry the manifests); this compares them, for a site with both workload kinds and a
- * CloudNativePG database, with the Roles and ClusterRoles that `kubectl kustomize` builds from
- * manifests/target-cluster-rbac and its cloudnative-pg component — verb, group, resource and scope — so that a verb
+ * CloudNativePG database and Argo CD Applications, with the Roles and ClusterRoles that `kubectl kustomize` builds from
+ * manifests/target-cluster-rbac and its cloudnative-pg and argocd components — verb, group, resource and scope — so that a verb
  * added to one cannot be missing from the other. (test/manifests/target-cluster-rbac.test.ts ties the manifests to
  * the requests the adapter really makes.)
  */
@@ -61,7 +61,14 @@ function everyKindSite(): SiteConfig {
   return {
     ...site,
     workloads: [
-      { namespace: WORKLOADS_NAMESPACE, kind: 'Deployment', name: 'web', replicas: 5, standbyReplicas: 1 },
+      {
+        namespace: WORKLOADS_NAMESPACE,
+        kind: 'Deployment',
+        name: 'web',
+        replicas: 5,
+        standbyReplicas: 1,
+        argocd: { east: 'web-east', west: 'web-west' },
+      },
       { namespace: WORKLOADS_NAMESPACE, kind: 'StatefulSet', name: 'queue', replicas: 3, standbyReplicas: 1 },
     ],
     database: {
@@ -81,7 +88,7 @@ describe("the doctor's RBAC questions", () => {
   beforeAll(async () => {
     rbac = await kustomizeComposition(
       ['manifests/target-cluster-rbac'],
-      ['manifests/target-cluster-rbac/cloudnative-pg'],
+      ['manifests/target-cluster-rbac/cloudnative-pg', 'manifests/target-cluster-rbac/argocd'],
     );
   }, 30_000);
 
@@ -97,10 +104,12 @@ describe("the doctor's RBAC questions", () => {
     }
   });
 
-  it('ask nothing about CloudNativePG for a site that does not use it', () => {
-    const site = { ...everyKindSite(), database: exampleSite().database };
+  it('ask nothing about CloudNativePG or Argo CD for a site that does not use them', () => {
+    const site = { ...everyKindSite(), database: exampleSite().database, workloads: exampleSite().workloads };
     const questions = asked(requiredAccess(site, 'east'));
-    expect(questions.filter((q) => q.includes('postgresql.cnpg.io'))).toEqual([]);
+    expect(questions.filter((q) => q.includes('postgresql.cnpg.io') || q.includes('argoproj.io'))).toEqual(
+      [],
+    );
     expect(questions).toContain(key(WORKLOADS_NAMESPACE, 'autoscaling', 'horizontalpodautoscalers', 'patch'));
   });
 });

@@ -20,7 +20,13 @@ import type { RedisProcess } from '../../lab/processes/processes.js';
 import { startRedis } from '../../lab/processes/processes.js';
 import { RunStore } from '../../src/store/run-store.js';
 import type { WorkerProcess } from '../support/integration.js';
-import { createRunService, spawnWorker, waitFor, waitForState } from '../support/integration.js';
+import {
+  createRunService,
+  processReady,
+  spawnWorker,
+  waitFor,
+  waitForState,
+} from '../support/integration.js';
 
 const ALICE: Actor = { type: 'slack-user', id: 'U0ALICE', name: 'alice' };
 const DAVE: Actor = { type: 'slack-user', id: 'U0DAVE', name: 'dave' };
@@ -69,12 +75,8 @@ beforeAll(async () => {
     });
     workers.push(worker);
   }
-  await Promise.all(
-    workers.map((w) =>
-      waitFor('a real worker to be ready', async () => w.output().includes('worker ready'), 30_000),
-    ),
-  );
-}, 90_000);
+  await Promise.all(workers.map((w) => processReady(w)));
+}, 180_000);
 
 afterAll(async () => {
   await closeService?.();

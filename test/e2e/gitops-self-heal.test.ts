@@ -21,7 +21,13 @@ import type { Lab } from '../../lab/sandbox/start-lab.js';
 import { startLab } from '../../lab/sandbox/start-lab.js';
 import { gitOpsSwitch } from '../../lab/sandbox/west-gitops.js';
 import type { WorkerProcess } from '../support/integration.js';
-import { createRunService, spawnWorker, waitFor, waitForState } from '../support/integration.js';
+import {
+  createRunService,
+  processReady,
+  spawnWorker,
+  waitFor,
+  waitForState,
+} from '../support/integration.js';
 
 const ALICE: Actor = { type: 'slack-user', id: 'U0ALICE', name: 'alice' };
 const DAVE: Actor = { type: 'slack-user', id: 'U0DAVE', name: 'dave' };
@@ -79,8 +85,8 @@ beforeAll(async () => {
     env: lab.env,
   });
   worker = started;
-  await waitFor('a real worker to be ready', async () => started.output().includes('worker ready'), 30_000);
-}, 90_000);
+  await processReady(started);
+}, 180_000);
 
 afterAll(async () => {
   await closeService?.();

@@ -125,6 +125,8 @@ describe('npm run sandbox in a browser', () => {
     const proposal = await messageAbout('browser drill');
     await sees(proposal, 'Requested by @dave');
     await proposal.getByRole('button', { name: 'Approve' }).waitFor();
+    // Pre-warm: west scales up while the proposal waits, and the message says so with its Ready count.
+    await sees(proposal, /(Warming|Warm on) west: web \d\/5 Ready/);
 
     await as('mallory');
     await proposal.getByRole('button', { name: 'Approve' }).click();
@@ -151,7 +153,7 @@ describe('npm run sandbox in a browser', () => {
     await role('east', 'fenced primary');
 
     // Threads: each finished step is a reply under the run's message.
-    await proposal.locator('summary').click();
+    await proposal.locator('details.thread > summary').click();
     await sees(proposal.locator('.thread'), 'Promote west');
   }, 120_000);
 

@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { parse } from 'yaml';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { alertmanagerRoute } from '../../src/alerts/alertmanager-route.js';
 import { IncidentStore } from '../../src/store/incidents/incident-store.js';
 import { systemClock } from '../../src/core/clock.js';
@@ -29,13 +29,13 @@ import {
   startAlertmanager,
   startPrometheus,
 } from '../../lab/processes/monitoring.js';
-import type { RedisProcess } from '../../lab/processes/processes.js';
-import { freePort, startRedis } from '../../lab/processes/processes.js';
+import { freePort } from '../../lab/processes/processes.js';
 import type { SlackMessage } from '../../lab/slack/slack-api-server.js';
 import { ROOT, waitFor } from '../support/integration.js';
 import type { SlackHarness } from '../support/slack-harness.js';
 import { CHANNEL, USERS, buttonIds, startSlackHarness } from '../support/slack-harness.js';
 import { skipWhenMissing } from '../support/skip-when-missing.js';
+import { redisPerFile } from '../support/redis-per-file.js';
 
 const TOKEN = 'test-alertmanager-token-6c1f0e9b2d7a4c58';
 const SMALL_LIMIT = 64 * 1024;
@@ -56,18 +56,7 @@ interface Baton {
   incidents: IncidentStore;
 }
 
-let redis: RedisProcess;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-});
-afterAll(async () => {
-  await redis.stop();
-});
+const { redis, cleanups } = redisPerFile();
 
 async function startBaton(maxBodyBytes?: number): Promise<Baton> {
   let prefixes = { store: '', bull: '' };
@@ -481,11 +470,9 @@ describe('the webhook itself', () => {
         labels: { alertname: 'ActiveClusterDown', instance: `10.0.${i >> 8}.${i & 255}` },
       })),
     );
-    const started = performance.now();
+    // How fast a storm is taken in is bench/alertmanager-ingest.ts's business; here, what it leads to.
     const first = await post(baton.url, storm);
-    const tookMs = performance.now() - started;
     expect(first.json).toMatchObject({ sites: [{ run: { how: 'proposed', firing: 20_000 } }] });
-    expect(tookMs).toBeLessThan(5_000);
     expect((await post(baton.url, storm)).json).toMatchObject({ sites: [{ run: { how: 'joined' } }] });
     const [run] = await runs(baton);
     if (!run) throw new Error('no run');

@@ -174,7 +174,7 @@ describe.skipIf(
       async () =>
         s.h.slack
           .replies('C0INCIDENTS', (await s.h.runMessage(run.id)).ts)
-          .find((m) => m.text === `Run ${run.id} approved by the auto-approval policy.`),
+          .find((m) => m.text.split('\n').includes(`Run ${run.id} approved by the auto-approval policy.`)),
       10_000,
     );
     expect(JSON.stringify(approved.blocks)).toContain('and Prometheus agrees: 1 series, all 0.');

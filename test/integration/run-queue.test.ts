@@ -2,7 +2,7 @@
  * The runs queue against a real Redis: duplicates give one run and one job, a Redis restart mid-run loses
  * nothing, SIGTERM finishes the current step and hands the run over, and a worker that lost its lock stops.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { systemClock } from '../../src/core/clock.js';
 import type { Run } from '../../src/core/model.js';
@@ -10,8 +10,6 @@ import { SYSTEM_ACTOR, runJobId } from '../../src/core/model.js';
 import { jobLockKey } from '../../src/queue/queues.js';
 import { startRunWorker } from '../../src/queue/run-worker.js';
 import type { RunWorker } from '../../src/queue/run-worker.js';
-import { startRedis } from '../../lab/processes/processes.js';
-import type { RedisProcess } from '../../lab/processes/processes.js';
 import { SimulatedWorld } from '../../lab/simulated-world/simulated-world.js';
 import { RunStore } from '../../src/store/run-store.js';
 import { createLogger } from '../../src/logger.js';
@@ -26,20 +24,10 @@ import {
   waitForState,
   waitForStep,
 } from '../support/integration.js';
+import { redisPerFile } from '../support/redis-per-file.js';
 
-let redis: RedisProcess;
-const cleanups: (() => Promise<unknown>)[] = [];
+const { redis, cleanups } = redisPerFile();
 const log = createLogger({ level: 'silent' });
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-});
-afterAll(async () => {
-  await redis?.stop();
-});
 
 async function harness(): Promise<Harness> {
   const h = await createHarness(redis.url);

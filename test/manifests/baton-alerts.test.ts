@@ -71,12 +71,13 @@ describe('baton-alerts.yaml in promtool', () => {
       ['BatonNotifyBacklog', '5m', 'warning'],
       ['BatonRunPaused', '1m', 'critical'],
       ['BatonFenceDebt', '1m', 'critical'],
+      ['BatonSiteNotReady', '15m', 'warning'],
     ]);
   });
 
   it('promtool check rules accepts them', async () => {
     const result = await promtool(['check', 'rules', join(dir, 'rules.yaml')]);
-    expect(result.stderr + result.stdout).toMatch(/SUCCESS: 4 rules found/);
+    expect(result.stderr + result.stdout).toMatch(/SUCCESS: 5 rules found/);
     expect(result.code).toBe(0);
   });
 
@@ -200,6 +201,33 @@ describe('baton-alerts.yaml in promtool', () => {
                 exp_labels: { severity: 'critical', site: 'production' },
                 exp_annotations: Object.fromEntries(
                   Object.entries(annotations('BatonFenceDebt')).map(([k, v]) => [
+                    k,
+                    v.replaceAll('{{ $labels.site }}', 'production'),
+                  ]),
+                ),
+              },
+            ],
+          },
+        ],
+      },
+      {
+        // Readiness turns red at 1m on production and stays so; shop flaps back within 15m: no alert for it.
+        interval: '1m',
+        input_series: [
+          { series: 'baton_site_ready{job="baton", site="production", instance="a"}', values: '1x1 0x30' },
+          { series: 'baton_site_ready{job="baton", site="production", instance="b"}', values: '1x1 0x30' },
+          { series: 'baton_site_ready{job="baton", site="shop", instance="a"}', values: '1x1 0x10 1x20' },
+        ],
+        alert_rule_test: [
+          { eval_time: '10m', alertname: 'BatonSiteNotReady', exp_alerts: [] },
+          {
+            eval_time: '20m',
+            alertname: 'BatonSiteNotReady',
+            exp_alerts: [
+              {
+                exp_labels: { severity: 'warning', site: 'production' },
+                exp_annotations: Object.fromEntries(
+                  Object.entries(annotations('BatonSiteNotReady')).map(([k, v]) => [
                     k,
                     v.replaceAll('{{ $labels.site }}', 'production'),
                   ]),

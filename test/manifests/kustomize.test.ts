@@ -181,6 +181,7 @@ describe('every kustomization builds and validates against the Kubernetes schema
     // Each component is built on top of a kustomization by a test below.
     expect(components.sort()).toEqual([
       'manifests/components/managed-redis',
+      'manifests/target-cluster-rbac/argocd',
       'manifests/target-cluster-rbac/cloudnative-pg',
     ]);
   });
@@ -213,6 +214,15 @@ describe('every kustomization builds and validates against the Kubernetes schema
     );
     expect(await validateAll(objects)).toEqual([]);
     expect(find(objects, 'Role', 'baton-cloudnative-pg').metadata.namespace).toBe('database');
+  });
+
+  it('the RBAC with the argocd component validates', async () => {
+    const objects = await kustomizeComposition(
+      ['manifests/target-cluster-rbac'],
+      ['manifests/target-cluster-rbac/argocd'],
+    );
+    expect(await validateAll(objects)).toEqual([]);
+    expect(find(objects, 'Role', 'baton-argocd').metadata.namespace).toBe('argocd');
   });
 
   it.each(EXAMPLE_FILES)('example-only file %s validates', async (path) => {

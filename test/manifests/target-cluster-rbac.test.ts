@@ -51,6 +51,8 @@ const WEB: WorkloadRef = { namespace: WORKLOADS_NAMESPACE, kind: 'Deployment', n
 const QUEUE: WorkloadRef = { namespace: WORKLOADS_NAMESPACE, kind: 'StatefulSet', name: 'queue' };
 const PG = { namespace: CNPG_NAMESPACE, name: 'pg-east' };
 const HPA = { namespace: WORKLOADS_NAMESPACE, name: 'web' };
+const ARGOCD_NAMESPACE = 'argocd';
+const APP = { namespace: ARGOCD_NAMESPACE, name: 'production-east' };
 
 const site: SiteConfig = {
   name: 'production',
@@ -177,7 +179,7 @@ describe('target-cluster RBAC against what the Kubernetes adapter does', () => {
   beforeAll(async () => {
     rbac = await kustomizeComposition(
       ['manifests/target-cluster-rbac'],
-      ['manifests/target-cluster-rbac/cloudnative-pg'],
+      ['manifests/target-cluster-rbac/cloudnative-pg', 'manifests/target-cluster-rbac/argocd'],
     );
     server = await startKubeApiServer({
       clusters: {
@@ -188,6 +190,7 @@ describe('target-cluster RBAC against what the Kubernetes adapter does', () => {
             { ...QUEUE, replicas: 1, images: ['registry.example/queue:1'] },
           ],
           autoscalers: [{ ...HPA, target: { kind: 'Deployment', name: WEB.name }, maxReplicas: 10 }],
+          applications: [{ ...APP, automated: { selfHeal: true }, workloads: ['default/web'] }],
           cnpgClusters: [
             { ...PG, replica: true },
             {
@@ -212,9 +215,13 @@ describe('target-cluster RBAC against what the Kubernetes adapter does', () => {
     const wait = { timeoutMs: 5_000, pollMs: 20 };
     exercised.add('readyNodeCount');
     await clusters.readyNodeCount(site, 'east');
+    exercised.add('nodeCapacity');
+    await clusters.nodeCapacity(site, 'east');
     for (const workload of [WEB, QUEUE]) {
       exercised.add('getWorkload');
       await clusters.getWorkload(site, 'east', workload);
+      exercised.add('workloadTemplate');
+      await clusters.workloadTemplate(site, 'east', workload);
       exercised.add('scaleWorkload');
       await clusters.scaleWorkload(site, 'east', workload, 3);
       exercised.add('waitForReady');
@@ -239,6 +246,12 @@ describe('target-cluster RBAC against what the Kubernetes adapter does', () => {
       { namespace: PG.namespace, name: 'pg-home' },
       { ...wait, newPrimary: 'pg-away' },
     );
+    exercised.add('syncState');
+    await clusters.syncState(site, 'east', APP);
+    exercised.add('pauseSync');
+    await clusters.pauseSync(site, 'east', APP);
+    exercised.add('resumeSync');
+    await clusters.resumeSync(site, 'east', APP);
     requests = server.requests('east');
 
     // A new public method must be exercised here, so that its requests are checked against the RBAC too.
@@ -281,9 +294,12 @@ describe('target-cluster RBAC against what the Kubernetes adapter does', () => {
       'apps statefulsets get',
       'apps statefulsets/scale get',
       'apps statefulsets/scale update',
+      'argoproj.io applications get',
+      'argoproj.io applications patch',
       'autoscaling horizontalpodautoscalers list',
       'autoscaling horizontalpodautoscalers patch',
       'core nodes list',
+      'core pods list',
       'postgresql.cnpg.io clusters get',
       'postgresql.cnpg.io clusters patch',
     ]);
@@ -298,23 +314,24 @@ describe('target-cluster RBAC against what the Kubernetes adapter does', () => {
     for (const binding of rbac.filter((o): o is BindingObject => o.kind.endsWith('Binding'))) {
       expect(binding.subjects).toEqual([SUBJECT]);
     }
-    // Namespaced rights only in the workload and database namespaces; the ClusterRole holds only nodes.
+    // Namespaced rights only in the workload and database namespaces; the ClusterRole holds only nodes and pods.
     expect(
       rbac
         .filter((o) => o.kind === 'Role')
         .map((o) => o.metadata.namespace)
         .sort(),
-    ).toEqual([CNPG_NAMESPACE, WORKLOADS_NAMESPACE]);
+    ).toEqual([ARGOCD_NAMESPACE, CNPG_NAMESPACE, WORKLOADS_NAMESPACE]);
     const clusterRules = rbac
       .filter((o): o is RoleObject => o.kind === 'ClusterRole')
       .flatMap((o) => o.rules);
-    expect(clusterRules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['list'] }]);
+    expect(clusterRules).toEqual([{ apiGroups: [''], resources: ['nodes', 'pods'], verbs: ['list'] }]);
   });
 
-  it('without the cloudnative-pg component, no CloudNativePG rights', async () => {
+  it('without the cloudnative-pg and argocd components, no CloudNativePG or Argo CD rights', async () => {
     const plain = await kustomize('manifests/target-cluster-rbac');
     expect(grants(plain).filter((g) => g.startsWith('postgresql.cnpg.io'))).toEqual([]);
-    expect(grants(plain).length).toBe(grants(rbac).length - 2);
+    expect(grants(plain).filter((g) => g.startsWith('argoproj.io'))).toEqual([]);
+    expect(grants(plain).length).toBe(grants(rbac).length - 4);
   });
 
   it('a long-lived token Secret for the ServiceAccount, which mounts none itself', () => {

@@ -115,6 +115,7 @@ describe('baton doctor at boot', () => {
       ['the bot token works (auth.test)', 'ok'],
       ['the token has scope commands', 'ok'],
       ['the token has scope chat:write', 'ok'],
+      ['the token has scope files:write', 'ok'],
       ['the token has scope usergroups:read', 'ok'],
       [channelCheck, 'fail'],
       ['user group S0SRE resolves', 'ok'],
@@ -145,7 +146,7 @@ describe('baton doctor at boot', () => {
         fix: refused?.fix,
       }),
     ]);
-    expect(logs.find((line) => line.failed !== undefined)).toMatchObject({ level: 50, checks: 7, failed: 1 });
+    expect(logs.find((line) => line.failed !== undefined)).toMatchObject({ level: 50, checks: 8, failed: 1 });
     for (const secret of [BOT_TOKEN, SIGNING_SECRET, ALERTMANAGER_TOKEN])
       expect(web.output()).not.toContain(secret);
 

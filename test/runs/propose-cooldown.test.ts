@@ -3,30 +3,18 @@
  * (whoever proposes it: a person, an alert, the CLI), while failback and a break-glass `--force` proposal go ahead.
  * No worker runs: the earlier failover is recorded as succeeded directly in the store.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Actor, Run } from '../../src/core/model.js';
 import { SYSTEM_ACTOR } from '../../src/core/model.js';
 import { transitionRun } from '../../src/core/runs/transition-run.js';
 import { BatonError } from '../../src/errors.js';
-import { startRedis } from '../../lab/processes/processes.js';
-import type { RedisProcess } from '../../lab/processes/processes.js';
 import type { Harness } from '../support/integration.js';
 import { ALICE, BOB, createHarness } from '../support/integration.js';
+import { redisPerFile } from '../support/redis-per-file.js';
 
 const MIN = 60_000;
 const DAVE: Actor = { type: 'slack-user', id: 'U0DAVE', name: 'dave' };
-let redis: RedisProcess;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-});
-afterAll(async () => {
-  await redis?.stop();
-});
+const { redis, cleanups } = redisPerFile();
 
 async function harness(): Promise<Harness> {
   const h = await createHarness(redis.url);
@@ -77,6 +65,18 @@ describe('cooldown after a failover', () => {
     );
     expect(await h.service.openRun('production')).toBeNull();
     expect((await h.service.history('production')).map((run) => run.id)).toEqual([first.id]);
+  });
+
+  it('finds the failover in the site record however many proposals came after it', async () => {
+    const h = await harness();
+    await failedOver(h, MIN);
+    // Sixty failback proposals, each rejected: more than any bounded read of the history would look back.
+    for (let i = 0; i < 60; i += 1) {
+      const { run } = await h.service.propose({ kind: 'failback', reason: `not yet ${i}`, actor: DAVE });
+      await h.service.reject(run.id, ALICE);
+    }
+    const refused = await refusal(h.service.propose({ kind: 'failover', reason: 'flap', actor: DAVE }));
+    expect(refused.code).toBe('cooldown');
   });
 
   it('does not hold back a failback', async () => {

@@ -3,28 +3,16 @@
  * approvers by the one identity rule, a command carrying a stale segment is refused, and accepting the split-brain
  * risk is its own audited act. No worker runs here: the enqueued segment job is asserted on the queue.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Actor, Run } from '../../src/core/model.js';
 import { SYSTEM_ACTOR, runJobId } from '../../src/core/model.js';
 import { transitionRun } from '../../src/core/runs/transition-run.js';
 import { BatonError } from '../../src/errors.js';
-import { startRedis } from '../../lab/processes/processes.js';
-import type { RedisProcess } from '../../lab/processes/processes.js';
 import type { Harness } from '../support/integration.js';
 import { ALICE, BOB, createHarness } from '../support/integration.js';
+import { redisPerFile } from '../support/redis-per-file.js';
 
-let redis: RedisProcess;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-});
-afterAll(async () => {
-  await redis?.stop();
-});
+const { redis, cleanups } = redisPerFile();
 
 const DAVE: Actor = { type: 'slack-user', id: 'U0DAVE', name: 'dave' };
 const BASTION = { osUser: 'root', host: 'bastion-1' };

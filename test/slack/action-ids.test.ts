@@ -13,7 +13,7 @@ function refused(fn: () => unknown): BatonError {
 }
 
 describe('action ids', () => {
-  it('are the buttons of DESIGN §2 and the split-brain risk, distinct', () => {
+  it('are the buttons of DESIGN §2, the split-brain risk and evacuations, distinct', () => {
     expect(Object.values(ACTION_IDS)).toEqual([
       'approve',
       'reject',
@@ -22,7 +22,12 @@ describe('action ids', () => {
       'abort-run',
       'start-failback',
       'accept-split-brain-risk',
+      'evacuation-approve-all',
+      'evacuation-approve-ready',
+      'evacuation-reject',
+      'evacuation-site',
     ]);
+    expect(new Set(Object.values(ACTION_IDS)).size).toBe(Object.values(ACTION_IDS).length);
     expect(isActionId('skip-step')).toBe(true);
     expect(isActionId('deploy')).toBe(false);
   });

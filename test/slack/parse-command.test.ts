@@ -157,6 +157,20 @@ describe('parseCommand: read-only sub-commands', () => {
     );
   });
 
+  it('readiness: every site, or one', () => {
+    expect(parseCommand('/failover', 'readiness', TWO)).toEqual({ kind: 'readiness' });
+    expect(parseCommand('/failover', 'Readiness payments', TWO)).toEqual({
+      kind: 'readiness',
+      site: 'payments',
+    });
+    expect(errorOf(parseCommand('/failover', 'readiness staging', TWO))).toBe(
+      'Unknown site "staging"; sites: production, payments',
+    );
+    expect(errorOf(parseCommand('/failover', 'readiness --force', TWO))).toBe(
+      '--force does not apply to readiness; flags belong to a proposal',
+    );
+  });
+
   it('history: the only site by default; with several it must be named', () => {
     expect(parseCommand('/failover', 'history', ONE)).toEqual({ kind: 'history', site: 'production' });
     expect(parseCommand('/failback', 'history payments', TWO)).toEqual({ kind: 'history', site: 'payments' });

@@ -86,7 +86,7 @@ describe('loadScript', () => {
 
   it('leaves out an optional key that is not given (never sent as an empty key)', async () => {
     const save = loadScript('save-run', {
-      keys: ['run', 'site', 'audit', 'lock?'],
+      keys: ['run', 'site', 'audit', 'report', 'lock?'],
       args: [
         'version',
         'data',
@@ -96,12 +96,14 @@ describe('loadScript', () => {
         'runId',
         'serving',
         'servingSince',
+        'servingKind',
         'auditFields',
+        'reportData',
       ],
     });
     await client.hset('{t}:run:r1', 'version', '1', 'data', '{}', 'state', 'approved');
     const call = {
-      keys: { run: '{t}:run:r1', site: '{t}:site:s', audit: '{t}:audit' },
+      keys: { run: '{t}:run:r1', site: '{t}:site:s', audit: '{t}:audit', report: '{t}:report:r1' },
       args: {
         version: 1,
         data: '{"v":2}',
@@ -111,7 +113,9 @@ describe('loadScript', () => {
         runId: 'r1',
         serving: '',
         servingSince: 0,
+        servingKind: 'failover',
         auditFields: JSON.stringify(['action', 'started']),
+        reportData: '',
       },
     };
     expect(await save.run(client, call)).toBe(1);

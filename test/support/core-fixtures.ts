@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { SiteConfig, Topology } from '../../src/config/topology.js';
 import { parseTopology } from '../../src/config/topology.js';
 import { systemClock } from '../../src/core/clock.js';
+import type { EvacuationSite } from '../../src/core/evacuation/evacuation.js';
 import type { Actor, Run, StepId } from '../../src/core/model.js';
 import { STEP_IDS } from '../../src/core/model.js';
 import type { ObservedState, RunRequest, StepTuning } from '../../src/core/plans/build-plan.js';
@@ -114,6 +115,16 @@ export function approvedRun(site: SiteConfig, options: RunOptions = {}): Run {
     ],
   };
 }
+
+/** Site `name` of an evacuation east → west in emergency mode, planned as preflight then switch-dns. */
+export const evacuationSite = (name: string, extra: Partial<EvacuationSite> = {}): EvacuationSite => ({
+  site: name,
+  from: 'east',
+  to: 'west',
+  mode: 'emergency',
+  plan: ['preflight', 'switch-dns'],
+  ...extra,
+});
 
 export interface LogEntry {
   level: 'debug' | 'info' | 'warn' | 'error';

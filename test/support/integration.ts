@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../../src/adapters/redis.js';
 import { keyPrefixes } from '../../src/config/load-config.js';
 import { loadTopologyFile } from '../../src/config/topology.js';
 import type { Topology } from '../../src/config/topology.js';
@@ -41,8 +42,9 @@ export const DB_ENV = {
 export const BOB: Actor = { type: 'slack-user', id: 'U0BOB', name: 'bob' };
 export const ALICE: Actor = { type: 'slack-user', id: 'U0ALICE', name: 'alice' };
 
-export async function exampleTopology(): Promise<Topology> {
-  const loaded = await loadTopologyFile(EXAMPLE_TOPOLOGY, DB_ENV);
+/** The topology in `file` (the example's by default), as a `baton` process given DB_ENV loads it. */
+export async function exampleTopology(file: string = EXAMPLE_TOPOLOGY): Promise<Topology> {
+  const loaded = await loadTopologyFile(file, DB_ENV);
   if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
   return loaded.topology;
 }
@@ -118,14 +120,15 @@ export function createRunService(input: {
 /** One isolated Baton namespace in `redisUrl`: its own key prefix, queue and simulated world. */
 export async function createHarness(
   redisUrl: string,
-  options: { tuning?: StepTuning; timing?: Partial<WorldTiming> } = {},
+  options: { tuning?: StepTuning; timing?: Partial<WorldTiming>; topology?: Topology } = {},
 ): Promise<Harness> {
   const prefix = `t${randomUUID().slice(0, 8)}`;
   // The prefixes a `baton` process given BATON_KEY_PREFIX=prefix uses (see spawnWorker).
   const { store: storePrefix, bull: bullPrefix } = keyPrefixes({ keyPrefix: prefix });
   const worldKey = new StoreKeys(storePrefix).world();
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const topology = await exampleTopology();
+  // Any REDIS_URL the roles take (a server, Sentinel or a Redis Cluster), connected as a worker connects.
+  const redis = createRedis(redisUrl, 'worker');
+  const topology = options.topology ?? (await exampleTopology());
   const site = topology.sites[0];
   if (!site) throw new Error('no site');
   await SimulatedWorld.resetInRedis(redis, worldKey, site);
@@ -217,6 +220,31 @@ export function spawnWorker(
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, name: `${hostname()}-${child.pid}`, output: () => output, exited };
+}
+
+/**
+ * Waits until a spawned `baton` process logs `what`, failing at once, with its output, if it exits first. Generous:
+ * several processes starting at once on two busy cores (each importing the sources through tsx) take a while; a
+ * healthy start is far quicker.
+ */
+export async function processReady(
+  process: WorkerProcess,
+  what: RegExp = /"msg":"worker ready"/,
+  timeoutMs = 150_000,
+): Promise<void> {
+  try {
+    await waitFor(
+      `${process.name} to log ${what}`,
+      async () => {
+        if (process.child.exitCode !== null) throw new Error(`exited early:\n${process.output()}`);
+        return what.test(process.output());
+      },
+      timeoutMs,
+      50,
+    );
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${process.output()}`);
+  }
 }
 
 export async function waitFor<T>(

@@ -64,11 +64,15 @@ export interface SlackHarnessOptions {
   worker?: boolean;
   /** The worker's own auto-approval passes (default 5 s); tests that run their own passes push it out of the way. */
   autoApproveEveryMs?: number;
+  /** The worker's own game day passes (default 15 s); tests that run their own passes push it out of the way. */
+  drillEveryMs?: number;
   /**
    * Slack over Socket Mode: the stand-in accepts APP_TOKEN, the web role connects to it, and commands and clicks
    * arrive as envelopes (`deliverCommand`, `deliverClick`). Baton's own routes answer on `web.port`.
    */
   socketMode?: boolean;
+  /** The bot token's scopes in the stand-in (default: its DEFAULT_SCOPES). */
+  slackScopes?: string[];
   /** More web routes (e.g. the Alertmanager webhook), given the role's parts and the harness's Redis and prefixes. */
   routes?: (parts: WebRoleParts, context: HarnessRouteContext) => CustomRoute[];
 }
@@ -149,6 +153,7 @@ export async function startSlackHarness(
     botToken: BOT_TOKEN,
     ...(socketMode && { appToken: APP_TOKEN }),
     userGroups: { S0SRE: [USERS.carol], S0ONCALL: [USERS.dave, USERS.alice] },
+    ...(options.slackScopes && { scopes: options.slackScopes }),
   });
   const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const producer = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
@@ -176,6 +181,7 @@ export async function startSlackHarness(
           notifyRetry: { baseMs: 200, maxMs: 1000, ...options.notifyRetry },
           reconcileEveryMs: 1000,
           ...(options.autoApproveEveryMs !== undefined && { autoApproveEveryMs: options.autoApproveEveryMs }),
+          ...(options.drillEveryMs !== undefined && { drillEveryMs: options.drillEveryMs }),
         });
   // Bolt's Socket Mode receiver does not report the port it listens on, so it gets a known free one.
   const web = await startWebRole({

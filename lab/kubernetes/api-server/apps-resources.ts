@@ -9,7 +9,8 @@ import { applyPatch, isObject } from './patches.js';
 import type { Attributes, Request } from './request-attributes.js';
 import { badRequest, conflict, methodNotAllowed, notFound, statusError } from './status-errors.js';
 import type { ObjectMeta } from './types.js';
-import { changeSpec, containerNames, templateHash, workloadStatus } from './workload-controller.js';
+import { podSpecFields } from './pod-template.js';
+import { changeSpec, templateHash, workloadStatus } from './workload-controller.js';
 
 /** Deployments and StatefulSets: list, get, status, and the scale subresource. */
 export function serveApps(state: ClusterState, attributes: Attributes, request: Request): unknown {
@@ -109,18 +110,10 @@ function validateScale(value: unknown, workload: WorkloadRecord, resource: strin
 }
 
 function podTemplate(workload: WorkloadRecord): Record<string, unknown> {
-  const names = containerNames(workload.images);
   return {
     metadata: { labels: { app: workload.name } },
     spec: {
-      containers: workload.images.map((image, i) => ({
-        name: names[i],
-        image,
-        imagePullPolicy: 'IfNotPresent',
-        resources: {},
-        terminationMessagePath: '/dev/termination-log',
-        terminationMessagePolicy: 'File',
-      })),
+      ...podSpecFields(workload.images, workload.template),
       restartPolicy: 'Always',
       terminationGracePeriodSeconds: 30,
       dnsPolicy: 'ClusterFirst',

@@ -12,7 +12,17 @@ import type { AutoscalerRecord } from './autoscaling-resources.js';
 import { DEFAULT_HPA_SYNC_PERIOD_MS, syncAutoscalers } from './hpa-controller.js';
 import type { GitManifest, SelfHealOptions } from './self-heal-controller.js';
 import { selfHeal } from './self-heal-controller.js';
-import type { InjectedFailure, Outage, RbacDenial, StandInClusterOptions, StandInWorkload } from './types.js';
+import type { ApplicationRecord } from './argocd-resources.js';
+import { createApplicationRecord, reconcileApplicationSets } from './argocd-resources.js';
+import type {
+  InjectedFailure,
+  Outage,
+  RbacDenial,
+  StandInClusterOptions,
+  StandInNode,
+  StandInPodTemplate,
+  StandInWorkload,
+} from './types.js';
 import type { ObservedSpec, PendingSpec } from './workload-controller.js';
 import { catchUpController, reconcilePods, workloadStatus } from './workload-controller.js';
 
@@ -49,11 +59,14 @@ export interface WorkloadRecord {
   /** When spec.replicas last changed (self-heal reverts a delay after it). */
   specChangedAt: number;
   git: GitManifest;
+  template: StandInPodTemplate;
 }
 
 export interface NodeRecord {
   name: string;
   ready: boolean;
+  unschedulable: boolean;
+  allocatable: { cpu: string; memory: string; pods: string };
   uid: string;
   resourceVersion: string;
   creationTimestamp: string;
@@ -76,6 +89,8 @@ export interface ClusterState {
   workloads: WorkloadRecord[];
   cnpg: CnpgRecord[];
   autoscalers: AutoscalerRecord[];
+  /** Argo CD Applications (argoproj.io), whose automated sync with self-heal reverts replicas. */
+  applications: ApplicationRecord[];
   /** The HPA controller's next sync. */
   hpaNextSyncAt: number;
   /** A GitOps controller's self-heal, since `since`; null when off. */
@@ -96,6 +111,7 @@ export const nextRevision = (state: ClusterState): string => String(++state.revi
  * Ready, the CloudNativePG operator acting on what it was asked.
  */
 export function settle(state: ClusterState, now = Date.now()): void {
+  reconcileApplicationSets(state, now);
   selfHeal(state, now);
   syncAutoscalers(state, now);
   for (const workload of state.workloads) {
@@ -114,6 +130,14 @@ export function settle(state: ClusterState, now = Date.now()): void {
 
 const DEFAULT_USER = 'system:serviceaccount:baton:baton';
 
+/**
+ * A 4 vCPU / 16 GiB machine (an m5.xlarge, say) after the kubelet's kube-reserved, system-reserved and eviction
+ * threshold: what `kubectl get node -o yaml` shows as status.allocatable on such a node.
+ */
+export const DEFAULT_ALLOCATABLE = { cpu: '3920m', memory: '15218612Ki', pods: '110' };
+/** status.capacity of that machine. */
+export const DEFAULT_CAPACITY = { cpu: '4', memory: '16202612Ki', pods: '110' };
+
 /** A cluster's state from its options, without its listener; pods given at start are Ready at once. */
 export function createClusterState(
   id: string,
@@ -130,6 +154,7 @@ export function createClusterState(
     workloads: [],
     cnpg: [],
     autoscalers: [],
+    applications: [],
     hpaNextSyncAt: Date.now() + (options.hpaSyncPeriodMs ?? DEFAULT_HPA_SYNC_PERIOD_MS),
     selfHeal: options.selfHeal ? { ...options.selfHeal, since: Date.now() } : null,
     cnpgOperator,
@@ -137,13 +162,15 @@ export function createClusterState(
     faults: { latencyMs: 0, failures: [], denials: [], outage: null },
   };
   const bump = () => String(++state.revision);
-  const nodes =
+  const nodes: StandInNode[] =
     typeof options.nodes === 'object'
       ? options.nodes
       : Array.from({ length: options.nodes ?? 3 }, (_, i) => ({ name: `${id}-node-${i + 1}`, ready: true }));
   state.nodes = nodes.map((node) => ({
     name: node.name,
     ready: node.ready,
+    unschedulable: node.unschedulable ?? false,
+    allocatable: { ...DEFAULT_ALLOCATABLE, ...node.allocatable },
     uid: randomUUID(),
     resourceVersion: bump(),
     creationTimestamp: created,
@@ -170,12 +197,14 @@ export function createClusterState(
       annotations: { ...spec.annotations },
       specChangedAt: Date.now(),
       git: spec.git ?? { replicas: spec.replicas },
+      template: structuredClone(spec.template ?? {}),
     };
     // Pods given at start are Ready at once (StatefulSet ordering included).
     reconcilePods(state as ClusterState, workload, Date.now(), 0);
     workload.lastStatus = JSON.stringify({ observedGeneration: 1, ...workloadStatus(workload, Date.now()) });
     state.workloads.push(workload);
   }
+  for (const spec of options.applications ?? []) state.applications.push(createApplicationRecord(spec, bump));
   for (const spec of options.autoscalers ?? []) {
     const minReplicas = spec.minReplicas ?? 1;
     state.autoscalers.push({

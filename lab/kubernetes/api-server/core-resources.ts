@@ -5,11 +5,13 @@
 import { createHash } from 'node:crypto';
 import { timestamp } from '../timestamp.js';
 import type { ClusterState, NodeRecord, PodState, WorkloadRecord } from './cluster-state.js';
+import { DEFAULT_ALLOCATABLE, DEFAULT_CAPACITY } from './cluster-state.js';
 import { GIT_VERSION } from './discovery.js';
 import { pageList, parseFieldSelector, parseLabelSelector } from './list-query.js';
 import type { Attributes } from './request-attributes.js';
 import { notFound } from './status-errors.js';
 import type { ObjectMeta } from './types.js';
+import { podSpecFields, qosClass } from './pod-template.js';
 import { containerNames, podReady, visiblePods } from './workload-controller.js';
 
 /** GET of nodes, namespaces and pods (one, or a list). */
@@ -21,14 +23,19 @@ export function serveCore(state: ClusterState, attributes: Attributes, query: UR
     return labelRequirements.every((requirement) => requirement(labels));
   };
   if (attributes.resource === 'nodes') {
-    const fieldRequirements = parseFieldSelector(query.get('fieldSelector') ?? '', ['metadata.name']);
+    // The node registry's selectable fields: metadata.name and spec.unschedulable (pkg/registry/core/node).
+    const fieldRequirements = parseFieldSelector(query.get('fieldSelector') ?? '', [
+      'metadata.name',
+      'spec.unschedulable',
+    ]);
     const nodes = state.nodes
+      .filter((node) =>
+        fieldRequirements.every((r) =>
+          r({ 'metadata.name': node.name, 'spec.unschedulable': String(node.unschedulable) }),
+        ),
+      )
       .map((node) => serializeNode(state, node))
-      .filter(
-        (node) =>
-          matchesLabels(node) &&
-          fieldRequirements.every((r) => r({ 'metadata.name': (node.metadata as ObjectMeta).name })),
-      );
+      .filter(matchesLabels);
     if (!attributes.name) return pageList(state, 'NodeList', 'v1', nodes, query);
     const node = state.nodes.find((n) => n.name === attributes.name);
     if (!node) throw notFound('nodes', '', attributes.name);
@@ -120,7 +127,7 @@ function serializePod(
       ownerReferences: [{ ...owner, uid: workload.uid, controller: true, blockOwnerDeletion: true }],
     },
     spec: {
-      containers: pod.images.map((image, i) => ({ name: names[i], image, imagePullPolicy: 'IfNotPresent' })),
+      ...podSpecFields(pod.images, workload.template),
       nodeName: pod.node,
       restartPolicy: 'Always',
       schedulerName: 'default-scheduler',
@@ -163,7 +170,7 @@ function serializePod(
         restartCount: 0,
         state: { running: { startedAt: created } },
       })),
-      qosClass: 'BestEffort',
+      qosClass: qosClass(pod.images, workload.template),
     },
   };
 }
@@ -182,8 +189,17 @@ function serializeNode(state: ClusterState, node: NodeRecord): Record<string, un
         'topology.kubernetes.io/zone': `${state.id}-a`,
       },
     },
-    spec: { podCIDR: '10.244.0.0/24' },
+    spec: {
+      podCIDR: '10.244.0.0/24',
+      // `kubectl cordon` sets spec.unschedulable; the node lifecycle controller adds the matching taint.
+      ...(node.unschedulable && {
+        unschedulable: true,
+        taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }],
+      }),
+    },
     status: {
+      capacity: customSize(node) ? { ...node.allocatable } : { ...DEFAULT_CAPACITY },
+      allocatable: { ...node.allocatable },
       conditions: [
         {
           type: 'MemoryPressure',
@@ -243,3 +259,7 @@ function serializeNode(state: ClusterState, node: NodeRecord): Record<string, un
     },
   };
 }
+
+/** A node given a size of its own: its capacity is shown as its allocatable (a test sets what it needs). */
+const customSize = (node: NodeRecord): boolean =>
+  JSON.stringify(node.allocatable) !== JSON.stringify(DEFAULT_ALLOCATABLE);

@@ -66,6 +66,12 @@ const GROUPS: Record<string, { version: string; resources: ResourceDef[] }> = {
       def('horizontalpodautoscalers/status', 'HorizontalPodAutoscaler', ['get']),
     ],
   },
+  'argoproj.io': {
+    version: 'v1alpha1',
+    resources: [
+      def('applications', 'Application', ['get', 'list', 'patch'], { shortNames: ['app', 'apps'] }),
+    ],
+  },
   'postgresql.cnpg.io': {
     version: 'v1',
     resources: [

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ACCESS_REVIEW_GROUP, serveAccessReview } from './access-review.js';
 import { serveApps } from './apps-resources.js';
+import { serveArgoApplications } from './argocd-resources.js';
 import { serveAutoscalers } from './autoscaling-resources.js';
 import { authenticate, authorize } from './authorize.js';
 import { settle } from './cluster-state.js';
@@ -15,6 +16,7 @@ import { serveCnpgClusters } from './cnpg-resources.js';
 import { serveCore } from './core-resources.js';
 import { discoveryDocument, servedResource } from './discovery.js';
 import { takeInjectedFailure } from './faults.js';
+import { admitRequest } from './flow-control.js';
 import { resourceAttributes } from './request-attributes.js';
 import type { Attributes, Request } from './request-attributes.js';
 import { badRequest, methodNotAllowed, pathNotFound, StatusError, statusError } from './status-errors.js';
@@ -51,6 +53,7 @@ export async function handleRequest(
   const method = (req.method ?? 'GET').toUpperCase();
   const record: RequestRecord = {
     cluster: state.id,
+    at: Date.now(),
     method,
     path: url.pathname,
     query: url.search.replace(/^\?/, ''),
@@ -80,6 +83,13 @@ export async function handleRequest(
     authenticate(state, req.headers.authorization);
     const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     const attributes = resourceAttributes(method, segments, url.searchParams.get('watch') === 'true');
+    // Flow control comes after authentication and before authorization, as in kube-apiserver's filter chain.
+    const rejected = admitRequest(state, attributes, record.at);
+    if (rejected) {
+      record.status = rejected.status;
+      if (!res.destroyed) res.writeHead(rejected.status, rejected.headers).end(rejected.text);
+      return;
+    }
     const failure = takeInjectedFailure(state, method, url.pathname, attributes);
     if (failure) throw failure;
     authorize(state, attributes);
@@ -138,6 +148,8 @@ function routeRequest(
       return serveApps(state, attributes, request);
     case 'autoscaling':
       return serveAutoscalers(state, attributes, request);
+    case 'argoproj.io':
+      return serveArgoApplications(state, attributes, request);
     case ACCESS_REVIEW_GROUP:
       return serveAccessReview(state, attributes, request);
     default:

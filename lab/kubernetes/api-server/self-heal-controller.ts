@@ -7,6 +7,7 @@
  * workloads or the named ones (`namespace/name`). Applied lazily, when a read settles the cluster.
  */
 import type { ClusterState, WorkloadRecord } from './cluster-state.js';
+import { selfHeals } from './argocd-resources.js';
 import { changeSpec } from './workload-controller.js';
 
 /** Argo CD's default self-heal timeout (argocd-application-controller --self-heal-timeout-seconds 5). */
@@ -30,17 +31,44 @@ function managed(options: SelfHealOptions, workload: WorkloadRecord): boolean {
   return options.workloads === 'all' || options.workloads.includes(`${workload.namespace}/${workload.name}`);
 }
 
-/** Reverts every managed workload whose replicas have differed from Git for the delay, by `now`. */
+/**
+ * Reverts every managed workload whose replicas have differed from Git for the delay, by `now`: those of the
+ * cluster-wide switch (`setSelfHeal`), and those an Argo CD Application syncs while its automated sync with selfHeal
+ * is on (argocd-resources.ts), counted from when it was turned on.
+ */
 export function selfHeal(state: ClusterState, now: number): void {
   const options = state.selfHeal;
-  if (!options) return;
-  const delay = options.delayMs ?? DEFAULT_SELF_HEAL_DELAY_MS;
-  for (const workload of state.workloads) {
-    const git = workload.git;
-    if (!managed(options, workload) || git.replicas === null || git.ignoreReplicas) continue;
-    if (workload.replicas === git.replicas) continue;
-    const at = Math.max(workload.specChangedAt, options.since ?? 0) + delay;
-    if (now < at) continue;
-    changeSpec(state, workload, { replicas: git.replicas }, at);
+  if (options) {
+    const delay = options.delayMs ?? DEFAULT_SELF_HEAL_DELAY_MS;
+    for (const workload of state.workloads) {
+      if (managed(options, workload)) revert(state, workload, options.since ?? 0, delay, now);
+    }
   }
+  for (const application of state.applications) {
+    if (!selfHeals(application)) continue;
+    for (const workload of state.workloads) {
+      if (managed({ workloads: application.workloads }, workload))
+        revert(
+          state,
+          workload,
+          application.automatedSince,
+          application.selfHealDelayMs ?? DEFAULT_SELF_HEAL_DELAY_MS,
+          now,
+        );
+    }
+  }
+}
+
+function revert(
+  state: ClusterState,
+  workload: WorkloadRecord,
+  since: number,
+  delay: number,
+  now: number,
+): void {
+  const git = workload.git;
+  if (git.replicas === null || git.ignoreReplicas || workload.replicas === git.replicas) return;
+  const at = Math.max(workload.specChangedAt, since) + delay;
+  if (now < at) return;
+  changeSpec(state, workload, { replicas: git.replicas }, at);
 }

@@ -85,7 +85,13 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
         pods: visiblePods(workload, now).map((pod) => ({ name: pod.name, ready: podReady(pod, now) })),
       };
     },
-    nodes: (id) => cluster(id).nodes.map((node) => ({ name: node.name, ready: node.ready })),
+    nodes: (id) =>
+      cluster(id).nodes.map((node) => ({
+        name: node.name,
+        ready: node.ready,
+        unschedulable: node.unschedulable,
+        allocatable: { ...node.allocatable },
+      })),
     cnpgCluster(id, namespace, name) {
       const state = cluster(id);
       settle(state);
@@ -99,6 +105,22 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
       node.ready = ready;
       node.transitionAt = timestamp();
       node.resourceVersion = nextRevision(state);
+    },
+    setNodeUnschedulable(id, name, unschedulable) {
+      const state = cluster(id);
+      const node = state.nodes.find((n) => n.name === name);
+      if (!node) throw new Error(`no node ${name} on ${id}`);
+      if (node.unschedulable === unschedulable) return;
+      node.unschedulable = unschedulable;
+      node.resourceVersion = nextRevision(state);
+    },
+    setPodTemplate(id, namespace, kind, name, template) {
+      const state = cluster(id);
+      settle(state);
+      const workload = findWorkload(state, namespace, kind, name);
+      // Served at once (pods included); the new generation makes the controller's status catch up as for images.
+      workload.template = structuredClone(template);
+      changeSpec(state, workload, {}, Date.now());
     },
     setImages(id, namespace, kind, name, images) {
       const state = cluster(id);
@@ -128,6 +150,15 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
       settle(state);
       findAutoscaler(state, namespace, name).recommendedReplicas = replicas;
     },
+    application(id, namespace, name) {
+      const state = cluster(id);
+      settle(state);
+      const found = state.applications.find(
+        (a) => a.object.metadata.namespace === namespace && a.object.metadata.name === name,
+      );
+      if (!found) throw new Error(`no Application ${namespace}/${name} on ${id}`);
+      return structuredClone(found.object);
+    },
     setSelfHeal(id, selfHeal) {
       const state = cluster(id);
       settle(state);
@@ -151,6 +182,13 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
     setToken(id, token) {
       const state = cluster(id);
       state.options = { ...state.options, token };
+    },
+    setPodReadyAfter(id, ms) {
+      const state = cluster(id);
+      // The controllers act first on the spec changes they saw before now: those pods were created with the old delay.
+      settle(state);
+      const podReadyAfterMs = ms ?? options.clusters[id]?.podReadyAfterMs;
+      state.options = { ...state.options, podReadyAfterMs };
     },
     async clearFaults(id) {
       for (const state of id === undefined ? clusters.values() : [cluster(id)]) {

@@ -3,9 +3,11 @@
  * faults to inject, kubeconfigs to write), and the metadata of the objects it serves.
  */
 import type { CnpgClusterObject, StandInCnpgCluster } from '../cnpg/cluster-object.js';
+import type { ApplicationObject, StandInApplication } from './argocd-resources.js';
 import type { GitManifest, SelfHealOptions } from './self-heal-controller.js';
 
 export type { GitManifest, SelfHealOptions } from './self-heal-controller.js';
+export type { StandInApplication } from './argocd-resources.js';
 
 export interface StandInWorkload {
   namespace: string;
@@ -20,6 +22,40 @@ export interface StandInWorkload {
   annotations?: Record<string, string>;
   /** Its manifest in Git, for the self-heal controller (default: `replicas` as given here). */
   git?: GitManifest;
+  /** The pod template beyond its images: env, requests, volumes, pull secrets (default: DEFAULT_POD_TEMPLATE). */
+  template?: StandInPodTemplate;
+}
+
+/** Quantities as a manifest writes them, e.g. `{ cpu: '250m', memory: '512Mi' }`. */
+export type StandInResources = { cpu?: string; memory?: string };
+
+/** An env entry as a manifest writes it: a value, or a reference to a ConfigMap's or Secret's key. */
+export interface StandInEnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: {
+    configMapKeyRef?: { name: string; key: string };
+    secretKeyRef?: { name: string; key: string };
+  };
+}
+
+/** One container of the template, in the order of the workload's `images`. */
+export interface StandInContainer {
+  env?: StandInEnvVar[];
+  envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
+  /** resources.requests (default `{ cpu: '100m', memory: '128Mi' }`; `{}` for none, a BestEffort pod). */
+  requests?: StandInResources;
+}
+
+export interface StandInPodTemplate {
+  /** Per container, in the order of `images`; a missing entry is a container with the default requests only. */
+  containers?: StandInContainer[];
+  /** Init containers (`restartPolicy: 'Always'`: a sidecar). */
+  initContainers?: { name: string; image: string; requests?: StandInResources; restartPolicy?: 'Always' }[];
+  /** spec.volumes as a manifest writes them, e.g. `{ name: 'config', configMap: { name: 'web-config' } }`. */
+  volumes?: Record<string, unknown>[];
+  /** Names of spec.imagePullSecrets. */
+  imagePullSecrets?: string[];
 }
 
 /** A HorizontalPodAutoscaler (autoscaling/v2) on a workload of the same namespace. */
@@ -38,6 +74,13 @@ export interface StandInAutoscaler {
 export interface StandInNode {
   name: string;
   ready: boolean;
+  /** spec.unschedulable: cordoned (default false). */
+  unschedulable?: boolean;
+  /**
+   * status.allocatable, and status.capacity too (default: a 4 vCPU / 16 GiB machine after kubelet and system
+   * reservations: `3920m`, `15218612Ki`, 110 pods).
+   */
+  allocatable?: { cpu: string; memory: string; pods?: string };
 }
 
 export interface StandInClusterOptions {
@@ -62,6 +105,13 @@ export interface StandInClusterOptions {
   hpaSyncPeriodMs?: number;
   /** A GitOps controller with self-heal, from the start (see `setSelfHeal`). */
   selfHeal?: SelfHealOptions;
+  /** Argo CD Applications: with automated sync and selfHeal they put their workloads' replicas back to Git's. */
+  applications?: StandInApplication[];
+  /**
+   * Mutating requests (any verb but get, list and watch) admitted in any second; more are answered 429 with
+   * `Retry-After`, as an API server's priority and fairness does when overloaded (default: no limit).
+   */
+  maxMutatingPerSecond?: number;
 }
 
 export interface KubeApiServerOptions {
@@ -131,6 +181,8 @@ export interface AutoscalerState {
 
 export interface RequestRecord {
   cluster: string;
+  /** When it arrived (ms since the epoch). */
+  at: number;
   method: string;
   path: string;
   query: string;
@@ -158,6 +210,16 @@ export interface KubeApiServer {
   nodes(cluster: string): StandInNode[];
   cnpgCluster(cluster: string, namespace: string, name: string): CnpgClusterObject;
   setNodeReady(cluster: string, node: string, ready: boolean): void;
+  /** Cordons (true) or uncordons a node, as `kubectl cordon` does: spec.unschedulable and its taint. */
+  setNodeUnschedulable(cluster: string, node: string, unschedulable: boolean): void;
+  /** Replaces the pod template beyond its images (a new generation, as any template change). */
+  setPodTemplate(
+    cluster: string,
+    namespace: string,
+    kind: StandInWorkload['kind'],
+    name: string,
+    template: StandInPodTemplate,
+  ): void;
   /**
    * Replaces the pod template's images; once the controller sees it, the pods run them as after a rollout (they
    * keep their readiness).
@@ -180,6 +242,8 @@ export interface KubeApiServer {
   autoscaler(cluster: string, namespace: string, name: string): AutoscalerState;
   /** What the HPA's metrics recommend from now on (clamped into its range at the next sync). */
   setRecommendedReplicas(cluster: string, namespace: string, name: string, replicas: number): void;
+  /** An Argo CD Application as it is now (after the ApplicationSet controller, if one owns it, has acted). */
+  application(cluster: string, namespace: string, name: string): ApplicationObject;
   /** Turns a GitOps controller's self-heal on (or off, with null) for the cluster's workloads. */
   setSelfHeal(cluster: string, selfHeal: SelfHealOptions | null): void;
   /** Changes a workload's manifest in Git, as a commit would (the fix: drop `replicas`, or ignore them). */
@@ -196,6 +260,12 @@ export interface KubeApiServer {
   deny(cluster: string, denial: RbacDenial): void;
   /** Accepts only `token` from now on, as when a credential rotates (requests with the old one get 401). */
   setToken(cluster: string, token: string): void;
+  /**
+   * Pods the cluster's controllers create from now on become Ready `ms` after they are created, as when images pull
+   * slowly or a readiness probe waits on a cold cache; pods already there keep their time. `null`: back to the
+   * cluster's `podReadyAfterMs`.
+   */
+  setPodReadyAfter(cluster: string, ms: number | null): void;
   /** Removes latency, pending failures, denials and any outage (of one cluster, or all). */
   clearFaults(cluster?: string): Promise<void>;
   requests(cluster?: string): RequestRecord[];

@@ -2,23 +2,29 @@
  * The sandbox's web page: the incident channel as Slack shows it (Baton's Block Kit rendered in the browser), a
  * composer to type `/failover` and `/failback` as one of the sandbox users, buttons that are clicked as that user,
  * and controls that break a cluster: its health endpoint, its API, its database, a client that writes past the
- * fence, and GitOps self-heal on west (with or without the fix). Every command and click reaches Baton as a request signed exactly as Slack signs it (see slack-user.ts); the
- * page itself never talks to Baton.
+ * fence, and GitOps self-heal on west (with or without the fix); and one that fires the topology's drills.abortOn alert
+ * into the real Alertmanager (or resolves it), whose shipped route takes it to Baton. Every command and click reaches
+ * Baton as a request signed exactly as Slack signs it (see slack-user.ts); the page itself never talks to Baton.
  */
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { Logger } from '../../../src/logger.js';
+import { MONITORING_INSTALL_HINT } from '../../processes/monitoring.js';
 import type { SlackEphemeral, SlackMessage } from '../../slack/slack-api-server.js';
 import type { Sandbox } from '../stack.js';
 import type { SelfHealMode } from '../west-gitops.js';
 import { SELF_HEAL_MODES } from '../west-gitops.js';
+import { sitesState } from './sites-state.js';
 
 const PUBLIC = new URL('./public/', import.meta.url);
 const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
   '/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
+  '/sites.js': { file: 'sites.js', type: 'text/javascript; charset=utf-8' },
+  '/mrkdwn.js': { file: 'mrkdwn.js', type: 'text/javascript; charset=utf-8' },
+  '/alerts.js': { file: 'alerts.js', type: 'text/javascript; charset=utf-8' },
 };
 const COMMANDS = ['/failover', '/failback'];
 const MAX_BODY = 16 * 1024;
@@ -76,6 +82,8 @@ const messageView = (m: SlackMessage, names: Map<string, string>) => ({
     bot: Boolean(r.botId),
     text: r.text,
     blocks: r.blocks ?? null,
+    // A shared file (the run report): shown in the thread as Slack shows a snippet.
+    files: (r.files ?? []).map((f) => ({ name: f.name, title: f.title, content: f.content })),
   })),
 });
 
@@ -104,9 +112,13 @@ export async function startConsoleServer(
     return cluster;
   };
 
+  const sites = sitesState(sandbox.lab);
+  // The alerts the page may fire: those that abort a game day (the lab topology's drills.abortOn).
+  const abortOn = (sandbox.lab.topology.drills?.abortOn ?? []).flatMap((m) => m.alertname ?? []);
   const state = async (user: string | null) => ({
     channel: sandbox.channel,
     site: sandbox.site.name,
+    abortOn,
     users: sandbox.users,
     notes: sandbox.notes,
     messages: sandbox.slack.messages(sandbox.channel.id).map((m) => messageView(m, names)),
@@ -114,6 +126,7 @@ export async function startConsoleServer(
       ? sandbox.slack.ephemerals({ channel: sandbox.channel.id, user }).map(ephemeralView)
       : [],
     world: await sandbox.world(),
+    sites: await sites(),
   });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -189,6 +202,23 @@ export async function startConsoleServer(
           throw new RequestError(400, `mode must be ${SELF_HEAL_MODES.join(', ')}`);
         await sandbox.breaks.selfHeal(cluster, mode as SelfHealMode);
         log.info({ cluster, mode }, 'console switched GitOps self-heal');
+        send(200, { ok: true });
+        return;
+      }
+      case '/api/alert': {
+        const monitoring = sandbox.monitoring;
+        if (!monitoring)
+          throw new RequestError(
+            409,
+            `Prometheus and Alertmanager are not running in this sandbox; ${MONITORING_INSTALL_HINT}, then restart it`,
+          );
+        const alertname = str(body, 'alertname');
+        if (!abortOn.includes(alertname))
+          throw new RequestError(400, `alertname must be one of drills.abortOn: ${abortOn.join(', ')}`);
+        const firing = body.firing === true;
+        if (firing) await monitoring.fireAlert(alertname);
+        else await monitoring.resolveAlert(alertname);
+        log.info({ alertname, firing }, 'console sent an alert to Alertmanager');
         send(200, { ok: true });
         return;
       }

@@ -15,6 +15,7 @@ import { KubeClients } from './kube-clients.js';
 import type { Operation } from './kube-errors.js';
 import { sendWithRetry } from './kube-retry.js';
 import type { KubeRequestPolicy, RetryPolicy } from './kube-retry.js';
+import { DEFAULT_KUBE_WRITES_PER_SECOND, WritePacer } from './write-pacer.js';
 
 /** What RBAC is asked about: a verb on a resource (with its subresource) in a namespace, or at cluster scope. */
 export interface AccessQuestion {
@@ -70,6 +71,8 @@ export class KubernetesAccessReview {
       retry: options.retry ?? { attempts: 4, baseDelayMs: 200 },
       clock: systemClock,
       random: Math.random,
+      // Reviews are reads of RBAC (write: false); the pacer is never used here.
+      writes: new WritePacer(DEFAULT_KUBE_WRITES_PER_SECOND, systemClock),
     };
   }
 

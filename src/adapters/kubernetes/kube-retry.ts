@@ -1,7 +1,7 @@
 /**
- * How every Kubernetes request is sent: a timeout per attempt, the caller's signal, retries with jittered backoff
- * (honouring Retry-After), one more try with a fresh exec-plugin credential after a 401, and the last failure
- * translated into a BatonError.
+ * How every Kubernetes request is sent: writes paced per API server, a timeout per attempt, the caller's signal,
+ * retries with jittered backoff (honouring Retry-After), one more try with a fresh exec-plugin credential after a
+ * 401, and the last failure translated into a BatonError.
  */
 import { ApiException, Observable } from '@kubernetes/client-node';
 import type {
@@ -14,6 +14,7 @@ import type { Clock, Log } from '../../core/ports.js';
 import type { Target } from './kube-clients.js';
 import { classifyFailure, shortReason, translateFailure } from './kube-errors.js';
 import type { Failure, Operation } from './kube-errors.js';
+import type { WritePacer } from './write-pacer.js';
 
 export interface RetryPolicy {
   /** Tries per request, the first included (default 4). */
@@ -32,6 +33,8 @@ export interface KubeRequestPolicy {
   /** Randomness for backoff jitter, in [0, 1). */
   random: () => number;
   log: Log;
+  /** Paces every attempt of a write (`operation.write`) per API server; reads go at once. */
+  writes: WritePacer;
 }
 
 export interface SendSettings {
@@ -56,6 +59,10 @@ export async function sendWithRetry<T>(
   let renewed = false;
   for (let attempt = 1; ; attempt += 1) {
     settings.signal?.throwIfAborted();
+    // A retry waits its turn too: a 429 from a busy server is answered by fewer writes, not a second burst.
+    const permit = operation.write
+      ? await policy.writes.permit(target.clients.server, settings.signal)
+      : null;
     const generation = target.clients.credentials.generation;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), policy.requestTimeoutMs);
@@ -70,6 +77,7 @@ export async function sendWithRetry<T>(
     } finally {
       clearTimeout(timer);
       settings.signal?.removeEventListener('abort', onAbort);
+      permit?.answered();
     }
     // A refused exec-plugin token is fetched again and tried once at once, whatever the retry budget: a static
     // one could only be refused again.

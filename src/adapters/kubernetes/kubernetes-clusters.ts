@@ -2,25 +2,31 @@
  * Baton's ClusterPort on the real Kubernetes API, through @kubernetes/client-node 1.x: ready nodes, workload
  * status, scaling through the scale subresource, waiting for readiness, and the CloudNativePG switchover and
  * failover. One API client set per kubeconfig context; TLS is verified with the kubeconfig's CA, as kubectl does.
- * Every request has a timeout and is retried (429, 5xx, resets, timeouts; 409 for writes) with jittered backoff;
- * failures become BatonErrors whose messages say what to do next. This class only resolves the cluster and
+ * Writes are paced per API server (a few per second, shared by every site's run in this process: one instance per
+ * process). Every request has a timeout and is retried (429, 5xx, resets, timeouts; 409 for writes) with jittered
+ * backoff, a 429 after its Retry-After; failures become BatonErrors whose messages say what to do next. This class only resolves the cluster and
  * delegates; each job has its own file in this folder.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ClusterId, SiteConfig } from '../../config/topology.js';
 import { systemClock } from '../../core/clock.js';
 import type {
+  ApplicationRef,
   AutoscalerRange,
   AutoscalerRef,
   AutoscalerStatus,
   CallOptions,
   Clock,
   ClusterPort,
+  GitOpsPort,
   Log,
+  NodeCapacity,
   WaitOptions,
   WorkloadRef,
   WorkloadStatus,
+  WorkloadTemplate,
 } from '../../core/ports.js';
+import { applicationSyncState, pauseApplicationSync, resumeApplicationSync } from './argocd-applications.js';
 import { listAutoscalers, setAutoscalerRange } from './autoscalers.js';
 import { createCnpgAccess, readCnpgCluster } from './cnpg-access.js';
 import { demoteCnpg } from './cnpg-demote.js';
@@ -32,8 +38,11 @@ import type { CnpgClusterRef, CnpgClusterStatus } from './cnpg-status.js';
 import { KubeClients } from './kube-clients.js';
 import { loadKubeConfig } from './kube-config.js';
 import type { KubeRequestPolicy, RetryPolicy } from './kube-retry.js';
+import { readNodeCapacity } from './node-capacity.js';
 import { countReadyNodes } from './nodes.js';
+import { readWorkloadTemplate } from './workload-template.js';
 import { readWorkload, scaleWorkload, waitForWorkloadReady } from './workloads.js';
+import { DEFAULT_KUBE_WRITES_PER_SECOND, WritePacer } from './write-pacer.js';
 
 export interface KubernetesClustersOptions {
   kubeConfig: KubeConfig;
@@ -45,21 +54,28 @@ export interface KubernetesClustersOptions {
   clock?: Clock;
   /** Randomness for backoff jitter, in [0, 1) (default Math.random). */
   random?: () => number;
+  /**
+   * Writes (scale, patches) this instance starts per API server in any second, over every context on that server
+   * (BATON_KUBE_WRITES_PER_SECOND, default 20). Reads are not paced.
+   */
+  writesPerSecond?: number;
 }
 
 /** The Kubernetes clusters of every site, behind Baton's ClusterPort. */
-export class KubernetesClusters implements ClusterPort {
+export class KubernetesClusters implements ClusterPort, GitOpsPort {
   private readonly clients: KubeClients;
   private readonly requests: KubeRequestPolicy;
 
   constructor(options: KubernetesClustersOptions) {
     this.clients = new KubeClients(options.kubeConfig);
+    const clock = options.clock ?? systemClock;
     this.requests = {
       log: options.log.child({ component: 'kubernetes' }),
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       retry: options.retry ?? { attempts: 4, baseDelayMs: 200 },
-      clock: options.clock ?? systemClock,
+      clock,
       random: options.random ?? Math.random,
+      writes: new WritePacer(options.writesPerSecond ?? DEFAULT_KUBE_WRITES_PER_SECOND, clock),
     };
   }
 
@@ -74,6 +90,7 @@ export class KubernetesClusters implements ClusterPort {
     log: Log;
     requestTimeoutMs?: number;
     retry?: RetryPolicy;
+    writesPerSecond?: number;
   }): KubernetesClusters {
     const kubeConfig = loadKubeConfig(options.kubeconfigPath, {
       allowInsecure: options.allowInsecureKube === true,
@@ -103,6 +120,21 @@ export class KubernetesClusters implements ClusterPort {
       call.signal,
     );
     return found?.status ?? null;
+  }
+
+  /** The pod template's images, env names, requests and the ConfigMaps and Secrets it refers to. */
+  async workloadTemplate(
+    site: SiteConfig,
+    cluster: ClusterId,
+    workload: WorkloadRef,
+    call: CallOptions = {},
+  ): Promise<WorkloadTemplate | null> {
+    return readWorkloadTemplate(this.requests, this.clients.target(site, cluster), workload, call.signal);
+  }
+
+  /** Ready, uncordoned nodes with their allocatable resources and what their pods request. */
+  async nodeCapacity(site: SiteConfig, cluster: ClusterId, call: CallOptions = {}): Promise<NodeCapacity[]> {
+    return readNodeCapacity(this.requests, this.clients.target(site, cluster), call.signal);
   }
 
   async scaleWorkload(
@@ -164,6 +196,22 @@ export class KubernetesClusters implements ClusterPort {
       replicas,
       options,
     );
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // GitOpsPort: Argo CD Applications on the cluster they sync
+  // -------------------------------------------------------------------------------------------------------------
+
+  syncState(site: SiteConfig, cluster: ClusterId, app: ApplicationRef, call: CallOptions = {}) {
+    return applicationSyncState(this.requests, this.clients.target(site, cluster), app, call.signal);
+  }
+
+  pauseSync(site: SiteConfig, cluster: ClusterId, app: ApplicationRef, call: CallOptions = {}) {
+    return pauseApplicationSync(this.requests, this.clients.target(site, cluster), app, call.signal);
+  }
+
+  resumeSync(site: SiteConfig, cluster: ClusterId, app: ApplicationRef, call: CallOptions = {}) {
+    return resumeApplicationSync(this.requests, this.clients.target(site, cluster), app, call.signal);
   }
 
   /** Reads a CloudNativePG `Cluster` and says whether it is still a replica or already a healthy primary. */

@@ -2,7 +2,7 @@
  * Deployments and StatefulSets: reading their status, scaling them through the scale subresource, and waiting until
  * they are Ready.
  */
-import type { V1Scale } from '@kubernetes/client-node';
+import type { V1Deployment, V1Scale, V1StatefulSet } from '@kubernetes/client-node';
 import type { WaitOptions, WorkloadRef, WorkloadStatus } from '../../core/ports.js';
 import { waitUntil } from '../../core/wait.js';
 import { BatonError, isBatonError } from '../../errors.js';
@@ -25,13 +25,13 @@ export interface ReadWorkload {
   availableReplicas: number;
 }
 
-/** Reads a Deployment or StatefulSet; null when it does not exist. */
-export async function readWorkload(
+/** The Deployment or StatefulSet object as the API returns it; null when it does not exist. */
+export async function getWorkloadObject(
   policy: KubeRequestPolicy,
   target: Target,
   workload: WorkloadRef,
   signal?: AbortSignal,
-): Promise<ReadWorkload | null> {
+): Promise<V1Deployment | V1StatefulSet | null> {
   const request = { name: workload.name, namespace: workload.namespace };
   const { apps } = target.clients;
   const operation: Operation = {
@@ -44,35 +44,46 @@ export async function readWorkload(
     write: false,
   };
   try {
-    const object = await sendWithRetry(
+    return await sendWithRetry(
       policy,
       target,
       operation,
-      (options) =>
+      (options): Promise<V1Deployment | V1StatefulSet> =>
         workload.kind === 'Deployment'
           ? apps.readNamespacedDeployment(request, options)
           : apps.readNamespacedStatefulSet(request, options),
       { signal },
     );
-    return {
-      status: {
-        replicas: object.spec?.replicas ?? 1,
-        // The API omits zero counts.
-        readyReplicas: object.status?.readyReplicas ?? 0,
-        images: (object.spec?.template?.spec?.containers ?? []).map((c) => c.image ?? ''),
-        ...(object.metadata?.labels && { labels: object.metadata.labels }),
-        ...(object.metadata?.annotations && { annotations: object.metadata.annotations }),
-      },
-      generation: object.metadata?.generation ?? 0,
-      observedGeneration: object.status?.observedGeneration ?? 0,
-      podReplicas: object.status?.replicas ?? 0,
-      updatedReplicas: object.status?.updatedReplicas ?? 0,
-      availableReplicas: object.status?.availableReplicas ?? 0,
-    };
   } catch (error) {
     if (isBatonError(error) && error.code === 'not-found') return null;
     throw error;
   }
+}
+
+/** Reads a Deployment or StatefulSet; null when it does not exist. */
+export async function readWorkload(
+  policy: KubeRequestPolicy,
+  target: Target,
+  workload: WorkloadRef,
+  signal?: AbortSignal,
+): Promise<ReadWorkload | null> {
+  const object = await getWorkloadObject(policy, target, workload, signal);
+  if (!object) return null;
+  return {
+    status: {
+      replicas: object.spec?.replicas ?? 1,
+      // The API omits zero counts.
+      readyReplicas: object.status?.readyReplicas ?? 0,
+      images: (object.spec?.template?.spec?.containers ?? []).map((c) => c.image ?? ''),
+      ...(object.metadata?.labels && { labels: object.metadata.labels }),
+      ...(object.metadata?.annotations && { annotations: object.metadata.annotations }),
+    },
+    generation: object.metadata?.generation ?? 0,
+    observedGeneration: object.status?.observedGeneration ?? 0,
+    podReplicas: object.status?.replicas ?? 0,
+    updatedReplicas: object.status?.updatedReplicas ?? 0,
+    availableReplicas: object.status?.availableReplicas ?? 0,
+  };
 }
 
 /**

@@ -1,30 +1,38 @@
 /**
  * Changing the site's record sets (ChangeResourceRecordSets, UPSERT only) for the `failover-records` and
- * `simple-record` strategies, and reading a change's status (GetChange).
+ * `simple-record` strategies, through the zone's change batches (change-batches.ts), and reading a change's status
+ * (GetChange).
  */
-import { ChangeResourceRecordSetsCommand, GetChangeCommand } from '@aws-sdk/client-route-53';
+import { GetChangeCommand } from '@aws-sdk/client-route-53';
 import type { Change, ResourceRecordSet } from '@aws-sdk/client-route-53';
 import type { ClusterId, DnsTarget, SiteConfig } from '../../config/topology.js';
 import type { CallOptions, DnsChange, Log } from '../../core/ports.js';
 import { BatonError } from '../../errors.js';
-import { readRecordSets } from './read-record-sets.js';
+import type { ZoneChanges } from './change-batches.js';
+import type { ZoneReads } from './read-record-sets.js';
 import { targetMatches } from './record-match.js';
-import { hostedZone, stripIdPrefix } from './route53-ids.js';
+import { stripIdPrefix } from './route53-ids.js';
 import type { Route53Requests } from './route53-requests.js';
+
+/** How a switch reads the zone and sends its change. */
+export interface SwitchPaths {
+  reads: ZoneReads;
+  changes: ZoneChanges;
+}
 
 /**
  * `failover-records`: one atomic batch that makes `cluster`'s record PRIMARY and the other SECONDARY. Throws
  * `dns-record-missing` when a cluster has no record with its SetIdentifier.
  */
 export async function swapFailoverRoles(
-  requests: Route53Requests,
+  paths: SwitchPaths,
   site: SiteConfig,
   cluster: ClusterId,
   log: Log,
   options: CallOptions,
 ): Promise<DnsChange> {
   const { dns } = site;
-  const records = await readRecordSets(requests, site, options);
+  const records = await paths.reads.read(site, { ...options, urgent: true });
   const changes: Change[] = [];
   for (const other of Object.keys(site.clusters)) {
     const identifier = dns.setIdentifiers?.[other] ?? other;
@@ -58,23 +66,21 @@ export async function swapFailoverRoles(
     if (other === cluster) changes.push({ Action: 'UPSERT', ResourceRecordSet: updated });
     else changes.unshift({ Action: 'UPSERT', ResourceRecordSet: updated });
   }
-  return submitChanges(requests, site, changes, cluster, log, options);
+  return submitChanges(paths, site, changes, cluster, options);
 }
 
 /** `simple-record`: one UPSERT of the record with `cluster`'s alias or values (a DNS target it must have). */
 export async function upsertSimpleRecord(
-  requests: Route53Requests,
+  paths: SwitchPaths,
   site: SiteConfig,
   cluster: ClusterId,
-  log: Log,
   options: CallOptions,
 ): Promise<DnsChange> {
   return submitChanges(
-    requests,
+    paths,
     site,
     [{ Action: 'UPSERT', ResourceRecordSet: simpleRecord(site, cluster) }],
     cluster,
-    log,
     options,
   );
 }
@@ -97,32 +103,14 @@ function simpleRecord(site: SiteConfig, cluster: ClusterId): ResourceRecordSet {
 }
 
 async function submitChanges(
-  requests: Route53Requests,
+  paths: SwitchPaths,
   site: SiteConfig,
   changes: Change[],
   cluster: ClusterId,
-  log: Log,
   options: CallOptions,
 ): Promise<DnsChange> {
-  const output = await requests.call(
-    'ChangeResourceRecordSets',
-    hostedZone(site),
-    (abortSignal) =>
-      requests.client.send(
-        new ChangeResourceRecordSetsCommand({
-          HostedZoneId: site.dns.hostedZoneId,
-          ChangeBatch: { Comment: `Baton: ${site.name} served by ${cluster}`, Changes: changes },
-        }),
-        { abortSignal },
-      ),
-    options.signal,
-  );
-  const changeId = stripIdPrefix(output.ChangeInfo?.Id ?? '');
-  log.info(
-    { changeId, status: output.ChangeInfo?.Status, changes: changes.length },
-    'Route 53 change submitted',
-  );
-  return { changeId };
+  const summary = `${site.name} served by ${cluster}`;
+  return { changeId: await paths.changes.submit({ site, changes, summary }, options) };
 }
 
 /** A submitted change's status: INSYNC once every Route 53 name server serves it. */

@@ -6,7 +6,9 @@
  * GetChange is proven with an id that names no change: IAM authorizes a request before Route 53 looks the change
  * up, so `AccessDenied` means the action is not granted and `NoSuchChange` means it is.
  *
- * The doctor makes a handful of requests once, so it gets a limiter of its own rather than sharing the run path's.
+ * At boot the doctor's requests, all reads, pass the Route 53 limit the workers share (as polls: the runs' changes
+ * go first), since a worker may restart in the middle of an incident; `baton doctor` on its own makes a handful of
+ * requests once, and keeps to a limiter of its own.
  */
 import { GetChangeCommand, GetHealthCheckCommand, GetHostedZoneCommand } from '@aws-sdk/client-route-53';
 import type { ResourceRecordSet } from '@aws-sdk/client-route-53';
@@ -16,10 +18,12 @@ import type { Log } from '../../core/ports.js';
 import { isBatonError } from '../../errors.js';
 import { createRoute53Client } from './create-route53-client.js';
 import type { Route53ConnectionOptions } from './create-route53-client.js';
-import { readRecordSets } from './read-record-sets.js';
-import { RequestRateLimiter } from './request-rate-limiter.js';
+import { ZoneReads } from './read-record-sets.js';
+import { RequestRateLimiter } from '../request-rate-limiter.js';
 import { hostedZone, stripIdPrefix } from './route53-ids.js';
-import { Route53Requests } from './route53-requests.js';
+import { ROUTE53_RATE_WINDOW_MS, Route53Requests } from './route53-requests.js';
+import { FALLBACK_REQUESTS_PER_SECOND, SharedOrLocalLimiter } from './shared-request-limiter.js';
+import type { SharedRequestLimiter } from './shared-request-limiter.js';
 
 /** A change id in Route 53's format that no change has: only IAM's answer to it matters. */
 const NO_SUCH_CHANGE = 'C0BATONDOCTOR0000000000';
@@ -28,6 +32,8 @@ export interface Route53AccessOptions extends Route53ConnectionOptions {
   log: Log;
   /** Attempts per request (default 3). */
   attempts?: number;
+  /** Builds the limit shared by every process on the Redis, given the window; without it, one of its own. */
+  sharedLimiter?: (windowMs: number) => SharedRequestLimiter;
 }
 
 /** Read-only probes of the Route 53 actions a site's strategy needs. */
@@ -36,11 +42,20 @@ export class Route53Access {
 
   constructor(options: Route53AccessOptions) {
     const clock = systemClock;
+    const log = options.log.child({ component: 'route53-access' });
+    const window = ROUTE53_RATE_WINDOW_MS;
     this.requests = new Route53Requests(
       createRoute53Client(options),
-      new RequestRateLimiter(5, 1100, clock),
+      options.sharedLimiter
+        ? new SharedOrLocalLimiter(
+            options.sharedLimiter(window),
+            new RequestRateLimiter(FALLBACK_REQUESTS_PER_SECOND, window, clock),
+            log,
+            clock,
+          )
+        : new RequestRateLimiter(5, window, clock),
       {
-        log: options.log.child({ component: 'route53-access' }),
+        log,
         clock,
         random: Math.random,
         retry: { attempts: options.attempts ?? 3 },
@@ -68,7 +83,7 @@ export class Route53Access {
 
   /** ListResourceRecordSets: the site's record sets (its name and type). */
   async recordSets(site: SiteConfig, signal?: AbortSignal): Promise<ResourceRecordSet[]> {
-    return readRecordSets(this.requests, site, { signal });
+    return new ZoneReads(this.requests).read(site, { signal });
   }
 
   /** GetChange on an id no change has: resolves when IAM allows it (Route 53 answers NoSuchChange). */

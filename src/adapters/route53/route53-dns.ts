@@ -24,7 +24,10 @@ import type { CallOptions, Clock, DnsChange, DnsPort, Log, WaitOptions } from '.
 import { BatonError } from '../../errors.js';
 import { resolveTarget } from '../resolve-dns.js';
 import type { ResolvedTarget, ResolveTargetOptions } from '../resolve-dns.js';
-import { recordChangeStatus, swapFailoverRoles, upsertSimpleRecord } from './change-record-sets.js';
+import { ZoneChanges } from './change-batches.js';
+import { swapFailoverRoles, upsertSimpleRecord } from './change-record-sets.js';
+import type { SwitchPaths } from './change-record-sets.js';
+import { ChangeStatuses } from './change-statuses.js';
 import { createRoute53Client } from './create-route53-client.js';
 import type { Route53ConnectionOptions } from './create-route53-client.js';
 import {
@@ -33,11 +36,14 @@ import {
   invertHealthChecks,
   isHealthCheckChange,
 } from './health-check-inversion.js';
-import { readRecordSets } from './read-record-sets.js';
+import { ZoneReads } from './read-record-sets.js';
 import { clusterOfRecord, targetMatches } from './record-match.js';
-import { RequestRateLimiter } from './request-rate-limiter.js';
-import { Route53Requests } from './route53-requests.js';
+import { RequestRateLimiter } from '../request-rate-limiter.js';
+import { ROUTE53_RATE_WINDOW_MS, Route53Requests } from './route53-requests.js';
+import type { RequestLimiter } from './route53-requests.js';
 import type { Route53RetryOptions } from './route53-requests.js';
+import { FALLBACK_REQUESTS_PER_SECOND, SharedOrLocalLimiter } from './shared-request-limiter.js';
+import type { SharedRequestLimiter } from './shared-request-limiter.js';
 import { waitForInsync } from './wait-for-insync.js';
 import { ZoneNameServers } from './zone-name-servers.js';
 
@@ -46,8 +52,16 @@ export interface Route53DnsOptions extends Route53ConnectionOptions {
   /** A ready client (tests, or a custom credential setup); otherwise one is built from the connection options. */
   client?: Route53Client;
   log: Log;
-  /** Requests allowed to start in any one second (default 5, Route 53's account quota). */
+  /**
+   * Requests allowed to start in any one second, in this process (default 5, Route 53's account quota). Ignored
+   * when `sharedLimiter` is given: that limit is set where it is built.
+   */
   maxRequestsPerSecond?: number;
+  /**
+   * The limit shared by every Baton process on one Redis (the roles pass it in). Without Redis, this process falls
+   * back to one request per second of its own (shared-request-limiter.ts).
+   */
+  sharedLimiter?: SharedRequestLimiter;
   retry?: Route53RetryOptions;
   clock?: Clock;
   /** [0, 1) source for backoff jitter (default Math.random). */
@@ -62,9 +76,6 @@ export interface Route53DnsOptions extends Route53ConnectionOptions {
 }
 
 const DEFAULT_RATE = 5;
-// Route 53 counts requests when they arrive; the margin keeps network jitter from landing six in one of its seconds.
-const RATE_WINDOW_MS = 1000;
-const RATE_MARGIN_MS = 100;
 
 type HealthCheckChanges = Map<string, { site: SiteConfig; cluster: ClusterId }>;
 
@@ -84,7 +95,13 @@ export class Route53Dns implements DnsPort {
   private readonly log: Log;
   private readonly clock: Clock;
   private readonly requests: Route53Requests;
+  /** The same path for a switch: its reads and its change go ahead of polls. */
+  private readonly changeRequests: Route53Requests;
   private readonly nameServers: ZoneNameServers;
+  /** Reads and changes of one hosted zone, gathered across the sites that wait together (issue 16). */
+  private readonly reads: ZoneReads;
+  private readonly switches: SwitchPaths;
+  private readonly statuses: ChangeStatuses;
   /** health-check-inversion change ids → their site and target, so `changeStatus` can ask DNS. */
   private readonly healthCheckChanges: HealthCheckChanges = new Map();
 
@@ -92,18 +109,26 @@ export class Route53Dns implements DnsPort {
     this.log = options.log.child({ adapter: 'route53' });
     this.clock = options.clock ?? systemClock;
     const client = options.client ?? createRoute53Client(options);
-    const limiter = new RequestRateLimiter(
-      options.maxRequestsPerSecond ?? DEFAULT_RATE,
-      RATE_WINDOW_MS + RATE_MARGIN_MS,
-      this.clock,
-    );
+    const window = ROUTE53_RATE_WINDOW_MS;
+    const limiter: RequestLimiter = options.sharedLimiter
+      ? new SharedOrLocalLimiter(
+          options.sharedLimiter,
+          new RequestRateLimiter(FALLBACK_REQUESTS_PER_SECOND, window, this.clock),
+          this.log,
+          this.clock,
+        )
+      : new RequestRateLimiter(options.maxRequestsPerSecond ?? DEFAULT_RATE, window, this.clock);
     this.requests = new Route53Requests(client, limiter, {
       log: this.log,
       clock: this.clock,
       random: options.random ?? Math.random,
       retry: options.retry,
     });
+    this.changeRequests = this.requests.withPriority('change');
     this.nameServers = new ZoneNameServers(this.requests, this.clock);
+    this.reads = new ZoneReads(this.requests, this.changeRequests);
+    this.switches = { reads: this.reads, changes: new ZoneChanges(this.changeRequests, this.log) };
+    this.statuses = new ChangeStatuses(this.requests, this.clock);
   }
 
   /** Closes the SDK client's connections (not those of a client passed in `options.client`). */
@@ -118,7 +143,7 @@ export class Route53Dns implements DnsPort {
 
   /** The record sets with the site's name and type, read from the start of that name/type until the first other. */
   async recordSets(site: SiteConfig, options: CallOptions = {}): Promise<ResourceRecordSet[]> {
-    return readRecordSets(this.requests, site, options);
+    return this.reads.read(site, options);
   }
 
   async currentTarget(site: SiteConfig, options: CallOptions = {}): Promise<ClusterId | null> {
@@ -177,12 +202,12 @@ export class Route53Dns implements DnsPort {
     const log = this.log.child({ site: site.name, to: cluster, strategy: site.dns.strategy });
     switch (site.dns.strategy) {
       case 'failover-records':
-        return swapFailoverRoles(this.requests, site, cluster, log, options);
+        return swapFailoverRoles(this.switches, site, cluster, log, options);
       case 'simple-record':
-        return upsertSimpleRecord(this.requests, site, cluster, log, options);
+        return upsertSimpleRecord(this.switches, site, cluster, options);
       case 'health-check-inversion':
         rememberHealthCheckChanges(this.healthCheckChanges, site);
-        return invertHealthChecks(this.requests, site, cluster, log, options);
+        return invertHealthChecks(this.changeRequests, site, cluster, log, options);
     }
   }
 
@@ -195,12 +220,22 @@ export class Route53Dns implements DnsPort {
       }
       return (await healthCheckSettingsApplied(this.requests, changeId, options)) ? 'INSYNC' : 'PENDING';
     }
-    return recordChangeStatus(this.requests, changeId, options);
+    return this.statuses.status(changeId, options);
   }
 
-  /** Polls `changeStatus` about every 2 s until INSYNC, the step's signal aborts, or `timeoutMs` passes. */
+  /**
+   * Polls `changeStatus` about every 2 s until INSYNC, the step's signal aborts, or `timeoutMs` passes. Runs waiting
+   * for one batch's change id share their polls: an answer younger than the poll interval serves them all.
+   */
   async waitForInsync(changeId: string, options: WaitOptions): Promise<{ waitedMs: number }> {
-    return { waitedMs: await waitForInsync(this, changeId, { ...options, clock: this.clock }) };
+    const pollMs = options.pollMs ?? 2000;
+    const shared = {
+      changeStatus: (id: string, call: CallOptions = {}) =>
+        isHealthCheckChange(id)
+          ? this.changeStatus(id, call)
+          : this.statuses.status(id, { ...call, maxAgeMs: pollMs }),
+    };
+    return { waitedMs: await waitForInsync(shared, changeId, { ...options, pollMs, clock: this.clock }) };
   }
 
   async resolveTarget(site: SiteConfig, { signal }: CallOptions = {}): Promise<ResolvedTarget> {

@@ -6,6 +6,7 @@ import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { Clock, Log } from '../../core/ports.js';
 import { describeSdkError, isRetriable, translateRoute53Error } from './route53-errors.js';
 import type { Route53Action, Route53Resource } from './route53-errors.js';
+import type { RequestPermit, RequestPriority } from '../request-rate-limiter.js';
 
 /** How often, and how patiently, a failing request is tried again. */
 export interface Route53RetryOptions {
@@ -17,10 +18,22 @@ export interface Route53RetryOptions {
   maxDelayMs?: number;
 }
 
+/**
+ * The window of every Route 53 limit, per process or shared: Route 53 counts requests when they arrive, and the
+ * 100 ms beyond its second keep network jitter from landing six in one of its seconds.
+ */
+export const ROUTE53_RATE_WINDOW_MS = 1100;
+
+/** A change (ChangeResourceRecordSets, UpdateHealthCheck, and the reads a switch makes first) or a poll/read. */
+export type { RequestPermit, RequestPriority } from '../request-rate-limiter.js';
+
+/** The actions that change Route 53: their requests go ahead of polls (src/store/shared-rate-limit.ts says how). */
+const CHANGE_ACTIONS: ReadonlySet<Route53Action> = new Set(['ChangeResourceRecordSets', 'UpdateHealthCheck']);
+
 /** All the requests need of a rate limiter (the per-process `RequestRateLimiter`, or one shared between processes). */
 export interface RequestLimiter {
-  /** Resolves with the start time once a request may start. */
-  acquire(): Promise<number>;
+  /** Resolves once a request of `priority` may start. */
+  permit(priority: RequestPriority): Promise<RequestPermit>;
 }
 
 /** What the request path logs to, sleeps on and draws jitter from. */
@@ -37,12 +50,14 @@ const REQUEST_LOG_SIZE = 1000;
 /** The Route 53 client and the rate-limited, retrying way to call it. */
 export class Route53Requests {
   private readonly retry: Required<Route53RetryOptions>;
-  private readonly starts: number[] = [];
 
   constructor(
     readonly client: Route53Client,
     private readonly limiter: RequestLimiter,
     private readonly options: Route53RequestsOptions,
+    /** Every request's priority; by default a change action's is `change` and any other's `poll`. */
+    private readonly priority?: RequestPriority,
+    private readonly starts: number[] = [],
   ) {
     this.retry = {
       attempts: options.retry?.attempts ?? 5,
@@ -56,6 +71,11 @@ export class Route53Requests {
     return this.starts;
   }
 
+  /** The same path (client, limiter, start log) with every request at `priority`: a switch's reads are urgent too. */
+  withPriority(priority: RequestPriority): Route53Requests {
+    return new Route53Requests(this.client, this.limiter, this.options, priority, this.starts);
+  }
+
   /** Every attempt passes the limiter; retriable failures back off with jitter, up to `retry.attempts`. */
   async call<T>(
     action: Route53Action,
@@ -65,11 +85,13 @@ export class Route53Requests {
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       signal?.throwIfAborted();
-      const startedAt = await this.limiter.acquire();
-      this.starts.push(startedAt);
+      const permit = await this.limiter.permit(
+        this.priority ?? (CHANGE_ACTIONS.has(action) ? 'change' : 'poll'),
+      );
+      this.starts.push(permit.startedAt);
       if (this.starts.length > REQUEST_LOG_SIZE) this.starts.shift();
       try {
-        return await send(signal);
+        return await send(signal).finally(() => permit.answered());
       } catch (error) {
         // Aborted by the step (its timeout, or the run handed back): say why it stopped, not that the SDK was cut off.
         signal?.throwIfAborted();

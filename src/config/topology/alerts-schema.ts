@@ -27,7 +27,7 @@ export const alertRuleSchema = z
   .strictObject({
     match: z.record(labelName, labelValue).default({}),
     matchRe: z.record(labelName, regexSource).optional(),
-    action: z.enum(['propose-failover', 'notify']),
+    action: z.enum(['propose-failover', 'notify', 'propose-evacuation']),
     autoApprove: z.strictObject({ after: duration, witness: witnessSchema }).optional(),
   })
   .superRefine((rule, ctx) => {

@@ -75,6 +75,20 @@ export function checkSites(raw: unknown, env: Env, checkEnv: boolean): string[] 
       }
     }
 
+    if (Array.isArray(site.workloads)) {
+      site.workloads.forEach((workload: unknown, w) => {
+        // A cluster that Argo CD does not manage has no entry; a key that is no cluster is a typo.
+        if (!isRecord(workload) || !isRecord(workload.argocd) || ids === undefined) return;
+        for (const key of Object.keys(workload.argocd)) {
+          if (!ids.includes(key))
+            report(
+              at('workloads', w, 'argocd', key),
+              `${JSON.stringify(key)} is not one of the site's clusters (${ids.join(', ')})`,
+            );
+        }
+      });
+    }
+
     if (isRecord(site.database)) {
       const database = site.database;
       const memberKeys = Object.keys(database).filter(

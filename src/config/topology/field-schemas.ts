@@ -49,3 +49,11 @@ export const duration = z.string().transform((text, ctx) => {
   }
   return z.NEVER;
 });
+
+/** `readiness: { interval: 10m }`: how often the continuous readiness job evaluates a site (at least 10 s). */
+export const readinessSchema = z.strictObject({
+  interval: duration.refine(
+    (ms) => ms >= 10_000,
+    'must be at least 10s: each evaluation reads every cluster',
+  ),
+});

@@ -19,7 +19,7 @@ const memberShape = createMemberSchema({}, false);
 export function normalizeTopology(parsed: ParsedTopology): Topology {
   const { approvals } = parsed;
   const approvers = normalizePrincipals(approvals.approvers);
-  return {
+  const topology: Topology = {
     slack: { incidentChannel: parsed.slack.incidentChannel },
     approvals: {
       approvers,
@@ -33,6 +33,14 @@ export function normalizeTopology(parsed: ParsedTopology): Topology {
     },
     sites: parsed.sites.map(normalizeSite),
   };
+  if (parsed.readiness) topology.readinessIntervalMs = parsed.readiness.interval;
+  if (parsed.drills) {
+    topology.drills = {
+      blockedWindows: [...parsed.drills.blockedWindows],
+      abortOn: parsed.drills.abortOn.map((match) => ({ ...match })),
+    };
+  }
+  return topology;
 }
 
 const normalizePrincipals = (principals: Principals): Principals => ({
@@ -77,7 +85,10 @@ function normalizeSite(site: ParsedSite): SiteConfig {
     name: site.name,
     homeCluster: site.homeCluster,
     clusters,
-    workloads: site.workloads.map((workload) => ({ ...workload })),
+    workloads: site.workloads.map(({ argocd, ...workload }) => ({
+      ...workload,
+      ...(argocd && { argocd: { ...argocd } }),
+    })),
     dns,
     checks: { minReadyNodes: site.checks.minReadyNodes },
     alerts: site.alerts.map((rule) => {
@@ -99,6 +110,8 @@ function normalizeSite(site: ParsedSite): SiteConfig {
     }),
   };
   if (site.cooldown !== undefined) out.cooldownMs = site.cooldown;
+  if (site.readiness) out.readinessIntervalMs = site.readiness.interval;
+  if (!site.prewarm) out.prewarm = false;
   if (site.database) {
     const members: Record<ClusterId, DatabaseMember> = {};
     for (const [key, value] of Object.entries(site.database)) {

@@ -3,12 +3,20 @@ import { z } from 'zod';
 import { alertRuleSchema } from './alerts-schema.js';
 import { databaseSchema } from './database-schema.js';
 import { dnsSchema } from './dns-schema.js';
-import { dnsLabel, dnsSubdomain, duration, httpUrl } from './field-schemas.js';
+import { dnsLabel, dnsSubdomain, duration, httpUrl, readinessSchema } from './field-schemas.js';
 
 const clusterSchema = z.strictObject({
   kubeContext: z.string().min(1).optional(),
   healthUrl: httpUrl,
 });
+
+/** An Argo CD Application: `name` (in namespace argocd) or `namespace/name`. */
+const applicationRef = z
+  .string()
+  .regex(
+    /^(?:[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/,
+    'must be an Argo CD Application: name (in namespace argocd) or namespace/name',
+  );
 
 const workloadSchema = z
   .strictObject({
@@ -17,6 +25,11 @@ const workloadSchema = z
     name: dnsSubdomain,
     replicas: z.int().min(1),
     standbyReplicas: z.int().min(0).default(0),
+    /**
+     * Argo CD Applications (by cluster, `name` in namespace argocd, or `namespace/name`) whose automated sync Baton
+     * pauses while the site is away from home.
+     */
+    argocd: z.record(z.string(), applicationRef).optional(),
   })
   .superRefine((workload, ctx) => {
     if (workload.standbyReplicas > workload.replicas) {
@@ -47,7 +60,7 @@ const workloadsSchema = z
   });
 
 /** Words `/failover` reads as sub-commands: a site of that name could never be named in a command. */
-const RESERVED_SITE_NAMES = ['status', 'history', 'plan', 'cancel', 'help'];
+const RESERVED_SITE_NAMES = ['status', 'history', 'plan', 'cancel', 'help', 'readiness', 'drill'];
 
 /** One entry of `sites`; checks that compare its sections with its clusters are in `check-sites.ts`. */
 export const siteSchema = z.strictObject({
@@ -63,4 +76,8 @@ export const siteSchema = z.strictObject({
   alerts: z.array(alertRuleSchema).default([]),
   /** Refuse a new failover this soon after the last one (break-glass overrides); 10m when omitted. */
   cooldown: duration.optional(),
+  /** Continuous readiness for this site; the topology's `readiness.interval` when omitted. */
+  readiness: readinessSchema.optional(),
+  /** Scale the standby up while a proposal waits for approval (default true). */
+  prewarm: z.boolean().default(true),
 });

@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import { formatDuration } from '../duration.js';
 import { approvalsSchema } from './approvals-schema.js';
+import { readinessSchema } from './field-schemas.js';
 import { siteSchema } from './site-schema.js';
+import { drillsSchema } from './drills-schema.js';
 
 const SLACK_CHANNEL = /^[CG][A-Z0-9]{2,}$/;
 
@@ -14,6 +16,9 @@ export const topologySchema = z
     }),
     approvals: approvalsSchema,
     sites: z.array(siteSchema).min(1),
+    /** Continuous readiness (default every 10 minutes); a site may override it. */
+    readiness: readinessSchema.optional(),
+    drills: drillsSchema.optional(),
   })
   .superRefine((topology, ctx) => {
     // An auto-approval due after the proposal has expired would never happen; say so instead of silently not acting.

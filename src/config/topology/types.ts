@@ -21,6 +21,8 @@ export interface WorkloadConfig {
   replicas: number;
   /** Replicas kept on the standby cluster (default 0); never more than `replicas`. */
   standbyReplicas: number;
+  /** Argo CD Application of each cluster whose automated sync Baton pauses while it scales this workload. */
+  argocd?: Record<ClusterId, string>;
 }
 
 /** An alias to a load balancer (Route 53 alias record) or plain record values (IPs for A/AAAA, one host for CNAME). */
@@ -74,7 +76,11 @@ export interface AlertRule {
    * anchor them (`^(?:re)$`) as Alertmanager does.
    */
   matchRe?: Record<string, string>;
-  action: 'propose-failover' | 'notify';
+  /**
+   * `propose-evacuation`: one evacuation of every site the alert's `cluster` label (else this site's serving
+   * cluster) serves, however many sites' rules match the alert.
+   */
+  action: 'propose-failover' | 'notify' | 'propose-evacuation';
   /**
    * Auto-approval (DESIGN §6), off unless set, only with `propose-failover`: when the proposal this rule raised
    * has had no decision for `after` (`autoApprove: { after: 5m }`) while its alert kept firing, and the witness
@@ -134,6 +140,10 @@ export interface SiteConfig {
    * affected; break-glass overrides). Omitted: the default, 10 minutes (`DEFAULT_COOLDOWN_MS`).
    */
   cooldownMs?: number;
+  /** From `readiness.interval`: this site's continuous readiness interval, when it overrides the topology's. */
+  readinessIntervalMs?: number;
+  /** Scale the standby up while a proposal waits (default true); `false` only when set so. */
+  prewarm?: boolean;
 }
 
 /** Slack principals: user ids (`U…`/`W…`) and user group ids (`S…`). */
@@ -156,11 +166,32 @@ export interface ApprovalsConfig {
   breakGlass: { required: number };
 }
 
+/** `drills`: game days (`/failover drill`). */
+export interface DrillsConfig {
+  /** UTC windows in which no game day starts, as written (`Fri 00:00-24:00`, `2026-12-21..2027-01-04`). */
+  blockedWindows: string[];
+  /** A firing alert whose labels include all of one of these aborts a game day before the point of no return. */
+  abortOn: Record<string, string>[];
+}
+
 export interface Topology {
   slack: { incidentChannel: string };
   approvals: ApprovalsConfig;
   sites: SiteConfig[];
+  /** From `readiness.interval`: how often each site is evaluated; 10 minutes when omitted (see readinessIntervalOf). */
+  readinessIntervalMs?: number;
+  drills?: DrillsConfig;
 }
+
+/** The continuous readiness interval of a site: its own, the topology's, or 10 minutes. */
+export const DEFAULT_READINESS_INTERVAL_MS = 10 * 60_000;
+export const readinessIntervalOf = (
+  topology: Pick<Topology, 'readinessIntervalMs'>,
+  site: SiteConfig,
+): number => site.readinessIntervalMs ?? topology.readinessIntervalMs ?? DEFAULT_READINESS_INTERVAL_MS;
+
+/** Whether a site pre-warms its standby while a proposal waits (DESIGN §6; default true). */
+export const prewarmOf = (site: SiteConfig): boolean => site.prewarm !== false;
 
 export type ParseTopologyResult = { ok: true; topology: Topology } | { ok: false; problems: string[] };
 

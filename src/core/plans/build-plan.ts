@@ -1,4 +1,5 @@
 import type { ClusterId, SiteConfig } from '../../config/topology.js';
+import { applicationsOf } from '../steps/gitops-applications.js';
 import { BatonError } from '../../errors.js';
 import type { Plan, PlannedStep, RunKind, RunMode, StepId } from '../model.js';
 import { STEPS } from '../steps/index.js';
@@ -70,6 +71,11 @@ export function buildPlan(
   const scale = (cluster: ClusterId, target: (w: SiteConfig['workloads'][number]) => number, suffix = '') =>
     site.workloads.map((w) => `scale ${workloadLabel(w)} on ${cluster} to ${target(w)}${suffix}`);
 
+  const argo = (cluster: ClusterId, what: string) =>
+    applicationsOf(site, cluster).map(
+      (app) => `${what} Argo CD Application ${app.namespace}/${app.name} on ${cluster}`,
+    );
+  const home = to === site.homeCluster;
   const actions: Record<StepId, string[]> = {
     preflight: [
       `check ${to}: at least ${site.checks.minReadyNodes} Ready nodes; ${site.workloads.map(workloadLabel).join(', ')} exist with ${from}'s images`,
@@ -90,6 +96,7 @@ export function buildPlan(
               : `make ${from}'s database read-only, end its client sessions and record its final WAL position`,
           ]
         : []),
+      ...argo(from, 'pause automated sync of'),
       ...scale(from, (w) => w.standbyReplicas),
       ...(mode === 'emergency' ? ['(best effort: an unreachable side is recorded, not fatal)'] : []),
     ],
@@ -98,6 +105,7 @@ export function buildPlan(
         (mode === 'emergency' ? ` (when ${from} could be fenced; bounded, shown live)` : ''),
     ],
     'scale-up-target': [
+      ...argo(to, 'pause automated sync of'),
       ...holdAutoscalers(site, to),
       ...scale(to, (w) => w.replicas, ' and wait until Ready'),
     ],
@@ -117,6 +125,9 @@ export function buildPlan(
     'scale-down-source': [
       `give ${from}'s HorizontalPodAutoscalers back the minReplicas Baton raised (if reachable)`,
       ...scale(from, (w) => w.standbyReplicas, ' (if reachable)'),
+      ...(home
+        ? [...argo(to, 'give back automated sync of'), ...argo(from, 'give back automated sync of')]
+        : []),
     ],
   };
   const titles: Record<StepId, string> = {

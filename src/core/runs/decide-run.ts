@@ -15,6 +15,8 @@ export interface Decision {
   now: number;
   /** The segment the decision was made on (a button's); undefined: not tied to a message. */
   expectedSegment?: number | undefined;
+  /** Why, when not a person's click (a game day's abortOn alert: "HighErrorRate fired"); the run's stateReason. */
+  reason?: string | undefined;
 }
 
 /** A decision made on a message the run has moved on from. */
@@ -63,7 +65,11 @@ export function abortRun(run: Run, decision: Decision): Run {
     );
   }
   return {
-    ...transitionRun(run, 'aborting', { at: decision.now, actor: decision.actor, reason: 'abort requested' }),
+    ...transitionRun(run, 'aborting', {
+      at: decision.now,
+      actor: decision.actor,
+      reason: decision.reason ?? 'abort requested',
+    }),
     segment: run.segment + 1,
   };
 }

@@ -46,8 +46,8 @@ export type ExecuteOutcome = 'succeeded' | 'paused' | 'aborted' | 'failed' | 're
 
 const FINISHED: ReadonlySet<StepRecord['status']> = new Set(['succeeded', 'skipped']);
 
-/** How long a timed-out attempt may take to say what it was waiting for. */
-const ABORT_GRACE_MS = 250;
+/** How long a timed-out attempt may take to say what it was waiting for (a query cut off on a busy worker is slow). */
+const ABORT_GRACE_MS = 1_000;
 
 /**
  * Runs (or resumes) a run from what was persisted: each group's unfinished steps in parallel, each step checking
@@ -403,6 +403,7 @@ function guardPorts(ports: Ports, signal: AbortSignal): Ports {
     });
   return {
     cluster: guard(ports.cluster),
+    gitops: guard(ports.gitops),
     dns: guard(ports.dns),
     database: guard(ports.database),
     health: guard(ports.health),

@@ -42,7 +42,13 @@ export type RunEvent =
   | { type: 'point-of-no-return'; step: StepId; what: string }
   // Told at once, beyond a step's progress (fence-debt-opened also by the fence debt store), and the debt's end.
   | { type: StepEvent['kind']; text: string }
-  | { type: 'fence-debt-paid'; cluster: string; done: string };
+  | { type: 'fence-debt-paid'; cluster: string; done: string }
+  // Pre-warm of a proposal's target side (src/queue/prewarm/): each change of `run.prewarm`.
+  | { type: 'prewarm-progress'; cluster: string }
+  | { type: 'prewarm-started'; cluster: string; scaled: string[]; autoscalers: string[] }
+  | { type: 'prewarm-ready'; cluster: string; ready: string }
+  | { type: 'prewarm-failed'; cluster: string; reason: string }
+  | { type: 'prewarm-released'; cluster: string; restored: string[]; leftAlone: string[] };
 
 export type RunEventType = RunEvent['type'];
 
@@ -104,6 +110,19 @@ export function describeEvent(event: RunEvent): string | undefined {
       return event.text;
     case 'fence-debt-paid':
       return `${event.cluster}: ${event.done}`;
+    case 'prewarm-progress':
+      return `${event.cluster}: about to scale`;
+    case 'prewarm-started':
+      return `${event.cluster}: ${[...event.scaled, ...event.autoscalers].join('; ') || 'already at serving size'}`;
+    case 'prewarm-ready':
+      return `${event.cluster}: ${event.ready}`;
+    case 'prewarm-failed':
+      return `${event.cluster}: ${event.reason}`;
+    case 'prewarm-released':
+      return (
+        `${event.cluster}: ${event.restored.join('; ') || 'nothing to give back'}` +
+        (event.leftAlone.length ? `; left alone: ${event.leftAlone.join('; ')}` : '')
+      );
     case 'run-expired':
     case 'run-retry':
     case 'run-abort':

@@ -1,6 +1,7 @@
 import { BatonError } from '../../errors.js';
 import type { Actor, Run, RunState } from '../model.js';
 import { TERMINAL_STATES } from '../model.js';
+import { handOverPrewarm } from '../prewarm/hand-over.js';
 
 /** Every legal move of the run state machine (DESIGN §5). Anything else is refused. */
 const TRANSITIONS: Readonly<Record<RunState, readonly RunState[]>> = {
@@ -41,6 +42,7 @@ export function transitionRun(
   const entry = { at: change.at, event: to, ...(change.actor && { actor: change.actor }) };
   return {
     ...run,
+    ...(to === 'approved' && { steps: handOverPrewarm(run) }),
     state: to,
     updatedAt: change.at,
     stateReason: change.reason,

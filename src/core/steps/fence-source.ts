@@ -1,6 +1,18 @@
 import { BatonError, describeError } from '../../errors.js';
 import type { FenceMark } from '../ports.js';
 import type { StepDefinition } from './step.js';
+import {
+  autoscalersLowered,
+  autoscalersRestored,
+  lowerAutoscalers,
+  restoreAutoscalers,
+} from './hold-autoscalers.js';
+import {
+  applicationsPaused,
+  applicationsResumed,
+  pauseApplications,
+  resumeApplications,
+} from './gitops-applications.js';
 import { recordedBefore, scaleWorkloads, workloadsAt } from './scale-workloads.js';
 
 const standby = (w: { standbyReplicas: number }) => w.standbyReplicas;
@@ -27,7 +39,11 @@ export const fenceSource: StepDefinition = {
   async isDone(ctx) {
     if (ctx.site.database) return false;
     try {
-      return await workloadsAt(ctx, ctx.run.from, standby, { ready: false });
+      return (
+        (await applicationsPaused(ctx, ctx.run.from)) &&
+        (await autoscalersLowered(ctx, ctx.run.from, standby)) &&
+        (await workloadsAt(ctx, ctx.run.from, standby, { ready: false }))
+      );
     } catch {
       return false; // unreachable: apply decides whether that is fatal
     }
@@ -64,6 +80,11 @@ export const fenceSource: StepDefinition = {
       });
     }
     await bestEffort(`${run.from} workloads`, async () => {
+      // Argo CD's self-heal and the HPAs first: either would scale the old side back up.
+      const gitops = await pauseApplications(ctx, run.from);
+      if (gitops.length > 0) output.gitops = gitops;
+      const autoscalers = await lowerAutoscalers(ctx, run.from, standby);
+      if (autoscalers.length > 0) output.autoscalers = autoscalers;
       output.scaled = await scaleWorkloads(ctx, run.from, standby, { waitReady: false });
     });
     if (problems.length) output.unfenced = problems;
@@ -75,6 +96,8 @@ export const fenceSource: StepDefinition = {
       const status = await ports.database.status(site, run.from, { signal });
       if (status.readOnly) return false;
     }
+    if (!(await autoscalersRestored(ctx, run.from))) return false;
+    if (run.from === site.homeCluster && !(await applicationsResumed(ctx, run.from))) return false;
     return workloadsAt(
       ctx,
       run.from,
@@ -85,11 +108,14 @@ export const fenceSource: StepDefinition = {
   async undo(ctx) {
     const { site, run, ports, signal } = ctx;
     if (site.database) await ports.database.unfence(site, run.from, { signal });
+    await restoreAutoscalers(ctx, run.from);
     await scaleWorkloads(
       ctx,
       run.from,
       recordedBefore(ctx, (w) => w.replicas),
       { waitReady: false },
     );
+    // Back home: Git describes this side again, so its Applications sync on their own again.
+    if (run.from === site.homeCluster) await resumeApplications(ctx, run.from);
   },
 };

@@ -1,6 +1,7 @@
 import { BatonError, describeError } from '../../errors.js';
 import { automaticFailover, describeAutomaticFailover } from '../automatic-failover.js';
 import { judgeFollower } from '../follower.js';
+import { applicationChecks } from './gitops-applications.js';
 import type { StepContext, StepDefinition } from './step.js';
 import { scalingChecks } from './scaling-checks.js';
 import { formatBytes, workloadLabel } from './step.js';
@@ -103,6 +104,10 @@ export async function runPreflightChecks(
           },
     );
   }
+
+  // Argo CD Applications Baton pauses: on the target, and on the source when it answers (the fence pauses them).
+  checks.push(...(await applicationChecks({ ...ctx, ...call }, to)));
+  if (sourceReachable.ok) checks.push(...(await applicationChecks({ ...ctx, ...call }, from)));
 
   if (site.database) checks.push(await databaseCheck(ctx, call));
 

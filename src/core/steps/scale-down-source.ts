@@ -1,13 +1,22 @@
 import { describeError } from '../../errors.js';
 import type { StepDefinition } from './step.js';
-import { autoscalersReleased, releaseAutoscalers, restoreReleased } from './hold-autoscalers.js';
+import {
+  autoscalersLowered,
+  autoscalersRestored,
+  lowerAutoscalers,
+  restoreAutoscalers,
+} from './hold-autoscalers.js';
+import { applicationsResumed, pauseApplications, resumeApplications } from './gitops-applications.js';
 import { recordedBefore, scaleWorkloads, workloadsAt } from './scale-workloads.js';
 
 const standby = (w: { standbyReplicas: number }) => w.standbyReplicas;
+/** The run brings the site home (a failback): Git describes both sides again once it is done. */
+const home = (ctx: { run: { to: string }; site: { homeCluster: string } }) =>
+  ctx.run.to === ctx.site.homeCluster;
 
 /**
  * The old side back to its lean standby size, when it can be reached, and its HorizontalPodAutoscalers given back
- * the range they had before an earlier run raised it. An unreachable side becomes a fence debt: Baton scales it down
+ * the range they had before an earlier run raised it, with a minimum no higher than the standby count. An unreachable side becomes a fence debt: Baton scales it down
  * the moment its API answers again.
  */
 export const scaleDownSource: StepDefinition = {
@@ -18,7 +27,9 @@ export const scaleDownSource: StepDefinition = {
   async isDone(ctx) {
     try {
       return (
-        (await autoscalersReleased(ctx, ctx.run.from)) &&
+        (!home(ctx) ||
+          ((await applicationsResumed(ctx, ctx.run.to)) && (await applicationsResumed(ctx, ctx.run.from)))) &&
+        (await autoscalersLowered(ctx, ctx.run.from, standby)) &&
         (await workloadsAt(ctx, ctx.run.from, standby, { ready: false }))
       );
     } catch {
@@ -32,13 +43,23 @@ export const scaleDownSource: StepDefinition = {
       if (ctx.signal.aborted) throw error;
       const reason = `${ctx.run.from}'s Kubernetes API unreachable (${describeError(error)})`;
       await ctx.openFenceDebt({ database: false, workloads: true, reason });
-      return { skipped: `${reason}; Baton scales it down when it answers again` };
+      // Home serves at Git's size: its Applications may sync again; the old side's wait for its debt to be paid.
+      const gitops = home(ctx) ? await resumeApplications(ctx, ctx.run.to) : [];
+      return {
+        skipped: `${reason}; Baton scales it down when it answers again`,
+        ...(gitops.length > 0 && { gitops }),
+      };
     }
-    const autoscalers = await releaseAutoscalers(ctx, ctx.run.from);
+    const autoscalers = await lowerAutoscalers(ctx, ctx.run.from, standby);
     const scaled = await scaleWorkloads(ctx, ctx.run.from, standby, { waitReady: false });
-    return { scaled, ...(autoscalers.length > 0 && { autoscalers }) };
+    // The site is home: both sides are as Git describes them, so their Applications sync on their own again.
+    const gitops = home(ctx)
+      ? [...(await resumeApplications(ctx, ctx.run.to)), ...(await resumeApplications(ctx, ctx.run.from))]
+      : [];
+    return { scaled, ...(autoscalers.length > 0 && { autoscalers }), ...(gitops.length > 0 && { gitops }) };
   },
-  isUndone: (ctx) =>
+  isUndone: async (ctx) =>
+    (await autoscalersRestored(ctx, ctx.run.from)) &&
     workloadsAt(
       ctx,
       ctx.run.from,
@@ -46,8 +67,13 @@ export const scaleDownSource: StepDefinition = {
       { ready: false },
     ),
   async undo(ctx) {
+    // The site is away from home again: Argo CD must not put either side back to Git's counts.
+    if (home(ctx)) {
+      await pauseApplications(ctx, ctx.run.to);
+      await pauseApplications(ctx, ctx.run.from);
+    }
     // The side serves again: the HPAs this step gave back are held again as they were.
-    await restoreReleased(ctx, ctx.run.from);
+    await restoreAutoscalers(ctx, ctx.run.from);
     await scaleWorkloads(
       ctx,
       ctx.run.from,

@@ -76,6 +76,15 @@ export function scalingChecks(
   if (!manager) return checks;
   const id = `gitops ${workloadLabel(workload)}`;
   const who = `${to}: ${workloadLabel(workload)} is managed by ${manager.tool} (${manager.app})${manager.sure ? '' : ', by its app.kubernetes.io/instance label'}`;
+  const paused = workload.argocd?.[to];
+  if (manager.tool === 'Argo CD' && paused) {
+    checks.push({
+      id,
+      status: 'passed',
+      detail: `${who}; Baton pauses Application ${paused}'s automated sync while the site is away from home`,
+    });
+    return checks;
+  }
   if (autoscalers.length > 0) {
     checks.push({
       id,
@@ -93,7 +102,10 @@ export function scalingChecks(
     status: 'warning',
     detail:
       `${who}: with self-heal on it puts spec.replicas back to Git's value seconds after Baton scales it. ` +
-      `Fix: ${fix}; or let a HorizontalPodAutoscaler own the replicas (Baton raises its minReplicas)`,
+      `Fix: ${fix}; or let a HorizontalPodAutoscaler own the replicas (Baton raises its minReplicas)` +
+      (manager.tool === 'Argo CD'
+        ? `; or name the Application in the workload's argocd so that Baton pauses its sync`
+        : ''),
   });
   return checks;
 }

@@ -20,7 +20,13 @@ import type { SlotReservation } from './notify-jobs.js';
 const TAKE_SLOT = loadScript('take-slot', { keys: ['lane'], args: ['now', 'interval', 'reserved', 'ttl'] });
 
 /** The last check before a send: records the send (0), or returns a fresh slot to wait for. */
-const CLAIM_SEND = loadScript('claim-send', { keys: ['lane'], args: ['now', 'interval', 'ttl'] });
+const CLAIM_SEND = loadScript('claim-send', { keys: ['lane'], args: ['now', 'interval', 'ttl', 'hold'] });
+
+/** The send claimed in the lane was answered: the next one waits an interval from now. */
+const FINISH_SEND = loadScript('finish-send', { keys: ['lane'], args: ['now', 'ttl'] });
+
+/** The longest a claimed send holds its lane without being finished (its worker died mid-send). */
+export const SEND_HOLD_MS = 10_000;
 
 /** A 429: a later Retry-After extends the lane's block; an earlier one does not shorten it. */
 const BLOCK_LANE = loadScript('block-lane', { keys: ['lane'], args: ['blockedUntil', 'ttl'] });
@@ -78,9 +84,20 @@ export class ChannelPacer {
    * to wait for (the slot it waited for came too soon after the send before it, or inside a Retry-After).
    */
   async claim(lane: string): Promise<number | undefined> {
-    const args = { now: this.clock.now(), interval: this.intervalMs, ttl: STATE_TTL_MS };
+    const args = { now: this.clock.now(), interval: this.intervalMs, ttl: STATE_TTL_MS, hold: SEND_HOLD_MS };
     const later = Number(await CLAIM_SEND.run(this.redis, { keys: { lane: this.keys.lane(lane) }, args }));
     return later > 0 ? later : undefined;
+  }
+
+  /**
+   * After a claimed send is answered, or fails: Slack counts a message when it arrives, so the lane's next send
+   * waits one interval from the answer, not from the claim (a busy worker's request can reach Slack late).
+   */
+  async finished(lane: string): Promise<void> {
+    await FINISH_SEND.run(this.redis, {
+      keys: { lane: this.keys.lane(lane) },
+      args: { now: this.clock.now(), ttl: STATE_TTL_MS },
+    });
   }
 
   /** A 429: nothing is sent in `lane` for `retryAfterMs`. Returns the end of the block. */

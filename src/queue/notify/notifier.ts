@@ -7,8 +7,15 @@ import type { Redis } from 'ioredis';
 import { systemClock } from '../../core/clock.js';
 import type { Clock, Log } from '../../core/ports.js';
 import { describeError } from '../../errors.js';
-import { NOTIFY_QUEUE, notifyJobOptions, replyJobId, statusJobId } from './notify-jobs.js';
-import type { NotifyJobData, NotifyMessage, ReplyJobData } from './notify-jobs.js';
+import { NOTIFY_QUEUE, fileJobId, notifyJobOptions, replyJobId, statusJobId } from './notify-jobs.js';
+import type {
+  FileJobData,
+  NotifyFileRef,
+  NotifyJobData,
+  NotifyMessage,
+  ReplyJobData,
+} from './notify-jobs.js';
+import { ReplyCoalescer } from './reply-coalescer.js';
 import { StatusCoalescer } from './status-coalescer.js';
 import type { StatusMessageState } from './status-coalescer.js';
 import { ThreadOrder } from './thread-order.js';
@@ -33,6 +40,7 @@ export class Notifier {
   private readonly queue: Queue<NotifyJobData>;
   private readonly statuses: StatusCoalescer;
   private readonly threads: ThreadOrder;
+  private readonly replies: ReplyCoalescer;
   private readonly clock: Clock;
   private readonly timeoutMs: number;
 
@@ -45,6 +53,7 @@ export class Notifier {
     this.clock = options.clock ?? systemClock;
     this.statuses = new StatusCoalescer(options.connection, options.prefix);
     this.threads = new ThreadOrder(options.connection, options.prefix, this.clock);
+    this.replies = new ReplyCoalescer(options.connection, options.prefix);
     this.timeoutMs = options.timeoutMs ?? 250;
   }
 
@@ -82,9 +91,36 @@ export class Notifier {
         text: input.message.text,
         ...(input.message.blocks && { blocks: input.message.blocks }),
       };
-      await this.threads.join(data);
+      // Its content is kept beside its place, so the reply whose slot comes first can carry it.
+      await this.replies.join({ ...data, message: input.message });
       await this.queue.add('reply', data, {
         jobId: replyJobId(input.threadKey, input.dedupeId),
+        ...notifyJobOptions({ age: 24 * 3600 }),
+      });
+    });
+  }
+
+  /**
+   * A file in the thread of status message `threadKey` (a run's report), posted once that message exists, in the
+   * thread's order. The worker reads the file's content when it posts; `dedupeId` makes repeats post nothing.
+   */
+  attachFile(input: {
+    channel: string;
+    threadKey: string;
+    dedupeId: string;
+    file: NotifyFileRef;
+  }): Promise<boolean> {
+    return this.guard('file', { threadKey: input.threadKey, channel: input.channel }, async () => {
+      const data: FileJobData = {
+        channel: input.channel,
+        threadKey: input.threadKey,
+        dedupeId: input.dedupeId,
+        createdAt: this.clock.now(),
+        file: input.file,
+      };
+      await this.threads.join(data);
+      await this.queue.add('file', data, {
+        jobId: fileJobId(input.threadKey, input.dedupeId),
         ...notifyJobOptions({ age: 24 * 3600 }),
       });
     });

@@ -37,6 +37,8 @@ const b64 = (value: string) => Buffer.from(value, 'utf8').toString('base64url');
 export const statusJobId = (key: string, generation: number) => `status-${b64(key)}-${generation}`;
 export const replyJobId = (threadKey: string, dedupeId: string) =>
   `reply-${createHash('sha256').update(`${threadKey}\n${dedupeId}`).digest('base64url').slice(0, 32)}`;
+/** One per file attached to a thread (a file is a thread reply: it shares the reply's order and posted marker). */
+export const fileJobId = (threadKey: string, dedupeId: string) => `file-${replyJobId(threadKey, dedupeId)}`;
 
 const messageSchema = { text: z.string(), blocks: z.array(z.unknown()).optional() };
 // A reserved send slot is valid for the attempt that reserved it; a retry after a failure reserves a new one.
@@ -59,6 +61,16 @@ export const replyJobSchema = z.object({
   ...messageSchema,
   ...slotSchema,
 });
+/** What a file job attaches; the worker reads its content when it posts, so the job stays small. */
+export const notifyFileRefSchema = z.object({ kind: z.literal('run-report'), runId: z.string().min(1) });
+export const fileJobSchema = z.object({
+  channel: z.string().min(1),
+  threadKey: z.string().min(1),
+  dedupeId: z.string().min(1),
+  createdAt: z.number(),
+  file: notifyFileRefSchema,
+  ...slotSchema,
+});
 export const ephemeralJobSchema = z.object({
   channel: z.string().min(1),
   user: z.string().min(1),
@@ -70,6 +82,8 @@ export type StatusJobData = z.infer<typeof statusJobSchema>;
 export type ReplyJobData = z.infer<typeof replyJobSchema>;
 export type EphemeralJobData = z.infer<typeof ephemeralJobSchema>;
 export type RespondJobData = z.infer<typeof respondJobSchema>;
-export type NotifyJobData = StatusJobData | ReplyJobData | EphemeralJobData | RespondJobData;
+export type FileJobData = z.infer<typeof fileJobSchema>;
+export type NotifyFileRef = z.infer<typeof notifyFileRefSchema>;
+export type NotifyJobData = StatusJobData | ReplyJobData | EphemeralJobData | RespondJobData | FileJobData;
 /** The part of a job's data that holds its reserved send slot. */
 export type SlotReservation = Partial<Pick<StatusJobData, 'slot' | 'slotAttempt' | 'slotLane'>>;

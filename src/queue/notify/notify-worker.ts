@@ -4,9 +4,11 @@
  * channel's send slot (channel-pacer.ts) as a delayed job. A 429 blocks the channel for Retry-After; 5xx and
  * network errors retry with capped exponential backoff for a time budget (15 min for status and thread replies),
  * then the job is dropped and logged; Slack's refusals (channel_not_found, invalid_auth, …) are not retried.
+ * Files (a run's report) go into their thread like replies, through Slack's upload flow (filesUploadV2). A reply
+ * whose slot comes carries the replies of its thread waiting behind it, in one message (reply-coalescer.ts).
  */
 import { randomUUID } from 'node:crypto';
-import type { Job, MinimalJob } from 'bullmq';
+import type { Job } from 'bullmq';
 import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { postToResponseUrl, toSlackApiError } from '../../adapters/slack-web.js';
@@ -19,59 +21,18 @@ import { ChannelPacer, reservedSlot, updatesLane } from './channel-pacer.js';
 import {
   NOTIFY_QUEUE,
   ephemeralJobSchema,
+  fileJobSchema,
   replyJobSchema,
   respondJobSchema,
   statusJobSchema,
 } from './notify-jobs.js';
 import type { NotifyJobData, SlotReservation } from './notify-jobs.js';
+import { DEFAULT_NOTIFY_RETRY, NOTIFY_WORKER_SETTINGS, notifyBackoff } from './notify-policy.js';
+import type { NotifyFileSource, NotifyRetryPolicy, NotifySlack, RespondFn } from './notify-policy.js';
+import { ReplyCoalescer } from './reply-coalescer.js';
+import { sendReplies } from './send-replies.js';
 import { StatusCoalescer } from './status-coalescer.js';
 import { ThreadOrder } from './thread-order.js';
-
-/** The Slack calls the notify worker makes; `createSlackWebClient()` satisfies it. */
-export interface NotifySlack {
-  chat: {
-    postMessage(args: {
-      channel: string;
-      text: string;
-      blocks?: unknown[];
-      thread_ts?: string;
-    }): Promise<{ ts?: string; channel?: string }>;
-    update(args: { channel: string; ts: string; text: string; blocks?: unknown[] }): Promise<unknown>;
-    postEphemeral(args: {
-      channel: string;
-      user: string;
-      text: string;
-      blocks?: unknown[];
-    }): Promise<unknown>;
-  };
-}
-
-/** Posts a body to a response_url; throws SlackApiError. */
-export type RespondFn = (responseUrl: string, body: Record<string, unknown>) => Promise<void>;
-
-/** BullMQ lock settings: a killed notify worker's jobs resume within seconds. */
-export const NOTIFY_WORKER_SETTINGS = {
-  lockDuration: 15_000,
-  stalledInterval: 5_000,
-  maxStalledCount: 5,
-} as const;
-
-/** Retry pacing of failed Slack calls: capped exponential backoff within a time budget per job. */
-export interface NotifyRetryPolicy {
-  baseMs: number;
-  maxMs: number;
-  /** Status updates and thread replies: give up this long after the job was created. */
-  giveUpAfterMs: number;
-  /** Ephemerals and response_url replies answer a click; late, they only confuse. */
-  interactiveGiveUpAfterMs: number;
-}
-
-export const DEFAULT_NOTIFY_RETRY: NotifyRetryPolicy = {
-  baseMs: 1_000,
-  maxMs: 60_000,
-  giveUpAfterMs: 15 * 60_000,
-  interactiveGiveUpAfterMs: 60_000,
-};
 
 const LOCK_RETRY_MS = 200;
 const PARENT_POLL_MS = 500;
@@ -88,6 +49,8 @@ export interface NotifyWorkerOptions {
    * the margin absorbs network jitter so Slack never sees two inside one second).
    */
   perChannelIntervalMs?: number;
+  /** Reads the files that file jobs attach (run reports); without it a file job fails for good. */
+  files?: NotifyFileSource;
   /** Posts to response_urls (default: postToResponseUrl). */
   respond?: RespondFn;
   retry?: Partial<NotifyRetryPolicy>;
@@ -119,6 +82,7 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
   const pacer = new ChannelPacer({ redis: connection, prefix: options.prefix, intervalMs: interval, clock });
   const statuses = new StatusCoalescer(connection, options.prefix);
   const threads = new ThreadOrder(connection, options.prefix, clock);
+  const replies = new ReplyCoalescer(connection, options.prefix, retry.giveUpAfterMs + retry.maxMs);
 
   /** Moves the job to delayed until `until` (the worker's clock); BullMQ must leave it alone. */
   const delayJob = async (job: Job, token: string | undefined, until: number): Promise<never> => {
@@ -168,7 +132,21 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
     // A new message waits for those asked for before it in its channel; an update of a posted one does not.
     if (!check.posted && !(await statuses.isTurn(data.key, check.channel, check.askedAt, clock.now())))
       return delayJob(job, token, clock.now() + Math.ceil(interval / 2));
-    await awaitSlot(job, token, check.posted ? updatesLane(check.channel) : check.channel);
+    const lane = check.posted ? updatesLane(check.channel) : check.channel;
+    await awaitSlot(job, token, lane);
+    try {
+      return await sendStatusJob(job, token, data);
+    } finally {
+      await pacer.finished(lane);
+    }
+  };
+
+  /** The status job's send, its lane claimed: under the key's lock, whatever is newest. */
+  const sendStatusJob = async (
+    job: Job,
+    token: string | undefined,
+    data: { key: string; gen: number },
+  ): Promise<string> => {
     const release = await statuses.lock(data.key, `${job.id ?? ''}:${randomUUID()}`);
     if (!release) return delayJob(job, token, clock.now() + LOCK_RETRY_MS);
     try {
@@ -216,8 +194,22 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
     return result.ts;
   };
 
-  const processReply = async (job: Job, token: string | undefined) => {
-    const data = replyJobSchema.parse(job.data);
+  type ThreadData = Parameters<typeof threads.posted>[0] & { threadKey: string; createdAt: number };
+
+  /**
+   * Delivers one message into a thread, in thread order: once only, after its parent is posted (dropped if it never
+   * is), in its turn, paced per channel, then `send` into the parent's channel and thread. `what` names it in errors.
+   */
+  const intoThread = async (
+    job: Job,
+    token: string | undefined,
+    data: ThreadData,
+    what: string,
+    send: (channel: string, parentTs: string) => Promise<unknown>,
+    method: string,
+    /** At its turn, before a slot is reserved: 'carried' when another message took it meanwhile (no slot then). */
+    beforeSlot?: () => Promise<'go' | 'carried'>,
+  ) => {
     if (await threads.posted(data)) {
       await threads.leave(data, false);
       return 'duplicate';
@@ -227,30 +219,91 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
       if (clock.now() - data.createdAt > retry.giveUpAfterMs) {
         await threads.leave(data, false);
         throw new UnrecoverableError(
-          `status message ${data.threadKey} was never posted; dropping the thread reply`,
+          `status message ${data.threadKey} was never posted; dropping the ${what}`,
         );
       }
       return delayJob(job, token, clock.now() + PARENT_POLL_MS);
     }
     if (!(await threads.isTurn(data))) return delayJob(job, token, clock.now() + Math.ceil(interval / 2));
+    if ((await beforeSlot?.()) === 'carried') return 'merged';
     // A thread lives in its parent's channel.
     const { channel, ts: parentTs } = parent;
     await awaitSlot(job, token, channel);
     try {
-      await options.slack.chat.postMessage({
-        channel,
-        thread_ts: parentTs,
-        text: data.text,
-        ...(data.blocks && { blocks: data.blocks }),
-      });
+      await send(channel, parentTs);
     } catch (error) {
-      const failure = toSlackApiError(error, 'chat.postMessage', channel);
+      await pacer.finished(channel);
+      if (error instanceof DelayedError) throw error;
+      if (error instanceof UnrecoverableError) {
+        await threads.leave(data, false);
+        throw error;
+      }
+      const failure = toSlackApiError(error, method, channel);
       if (failure.status === 429) await onRateLimited(job, token, channel, failure);
       if (!failure.retriable) await threads.leave(data, false);
       return rethrow(failure);
     }
+    await pacer.finished(channel);
     await threads.leave(data, true);
     return 'posted';
+  };
+
+  const processReply = async (job: Job, token: string | undefined) => {
+    const data = replyJobSchema.parse(job.data);
+    // Carried by another reply's message already, or held by a reply about to post it.
+    if (await replies.mergedAway(data)) return 'merged';
+    const held = () => delayJob(job, token, clock.now() + PARENT_POLL_MS);
+    if (await replies.heldBy(data, clock.now())) return held();
+    return intoThread(
+      job,
+      token,
+      data,
+      'thread reply',
+      async (channel, parentTs) => {
+        const to = { channel, parentTs, now: clock.now() };
+        if ((await sendReplies(replies, (args) => options.slack.chat.postMessage(args), data, to)) === 'held')
+          await held();
+      },
+      'chat.postMessage',
+      // Its turn: it holds the replies queued behind it, so they take no slots of their own. A reply posted within
+      // another's message since the check above takes no slot either: reserved and unused, it would idle the channel.
+      async () => {
+        const claim = await replies.claim(data, clock.now());
+        if (claim.outcome === 'merged') return held();
+        return claim.outcome === 'posted' ? 'carried' : 'go';
+      },
+    );
+  };
+
+  /** A file into its thread: the same order, wait for the parent and pacing as a reply, then the upload flow. */
+  const processFile = async (job: Job, token: string | undefined) => {
+    const data = fileJobSchema.parse(job.data);
+    return intoThread(
+      job,
+      token,
+      data,
+      'file',
+      async (channel, parentTs) => {
+        const upload = options.slack.filesUploadV2?.bind(options.slack);
+        const file = options.files && (await options.files(data.file));
+        if (!upload || !file) {
+          throw new UnrecoverableError(
+            !upload
+              ? 'this Slack client cannot upload files'
+              : `nothing to attach for ${JSON.stringify(data.file)}`,
+          );
+        }
+        await upload({
+          channel_id: channel,
+          thread_ts: parentTs,
+          file: Buffer.from(file.content, 'utf8'),
+          filename: file.filename,
+          title: file.title,
+          ...(file.comment && { initial_comment: file.comment }),
+        });
+      },
+      'files.uploadV2',
+    );
   };
 
   /** Ephemerals and response_url posts are not paced per channel: a 429 only delays this job. */
@@ -300,22 +353,11 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
         return processEphemeral(job, token);
       case 'respond':
         return processRespond(job, token);
+      case 'file':
+        return processFile(job, token);
       default:
         throw new UnrecoverableError(`unknown notify job ${job.name}`);
     }
-  };
-
-  /** Capped exponential backoff with jitter, at least Retry-After; -1 (give up) once the time budget is spent. */
-  const backoffStrategy = (attemptsMade: number, _type?: string, error?: Error, job?: MinimalJob): number => {
-    const exponential = Math.min(retry.maxMs, retry.baseMs * 2 ** Math.max(0, attemptsMade - 1));
-    const jittered = exponential * (0.8 + Math.random() * 0.4);
-    const asked = (error as Partial<SlackApiError> | undefined)?.retryAfterMs ?? 0;
-    const delay = Math.round(Math.max(jittered, asked));
-    const interactive = job?.name === 'ephemeral' || job?.name === 'respond';
-    const budget = interactive ? retry.interactiveGiveUpAfterMs : retry.giveUpAfterMs;
-    // job.timestamp is BullMQ's (wall clock) stamp of when the job was added.
-    const now = bullmqClock.now();
-    return now + delay - (job?.timestamp ?? now) > budget ? -1 : delay;
   };
 
   const worker = new Worker<NotifyJobData>(NOTIFY_QUEUE, processor, {
@@ -324,7 +366,7 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
     concurrency: options.concurrency ?? 16,
     ...(options.name && { name: options.name }),
     ...NOTIFY_WORKER_SETTINGS,
-    settings: { backoffStrategy },
+    settings: { backoffStrategy: notifyBackoff(retry) },
   });
   worker.on('error', (error) => log.error({ err: describeError(error) }, 'notify worker error'));
   worker.on('failed', (job, error) => {
@@ -337,8 +379,16 @@ export function startNotifyWorker(options: NotifyWorkerOptions): NotifyWorker {
     // BullMQ reports every failed attempt; finishedOn is set only when it gave up.
     if (job?.finishedOn) {
       log.error(context, 'gave up posting to Slack');
-      const reply = job.name === 'reply' ? replyJobSchema.safeParse(job.data) : null;
+      const reply =
+        job.name === 'reply'
+          ? replyJobSchema.safeParse(job.data)
+          : job.name === 'file'
+            ? fileJobSchema.safeParse(job.data)
+            : null;
       if (reply?.success) void threads.leave(reply.data, false).catch(() => undefined);
+      // The replies a given-up reply held post themselves.
+      if (reply?.success && job.name === 'reply')
+        void replies.release(reply.data, false).catch(() => undefined);
       const status = job.name === 'status' ? statusJobSchema.safeParse(job.data) : null;
       if (status?.success) void statuses.leavePosts(status.data.key).catch(() => undefined);
     } else log.warn(context, 'posting to Slack failed; will retry');

@@ -53,6 +53,8 @@ export function buildUsageMessage(input: UsageInput): SlackMessage {
       '*Propose* (posted to the incident channel for approval):',
       '`/failover [site] [reason…]` — move a site away from the cluster serving it now',
       '`/failback [site] [reason…]` — bring it back to its home cluster (always planned, zero data loss)',
+      '`/failover --cluster east [reason…]` — one evacuation of every site east serves: one message, one ' +
+        'approval, one run per site; `/failback --cluster east` brings every site home to east',
       `The site can be left out when there is only one. Sites: ${sites}`,
     ]),
     section([
@@ -66,8 +68,15 @@ export function buildUsageMessage(input: UsageInput): SlackMessage {
       '`status [site]` — who serves per Baton and Route 53, the database primary, any open run',
       '`history [site]` — the last 10 runs, with their RTO and RPO',
       '`plan [site]` — the steps a failover would take now (add `--planned` for the switchover)',
+      '`readiness [site]` — would a failover work now: the last readiness evaluation and its age',
       '`cancel &lt;run&gt;` — cancel a proposal, or abort a running run, e.g. `cancel r12`',
       '`help` — this message',
+    ]),
+    section([
+      '*Game days* (a practice run, not an incident; /failover only):',
+      '`drill [site] [--at 14:00] [--every 7d] [--hold 30m] [reason…]` — propose a planned failover, traffic held ' +
+        'on the standby, then an automatic failback; `--at` is UTC (HH:MM or an ISO time), omitted: once approved',
+      '`drill list` — scheduled game days · `drill cancel &lt;id&gt;` — cancel one (the requester or an approver)',
     ]),
     section([
       '*Examples*',

@@ -69,15 +69,21 @@ export function actorText(actor: Actor): string {
 export const actorsText = (actors: readonly Actor[]): string =>
   actors.length ? actors.map(actorText).join(', ') : 'nobody';
 
-/** `EMERGENCY failover`, `planned failover`, `failback`, with `BREAK-GLASS` for --force. */
-export function runLabel(run: Pick<Run, 'kind' | 'mode' | 'force'>): string {
+/**
+ * `EMERGENCY failover`, `planned failover`, `failback`, with `BREAK-GLASS` for --force, and `Game day` for a drill's
+ * runs, so nobody mistakes a practice for an incident.
+ */
+export function runLabel(run: Pick<Run, 'kind' | 'mode' | 'force'> & { drill?: Run['drill'] }): string {
   const base =
     run.kind === 'failback' ? 'failback' : run.mode === 'planned' ? 'planned failover' : 'EMERGENCY failover';
+  if (run.drill) return `Game day ${run.drill.id}: ${base}`;
   return run.force ? `BREAK-GLASS ${base}` : base;
 }
 
 /** The same label starting with a capital, for the start of a sentence or a header. */
-export const runLabelTitle = (run: Pick<Run, 'kind' | 'mode' | 'force'>): string => {
+export const runLabelTitle = (
+  run: Pick<Run, 'kind' | 'mode' | 'force'> & { drill?: Run['drill'] },
+): string => {
   const label = runLabel(run);
   return label.charAt(0).toUpperCase() + label.slice(1);
 };

@@ -23,6 +23,7 @@ import {
 import type { SlackMessage } from './limits.js';
 import { escapeText, fitMessage, truncateText } from './limits.js';
 import { planGroupLines } from './run-lines.js';
+import { prewarmLines } from './prewarm-lines.js';
 
 /** The Alertmanager alert that triggered an incident proposal. */
 export interface ProposalTrigger {
@@ -86,6 +87,8 @@ export function buildProposalMessage(input: ProposalMessageInput): SlackMessage 
     );
   }
   blocks.push(section([dataLossLine(input), ...preflightLines(input)]));
+  const warming = prewarmLines(run.prewarm, run.state);
+  if (warming.length > 0 && !input.dryRun) blocks.push(section(warming));
   planGroupLines(run.plan).forEach((lines, i) =>
     blocks.push(section(i === 0 ? ['*Plan*', ...lines] : lines)),
   );

@@ -195,13 +195,13 @@ describe('executeRun: retries and pauses', () => {
   it('times out a hanging step and pauses with step-timeout', async () => {
     const h = harness();
     h.world.hang('dns.switchTo');
-    const started = Date.now();
     const first = await h.execute(
       approvedRun(h.site, { tuning: tuning({ 'switch-dns': { timeoutMs: 100, retries: 0 } }) }),
     );
 
+    // The switch still hangs (it never returns): only the step's timeout can have ended the attempt.
     expect(first.outcome).toBe('paused');
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect((await h.actions()).filter((a) => a.startsWith('dns'))).toEqual([]);
     expect(step(first.run, 'switch-dns')).toMatchObject({
       status: 'failed',
       attempts: 1,

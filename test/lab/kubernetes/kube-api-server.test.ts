@@ -143,6 +143,7 @@ describe('Kubernetes API stand-in on the wire', () => {
       'apps',
       'authorization.k8s.io',
       'autoscaling',
+      'argoproj.io',
       'postgresql.cnpg.io',
     ]);
     const autoscaling = await call(server, 'east', 'GET', '/apis/autoscaling/v2');

@@ -6,7 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ChannelPacer, reservedSlot, updatesLane } from '../../../src/queue/notify/channel-pacer.js';
+import {
+  ChannelPacer,
+  SEND_HOLD_MS,
+  reservedSlot,
+  updatesLane,
+} from '../../../src/queue/notify/channel-pacer.js';
 import { startRedis } from '../../../lab/processes/processes.js';
 import type { RedisProcess } from '../../../lab/processes/processes.js';
 import { FakeClock } from '../../support/fake-clock.js';
@@ -84,6 +89,7 @@ describe('ChannelPacer', () => {
       const later = await job.worker.claim('C1');
       if (later === undefined) {
         sends.push(clock.now());
+        await job.worker.finished('C1');
         jobs.shift();
       } else job.wakeAt = later;
     }
@@ -103,6 +109,7 @@ describe('ChannelPacer', () => {
     await clock.advance(INTERVAL - 300);
     expect(first).toBe(t0);
     expect(await p.claim('C1')).toBeUndefined();
+    await p.finished('C1'); // Slack answers at once
     await clock.advance(300);
     expect(clock.now()).toBe(second);
     const fresh = await p.claim('C1');
@@ -118,6 +125,7 @@ describe('ChannelPacer', () => {
     const t0 = clock.now();
     const reserved = await other.reserve('C1'); // a job of another worker, due now
     expect(await p.claim('C1')).toBeUndefined(); // this job sends, and Slack answers 429, Retry-After 2 s
+    await p.finished('C1');
     const until = await p.block('C1', 2_000);
     expect(until).toBe(t0 + 2_000);
 
@@ -135,6 +143,39 @@ describe('ChannelPacer', () => {
     await p.block('C1', 1_000);
     expect(await p.reserve('C1')).toBeGreaterThanOrEqual(clock.now() + 5_000);
     expect(await p.reserve('C2')).toBe(clock.now());
+  });
+});
+
+describe('a send that reaches Slack late', () => {
+  it('holds its channel until it is answered, and the next send waits an interval from the answer', async () => {
+    // A busy worker claims, then takes 700 ms to get its request to Slack (locks, round trips, a slow event loop):
+    // counted from the claim, the next send could arrive 300 ms after it.
+    const p = pacer();
+    const other = pacer();
+    const t0 = clock.now();
+    expect(await p.claim('C1')).toBeUndefined();
+    await clock.advance(INTERVAL);
+    // One interval after the claim, the first send is still on its way: the other worker waits.
+    const held = await other.claim('C1');
+    expect(held).toBeGreaterThan(clock.now());
+    await clock.advance(200);
+    await p.finished('C1'); // answered at t0 + 1.2 s
+    const answeredAt = clock.now();
+    // The other worker claims at each slot it is given, as a delayed job does, until it may send.
+    let slot = held;
+    while (slot !== undefined) {
+      await clock.advance(Math.max(0, slot - clock.now()));
+      slot = await other.claim('C1');
+    }
+    expect(clock.now()).toBeGreaterThanOrEqual(answeredAt + INTERVAL);
+    expect(answeredAt - t0).toBe(INTERVAL + 200);
+  });
+
+  it('lets the channel go after the hold when the sending worker died', async () => {
+    const p = pacer();
+    expect(await p.claim('C1')).toBeUndefined();
+    await clock.advance(SEND_HOLD_MS);
+    expect(await pacer().claim('C1')).toBeUndefined();
   });
 });
 

@@ -90,10 +90,11 @@ describe('notify worker', () => {
 
   /**
    * A producer and `workers` notify workers (each with its own connection and Slack client) on a fresh prefix.
-   * `onSlackCall` hears each Slack call as the worker makes it, before the stand-in answers.
+   * `onSlackCall` hears each Slack call as the worker makes it, before the stand-in answers; a promise it returns
+   * holds the call until it settles.
    */
   function setup(
-    options: { workers?: number; onSlackCall?: (method: string) => void } & Partial<
+    options: { workers?: number; onSlackCall?: (method: string) => unknown } & Partial<
       Omit<NotifyWorkerOptions, 'connection' | 'prefix' | 'slack'>
     > = {},
   ) {
@@ -101,7 +102,8 @@ describe('notify worker', () => {
     const prefix = `n${randomUUID().slice(0, 8)}`;
     const log = memoryLog();
     const producerConnection = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const notifier = new Notifier({ connection: producerConnection, prefix, log });
+    // The producers' 250 ms time box is notifier.test.ts's subject (on a FakeClock); a loaded machine passes it here.
+    const notifier = new Notifier({ connection: producerConnection, prefix, log, timeoutMs: 10_000 });
     const queue = new Queue(NOTIFY_QUEUE, { connection: producerConnection, prefix });
     const workers: NotifyWorker[] = [];
     const startWorker = () => {
@@ -109,16 +111,16 @@ describe('notify worker', () => {
       const web = createSlackWebClient({ token: TOKEN, apiUrl: slack.apiUrl, log });
       const heard: NotifySlack = {
         chat: {
-          postMessage: (args) => {
-            onSlackCall?.('chat.postMessage');
+          postMessage: async (args) => {
+            await onSlackCall?.('chat.postMessage');
             return web.chat.postMessage(args);
           },
-          update: (args) => {
-            onSlackCall?.('chat.update');
+          update: async (args) => {
+            await onSlackCall?.('chat.update');
             return web.chat.update(args);
           },
-          postEphemeral: (args) => {
-            onSlackCall?.('chat.postEphemeral');
+          postEphemeral: async (args) => {
+            await onSlackCall?.('chat.postEphemeral');
             return web.chat.postEphemeral(args);
           },
         },
@@ -186,7 +188,20 @@ describe('notify worker', () => {
 
   it('coalesces 20 rapid updates into one waiting job and a few calls; the newest content wins', async () => {
     const interval = 500;
-    const { notifier, startWorker, queue, drained } = setup({ workers: 0, perChannelIntervalMs: interval });
+    let onWire: () => void = () => undefined;
+    let release: () => void = () => undefined;
+    const updateOnWire = new Promise<void>((resolve) => (onWire = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const { notifier, startWorker, queue, drained } = setup({
+      workers: 0,
+      perChannelIntervalMs: interval,
+      // The first chat.update is held on its way to Slack until the test releases it.
+      onSlackCall: (method) => {
+        if (method !== 'chat.update') return undefined;
+        onWire();
+        return released;
+      },
+    });
     const channel = channelId();
     const key = 'run:production:r2';
     const update = (version: number) =>
@@ -203,22 +218,28 @@ describe('notify worker', () => {
     await until('the first post', () => slack.messages(channel)[0]?.text === 'step 20 of 40');
     expect(chatCalls(slack, channel)).toHaveLength(1);
 
-    // Twenty more while the worker runs. Each claim of the key starts one new job for the updates after it, and
-    // claims are an interval apart: the burst costs one update per interval it spanned, plus one for the last
-    // claim inside it and one for what came after (two when the burst is quicker than an interval).
-    const started = performance.now();
-    for (let version = 21; version <= 40; version++) await update(version);
-    const burstMs = performance.now() - started;
+    // Twenty more while the worker runs. Each claim of the key starts one new job for the updates after it: the
+    // worker claims version 21 and is on its way to Slack with it (held there) when the other nineteen land, and
+    // they wait as one job, which posts only the newest.
+    await update(21);
+    await updateOnWire;
+    for (let version = 22; version <= 40; version++) await update(version);
+    await until('the nineteen waiting as one job', async () => {
+      const counts = await queue.getJobCounts('waiting', 'delayed', 'active');
+      return counts.active === 1 && (counts.waiting ?? 0) + (counts.delayed ?? 0) === 1;
+    });
+    release();
     await until('the newest content, and no job left', async () => {
       const state = await notifier.statusMessage(key);
       return state?.postedVersion === 40 && (await drained());
     });
     const updates = chatCalls(slack, channel).slice(1);
-    expect(updates.every((c) => c.method === 'chat.update')).toBe(true);
-    expect(updates.length).toBeGreaterThanOrEqual(1);
-    expect(updates.length).toBeLessThanOrEqual(2 + Math.floor(burstMs / interval));
+    expect(updates.map((c) => c.method)).toEqual(['chat.update', 'chat.update']);
     expect(slack.messages(channel)).toHaveLength(1);
-    expect(slack.messages(channel)[0]?.text).toBe('step 40 of 40');
+    expect(slack.messages(channel)[0]).toMatchObject({
+      text: 'step 40 of 40',
+      edits: [{ text: 'step 20 of 40' }, { text: 'step 21 of 40' }],
+    });
   });
 
   it('does not lose an update that lands while the previous version is being posted', async () => {
@@ -239,22 +260,26 @@ describe('notify worker', () => {
   });
 
   it('paces each channel on its own: two channels do not share a limit', async () => {
-    const interval = 400;
-    const { notifier } = setup({ perChannelIntervalMs: interval });
+    // A minute between sends in a channel, far longer than this test runs.
+    const { notifier, queue } = setup({ perChannelIntervalMs: 60_000 });
     const [a, b] = [channelId(), channelId()];
     for (const channel of [a, b])
       for (const key of ['k1', 'k2'])
         await notifier.postStatus({ channel, key: `${channel}:${key}`, message: { text: key } });
+    // Sharing one limit would have held the second channel's first message a minute behind the first channel's.
     await until(
-      'two messages in each channel',
-      () => slack.messages(a).length === 2 && slack.messages(b).length === 2,
+      'the first message in each channel',
+      () => slack.messages(a).length && slack.messages(b).length,
     );
-
-    const [callsA, callsB] = [chatCalls(slack, a), chatCalls(slack, b)];
-    expect(gaps(callsA)[0]).toBeGreaterThanOrEqual(interval - JITTER_MS);
-    expect(gaps(callsB)[0]).toBeGreaterThanOrEqual(interval - JITTER_MS);
-    // Sharing one limit would have put the first messages of the two channels an interval apart.
-    expect(Math.abs((callsA[0]?.at ?? 0) - (callsB[0]?.at ?? 0))).toBeLessThan(interval / 2);
+    // Each channel's second message waits for its own channel's next slot, a minute on: nothing more reaches Slack.
+    await until('the second messages waiting', async () => {
+      const counts = await queue.getJobCounts('waiting', 'delayed', 'active');
+      return counts.delayed === 2 && !counts.waiting && !counts.active;
+    });
+    for (const channel of [a, b]) {
+      expect(slack.messages(channel).map((m) => m.text)).toEqual(['k1']);
+      expect(chatCalls(slack, channel).map((c) => c.method)).toEqual(['chat.postMessage']);
+    }
   });
 
   it('keeps a channel at its pace across two workers', async () => {
@@ -330,19 +355,17 @@ describe('notify worker', () => {
     const { notifier, log } = setup({ perChannelIntervalMs: 100 });
     const channel = channelId();
     slack.faults.outage(true);
-    const durations: number[] = [];
-    for (let i = 1; i <= 10; i++) {
-      const started = performance.now();
+    // Each producer returns while Slack is still down (it would otherwise hang here until the test times out), with
+    // nothing posted: the updates wait in Redis. How fast it returns is the benchmark's business, not this test's.
+    for (let i = 1; i <= 10; i++)
       await notifier.postStatus({ channel, key: 'outage', message: { text: `update ${i}` } });
-      durations.push(performance.now() - started);
-    }
+    expect(slack.messages(channel)).toEqual([]);
     await until('a failed attempt', () =>
       log.entries.some(
         (e) =>
           e.msg === 'posting to Slack failed; will retry' && JSON.stringify(e.obj).includes('reach Slack'),
       ),
     );
-    expect(Math.max(...durations)).toBeLessThan(100);
     slack.faults.outage(false);
     await until('the message after the outage', () => slack.messages(channel)[0]?.text === 'update 10');
   });
@@ -379,37 +402,42 @@ describe('notify worker', () => {
 
   it("updates a run's status at once, not behind the thread replies queued in its channel", async () => {
     const interval = 300;
-    const { notifier } = setup({ perChannelIntervalMs: interval });
+    const { notifier, queue } = setup({ perChannelIntervalMs: interval });
     const channel = channelId();
-    const steps = ['preflight', 'fence-source', 'scale-up-target', 'promote', 'switch-dns', 'verify'];
-    await notifier.postStatus({ channel, key: 'run:production:r5', message: { text: 'running: preflight' } });
+    // Six runs' threads: replies of one thread go as one message, so the queue is one reply per thread.
+    const runs = ['r5a', 'r5b', 'r5c', 'r5d', 'r5e', 'r5f'].map((id) => `run:production:${id}`);
+    for (const key of runs) await notifier.postStatus({ channel, key, message: { text: `${key} running` } });
     const [first] = await until(
-      'the status message',
-      () => slack.messages(channel).length === 1 && slack.messages(channel),
+      'the status messages',
+      () => slack.messages(channel).length === runs.length && slack.messages(channel),
     );
-    for (const step of steps)
+    for (const key of runs)
       await notifier.postReply({
         channel,
-        threadKey: 'run:production:r5',
-        dedupeId: step,
-        message: { text: `${step} done` },
+        threadKey: key,
+        dedupeId: 'verify',
+        message: { text: `${key} verified` },
       });
-    await notifier.postStatus({ channel, key: 'run:production:r5', message: { text: 'succeeded' } });
+    // The replies hold the channel's next slots (as delayed jobs) when the update is asked for.
+    const replyCount = () => slack.messages(channel).reduce((n, m) => n + m.replies.length, 0);
+    await until(
+      'the replies waiting for their slots',
+      async () =>
+        replyCount() >= 1 && ((await queue.getJobCounts('delayed')).delayed ?? 0) >= runs.length - 2,
+    );
+    await notifier.postStatus({ channel, key: 'run:production:r5a', message: { text: 'succeeded' } });
 
     // chat.update is not under chat.postMessage's per-channel limit: the update lands while replies still wait.
     await until('the update', () => slack.message(channel, first?.ts ?? '')?.text === 'succeeded', 5_000);
-    expect(slack.messages(channel)[0]?.replies.length ?? 0).toBeLessThan(steps.length);
-    await until('every reply', () => slack.messages(channel)[0]?.replies.length === steps.length);
-    // Each reply once (replies asked for within one millisecond go in dedupeId order, not the order asked).
-    expect(
-      slack
-        .messages(channel)[0]
-        ?.replies.map((r) => r.text)
-        .sort(),
-    ).toEqual(steps.map((s) => `${s} done`).sort());
+    // Behind them (one lane for both), it would have landed after five or six of them.
+    expect(replyCount()).toBeLessThanOrEqual(3);
+    await until('every reply', () => replyCount() === runs.length);
+    expect(slack.messages(channel).map((m) => m.replies.map((r) => r.text))).toEqual(
+      runs.map((key) => [`${key} verified`]),
+    );
     // The replies themselves kept the channel's pace.
     const posts = chatCalls(slack, channel).filter((c) => c.method === 'chat.postMessage');
-    expect(Math.min(...gaps(posts))).toBeGreaterThanOrEqual(interval - JITTER_MS);
+    expect(Math.min(...gaps(posts.slice(-runs.length)))).toBeGreaterThanOrEqual(interval - JITTER_MS);
   });
 
   it('keeps a thread in order when several workers pick its replies up at once', async () => {
@@ -428,8 +456,10 @@ describe('notify worker', () => {
     startWorker();
     startWorker();
     startWorker();
-    await until('every reply', () => slack.messages(channel)[0]?.replies.length === steps.length, 20_000);
-    expect(slack.messages(channel)[0]?.replies.map((r) => r.text)).toEqual(steps.map((s) => `${s} done`));
+    // They go merged (reply-coalescing.test.ts), one step a line: every step once, in the order asked.
+    const lines = () => (slack.messages(channel)[0]?.replies ?? []).flatMap((r) => r.text.split('\n'));
+    await until('every reply', () => lines().length === steps.length, 20_000);
+    expect(lines()).toEqual(steps.map((s) => `${s} done`));
   });
 
   it('does not retry what Slack refuses, and says why', async () => {

@@ -1,104 +1,22 @@
 /* global document, window, fetch, localStorage, URLSearchParams */
 // The sandbox page: renders the incident channel from the Slack stand-in's state (Baton's Block Kit, as Slack
-// would), sends commands and clicks through the sandbox server (which signs them as Slack does), and breaks clusters.
+// would), sends commands and clicks through the sandbox server (which signs them as Slack does), breaks clusters, and
+// fires the game-day abort alert into Alertmanager (alerts.js).
+import { escapeHtml, mrkdwn, setUserNames, textObject } from './mrkdwn.js';
+import { markEvacuationTables, renderSites } from './sites.js';
+import { renderAlerts } from './alerts.js';
 
 const POLL_MS = 700;
 const $ = (id) => document.getElementById(id);
-const EMOJI = {
-  white_check_mark: '✅',
-  x: '❌',
-  warning: '⚠️',
-  hourglass_flowing_sand: '⏳',
-  rotating_light: '🚨',
-  large_green_circle: '🟢',
-  red_circle: '🔴',
-  no_entry: '⛔',
-};
 
 let state = null;
+setUserNames((id) => state?.users.find((u) => u.id === id)?.name ?? id);
 let user =
   new URLSearchParams(window.location.search).get('as') || localStorage.getItem('baton-sandbox-user');
 let lastMessages = '';
 let lastEphemerals = '';
 let lastWorld = '';
 const openThreads = new Set();
-
-// ---- mrkdwn -------------------------------------------------------------------------------------------------
-
-const escapeHtml = (s) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const decodeSlack = (s) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-
-function userName(id) {
-  const found = state?.users.find((u) => u.id === id);
-  return found ? found.name : id;
-}
-
-function formatDate(seconds, format, fallback) {
-  const d = new Date(Number(seconds) * 1000);
-  if (Number.isNaN(d.getTime())) return escapeHtml(fallback);
-  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  const secs = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-  const date = d.toLocaleDateString([], { month: 'short', day: 'numeric' });
-  return escapeHtml(
-    format.replace('{time_secs}', secs).replace('{time}', time).replace('{date_short_pretty}', date),
-  );
-}
-
-/** One `<…>` token of Slack's mrkdwn: links, user and group mentions, dates, special mentions. */
-function special(inner) {
-  const [target, label] = inner.split('|', 2);
-  if (target.startsWith('@')) return `<span class="mention">@${escapeHtml(userName(target.slice(1)))}</span>`;
-  if (target.startsWith('#')) return `<span class="mention">#${escapeHtml(label || target.slice(1))}</span>`;
-  if (target.startsWith('!subteam^'))
-    return `<span class="mention">@${escapeHtml(label || target.slice('!subteam^'.length))}</span>`;
-  if (target.startsWith('!date^')) {
-    const [, seconds, format] = target.split('^');
-    return formatDate(seconds, format || '{time}', decodeSlack(label || ''));
-  }
-  if (target.startsWith('!')) return `<span class="mention">@${escapeHtml(target.slice(1))}</span>`;
-  const href = decodeSlack(target);
-  const safe = /^(https?:|mailto:)/.test(href) ? href : '#';
-  return `<a href="${escapeHtml(safe)}" target="_blank" rel="noreferrer">${escapeHtml(decodeSlack(label || target))}</a>`;
-}
-
-function inline(text) {
-  let html = escapeHtml(decodeSlack(text));
-  const codes = [];
-  html = html.replace(/`([^`\n]+)`/g, (_, code) => {
-    codes.push(`<code>${code}</code>`);
-    return `\uE000${codes.length - 1}\uE000`;
-  });
-  html = html
-    .replace(/(^|[\s(])\*([^*\n]+)\*(?=$|[\s.,:;!?)])/g, '$1<strong>$2</strong>')
-    .replace(/(^|[\s(])_([^_\n]+)_(?=$|[\s.,:;!?)])/g, '$1<em>$2</em>')
-    .replace(/(^|[\s(])~([^~\n]+)~(?=$|[\s.,:;!?)])/g, '$1<del>$2</del>')
-    .replace(/:([a-z0-9_+-]+):/g, (m, name) => EMOJI[name] ?? m);
-  return html.replace(/\uE000(\d+)\uE000/g, (_, i) => codes[Number(i)]);
-}
-
-/** Slack mrkdwn to HTML: specials first (their text is not formatted), then code blocks, quotes and inline styles. */
-function mrkdwn(text) {
-  const parts = [];
-  let rest = String(text ?? '');
-  // ```pre``` blocks
-  rest = rest.replace(/```([\s\S]*?)```/g, (_, pre) => {
-    parts.push(`<pre>${escapeHtml(decodeSlack(pre))}</pre>`);
-    return `\uE001${parts.length - 1}\uE001`;
-  });
-  rest = rest.replace(/<([^<>\n]+)>/g, (_, inner) => {
-    parts.push(special(inner));
-    return `\uE001${parts.length - 1}\uE001`;
-  });
-  const lines = rest.split('\n').map((line) => {
-    const quoted = /^&gt; ?/.test(line) || /^> ?/.test(line);
-    const body = inline(line.replace(/^(&gt;|>) ?/, ''));
-    return quoted ? `<blockquote>${body}</blockquote>` : body;
-  });
-  return lines.join('<br>').replace(/\uE001(\d+)\uE001/g, (_, i) => parts[Number(i)]);
-}
-
-const textObject = (t) => (!t ? '' : t.type === 'mrkdwn' ? mrkdwn(t.text) : escapeHtml(t.text));
 
 // ---- Block Kit ----------------------------------------------------------------------------------------------
 
@@ -209,6 +127,16 @@ function renderMessage(m) {
       reply.className = 'message reply';
       reply.innerHTML = `<span class="who">${escapeHtml(r.userName)}</span> <span class="when">${timeOf(r.ts)}</span>`;
       reply.append(renderContent(r, { ts: r.ts, ephemeral: false }));
+      for (const f of r.files ?? []) {
+        const file = document.createElement('details');
+        file.className = 'file';
+        const title = document.createElement('summary');
+        title.textContent = `📄 ${f.title} (${f.name})`;
+        const body = document.createElement('pre');
+        body.textContent = f.content;
+        file.append(title, body);
+        reply.append(file);
+      }
       details.append(reply);
     }
     li.append(details);
@@ -325,6 +253,14 @@ function renderRecords(world) {
       `<code>${escapeHtml(debt.runId)}</code>: ${escapeHtml(debt.reason)}). Baton fences it the moment it answers; ` +
       `failback waits until then.${debt.lastError ? `<br><span class="muted">Last try: ${escapeHtml(debt.lastError)}</span>` : ''}</div>`
     : '';
+  // Continuous readiness: the workers' last evaluation (every readiness.interval), as /failover readiness shows it.
+  const ready = world.readiness;
+  $('readiness').innerHTML = !ready
+    ? '<span class="muted">Readiness: not evaluated yet</span>'
+    : `<span data-ready="${ready.ready}" class="${ready.ready ? 'good' : 'bad'}">` +
+      `${ready.ready ? '🟢 Ready' : '🔴 Not ready'} to move ${escapeHtml(ready.from)} → ${escapeHtml(ready.to)}</span>` +
+      `${ready.problems.length ? `: ${escapeHtml(ready.problems.join('; '))}` : ''} ` +
+      `<span class="muted">(evaluated at ${clockTime(ready.at)})</span>`;
   const run = world.lastRun;
   const rpo = run?.rpo;
   $('last-run').innerHTML = !run
@@ -494,16 +430,7 @@ function renderWorld(world) {
     if (c.selfHeal) card.append(selfHealSwitch(c));
     box.append(card);
   }
-  const alerts = $('alerts');
-  alerts.replaceChildren();
-  if (!world.monitoring)
-    alerts.innerHTML = '<li class="muted">Prometheus and Alertmanager are not running</li>';
-  else if (!world.alerts.length) alerts.innerHTML = '<li class="muted">none</li>';
-  for (const a of world.alerts) {
-    const li = document.createElement('li');
-    li.textContent = `${a.alertname}${a.cluster ? ` (${a.cluster})` : ''}: ${a.state}`;
-    alerts.append(li);
-  }
+  renderAlerts($('alerts'), $('alert-controls'), world, state.abortOn ?? [], { control, post });
 }
 
 function renderUser() {
@@ -527,7 +454,12 @@ function render() {
     renderUser();
   }
   $('channel-name').textContent = `#${state.channel.name}`;
-  $('site-line').textContent = `site ${state.site}`;
+  const more = (state.sites?.length ?? 1) - 1;
+  $('site-line').textContent = `site ${state.site}${more > 0 ? ` and ${more} more` : ''}`;
+  renderSites($('sites'), state.sites ?? [], {
+    control,
+    send: (text) => post('/api/command', { user, text }),
+  });
   $('notes').innerHTML = state.notes.map((n) => `<p class="muted">${escapeHtml(n)}</p>`).join('');
 
   const messages = JSON.stringify(state.messages);
@@ -535,6 +467,7 @@ function render() {
     const list = $('messages');
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
     list.replaceChildren(...state.messages.map(renderMessage));
+    markEvacuationTables(list);
     if (atBottom) list.scrollTop = list.scrollHeight;
     lastMessages = messages;
   }
