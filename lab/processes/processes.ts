@@ -8,17 +8,45 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports for the services the lab starts, below Linux's ephemeral range (32768-60999): a port the kernel handed out
+ * for `listen(0)` and then released can be taken by any outgoing connection's local port before redis-server or
+ * postgres binds it, and a daemonized redis-server that cannot bind still exits 0. Under vitest each worker draws
+ * from its own slice, so two test files running at once never pick the same port; the port is tried before it is
+ * given.
+ */
+const PORTS = { first: 15_000, last: 32_767, slices: 4 } as const;
+
+function portSlice(): { first: number; size: number } {
+  const pool = Number(process.env.VITEST_POOL_ID);
+  const total = PORTS.last - PORTS.first + 1;
+  if (!Number.isInteger(pool) || pool < 1) return { first: PORTS.first, size: total };
+  const size = Math.floor(total / PORTS.slices);
+  return { first: PORTS.first + ((pool - 1) % PORTS.slices) * size, size };
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
   });
+}
+
+const handedOut = new Set<number>();
+
+export async function freePort(): Promise<number> {
+  const { first, size } = portSlice();
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const port = first + Math.floor(Math.random() * size);
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port found in ${first}-${first + size - 1} after 200 tries`);
 }
 
 export interface RedisProcess {
