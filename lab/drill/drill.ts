@@ -43,6 +43,9 @@ interface Phase {
 
 const END_STATES = ['succeeded', 'paused', 'failed', 'aborted', 'rejected', 'expired', 'cancelled'];
 
+/** How long the lab's new pods take to become Ready. */
+const POD_READY_AFTER_MS = 1000;
+
 /** The continuous readiness interval during the drill: the shortest the topology allows. */
 const READINESS_INTERVAL_MS = 10_000;
 
@@ -91,7 +94,7 @@ export async function runDrill(options: DrillOptions): Promise<number> {
     sandbox = await startSandbox({
       monitoring: 'required',
       alertFor: options.alertFor ?? '3s',
-      podReadyAfterMs: 1000,
+      podReadyAfterMs: POD_READY_AFTER_MS,
       insyncAfterMs: 2000,
       readinessInterval: `${READINESS_INTERVAL_MS / 1000}s`,
       ...(options.redisUrl && { redisUrl: options.redisUrl }),
@@ -207,6 +210,14 @@ export async function runDrill(options: DrillOptions): Promise<number> {
       return findButton(s.slack.messages(s.channel.id), run.id, 'approve') ? run : undefined;
     });
     mark(`proposed: run ${proposed.id} (${proposed.mode} ${proposed.kind}) in #${s.channel.name}`);
+    // Pre-warm: west scales up while the approvers read the proposal, so the run's scale-up-target finds its pods
+    // Ready and approval → verified drops by their start time. The drill approves once they are, as people would.
+    const warmed = await until(`run ${proposed.id}'s pre-warm`, 30_000, async () => {
+      const prewarm = (await s.store.get(proposed.id))?.prewarm;
+      return prewarm?.readyAt || prewarm?.failed ? prewarm : undefined;
+    });
+    check(!warmed.failed, `pre-warm of run ${proposed.id} failed: ${warmed.failed ?? ''}`);
+    mark(`pre-warmed: ${warmed.cluster}'s workloads Ready while the proposal waited`);
 
     const approveFrom = Date.now();
     const failoverTs = findButton(s.slack.messages(s.channel.id), proposed.id, 'approve')?.message.ts ?? '';
@@ -227,6 +238,12 @@ export async function runDrill(options: DrillOptions): Promise<number> {
     });
     mark(`approved by ${approvers.join(', ')}`, approveFrom);
     const failover = await finish(proposed.id, away, home, approveFrom, failoverTs);
+    const scaleUp = failover.steps['scale-up-target'];
+    if (scaleUp?.startedAt && scaleUp.finishedAt)
+      print(
+        `  ✔ scale-up-target found ${away}'s pods pre-warmed: ${scaleUp.finishedAt - scaleUp.startedAt} ms ` +
+          `(they take ${POD_READY_AFTER_MS / 1000} s to start here)`,
+      );
     if (pg) {
       await query(url(away), `insert into drill_orders (side) select '${away}' from generate_series(1, 250)`);
     }
