@@ -118,6 +118,21 @@ describe('npm run sandbox in a browser', () => {
     expect(output).toMatch(/Prometheus {5}http:\/\/127\.0\.0\.1:\d+/);
   });
 
+  it('offers commands to try under the composer: a click fills it, Send answers it', async () => {
+    const tryIt = page.locator('#try');
+    for (const command of [
+      '/failover --dry-run',
+      '/failover drill production --hold 1m',
+      '/failover history production',
+    ])
+      await tryIt.getByRole('button', { name: command, exact: true }).waitFor();
+    await as('dave');
+    await tryIt.getByRole('button', { name: '/failover readiness production', exact: true }).click();
+    expect(await page.inputValue('#command')).toBe('/failover readiness production');
+    await page.click('#composer button[type="submit"]');
+    await sees(page.locator('#ephemerals'), /production.*(ready|evaluat)/);
+  });
+
   it('types /failover, refuses an outsider, approves through the dialog; the RPO counts a write past the fence', async () => {
     await sees(page.locator('#dns'), 'east serves');
     await as('dave');

@@ -25,6 +25,7 @@ const FILES: Record<string, { file: string; type: string }> = {
   '/sites.js': { file: 'sites.js', type: 'text/javascript; charset=utf-8' },
   '/mrkdwn.js': { file: 'mrkdwn.js', type: 'text/javascript; charset=utf-8' },
   '/alerts.js': { file: 'alerts.js', type: 'text/javascript; charset=utf-8' },
+  '/try.js': { file: 'try.js', type: 'text/javascript; charset=utf-8' },
 };
 const COMMANDS = ['/failover', '/failback'];
 const MAX_BODY = 16 * 1024;

@@ -5,6 +5,7 @@
 import { escapeHtml, mrkdwn, setUserNames, textObject } from './mrkdwn.js';
 import { markEvacuationTables, renderSites } from './sites.js';
 import { renderAlerts } from './alerts.js';
+import { renderTry } from './try.js';
 
 const POLL_MS = 700;
 const $ = (id) => document.getElementById(id);
@@ -461,6 +462,7 @@ function render() {
     send: (text) => post('/api/command', { user, text }),
   });
   $('notes').innerHTML = state.notes.map((n) => `<p class="muted">${escapeHtml(n)}</p>`).join('');
+  renderTry($('try'), $('command'), state);
 
   const messages = JSON.stringify(state.messages);
   if (messages !== lastMessages) {
