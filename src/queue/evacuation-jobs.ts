@@ -2,7 +2,8 @@
  * The evacuations queue: an evacuation's preflight runs here, in a worker, never on the Slack request path
  * (DESIGN §4). Each site's gates are measured as a single proposal's are (measurePreflight), all sites at once, and
  * each result is stored on the evacuation as it arrives, so its message fills in site by site; then the site's
- * pre-warm starts (`afterPreflight`), as a single proposal's does after its preflight.
+ * pre-warm starts (`afterPreflight`), as a single proposal's does after its preflight. A pre-warm that could not
+ * start fails the attempt once the others are done, and the next attempt starts it again.
  */
 import type { Job, Queue } from 'bullmq';
 import { Worker } from 'bullmq';
@@ -67,6 +68,8 @@ export interface EvacuationPreflightTarget {
   /** The draft runs to measure: one per site still waiting for its preflight (none once decided). */
   preflightDrafts(evacuationId: string): Promise<Run[]>;
   recordPreflight(evacuationId: string, site: string, preflight: ProposalPreflight): Promise<void>;
+  /** The sites whose preflight is stored, while the evacuation is undecided (none once decided). */
+  measuredSites(evacuationId: string): Promise<string[]>;
   /** Marks it expired if it is still undecided and due. */
   expire(evacuationId: string): Promise<unknown>;
 }
@@ -80,7 +83,10 @@ export interface EvacuationWorkerOptions {
   clock: Clock;
   log: Log;
   timeoutMs?: number;
-  /** A site's preflight is stored: start its pre-warm (src/queue/prewarm/). A failure here is logged, never fatal. */
+  /**
+   * A site's preflight is stored: start its pre-warm (src/queue/prewarm/). A failure never holds up the evacuation;
+   * the job is tried again (3 attempts), starting the pre-warm of every measured site again.
+   */
   afterPreflight?: (evacuationId: string, site: string) => Promise<void>;
 }
 
@@ -93,21 +99,31 @@ export function startEvacuationWorker(options: EvacuationWorkerOptions): { close
       await target.expire(evacuationId);
       return 'expired-if-due';
     }
+    // Sites an earlier attempt measured: their pre-warm may not have started (a repeat add is ignored).
+    const measured = await target.measuredSites(evacuationId);
     const drafts = await target.preflightDrafts(evacuationId);
-    await Promise.all(
-      drafts.map(async (run) => {
+    const notStarted: string[] = [];
+    // Pre-warm is a help, never a condition: the evacuation goes on without it, and the job tries again.
+    const startPrewarm = async (site: string) => {
+      await options.afterPreflight?.(evacuationId, site).catch((error: unknown) => {
+        notStarted.push(site);
+        log.warn(
+          { evacuationId, site, err: describeError(error) },
+          'could not start the site’s pre-warm; the evacuation is unaffected, the job tries again',
+        );
+      });
+    };
+    await Promise.all([
+      ...measured.map(startPrewarm),
+      ...drafts.map(async (run) => {
         const preflight = await measurePreflight({ ...options, run, timeoutMs });
         await target.recordPreflight(evacuationId, run.site, preflight);
-        // Pre-warm is a help, never a condition: the evacuation goes on without it.
-        await options.afterPreflight?.(evacuationId, run.site).catch((error: unknown) => {
-          log.warn(
-            { evacuationId, site: run.site, err: describeError(error) },
-            'could not start the site’s pre-warm; the evacuation is unaffected',
-          );
-        });
+        await startPrewarm(run.site);
       }),
-    );
+    ]);
     log.info({ evacuationId, sites: drafts.length }, 'evacuation preflight measured');
+    if (notStarted.length > 0)
+      throw new Error(`pre-warm not started for ${notStarted.sort().join(', ')}: trying again`);
     return 'measured';
   };
   const worker = new Worker<EvacuationJobData>(EVACUATIONS_QUEUE, processor, {

@@ -231,6 +231,12 @@ export class EvacuationService {
   }
 
   /** Draft runs of the sites still waiting for their preflight (for the worker); none once decided. */
+  async measuredSites(id: string): Promise<string[]> {
+    const evacuation = await this.options.store.get(id);
+    if (!evacuation || evacuation.state !== 'proposed') return [];
+    return evacuation.sites.filter((s) => s.preflight && !s.openRun).map((s) => s.site);
+  }
+
   async preflightDrafts(id: string): Promise<Run[]> {
     const evacuation = await this.options.store.get(id);
     if (!evacuation || evacuation.state !== 'proposed') return [];

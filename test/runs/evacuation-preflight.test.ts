@@ -1,7 +1,8 @@
 /**
  * An evacuation's preflight is measured for every site at once, and each result is stored as it arrives (issue 16's
  * 50-site benchmark once saw an evacuation that never finished its preflight): fifty results at once are all kept.
- * Real Redis, the real evacuation service.
+ * A site whose pre-warm could not be started gets it on the job's next attempt. Real Redis, the real evacuation
+ * service and worker.
  */
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
@@ -13,14 +14,15 @@ import { systemClock } from '../../src/core/clock.js';
 import type { Actor } from '../../src/core/model.js';
 import { createLogger } from '../../src/logger.js';
 import type { EvacuationJobData } from '../../src/queue/evacuation-jobs.js';
-import { EVACUATIONS_QUEUE } from '../../src/queue/evacuation-jobs.js';
+import { EVACUATIONS_QUEUE, startEvacuationWorker } from '../../src/queue/evacuation-jobs.js';
 import { EvacuationService } from '../../src/runs/evacuation-service.js';
 import { EvacuationStore } from '../../src/store/evacuation-store.js';
 import { SitePrewarmStore } from '../../src/store/site-prewarm-store.js';
 import { RunStore } from '../../src/store/run-store.js';
 import { startRedis } from '../../lab/processes/processes.js';
+import { severalSitesInMemory } from '../../lab/simulated-world/several-sites.js';
 import type { RedisProcess } from '../../lab/processes/processes.js';
-import { createRunService, exampleTopology } from '../support/integration.js';
+import { createRunService, exampleTopology, waitFor } from '../support/integration.js';
 import { siteNamed } from '../support/several-sites.js';
 
 const DAVE: Actor = { type: 'slack-user', id: 'U0DAVE', name: 'dave' };
@@ -82,6 +84,66 @@ describe('an evacuation of 50 sites', () => {
       // Saved (and its message queued) in a few writes, not fifty.
       expect(publishes - publishedAtPropose).toBeLessThan(10);
     } finally {
+      await queue.close();
+      await runs.close();
+    }
+  });
+
+  it('starts a site’s pre-warm on the next attempt when it could not be started', async () => {
+    const example = await exampleTopology();
+    const [base] = example.sites;
+    if (!base) throw new Error('no site');
+    const names = ['app-01', 'app-02', 'app-03'];
+    const topology: Topology = { ...example, sites: names.map((name) => siteNamed(base, name, 'east')) };
+    const prefixes = keyPrefixes({ keyPrefix: `evw${randomUUID().slice(0, 6)}` });
+    const log = createLogger({ level: 'silent' });
+    const runs = createRunService({
+      redis: connection,
+      store: new RunStore(connection, prefixes.store),
+      bullPrefix: prefixes.bull,
+      topology,
+    });
+    const queue = new Queue<EvacuationJobData>(EVACUATIONS_QUEUE, { connection, prefix: prefixes.bull });
+    const service = new EvacuationService({
+      store: new EvacuationStore(connection, prefixes.store),
+      prewarms: new SitePrewarmStore(connection, prefixes.store),
+      runs: runs.service,
+      queue,
+      publish: async () => undefined,
+      topology,
+      clock: systemClock,
+      log,
+    });
+    const started: string[] = [];
+    let refused = 0;
+    const worker = startEvacuationWorker({
+      connection,
+      bullPrefix: prefixes.bull,
+      target: service,
+      topology,
+      ports: severalSitesInMemory(topology.sites, systemClock).ports,
+      clock: systemClock,
+      log,
+      // Redis refuses app-02's pre-warm job once, as during a Sentinel failover.
+      afterPreflight: async (_evacuation, site) => {
+        if (site === 'app-02' && refused === 0) {
+          refused += 1;
+          throw new Error('Connection is closed.');
+        }
+        started.push(site);
+      },
+    });
+    try {
+      await service.propose({ kind: 'failover', cluster: 'east', reason: 'east is down', actor: DAVE });
+      await waitFor(
+        'every site’s pre-warm started',
+        async () => (names.every((name) => started.includes(name)) ? true : undefined),
+        30_000,
+        50,
+      );
+      expect(refused).toBe(1);
+    } finally {
+      await worker.close();
       await queue.close();
       await runs.close();
     }
