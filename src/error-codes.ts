@@ -61,6 +61,10 @@ export const ERROR_CODES = {
   'run-missing': { hint: 'Check that Redis keeps its data (noeviction, no flush), then propose again.' },
   'run-conflict': { hint: 'Someone changed the run at the same moment; do it again.', inMessage: true },
   'open-run': { hint: "Let the site's open run finish, or cancel it, first.", inMessage: true },
+  'site-moved': {
+    hint: 'The site moved after the evacuation was proposed: check /failover status, and propose it alone if it must move.',
+    inMessage: true,
+  },
   'not-proposed': {
     hint: 'The run was decided already; `/failover status` or `baton status` shows its state.',
     inMessage: true,

@@ -389,6 +389,7 @@ export class EvacuationService {
           const { created, run } = await this.options.runs.startApproved({
             site: site.site,
             kind: evacuation.kind,
+            from: site.from,
             mode: site.mode,
             reason: `evacuation ${evacuation.id}: ${evacuation.reason}`,
             requestedBy: evacuation.requestedBy,
@@ -399,7 +400,7 @@ export class EvacuationService {
           });
           // A run this evacuation started before an interruption is its own, not another's open run.
           return created || run.evacuation === evacuation.id
-            ? { runId: run.id }
+            ? { runId: run.id, openRun: undefined }
             : { openRun: run.id, notStarted: `already has open run ${run.id}` };
         } catch (error) {
           this.options.log.warn(
@@ -445,7 +446,7 @@ export class EvacuationService {
 }
 
 /** A site with neither its run nor the reason it has none. */
-const siteUnstarted = (s: EvacuationSite): boolean => !s.runId && !s.notStarted && !s.openRun;
+const siteUnstarted = (s: EvacuationSite): boolean => !s.runId && !s.notStarted;
 
 /** Approved, but some site has neither its run nor the reason it has none (the starting was interrupted). */
 const unstarted = (evacuation: Evacuation): boolean =>

@@ -1,13 +1,14 @@
 /**
  * A run recorded already approved: one site of an evacuation whose one approval (DESIGN §2) counts for every site.
- * It is planned from where the site is served now, refused as a single proposal would be (fence debt, cooldown),
- * created only if the site has no open run (the same Lua script as a proposal: one run per site), carries the
+ * It is planned from where the site is served now, refused when that is no longer where the evacuation found it
+ * (the site moved since: an evacuation of east never moves a site back onto east) and as a single proposal would be
+ * (fence debt, cooldown), created only if the evacuation has no run of the site yet and the site has no open run (the same Lua script as a proposal: one run per site), carries the
  * evacuation's approvals attributed to the people who gave them, starts from the site's pre-warm (handed over by the
  * approved transition, as a single proposal's is), and is enqueued at once; the first step, preflight, measures the
  * gates again as for any approved run.
  */
 import type { Queue } from 'bullmq';
-import type { Topology } from '../config/topology.js';
+import type { ClusterId, Topology } from '../config/topology.js';
 import type { Approval, Actor, Run, RunMode, RunTrigger } from '../core/model.js';
 import type { Prewarm } from '../core/prewarm/prewarm-record.js';
 import type { StepTuning } from '../core/plans/build-plan.js';
@@ -24,6 +25,8 @@ import { refuseDuringCooldown, refuseOntoUnfencedSide } from './refuse-proposal.
 export interface ApprovedRunRequest {
   site: string;
   kind: Run['kind'];
+  /** Where the evacuation found the site served: a site served elsewhere now is not started. */
+  from: ClusterId;
   mode: RunMode;
   reason: string;
   requestedBy: Actor;
@@ -47,7 +50,10 @@ export interface StartApprovedParts {
   publish(run: Run): Promise<void>;
 }
 
-/** Returns the new run (`created`), or the site's open run, which is not started twice. */
+/** How far back a site's history is searched for a run of the same evacuation. */
+const OWN_RUN_LOOKBACK = 20;
+
+/** Returns the new run (`created`), or the site's open run or this evacuation's earlier run, never started twice. */
 export async function startApprovedRun(
   parts: StartApprovedParts,
   request: ApprovedRunRequest,
@@ -57,9 +63,21 @@ export async function startApprovedRun(
   if (!site) throw new BatonError('unknown-site', `No site "${request.site}" in the topology`);
   const last = request.approvals[request.approvals.length - 1];
   if (!last) throw new BatonError('not-approver', `evacuation ${request.evacuation} has no approval`);
+  // This evacuation's run of the site, whatever became of it (an operator may have aborted it since): a start
+  // resumed after the approving process died never runs the site twice.
+  const own = (await store.history(site.name, OWN_RUN_LOOKBACK)).find(
+    (r) => r.evacuation === request.evacuation,
+  );
+  if (own) return { created: false, run: own };
   const open = await store.openRun(site.name);
   if (open) return { created: false, run: open };
   const serving = (await store.site(site.name)).serving ?? site.homeCluster;
+  if (serving !== request.from) {
+    throw new BatonError(
+      'site-moved',
+      `${site.name} is served by ${serving} now, not ${request.from} as when evacuation ${request.evacuation} was proposed; not started`,
+    );
+  }
   const plan = buildPlan(
     { kind: request.kind, mode: request.mode, force: false },
     site,

@@ -43,7 +43,15 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function setUp() {
+interface Hooks {
+  /** Before the evacuation is proposed. */
+  beforePropose?: (parts: { runs: Runs; runStore: RunStore; clock: FakeClock }) => Promise<void>;
+  /** After it is proposed, before it is approved. */
+  beforeApprove?: (parts: { runs: Runs; runStore: RunStore; clock: FakeClock }) => Promise<void>;
+}
+type Runs = ReturnType<typeof createRunService>['service'];
+
+async function setUp(hooks: Hooks = {}) {
   const example = await exampleTopology();
   const [base] = example.sites;
   if (!base) throw new Error('no site');
@@ -74,12 +82,14 @@ async function setUp() {
     clock,
     log: createLogger({ level: 'silent' }),
   });
+  await hooks.beforePropose?.({ runs: runs.service, runStore, clock });
   const { evacuation } = await service.propose({
     kind: 'failover',
     cluster: 'east',
     reason: 'east is down',
     actor: DAVE,
   });
+  await hooks.beforeApprove?.({ runs: runs.service, runStore, clock });
   // The approving process saves the approval, then dies before it starts any site's run.
   await store.mutate(evacuation.id, (current) => {
     const decision = approveEvacuation(current, ALICE, {
@@ -123,6 +133,7 @@ describe('an evacuation approved by a process that died before starting its site
     const { run } = await runs.startApproved({
       site: 'shop',
       kind: 'failover',
+      from: 'east',
       mode: evacuation.sites[0]!.mode,
       reason: `evacuation ${id}: east is down`,
       requestedBy: DAVE,
@@ -135,5 +146,81 @@ describe('an evacuation approved by a process that died before starting its site
     expect(shop).toMatchObject({ runId: run.id });
     expect(shop?.openRun).toBeUndefined();
     expect(shop?.notStarted).toBeUndefined();
+  });
+
+  it('starts a site whose open run at the proposal has ended since', async () => {
+    let single = '';
+    const { service, store, clock, id, runStore } = await setUp({
+      // blog has a proposal of its own when the evacuation is proposed…
+      beforePropose: async ({ runs }) => {
+        single = (await runs.propose({ site: 'blog', kind: 'failover', reason: 'blog down', actor: DAVE }))
+          .run.id;
+      },
+      // …which is cancelled before the evacuation is approved.
+      beforeApprove: async ({ runs }) => void (await runs.cancel(single, DAVE)),
+    });
+    expect((await store.require(id)).sites.find((s) => s.site === 'blog')?.openRun).toBe(single);
+    clock.advance(START_GRACE_MS);
+    await service.resumeStarts();
+    const blog = (await store.require(id)).sites.find((s) => s.site === 'blog');
+    expect(blog?.notStarted).toBeUndefined();
+    expect(blog?.runId).toBeDefined();
+    expect((await runStore.get(blog!.runId!))?.evacuation).toBe(id);
+  });
+
+  it('does not start a site that moved since the proposal, and says why', async () => {
+    const { service, store, clock, id, runStore } = await setUp({
+      // docs was moved to west by a run of its own after the evacuation was proposed, long enough ago for its
+      // cooldown to have passed.
+      beforeApprove: async ({ runs, runStore: store, clock: now }) => {
+        const { run } = await runs.startApproved({
+          site: 'docs',
+          kind: 'failover',
+          from: 'east',
+          mode: 'emergency',
+          reason: 'docs alone',
+          requestedBy: DAVE,
+          approvals: [{ actor: ALICE, at: now.now(), breakGlass: false }],
+          evacuation: 'e-other',
+        });
+        await store.mutate(
+          run.id,
+          (r) => ({ ...r, state: 'succeeded', updatedAt: now.now() - 3_600_000 }),
+          () => ({ event: { type: 'run-succeeded', summary: 'docs on west' }, actor: DAVE }),
+        );
+      },
+    });
+    clock.advance(START_GRACE_MS);
+    await service.resumeStarts();
+    const docs = (await store.require(id)).sites.find((s) => s.site === 'docs');
+    expect(docs?.runId).toBeUndefined();
+    expect(docs?.notStarted).toMatch(/docs is served by west now, not east/);
+    // Nothing was started to move it back onto east.
+    expect((await runStore.history('docs')).filter((r) => r.evacuation === id)).toEqual([]);
+  });
+
+  it('never starts a site again whose run of this evacuation was aborted before it was written down', async () => {
+    const { service, store, clock, runs, id, runStore } = await setUp();
+    const evacuation = await store.require(id);
+    const { run } = await runs.startApproved({
+      site: 'shop',
+      kind: 'failover',
+      from: 'east',
+      mode: evacuation.sites[0]!.mode,
+      reason: `evacuation ${id}: east is down`,
+      requestedBy: DAVE,
+      approvals: evacuation.approvals.map(({ actor, at, breakGlass }) => ({ actor, at, breakGlass })),
+      evacuation: id,
+    });
+    // An operator aborts it before the evacuation has recorded it.
+    await runStore.mutate(
+      run.id,
+      (r) => ({ ...r, state: 'aborted', updatedAt: clock.now() }),
+      () => ({ event: { type: 'run-aborted', reason: 'operator' }, actor: ALICE }),
+    );
+    clock.advance(START_GRACE_MS);
+    await service.resumeStarts();
+    expect((await store.require(id)).sites.find((s) => s.site === 'shop')).toMatchObject({ runId: run.id });
+    expect(await runStore.history('shop')).toHaveLength(1);
   });
 });

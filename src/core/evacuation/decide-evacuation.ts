@@ -87,12 +87,15 @@ export function closeEvacuation(
 }
 
 /**
- * What the decision does with each site: start a run, or say why not. A site with an open run is never started
- * twice; "ready" leaves out a site whose preflight failed or has not been measured.
+ * What the decision does with each site: try to start a run, or say why not. "ready" leaves out a site whose
+ * preflight failed or has not been measured. An open run seen at the proposal is not a reason: it may have ended
+ * since; the start itself (runs/start-approved-run.ts) finds a site's open run when there is one, and never starts
+ * a site twice.
  */
 export function siteDecision(site: EvacuationSite, choice: EvacuationChoice): 'start' | string {
-  if (site.openRun) return `already has open run ${site.openRun}`;
   if (choice === 'ready' && !isSiteReady(site)) {
+    // Its preflight was not measured because of that open run.
+    if (site.openRun && !site.preflight) return `had open run ${site.openRun} when proposed; not started`;
     return site.preflight ? 'preflight failed; not started' : 'preflight not measured yet; not started';
   }
   return 'start';

@@ -107,13 +107,15 @@ describe('approveEvacuation', () => {
 });
 
 describe('siteDecision', () => {
-  it('never starts a site with an open run; "ready" leaves out failed and unmeasured preflights', () => {
+  it('"ready" leaves out failed and unmeasured preflights, and a site that had an open run', () => {
     const [a, b, c] = evacuation().sites as [EvacuationSite, EvacuationSite, EvacuationSite];
     expect(siteDecision(a, 'all')).toBe('start');
     expect(siteDecision(b, 'all')).toBe('start');
     expect(siteDecision(b, 'ready')).toMatch(/preflight failed/);
     expect(siteDecision(site('d'), 'ready')).toMatch(/not measured/);
-    expect(siteDecision(c, 'all')).toMatch(/open run r3/);
+    // An open run seen at the proposal may have ended: the start itself finds one that is still open.
+    expect(siteDecision(c, 'all')).toBe('start');
+    expect(siteDecision(c, 'ready')).toMatch(/had open run r3 when proposed/);
   });
 });
 
