@@ -179,7 +179,9 @@ export class ZoneChanges {
           { sites: batch.map((entry) => entry.site.name), err: error.message },
           'Route 53 refused a batch of several sites; sending each site on its own',
         );
-        zone.pending.unshift(...batch.map((entry) => ({ ...entry, alone: true })));
+        // The same entries (an aborted step finds its own and takes it back), each to be sent on its own.
+        for (const entry of batch) entry.alone = true;
+        zone.pending.unshift(...batch);
         return;
       }
       for (const entry of batch ?? zone.pending.splice(0, 1)) entry.reject(error);

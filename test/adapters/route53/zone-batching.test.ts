@@ -159,6 +159,44 @@ describe('Route 53 requests of one zone, gathered', () => {
     );
   }, 60_000);
 
+  it('takes back the change of a site aborted while it waits to be sent again on its own', async () => {
+    const simple = (name: string, west: string): SiteConfig => ({
+      ...example,
+      name,
+      dns: {
+        ...example.dns,
+        strategy: 'simple-record',
+        recordName: `${name}.example.com`,
+        ttl: 60,
+        targets: { east: { values: ['10.0.1.10'] }, west: { values: [west] } },
+      },
+    });
+    const good = Array.from({ length: 6 }, (_, i) => simple(`app-${i + 1}`, '10.0.2.10'));
+    const bad = simple('broken', '10.0.2.300');
+    const { standIn, dns, log } = await setUp([...good, bad], 0);
+    const abort = new AbortController();
+    const last = good.at(-1)!;
+    const switches = [...good, bad].map((site) =>
+      dns.switchTo(site, 'west', site === last ? { signal: abort.signal } : {}),
+    );
+    // Route 53 refuses the batch of seven; each site waits for its own request, five a second. The last good one is
+    // aborted in that wait.
+    const refusedAt = async () => {
+      while (!log.entries.some((e) => e.msg?.startsWith('Route 53 refused a batch of several sites')))
+        await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    await refusedAt();
+    abort.abort(new Error('step aborted by dave'));
+    const results = await Promise.allSettled(switches);
+    const aborted = results[good.length - 1];
+    expect(aborted?.status).toBe('rejected');
+    expect(String((aborted as PromiseRejectedResult).reason)).toContain('step aborted by dave');
+    const valuesOf = (site: SiteConfig) =>
+      standIn.records(ZONE).find((record) => record.name === `${site.dns.recordName}.`)?.values;
+    expect(valuesOf(last)).toEqual(['10.0.1.10']);
+    for (const site of good.slice(0, -1)) expect(valuesOf(site)).toEqual(['10.0.2.10']);
+  }, 60_000);
+
   it('counts an UPSERT’s values twice against 1,000 ResourceRecord elements', () => {
     const values = Array.from({ length: 3 }, (_, i) => ({ Value: `10.0.0.${i}` }));
     const changes: Change[] = [
