@@ -37,6 +37,39 @@ describe('RequestRateLimiter', () => {
     await Promise.all(all);
     expect(order).toEqual(['p1', 'p2', 'c1', 'p3', 'p4']);
   });
+
+  it('keeps a permit’s token out until its request is answered, however slow, and a window after', async () => {
+    const clock = new FakeClock();
+    const limiter = new RequestRateLimiter(2, 1000, clock);
+    const t0 = clock.now();
+    const first = await limiter.permit('change');
+    const second = await limiter.permit('change');
+    let thirdAt: number | undefined;
+    const third = limiter.permit('change').then((permit) => (thirdAt = permit.startedAt));
+    // Both requests are still unanswered 1.5 s later (a slow server, a starved event loop): the server may not even
+    // have seen them yet, so a third must not start.
+    await clock.advance(1500);
+    expect(thirdAt).toBeUndefined();
+    second.answered();
+    await clock.advance(999);
+    expect(thirdAt).toBeUndefined();
+    await clock.advance(1);
+    await third;
+    expect(thirdAt).toBe(t0 + 2500);
+    first.answered();
+  });
+
+  it('lets a plain acquire’s token go a window after it started', async () => {
+    const clock = new FakeClock();
+    const limiter = new RequestRateLimiter(1, 1000, clock);
+    const t0 = clock.now();
+    await limiter.acquire();
+    let next: number | undefined;
+    const later = limiter.acquire().then((at) => (next = at));
+    await clock.advance(1000);
+    await later;
+    expect(next).toBe(t0 + 1000);
+  });
 });
 
 describe('Route53Dns while the shared limit has no Redis', () => {
