@@ -33,7 +33,8 @@ export class ChangeStatuses {
     if (this.insync.has(changeId)) return 'INSYNC';
     const now = this.clock.now();
     const last = this.latest.get(changeId);
-    if (last && (!last.answered || now - last.askedAt <= (options.maxAgeMs ?? 0))) return last.status;
+    if (last && (!last.answered || now - last.askedAt <= (options.maxAgeMs ?? 0)))
+      return untilAborted(last.status, options.signal);
     const entry = {
       askedAt: now,
       answered: false,
@@ -49,15 +50,7 @@ export class ChangeStatuses {
         if (this.latest.get(changeId) === entry) this.latest.delete(changeId);
       },
     );
-    if (!options.signal) return entry.status;
-    options.signal.throwIfAborted();
-    const signal = options.signal;
-    return Promise.race([
-      entry.status,
-      new Promise<never>((_, reject) =>
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
-      ),
-    ]);
+    return untilAborted(entry.status, options.signal);
   }
 
   private remember(changeId: string): void {
@@ -68,4 +61,27 @@ export class ChangeStatuses {
       if (oldest !== undefined) this.insync.delete(oldest);
     }
   }
+}
+
+/**
+ * The shared status for one waiter: its own signal ends its wait (the request goes on for the others), and the
+ * listener goes once the status is in, so a run polling one signal for minutes adds none.
+ */
+function untilAborted<T>(status: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return status;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    status.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

@@ -5,6 +5,7 @@
  * once, and a site whose change Route 53 refuses fails alone.
  */
 import type { Change } from '@aws-sdk/client-route-53';
+import { getEventListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Route53Dns } from '../../../src/adapters/route53.js';
@@ -195,6 +196,17 @@ describe('Route 53 requests of one zone, gathered', () => {
       standIn.records(ZONE).find((record) => record.name === `${site.dns.recordName}.`)?.values;
     expect(valuesOf(last)).toEqual(['10.0.1.10']);
     for (const site of good.slice(0, -1)) expect(valuesOf(site)).toEqual(['10.0.2.10']);
+  }, 60_000);
+
+  it('leaves no abort listener on a poller’s signal, however often it polls', async () => {
+    const sites = sitesInOneZone(1);
+    const { dns } = await setUp(sites, 600_000);
+    const { changeId } = await dns.switchTo(sites[0]!, 'west');
+    // One step's signal, polled with for as long as the change is PENDING (a run waits minutes for INSYNC).
+    const step = new AbortController();
+    for (let i = 0; i < 10; i += 1)
+      expect(await dns.changeStatus(changeId, { signal: step.signal })).toBe('PENDING');
+    expect(getEventListeners(step.signal, 'abort')).toHaveLength(0);
   }, 60_000);
 
   it('counts an UPSERT’s values twice against 1,000 ResourceRecord elements', () => {
