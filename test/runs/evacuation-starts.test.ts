@@ -105,6 +105,22 @@ async function setUp(hooks: Hooks = {}) {
   return { service, store, clock, runs: runs.service, runStore, id: evacuation.id, openRuns };
 }
 
+/** What the approving process did for shop before it died: started its run, not yet written down. */
+async function startShopAsTheEvacuation(store: EvacuationStore, runs: Runs, id: string) {
+  const evacuation = await store.require(id);
+  const { run } = await runs.startApproved({
+    site: 'shop',
+    kind: 'failover',
+    from: 'east',
+    mode: evacuation.sites[0]!.mode,
+    reason: `evacuation ${id}: east is down`,
+    requestedBy: DAVE,
+    approvals: evacuation.approvals.map(({ actor, at, breakGlass }) => ({ actor, at, breakGlass })),
+    evacuation: id,
+  });
+  return run;
+}
+
 describe('an evacuation approved by a process that died before starting its sites', () => {
   it('is finished by the periodic pass once the grace has passed, one run per site', async () => {
     const { service, store, clock, id, openRuns, runStore } = await setUp();
@@ -128,18 +144,8 @@ describe('an evacuation approved by a process that died before starting its site
 
   it('records a run the evacuation had started before it died as its own, not as another open run', async () => {
     const { service, store, clock, runs, id } = await setUp();
-    const evacuation = await store.require(id);
     // It got as far as starting the first site's run, but not as far as writing it down.
-    const { run } = await runs.startApproved({
-      site: 'shop',
-      kind: 'failover',
-      from: 'east',
-      mode: evacuation.sites[0]!.mode,
-      reason: `evacuation ${id}: east is down`,
-      requestedBy: DAVE,
-      approvals: evacuation.approvals.map(({ actor, at, breakGlass }) => ({ actor, at, breakGlass })),
-      evacuation: id,
-    });
+    const run = await startShopAsTheEvacuation(store, runs, id);
     clock.advance(START_GRACE_MS);
     await service.resumeStarts();
     const shop = (await store.require(id)).sites.find((s) => s.site === 'shop');
@@ -201,17 +207,7 @@ describe('an evacuation approved by a process that died before starting its site
 
   it('never starts a site again whose run of this evacuation was aborted before it was written down', async () => {
     const { service, store, clock, runs, id, runStore } = await setUp();
-    const evacuation = await store.require(id);
-    const { run } = await runs.startApproved({
-      site: 'shop',
-      kind: 'failover',
-      from: 'east',
-      mode: evacuation.sites[0]!.mode,
-      reason: `evacuation ${id}: east is down`,
-      requestedBy: DAVE,
-      approvals: evacuation.approvals.map(({ actor, at, breakGlass }) => ({ actor, at, breakGlass })),
-      evacuation: id,
-    });
+    const run = await startShopAsTheEvacuation(store, runs, id);
     // An operator aborts it before the evacuation has recorded it.
     await runStore.mutate(
       run.id,

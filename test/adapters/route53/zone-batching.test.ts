@@ -45,6 +45,28 @@ function sitesInOneZone(count: number): SiteConfig[] {
   });
 }
 
+/**
+ * Six sites on simple records (which a switch does not read first, so their changes wait for the limiter together)
+ * and one whose west value Route 53 refuses.
+ */
+function sixGoodOneBroken(): { good: SiteConfig[]; bad: SiteConfig } {
+  const simple = (name: string, west: string): SiteConfig => ({
+    ...example,
+    name,
+    dns: {
+      ...example.dns,
+      strategy: 'simple-record',
+      recordName: `${name}.example.com`,
+      ttl: 60,
+      targets: { east: { values: ['10.0.1.10'] }, west: { values: [west] } },
+    },
+  });
+  return {
+    good: Array.from({ length: 6 }, (_, i) => simple(`app-${i + 1}`, '10.0.2.10')),
+    bad: simple('broken', '10.0.2.300'),
+  };
+}
+
 async function setUp(sites: SiteConfig[], insyncAfterMs = 300) {
   const standIn = await startRoute53ApiServer({
     ...route53SeedFor(sites),
@@ -125,20 +147,7 @@ describe('Route 53 requests of one zone, gathered', () => {
   }, 60_000);
 
   it('fails only the site whose change Route 53 refuses; the others of its batch switch', async () => {
-    // Simple records, which a switch does not read first: all seven changes wait for the limiter together.
-    const simple = (name: string, west: string): SiteConfig => ({
-      ...example,
-      name,
-      dns: {
-        ...example.dns,
-        strategy: 'simple-record',
-        recordName: `${name}.example.com`,
-        ttl: 60,
-        targets: { east: { values: ['10.0.1.10'] }, west: { values: [west] } },
-      },
-    });
-    const good = Array.from({ length: 6 }, (_, i) => simple(`app-${i + 1}`, '10.0.2.10'));
-    const bad = simple('broken', '10.0.2.300');
+    const { good, bad } = sixGoodOneBroken();
     const { standIn, dns, log } = await setUp([...good, bad], 0);
     const results = await Promise.allSettled([...good, bad].map((site) => dns.switchTo(site, 'west')));
     const refused = results.at(-1);
@@ -161,19 +170,7 @@ describe('Route 53 requests of one zone, gathered', () => {
   }, 60_000);
 
   it('takes back the change of a site aborted while it waits to be sent again on its own', async () => {
-    const simple = (name: string, west: string): SiteConfig => ({
-      ...example,
-      name,
-      dns: {
-        ...example.dns,
-        strategy: 'simple-record',
-        recordName: `${name}.example.com`,
-        ttl: 60,
-        targets: { east: { values: ['10.0.1.10'] }, west: { values: [west] } },
-      },
-    });
-    const good = Array.from({ length: 6 }, (_, i) => simple(`app-${i + 1}`, '10.0.2.10'));
-    const bad = simple('broken', '10.0.2.300');
+    const { good, bad } = sixGoodOneBroken();
     const { standIn, dns, log } = await setUp([...good, bad], 0);
     const abort = new AbortController();
     const last = good.at(-1)!;
