@@ -241,8 +241,8 @@ export async function runDrill(options: DrillOptions): Promise<number> {
     const scaleUp = failover.steps['scale-up-target'];
     if (scaleUp?.startedAt && scaleUp.finishedAt)
       print(
-        `  ✔ scale-up-target found ${away}'s pods pre-warmed: ${scaleUp.finishedAt - scaleUp.startedAt} ms ` +
-          `(they take ${POD_READY_AFTER_MS / 1000} s to start here)`,
+        `  ✔ scale-up-target after the pre-warm: ${scaleUp.finishedAt - scaleUp.startedAt} ms ` +
+          `(new pods take ${POD_READY_AFTER_MS / 1000} s to start here)`,
       );
     if (pg) {
       await query(url(away), `insert into drill_orders (side) select '${away}' from generate_series(1, 250)`);

@@ -230,13 +230,14 @@ export class EvacuationService {
     return this.close(id, 'expired', SYSTEM_ACTOR).catch(() => this.options.store.get(id));
   }
 
-  /** Draft runs of the sites still waiting for their preflight (for the worker); none once decided. */
+  /** The sites whose preflight is stored (for the worker, to start their pre-warm again); none once decided. */
   async measuredSites(id: string): Promise<string[]> {
     const evacuation = await this.options.store.get(id);
     if (!evacuation || evacuation.state !== 'proposed') return [];
     return evacuation.sites.filter((s) => s.preflight && !s.openRun).map((s) => s.site);
   }
 
+  /** Draft runs of the sites still waiting for their preflight (for the worker); none once decided. */
   async preflightDrafts(id: string): Promise<Run[]> {
     const evacuation = await this.options.store.get(id);
     if (!evacuation || evacuation.state !== 'proposed') return [];

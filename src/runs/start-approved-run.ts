@@ -2,10 +2,11 @@
  * A run recorded already approved: one site of an evacuation whose one approval (DESIGN §2) counts for every site.
  * It is planned from where the site is served now, refused when that is no longer where the evacuation found it
  * (the site moved since: an evacuation of east never moves a site back onto east) and as a single proposal would be
- * (fence debt, cooldown), created only if the evacuation has no run of the site yet and the site has no open run (the same Lua script as a proposal: one run per site), carries the
- * evacuation's approvals attributed to the people who gave them, starts from the site's pre-warm (handed over by the
- * approved transition, as a single proposal's is), and is enqueued at once; the first step, preflight, measures the
- * gates again as for any approved run.
+ * (fence debt, cooldown), created only if the evacuation has no run of the site yet and the site has no open run
+ * (the same Lua script as a proposal: one run per site), carries the evacuation's approvals attributed to the
+ * people who gave them, starts from the site's pre-warm (handed over by the approved transition, as a single
+ * proposal's is), and is enqueued at once; the first step, preflight, measures the gates again as for any approved
+ * run.
  */
 import type { Queue } from 'bullmq';
 import type { ClusterId, Topology } from '../config/topology.js';

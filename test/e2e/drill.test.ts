@@ -29,7 +29,7 @@ describe('npm run drill', () => {
       'detected: ActiveClusterDown firing',
       'proposed: run r1 (emergency failover)',
       "pre-warmed: west's workloads Ready while the proposal waited", // pre-warm, while people read…
-      "scale-up-target found west's pods pre-warmed", // …so the run does not wait for them
+      'scale-up-target after the pre-warm:', // …and what the run's scale-up then took
       'approved by U0ALICE',
       'step promote-target-db',
       'DNS in sync (Route 53 INSYNC)',
